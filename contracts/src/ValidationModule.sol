@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {PausableModule} from "./utils/PausableModule.sol";
+import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} from "./interfaces/IOmega.sol";
+
+/// @title ValidationModule
+/// @notice Committee selection, commit-reveal voting, tally and validator penalties for AGI Jobs v2
+///         compatible jobs.
+///
+/// Round lifecycle per job:
+///  1. `start(jobId)` (JobRegistry, on submit) records the submit block; the pool must hold at least
+///     `validatorsPerJob` addresses.
+///  2. `selectValidators(jobId, entropy)` by anyone in a block > the submit block (block.number >=
+///     startBlock + 1, else `SelectionTooEarly`): samples `validatorsPerJob` distinct eligible pool
+///     members (allowlisted in the IdentityRegistry, not banned, unlocked Validator stake >= the lock
+///     amount) without replacement from a seed derived from blockhash(startBlock), prevrandao and the
+///     job id, locks `roleMinimum(Validator)` of each member's stake, snapshots each member's stake as
+///     its voting weight and opens the commit window. The caller's `entropy` is accepted for ABI
+///     compatibility but not mixed into the seed (it would let the caller grind the committee).
+///  3. `commitValidation` before `commitDeadline`; `revealValidation` after `commitDeadline` and up to
+///     `revealDeadline`.
+///  4. `finalize` once everybody revealed or the reveal deadline passed, if the reveal quorum is met;
+///     otherwise `forceFinalize` after `revealDeadline + forceFinalizeGrace`.
+contract ValidationModule is PausableModule {
+    uint8 internal constant ROLE_VALIDATOR = 1;
+    uint256 public constant MAX_COMMITTEE = 16;
+    uint256 public constant MAX_POOL = 128;
+
+    uint8 internal constant R_NONE = 0;
+    uint8 internal constant R_STARTED = 1;
+    uint8 internal constant R_SELECTED = 2;
+    uint8 internal constant R_FINALIZED = 3;
+
+    bytes32 internal constant DOMAIN_TYPEHASH =
+        keccak256("ValidationModule(string version,address verifyingContract,uint256 chainId)");
+    bytes32 internal constant VERSION_HASH = keccak256(bytes("1"));
+
+    struct Member {
+        address account;
+        uint96 weight; // Validator stake snapshot at selection (capped at 2^96-1)
+    }
+
+    struct Round {
+        uint40 startBlock;
+        uint40 startedAt;
+        uint40 commitDeadline;
+        uint40 revealDeadline;
+        uint8 status;
+        uint8 size;
+        uint16 revealedMask;
+        uint16 approveMask;
+        uint96 lockAmount; // second slot
+        Member[16] members;
+        bytes32[16] commits;
+    }
+
+    IStakeManagerInternal public immutable stakeManager;
+    IIdentityRegistryInternal public immutable identityRegistry;
+    address public jobRegistry;
+
+    uint256 private immutable _cachedChainId;
+    bytes32 private immutable _cachedDomainSeparator;
+
+    address[] private _pool;
+    mapping(uint256 => Round) private _rounds;
+    /// @notice Block number until which a validator is banned from selection.
+    mapping(address => uint256) public bannedUntil;
+
+    uint256 public validatorsPerJob = 3;
+    uint256 public commitWindow = 30 minutes;
+    uint256 public revealWindow = 30 minutes;
+    uint256 public approvalThreshold = 66;
+    uint256 public requiredValidatorApprovals = 0;
+    uint256 public validatorSlashingPct = 50;
+    uint256 public nonRevealPenaltyBps = 50;
+    uint256 public banBlocks = 7200;
+    uint256 public revealQuorumPct = 67;
+    uint256 public minRevealers = 1;
+    uint256 public forceFinalizeGrace = 1 hours;
+
+    error NotJobRegistry(address caller);
+    error JobRegistryNotSet();
+    error PoolTooSmall(uint256 poolSize, uint256 required);
+    error PoolTooLarge();
+    error DuplicateValidator(address validator);
+    error AlreadyStarted();
+    error NotStarted();
+    error AlreadySelected();
+    error NotSelected();
+    error AlreadyFinalized();
+    error SelectionTooEarly(uint256 startBlock);
+    error NotEnoughEligibleValidators(uint256 found, uint256 required);
+    error NotCommitteeMember(address caller);
+    error CommitPhaseClosed();
+    error RevealPhaseNotOpen();
+    error RevealPhaseClosed();
+    error EmptySubdomain();
+    error InvalidCommitHash();
+    error AlreadyCommitted();
+    error NotCommitted();
+    error AlreadyRevealed();
+    error CommitMismatch();
+    error RevealPending();
+    error QuorumNotReached(uint256 revealed, uint256 quorumTarget);
+    error GracePeriodActive(uint256 until);
+    error InvalidParameter();
+
+    event ValidatorsSelected(uint256 indexed jobId, address[] validators);
+    event ValidationCommitted(uint256 indexed jobId, address indexed validator, bytes32 commitHash, string subdomain);
+    event ValidationRevealed(
+        uint256 indexed jobId, address indexed validator, bool approve, bytes32 burnTxHash, string subdomain
+    );
+    event ValidationTallied(uint256 indexed jobId, bool success, uint256 approvals, uint256 rejections);
+    event ValidationResult(uint256 indexed jobId, bool success);
+    event ValidationQuorumFailed(uint256 indexed jobId, uint256 revealed, uint256 quorumTarget);
+    event ValidatorBanApplied(address indexed validator, uint256 untilBlock);
+    event ValidatorPoolUpdated(address[] pool);
+    event JobRegistryUpdated(address indexed jobRegistry);
+    event ValidationParameterUpdated(bytes32 indexed name, uint256 value);
+
+    constructor(address stakeManager_, address identityRegistry_, address initialOwner) PausableModule(initialOwner) {
+        if (stakeManager_ == address(0) || identityRegistry_ == address(0)) revert ZeroAddress();
+        stakeManager = IStakeManagerInternal(stakeManager_);
+        identityRegistry = IIdentityRegistryInternal(identityRegistry_);
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _domainSeparator();
+    }
+
+    // ---------------------------------------------------------------- round lifecycle
+
+    /// @notice Open a validation round for a freshly submitted job. JobRegistry only.
+    function start(uint256 jobId) external whenNotPaused {
+        if (msg.sender != jobRegistry) revert NotJobRegistry(msg.sender);
+        Round storage r = _rounds[jobId];
+        if (r.status != R_NONE) revert AlreadyStarted();
+        uint256 k = validatorsPerJob;
+        uint256 n = _pool.length;
+        if (n < k) revert PoolTooSmall(n, k);
+        r.startBlock = uint40(block.number);
+        r.startedAt = uint40(block.timestamp);
+        r.status = R_STARTED;
+    }
+
+    /// @notice Sample and lock the committee (see contract docs). Callable by anyone in a block after
+    ///         the submit block. Reverts without side effects if too few pool members are eligible.
+    function selectValidators(uint256 jobId, uint256 /* entropy */ )
+        external
+        whenNotPaused
+        returns (address[] memory selected)
+    {
+        Round storage r = _rounds[jobId];
+        uint8 status = r.status;
+        if (status == R_NONE) revert NotStarted();
+        if (status != R_STARTED) revert AlreadySelected();
+        uint256 startBlock = r.startBlock;
+        if (block.number <= startBlock) revert SelectionTooEarly(startBlock);
+
+        uint256 k = validatorsPerJob;
+        uint256 n = _pool.length;
+        if (n < k) revert PoolTooSmall(n, k);
+        uint256 lockAmount = stakeManager.roleMinimum(ROLE_VALIDATOR);
+
+        bytes32 bh = block.number - startBlock <= 256 ? blockhash(startBlock) : blockhash(block.number - 1);
+        uint256 seed = uint256(keccak256(abi.encode(bh, block.prevrandao, jobId, address(this))));
+        uint256 found;
+        (selected, found) = _sample(r, seed, k, n, lockAmount);
+        if (found < k) revert NotEnoughEligibleValidators(found, k);
+
+        uint256 commitDeadline = block.timestamp + commitWindow;
+        r.commitDeadline = uint40(commitDeadline);
+        r.revealDeadline = uint40(commitDeadline + revealWindow);
+        r.size = uint8(k);
+        r.status = R_SELECTED;
+        r.lockAmount = uint96(lockAmount);
+        emit ValidatorsSelected(jobId, selected);
+    }
+
+    /// @notice Committee member commits `commitHash` (see `commitHashFor`) before the commit deadline.
+    function commitValidation(uint256 jobId, bytes32 commitHash, string calldata subdomain, bytes32[] calldata)
+        external
+        whenNotPaused
+    {
+        Round storage r = _rounds[jobId];
+        if (r.status != R_SELECTED) revert NotSelected();
+        if (block.timestamp > r.commitDeadline) revert CommitPhaseClosed();
+        if (bytes(subdomain).length == 0) revert EmptySubdomain();
+        if (commitHash == bytes32(0)) revert InvalidCommitHash();
+        (uint256 i,) = _memberIndex(r, msg.sender);
+        if (r.commits[i] != bytes32(0)) revert AlreadyCommitted();
+        r.commits[i] = commitHash;
+        emit ValidationCommitted(jobId, msg.sender, commitHash, subdomain);
+    }
+
+    /// @notice Reveal a vote after the commit deadline and up to the reveal deadline.
+    function revealValidation(
+        uint256 jobId,
+        bool approve,
+        bytes32 burnTxHash,
+        bytes32 salt,
+        string calldata subdomain,
+        bytes32[] calldata
+    ) external whenNotPaused {
+        if (bytes(subdomain).length == 0) revert EmptySubdomain();
+        _reveal(jobId, approve, burnTxHash, salt);
+        emit ValidationRevealed(jobId, msg.sender, approve, burnTxHash, subdomain);
+    }
+
+    function _reveal(uint256 jobId, bool approve, bytes32 burnTxHash, bytes32 salt) private {
+        Round storage r = _rounds[jobId];
+        if (r.status != R_SELECTED) revert NotSelected();
+        if (block.timestamp <= r.commitDeadline) revert RevealPhaseNotOpen();
+        if (block.timestamp > r.revealDeadline) revert RevealPhaseClosed();
+        (uint256 i,) = _memberIndex(r, msg.sender);
+        bytes32 committed = r.commits[i];
+        uint256 bit = uint256(1) << i;
+        if (committed == bytes32(0)) {
+            if (r.revealedMask & bit != 0) revert AlreadyRevealed();
+            revert NotCommitted();
+        }
+        bytes32 specHash = IJobRegistryInternal(jobRegistry).specHashOf(jobId);
+        if (commitHashFor(jobId, 1, specHash, approve, burnTxHash, salt, msg.sender) != committed) {
+            revert CommitMismatch();
+        }
+        r.commits[i] = bytes32(0);
+        r.revealedMask = uint16(r.revealedMask | bit);
+        if (approve) r.approveMask = uint16(r.approveMask | bit);
+    }
+
+    /// @notice Tally the round (anyone) once all members revealed or the reveal deadline passed.
+    ///         Reverts with `QuorumNotReached` if the reveal quorum is not met (use `forceFinalize`).
+    function finalize(uint256 jobId) external whenNotPaused returns (bool success) {
+        Round storage r = _rounds[jobId];
+        _requireSelected(r.status);
+        uint256 size = r.size;
+        uint256 revealedMask = r.revealedMask;
+        if (revealedMask != (uint256(1) << size) - 1 && block.timestamp <= r.revealDeadline) revert RevealPending();
+        uint256 revealed = _popcount(revealedMask);
+        uint256 target = quorumTarget(size);
+        if (revealed < target) revert QuorumNotReached(revealed, target);
+        return _settle(jobId, r, size, true, revealed, target);
+    }
+
+    /// @notice After `revealDeadline + forceFinalizeGrace` (or, if no committee was ever selected,
+    ///         `startedAt + commitWindow + revealWindow + forceFinalizeGrace`): if the quorum was met this
+    ///         tallies like `finalize`; otherwise emits `ValidationQuorumFailed`, penalises non-revealers,
+    ///         releases the other locks and records a failed job (Completed, success = false).
+    function forceFinalize(uint256 jobId) external whenNotPaused returns (bool success) {
+        Round storage r = _rounds[jobId];
+        uint8 status = r.status;
+        if (status == R_NONE) revert NotStarted();
+        if (status == R_FINALIZED) revert AlreadyFinalized();
+        if (status == R_STARTED) {
+            uint256 until = uint256(r.startedAt) + commitWindow + revealWindow + forceFinalizeGrace;
+            if (block.timestamp <= until) revert GracePeriodActive(until);
+            r.status = R_FINALIZED;
+            emit ValidationQuorumFailed(jobId, 0, quorumTarget(validatorsPerJob));
+            IJobRegistryInternal(jobRegistry).forceFinalize(jobId);
+            return false;
+        }
+        uint256 deadline = uint256(r.revealDeadline) + forceFinalizeGrace;
+        if (block.timestamp <= deadline) revert GracePeriodActive(deadline);
+        uint256 size = r.size;
+        uint256 revealed = _popcount(r.revealedMask);
+        uint256 target = quorumTarget(size);
+        return _settle(jobId, r, size, revealed >= target, revealed, target);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The committee of `jobId` (empty before selection).
+    function validators(uint256 jobId) public view returns (address[] memory vals) {
+        Round storage r = _rounds[jobId];
+        uint256 size = r.size;
+        vals = new address[](size);
+        for (uint256 i; i < size; ++i) {
+            vals[i] = r.members[i].account;
+        }
+    }
+
+    /// @notice Commit-reveal nonce of `jobId`: 1 once the (single) round started, 0 before.
+    function jobNonce(uint256 jobId) external view returns (uint256) {
+        return _rounds[jobId].status == R_NONE ? 0 : 1;
+    }
+
+    /// @notice EIP-712-style domain separator of the commit hash (recomputed if the chain id changes).
+    function DOMAIN_SEPARATOR() public view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _domainSeparator();
+    }
+
+    /// @notice The v2 commit hash a validator must commit for the given vote.
+    function commitHashFor(
+        uint256 jobId,
+        uint256 nonce,
+        bytes32 specHash,
+        bool approve,
+        bytes32 burnTxHash,
+        bytes32 salt,
+        address validator
+    ) public view returns (bytes32) {
+        bytes32 outcomeHash = keccak256(abi.encode(nonce, specHash, approve, burnTxHash));
+        return keccak256(abi.encode(jobId, outcomeHash, salt, validator, block.chainid, DOMAIN_SEPARATOR()));
+    }
+
+    /// @notice Reveal quorum for a committee of `size`: max(ceil(size*revealQuorumPct/100), min(minRevealers, size)).
+    function quorumTarget(uint256 size) public view returns (uint256) {
+        uint256 byPct = (size * revealQuorumPct + 99) / 100;
+        uint256 byMin = minRevealers < size ? minRevealers : size;
+        return byPct > byMin ? byPct : byMin;
+    }
+
+    /// @notice Round summary for bridges and tests.
+    function roundInfo(uint256 jobId)
+        external
+        view
+        returns (
+            uint8 status,
+            uint256 startBlock,
+            uint256 commitDeadline,
+            uint256 revealDeadline,
+            uint256 size,
+            uint256 revealedMask,
+            uint256 approveMask,
+            uint256 lockAmount
+        )
+    {
+        Round storage r = _rounds[jobId];
+        return (r.status, r.startBlock, r.commitDeadline, r.revealDeadline, r.size, r.revealedMask, r.approveMask, r.lockAmount);
+    }
+
+    /// @notice Whether `validator` has an unrevealed commit in `jobId`.
+    function hasCommitted(uint256 jobId, address validator) external view returns (bool) {
+        Round storage r = _rounds[jobId];
+        uint256 size = r.size;
+        for (uint256 i; i < size; ++i) {
+            if (r.members[i].account == validator) {
+                return r.commits[i] != bytes32(0) || (r.revealedMask >> i) & 1 == 1;
+            }
+        }
+        return false;
+    }
+
+    function validatorPool() external view returns (address[] memory) {
+        return _pool;
+    }
+
+    // ---------------------------------------------------------------- owner parameters
+
+    function setJobRegistry(address registry) external onlyOwner {
+        if (registry == address(0)) revert ZeroAddress();
+        jobRegistry = registry;
+        emit JobRegistryUpdated(registry);
+    }
+
+    /// @notice Replace the validator pool (distinct non-zero addresses, at most MAX_POOL).
+    function setValidatorPool(address[] calldata pool) external onlyOwner {
+        uint256 n = pool.length;
+        if (n > MAX_POOL) revert PoolTooLarge();
+        for (uint256 i; i < n; ++i) {
+            address v = pool[i];
+            if (v == address(0)) revert ZeroAddress();
+            for (uint256 j; j < i; ++j) {
+                if (pool[j] == v) revert DuplicateValidator(v);
+            }
+        }
+        _pool = pool;
+        emit ValidatorPoolUpdated(pool);
+    }
+
+    /// @notice Commit and reveal window lengths in seconds (each 1 .. 30 days). Defaults 1800 / 1800.
+    function setCommitRevealWindows(uint256 commitDur, uint256 revealDur) external onlyOwner {
+        if (commitDur == 0 || revealDur == 0 || commitDur > 30 days || revealDur > 30 days) revert InvalidParameter();
+        commitWindow = commitDur;
+        revealWindow = revealDur;
+        emit ValidationParameterUpdated("commitWindow", commitDur);
+        emit ValidationParameterUpdated("revealWindow", revealDur);
+    }
+
+    /// @notice Committee size (1 .. 16). Default 3.
+    function setValidatorsPerJob(uint256 count) external onlyOwner {
+        if (count == 0 || count > MAX_COMMITTEE) revert InvalidParameter();
+        validatorsPerJob = count;
+        emit ValidationParameterUpdated("validatorsPerJob", count);
+    }
+
+    /// @notice Stake-weighted approval threshold in percent of revealed stake (1 .. 100). Default 66.
+    function setApprovalThreshold(uint256 pct) external onlyOwner {
+        if (pct == 0 || pct > 100) revert InvalidParameter();
+        approvalThreshold = pct;
+        emit ValidationParameterUpdated("approvalThreshold", pct);
+    }
+
+    /// @notice Minimum number of approving reveals (capped at the committee size). Default 0.
+    function setRequiredValidatorApprovals(uint256 count) external onlyOwner {
+        if (count > MAX_COMMITTEE) revert InvalidParameter();
+        requiredValidatorApprovals = count;
+        emit ValidationParameterUpdated("requiredValidatorApprovals", count);
+    }
+
+    /// @notice Percent of stake slashed from a revealer who voted against the outcome. Default 50.
+    function setValidatorSlashingPct(uint256 pct) external onlyOwner {
+        if (pct > 100) revert InvalidParameter();
+        validatorSlashingPct = pct;
+        emit ValidationParameterUpdated("validatorSlashingPct", pct);
+    }
+
+    /// @notice Non-reveal penalty in basis points of stake and ban length in blocks. Defaults 50 / 7200.
+    function setNonRevealPenalty(uint256 penaltyBps, uint256 banBlocks_) external onlyOwner {
+        if (penaltyBps > 10_000 || banBlocks_ > 10_000_000) revert InvalidParameter();
+        nonRevealPenaltyBps = penaltyBps;
+        banBlocks = banBlocks_;
+        emit ValidationParameterUpdated("nonRevealPenaltyBps", penaltyBps);
+        emit ValidationParameterUpdated("banBlocks", banBlocks_);
+    }
+
+    /// @notice Reveal quorum percent (0 .. 100) and minimum revealers (0 .. 16). Defaults 67 / 1.
+    function setRevealQuorum(uint256 pct, uint256 minRevealers_) external onlyOwner {
+        if (pct > 100 || minRevealers_ > MAX_COMMITTEE) revert InvalidParameter();
+        revealQuorumPct = pct;
+        minRevealers = minRevealers_;
+        emit ValidationParameterUpdated("revealQuorumPct", pct);
+        emit ValidationParameterUpdated("minRevealers", minRevealers_);
+    }
+
+    /// @notice Seconds after the reveal deadline before `forceFinalize` is allowed (<= 30 days). Default 3600.
+    function setForceFinalizeGrace(uint256 grace) external onlyOwner {
+        if (grace > 30 days) revert InvalidParameter();
+        forceFinalizeGrace = grace;
+        emit ValidationParameterUpdated("forceFinalizeGrace", grace);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    struct Tally {
+        address[] members;
+        uint256[] weights;
+        uint256 revealedMask;
+        uint256 approveMask;
+        uint256 approvals;
+        bool success;
+    }
+
+    function _settle(uint256 jobId, Round storage r, uint256 size, bool quorumMet, uint256 revealed, uint256 target)
+        private
+        returns (bool success)
+    {
+        Tally memory t = _tally(r, size, quorumMet);
+        success = t.success;
+        r.status = R_FINALIZED;
+        stakeManager.settleValidators(jobId, t.members, r.lockAmount, _penalties(t, size, quorumMet));
+
+        IJobRegistryInternal registry = IJobRegistryInternal(jobRegistry);
+        if (quorumMet) {
+            emit ValidationTallied(jobId, success, t.approvals, revealed - t.approvals);
+            emit ValidationResult(jobId, success);
+            registry.onValidationResult(jobId, success, t.members);
+        } else {
+            emit ValidationQuorumFailed(jobId, revealed, target);
+            registry.forceFinalize(jobId);
+        }
+    }
+
+    function _tally(Round storage r, uint256 size, bool quorumMet) private view returns (Tally memory t) {
+        t.revealedMask = r.revealedMask;
+        t.approveMask = r.approveMask;
+        t.members = new address[](size);
+        t.weights = new uint256[](size);
+        uint256 approveStake;
+        uint256 rejectStake;
+        for (uint256 i; i < size; ++i) {
+            Member memory m = r.members[i];
+            t.members[i] = m.account;
+            t.weights[i] = m.weight;
+            if ((t.revealedMask >> i) & 1 == 1) {
+                if ((t.approveMask >> i) & 1 == 1) {
+                    approveStake += m.weight;
+                    ++t.approvals;
+                } else {
+                    rejectStake += m.weight;
+                }
+            }
+        }
+        if (quorumMet) {
+            uint256 required = requiredValidatorApprovals < size ? requiredValidatorApprovals : size;
+            t.success = t.approvals != 0 && t.approvals >= required
+                && approveStake * 100 >= approvalThreshold * (approveStake + rejectStake);
+        }
+    }
+
+    /// @dev Non-revealers: `nonRevealPenaltyBps` of their stake snapshot + ban. Revealers whose vote
+    ///      differs from the outcome (only when the quorum was met): `validatorSlashingPct`.
+    function _penalties(Tally memory t, uint256 size, bool quorumMet) private returns (uint256[] memory slashes) {
+        slashes = new uint256[](size);
+        uint256 banUntil = block.number + banBlocks;
+        for (uint256 i; i < size; ++i) {
+            if ((t.revealedMask >> i) & 1 == 0) {
+                slashes[i] = t.weights[i] * nonRevealPenaltyBps / 10_000;
+                if (banUntil > block.number) {
+                    bannedUntil[t.members[i]] = banUntil;
+                    emit ValidatorBanApplied(t.members[i], banUntil);
+                }
+            } else if (quorumMet && (((t.approveMask >> i) & 1 == 1) != t.success)) {
+                slashes[i] = t.weights[i] * validatorSlashingPct / 100;
+            }
+        }
+    }
+
+    /// @dev Lazy Fisher-Yates over the pool: draws without replacement until `k` eligible members
+    ///      are locked or the pool is exhausted. `perm[x]` = 0 means identity, else index + 1.
+    function _sample(Round storage r, uint256 seed, uint256 k, uint256 n, uint256 lockAmount)
+        private
+        returns (address[] memory selected, uint256 found)
+    {
+        selected = new address[](k);
+        uint256[] memory perm = new uint256[](n);
+        for (uint256 i; i < n && found < k; ++i) {
+            seed = uint256(keccak256(abi.encode(seed)));
+            address cand = _pool[_draw(perm, i, i + seed % (n - i))];
+            uint256 stake = _tryLock(cand, lockAmount);
+            if (stake == 0) continue;
+            r.members[found] = Member(cand, uint96(stake));
+            selected[found] = cand;
+            unchecked {
+                ++found;
+            }
+        }
+    }
+
+    function _draw(uint256[] memory perm, uint256 i, uint256 j) private pure returns (uint256 pick) {
+        uint256 pj = perm[j];
+        uint256 pi = perm[i];
+        pick = pj == 0 ? j : pj - 1;
+        perm[j] = pi == 0 ? i + 1 : pi;
+    }
+
+    /// @dev Eligibility (not banned, allowlisted, enough unlocked stake) + lock; returns the capped
+    ///      stake weight or 0 when ineligible.
+    function _tryLock(address cand, uint256 lockAmount) private returns (uint256 stake) {
+        if (bannedUntil[cand] > block.number) return 0;
+        if (!identityRegistry.additionalValidators(cand)) return 0;
+        stake = stakeManager.lockIfAvailable(cand, ROLE_VALIDATOR, lockAmount);
+        if (stake > type(uint96).max) stake = type(uint96).max;
+    }
+
+    function _memberIndex(Round storage r, address who) private view returns (uint256 i, uint256 weight) {
+        uint256 size = r.size;
+        for (; i < size; ++i) {
+            Member memory m = r.members[i];
+            if (m.account == who) return (i, m.weight);
+        }
+        revert NotCommitteeMember(who);
+    }
+
+    function _requireSelected(uint8 status) private pure {
+        if (status == R_SELECTED) return;
+        if (status == R_FINALIZED) revert AlreadyFinalized();
+        if (status == R_NONE) revert NotStarted();
+        revert NotSelected();
+    }
+
+    function _popcount(uint256 x) private pure returns (uint256 c) {
+        while (x != 0) {
+            x &= x - 1;
+            ++c;
+        }
+    }
+
+    function _domainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(DOMAIN_TYPEHASH, VERSION_HASH, address(this), block.chainid));
+    }
+}
