@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# CI entry point for the Solidity side. Exits non-zero on any failure.
+#  1. toolchain (scripts/setup.sh if node_modules is missing)
+#  2. artifact freshness (scripts/build-contracts.sh --check)
+#  3. forge test (unit, fuzz, invariant) through the solc-js shim
+#  4. lifecycle gas test in isolation mode, checked against contracts/snapshots/*.json
+#  5. ABI compatibility check (contracts/spec/v2-abi-subset.txt) and size check of contracts-abi/
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+start=$(date +%s)
+step() { echo; echo "==> $*"; }
+
+step "toolchain"
+if ! ls node_modules/@foundry-rs/forge-*/bin/forge >/dev/null 2>&1 || [ ! -d node_modules/solc ]; then
+  bash scripts/setup.sh
+else
+  echo "node_modules present"
+fi
+
+step "artifact freshness"
+bash scripts/build-contracts.sh --check
+
+step "forge test (unit, fuzz, invariant)"
+scripts/forge.sh test --no-match-path 'test/Gas.t.sol' ${FORGE_TEST_ARGS:-}
+
+step "lifecycle gas (isolated txs) vs committed contracts/snapshots/"
+FORGE_SNAPSHOT_CHECK=true scripts/forge.sh test --isolate --match-path 'test/Gas.t.sol'
+
+step "ABI compatibility"
+node scripts/check-abi.mjs
+
+step "contract sizes"
+node scripts/check-sizes.mjs
+
+echo
+echo "test-contracts: all checks passed in $(( $(date +%s) - start ))s"
