@@ -1,0 +1,96 @@
+//! The `omega` command line: one file per subcommand, shared option groups, every flag with an
+//! environment twin, `.env` loaded first.
+
+mod control;
+mod owner;
+mod run;
+mod status;
+
+use crate::config::{Config, ReportPaths};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "omega", version, about = "Omega: orchestrate an AGI workforce and govern it, off chain and on chain")]
+pub struct Cli {
+    /// Console output: readable lines, or one JSON object per line.
+    #[arg(long, global = true, env = "OMEGA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// Console verbosity (a tracing filter such as `info` or `omega=debug`).
+    #[arg(long, global = true, env = "OMEGA_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the orchestrator (resumes from the checkpoint when there is one).
+    Run(run::RunArgs),
+    /// Show jobs, balances, prices and the pause flag from the checkpoint; changes nothing.
+    Status(status::StatusArgs),
+    /// Pause the running orchestrator within one cycle (persists across restarts).
+    Pause(control::ControlArgs),
+    /// Resume a paused orchestrator.
+    Resume(control::ControlArgs),
+    /// Owner console: change governance parameters.
+    #[command(subcommand)]
+    Owner(owner::OwnerCommand),
+}
+
+/// Where the config and the runtime files are.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// The configuration file.
+    #[arg(long, env = "OMEGA_CONFIG", default_value = "config/default_config.json")]
+    pub config: PathBuf,
+    /// Folder for the checkpoint, log, archive and telemetry (default: where the config's
+    /// `state_path` points, normally `reports/`).
+    #[arg(long, env = "OMEGA_REPORTS")]
+    pub reports: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    pub fn load(&self) -> eyre::Result<(Config, ReportPaths)> {
+        let config = Config::load(&self.config)?;
+        let paths = config.paths(self.reports.as_deref());
+        Ok((config, paths))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    init_tracing(cli.log_format, &cli.log_level);
+    let result = match cli.command {
+        Command::Run(args) => run::execute(args, cli.log_format),
+        Command::Status(args) => status::execute(args),
+        Command::Pause(args) => control::execute(args, true),
+        Command::Resume(args) => control::execute(args, false),
+        Command::Owner(cmd) => owner::execute(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat, level: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    match format {
+        LogFormat::Pretty => builder.compact().init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

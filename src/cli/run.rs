@@ -1,0 +1,106 @@
+//! `omega run`: the orchestrator.
+
+use super::{ConfigArgs, LogFormat};
+use crate::engine::orchestrator::live_counts;
+use crate::engine::{Orchestrator, RunOptions};
+use crate::persistence::pidfile;
+use clap::Args;
+use eyre::Result;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub files: ConfigArgs,
+    /// Run exactly this many cycles, then checkpoint and exit (default: until stopped).
+    #[arg(long, env = "OMEGA_CYCLES")]
+    pub cycles: Option<u64>,
+    /// Seed for a fresh state; with --fast the same seed gives the same checkpoint.
+    #[arg(long, env = "OMEGA_SEED")]
+    pub seed: Option<u64>,
+    /// Virtual time: cycles run back to back without sleeping.
+    #[arg(long, env = "OMEGA_FAST")]
+    pub fast: bool,
+    /// Resume from the backup checkpoint (`orchestrator_state.json.bak`).
+    #[arg(long, env = "OMEGA_FROM_BACKUP")]
+    pub from_backup: bool,
+    /// Seconds between status lines on the console (0: none).
+    #[arg(long, env = "OMEGA_STATUS_EVERY", default_value_t = 5.0)]
+    pub status_every: f64,
+    /// Print the final summary as JSON on stdout.
+    #[arg(long, env = "OMEGA_JSON")]
+    pub json: bool,
+}
+
+pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
+    let (config, paths) = args.files.load()?;
+    std::fs::create_dir_all(&paths.dir)?;
+    let _claim = pidfile::claim(&paths.lock).map_err(|e| eyre::eyre!(e))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async move {
+        let options = RunOptions {
+            cycles: args.cycles,
+            fast: args.fast,
+            seed: args.seed,
+            from_backup: args.from_backup,
+            config_path: args.files.config.clone(),
+        };
+        let mut orchestrator = Orchestrator::open(&config, paths, options)?;
+        if args.status_every > 0.0 {
+            orchestrator.on_progress(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        watch_signals(stop.clone());
+        let summary = orchestrator.run(stop).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            println!(
+                "ran {} cycles (now at cycle {}): {} jobs posted, {} completed, {} failed, {} cancelled, {} live; ledger {}; paused: {}\ncheckpoint {} ({})",
+                summary.cycles_run, summary.cycle, summary.posted, summary.completed, summary.failed, summary.cancelled,
+                summary.active_jobs, if summary.ledger_balanced { "balanced" } else { "NOT BALANCED" }, summary.paused,
+                summary.checkpoint, summary.checkpoint_hash,
+            );
+        }
+        if !summary.ledger_balanced {
+            eyre::bail!("the ledger invariant does not hold; the checkpoint was kept for inspection");
+        }
+        Ok(())
+    })
+}
+
+/// SIGINT and SIGTERM stop the loop; the run then writes its final checkpoint.
+fn watch_signals(stop: Arc<AtomicBool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("stop requested: finishing the cycle and writing the checkpoint");
+        stop.store(true, Ordering::Relaxed);
+    });
+}
+
+fn status_line(every: Duration, total: Option<u64>) -> Box<dyn FnMut(&crate::domain::world::World) + Send> {
+    let mut last = Instant::now();
+    Box::new(move |world| {
+        if last.elapsed() < every {
+            return;
+        }
+        last = Instant::now();
+        let s = &world.state;
+        let live: Vec<String> = live_counts(world).into_iter().filter(|(st, n)| *n > 0 && !st.is_terminal()).map(|(st, n)| format!("{} {n}", st.name())).collect();
+        let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+        tracing::info!(
+            "cycle {}{of} | {} | completed {} failed {} cancelled {} | energy price {:.4} compute price {:.4}{}",
+            s.cycle, if live.is_empty() { "no live jobs".to_string() } else { live.join(", ") },
+            s.counters.completed, s.counters.failed, s.counters.cancelled,
+            s.resources.token_per_energy, s.resources.token_per_compute,
+            if s.paused { " | PAUSED" } else { "" },
+        );
+    })
+}

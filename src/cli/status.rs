@@ -1,0 +1,94 @@
+//! `omega status`: what the checkpoint says, plus any pause/resume still waiting to be applied.
+
+use super::ConfigArgs;
+use crate::domain::job::JobStatus;
+use crate::domain::world::WorldState;
+use crate::persistence::{checkpoint, control, pidfile};
+use clap::Args;
+use eyre::Result;
+use serde_json::json;
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub files: ConfigArgs,
+    /// Print JSON for machines.
+    #[arg(long, env = "OMEGA_JSON")]
+    pub json: bool,
+}
+
+pub fn execute(args: StatusArgs) -> Result<()> {
+    let (_config, paths) = args.files.load()?;
+    let Some(loaded) = checkpoint::load(&paths.state)? else {
+        eyre::bail!("no checkpoint at {}: run the orchestrator once first (omega run)", paths.state.display());
+    };
+    let pending = control::read(&paths.control)?.filter(|c| c.seq > loaded.state.applied_control_seq);
+    let running = pidfile::running(&paths.lock);
+    let report = report(&loaded.state, pending.as_ref().map(|c| c.paused), running, &loaded.hash.to_string());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_readable(&report);
+    }
+    Ok(())
+}
+
+fn report(s: &WorldState, pending_pause: Option<bool>, running: Option<u32>, hash: &str) -> serde_json::Value {
+    let live = |st: JobStatus| s.jobs.iter().filter(|j| j.status == st).count() as u64;
+    let totals = s.ledger.totals();
+    let accounts: Vec<_> = s.ledger.accounts().iter().map(|a| json!({
+        "name": a.name, "free": a.free.to_string(), "validator_stake": a.validator_stake.to_string(),
+    })).collect();
+    json!({
+        "cycle": s.cycle,
+        "paused": s.paused,
+        "pending_pause": pending_pause,
+        "running_pid": running,
+        "jobs": {
+            "tracked": s.counters.posted,
+            "pending": live(JobStatus::Pending),
+            "active": live(JobStatus::Active),
+            "validating": live(JobStatus::Validating),
+            "completed": s.counters.completed,
+            "failed": s.counters.failed,
+            "cancelled": s.counters.cancelled,
+        },
+        "ledger": {
+            "minted": totals.minted.to_string(), "free": totals.free.to_string(), "job_stakes": totals.job_stakes.to_string(),
+            "validator_stakes": totals.validator_stakes.to_string(), "escrowed": totals.escrowed.to_string(),
+            "burned": totals.burned.to_string(), "balanced": totals.balanced(),
+        },
+        "accounts": accounts,
+        "resources": {
+            "token_per_energy": s.resources.token_per_energy, "token_per_compute": s.resources.token_per_compute,
+            "utilisation": s.resources.utilisation(),
+            "energy_capacity": s.resources.energy_capacity, "energy_used": s.resources.energy_used,
+            "compute_capacity": s.resources.compute_capacity, "compute_used": s.resources.compute_used,
+        },
+        "params": s.params,
+        "checkpoint_hash": hash,
+    })
+}
+
+fn print_readable(r: &serde_json::Value) {
+    let j = &r["jobs"];
+    let tokens = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok()).map(|u| crate::domain::amount::Amount(u).to_string()).unwrap_or_default();
+    println!("cycle {}  |  paused: {}{}  |  {}", r["cycle"], r["paused"],
+        match r["pending_pause"].as_bool() { Some(p) => format!(" (a {} request is waiting to be applied)", if p { "pause" } else { "resume" }), None => String::new() },
+        match r["running_pid"].as_u64() { Some(pid) => format!("running (pid {pid})"), None => "not running".into() });
+    println!("jobs: tracked {}  pending {}  active {}  validating {}  completed {}  failed {}  cancelled {}",
+        j["tracked"], j["pending"], j["active"], j["validating"], j["completed"], j["failed"], j["cancelled"]);
+    let l = &r["ledger"];
+    println!("tokens: minted {}  free {}  staked {} + {}  escrowed {}  burned {}  ({})", tokens(&l["minted"]), tokens(&l["free"]),
+        tokens(&l["job_stakes"]), tokens(&l["validator_stakes"]), tokens(&l["escrowed"]), tokens(&l["burned"]),
+        if l["balanced"] == true { "balanced" } else { "NOT BALANCED" });
+    let res = &r["resources"];
+    println!("prices: {:.4} per GW, {:.4} per PF  |  utilisation {:.1}%",
+        res["token_per_energy"].as_f64().unwrap_or(0.0), res["token_per_compute"].as_f64().unwrap_or(0.0), res["utilisation"].as_f64().unwrap_or(0.0) * 100.0);
+    println!("balances:");
+    for a in r["accounts"].as_array().into_iter().flatten() {
+        let stake = tokens(&a["validator_stake"]);
+        println!("  {:<24} {:>20}{}", a["name"].as_str().unwrap_or(""), tokens(&a["free"]), if stake == "0" { String::new() } else { format!("  (bonded {stake})") });
+    }
+    println!("checkpoint hash {}", r["checkpoint_hash"].as_str().unwrap_or(""));
+}

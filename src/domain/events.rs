@@ -1,0 +1,113 @@
+//! Domain events: what happened, in order. Sinks (the JSON log, the chain mirror, the HTTP stream)
+//! consume them; nothing in the domain depends on who listens.
+
+use super::amount::Amount;
+use super::commit_reveal::Fault;
+use super::job::JobId;
+use super::sim::SimSnapshot;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum DomainEvent {
+    JobPosted { job: JobId, title: String, poster: String, reward: Amount, parent: Option<JobId>, skills: Vec<String>, external: bool },
+    JobAssigned { job: JobId, agent: String, stake: Amount },
+    AgentAllocation { job: JobId, agent: String, energy: f64, compute: f64, cost: Amount },
+    DelegatedJob { parent: JobId, job: JobId, agent: String, reward: Amount },
+    JobSubmitted { job: JobId, agent: String },
+    ValidationStarted { job: JobId, nonce: u32, committee: Vec<String>, commit_deadline_ms: u64, reveal_deadline_ms: u64 },
+    ValidationCommitted { job: JobId, nonce: u32, validator: String, commit_hash: String },
+    ValidatorVote { job: JobId, nonce: u32, validator: String, approve: bool, valid: bool },
+    JobCompleted { job: JobId, agent: String, reward: Amount, burned: Amount, approvals: u32, rejections: u32 },
+    JobFailed { job: JobId, agent: Option<String>, reason: String, slashed: Amount },
+    JobError { job: JobId, agent: String, reason: String },
+    JobCancelled { job: JobId, reason: String },
+    ValidatorSlashed { job: JobId, validator: String, fault: Fault, amount: Amount },
+    SimulationUpdate { snapshot: SimSnapshot, energy_capacity: f64, compute_capacity: f64 },
+    Paused { source: String },
+    Resumed { source: String },
+    ParameterChanged { name: String, old: String, new: String, source: String },
+}
+
+impl DomainEvent {
+    /// The event name used as `message` in the JSON-lines log (the spec's vocabulary).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DomainEvent::JobPosted { .. } => "job_posted",
+            DomainEvent::JobAssigned { .. } => "job_assigned",
+            DomainEvent::AgentAllocation { .. } => "agent_allocation",
+            DomainEvent::DelegatedJob { .. } => "delegated_job",
+            DomainEvent::JobSubmitted { .. } => "job_submitted",
+            DomainEvent::ValidationStarted { .. } => "validation_started",
+            DomainEvent::ValidationCommitted { .. } => "validation_committed",
+            DomainEvent::ValidatorVote { .. } => "validator_vote",
+            DomainEvent::JobCompleted { .. } => "job_completed",
+            DomainEvent::JobFailed { .. } => "job_failed",
+            DomainEvent::JobError { .. } => "job_error",
+            DomainEvent::JobCancelled { .. } => "job_cancelled",
+            DomainEvent::ValidatorSlashed { .. } => "validator_slashed",
+            DomainEvent::SimulationUpdate { .. } => "simulation_update",
+            DomainEvent::Paused { .. } => "paused",
+            DomainEvent::Resumed { .. } => "resumed",
+            DomainEvent::ParameterChanged { .. } => "parameter_changed",
+        }
+    }
+
+    pub fn is_warning(&self) -> bool {
+        matches!(self, DomainEvent::JobFailed { .. } | DomainEvent::JobError { .. } | DomainEvent::ValidatorSlashed { .. })
+    }
+
+    pub fn job(&self) -> Option<JobId> {
+        match self {
+            DomainEvent::JobPosted { job, .. }
+            | DomainEvent::JobAssigned { job, .. }
+            | DomainEvent::AgentAllocation { job, .. }
+            | DomainEvent::DelegatedJob { job, .. }
+            | DomainEvent::JobSubmitted { job, .. }
+            | DomainEvent::ValidationStarted { job, .. }
+            | DomainEvent::ValidationCommitted { job, .. }
+            | DomainEvent::ValidatorVote { job, .. }
+            | DomainEvent::JobCompleted { job, .. }
+            | DomainEvent::JobFailed { job, .. }
+            | DomainEvent::JobError { job, .. }
+            | DomainEvent::JobCancelled { job, .. }
+            | DomainEvent::ValidatorSlashed { job, .. } => Some(*job),
+            _ => None,
+        }
+    }
+}
+
+/// Steps of a job that an event sink may hold until it has durably confirmed the previous one
+/// (the chain mirror holds assignment until the job exists on chain, and so on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Assign,
+    Submit,
+    Commit,
+    Reveal,
+    Settle,
+}
+
+/// Asked before a job takes a step; `true` lets it proceed now.
+pub trait StepGate {
+    fn allows(&self, job: JobId, step: Step) -> bool;
+}
+
+/// A gate that never holds anything (pure simulation).
+pub struct OpenGate;
+
+impl StepGate for OpenGate {
+    fn allows(&self, _job: JobId, _step: Step) -> bool {
+        true
+    }
+}
+
+/// Inputs from outside the orchestrator: the steward's console, the chain, an API.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExternalInput {
+    Pause { source: String },
+    Resume { source: String },
+    SetParameter { name: String, value: f64, source: String },
+    PostJob { spec: super::job::JobSpec },
+}
+

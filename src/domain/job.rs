@@ -1,0 +1,347 @@
+//! The job DAG and its state machine.
+//!
+//! `pending → active → validating → completed | failed`, and `pending → cancelled`. Every
+//! transition checks the current status, so a duplicated message can never assign, execute or
+//! settle a job twice.
+
+use super::amount::Amount;
+use super::commit_reveal::Round;
+use super::ledger::AccountId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub u64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Active,
+    Validating,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 6] = [
+        JobStatus::Pending,
+        JobStatus::Active,
+        JobStatus::Validating,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Active => "active",
+            JobStatus::Validating => "validating",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Where a job came from: posted by this orchestrator, or adopted from outside (chain, API).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobOrigin {
+    Local,
+    External { reference: String },
+}
+
+/// What a poster asks for; the book turns it into a `Job`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub title: String,
+    pub reward: Amount,
+    pub deadline_ms: u64,
+    pub energy: f64,
+    pub compute: f64,
+    pub skills: Vec<String>,
+    pub poster: AccountId,
+    pub parent: Option<JobId>,
+    pub origin: JobOrigin,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub title: String,
+    pub reward: Amount,
+    /// Burned from the poster's escrow on success (kept separate so the worker gets the full reward).
+    pub burn_fee: Amount,
+    pub deadline_ms: u64,
+    pub energy: f64,
+    pub compute: f64,
+    pub skills: Vec<String>,
+    pub poster: AccountId,
+    pub parent: Option<JobId>,
+    /// Ancestor ids, root first.
+    pub lineage: Vec<JobId>,
+    pub children: Vec<JobId>,
+    pub origin: JobOrigin,
+    pub status: JobStatus,
+    pub posted_at_ms: u64,
+    pub assignee: Option<AccountId>,
+    pub stake: Amount,
+    /// Cycles of work done so far (reset when an interrupted job is re-dispatched).
+    pub work_done: u32,
+    /// The true quality of the submitted work, which validators inspect.
+    pub quality_ok: Option<bool>,
+    pub round: Option<Round>,
+    /// Validation rounds started so far; the next round's nonce is this plus one.
+    pub validation_rounds: u32,
+    pub outcome: Option<String>,
+}
+
+impl Job {
+    pub fn shares_skill(&self, skills: &[String]) -> bool {
+        self.skills.iter().any(|s| skills.contains(s))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    #[error("job {0} does not exist")]
+    Unknown(JobId),
+    #[error("job {job} is {actual:?}, expected {expected:?}")]
+    WrongStatus { job: JobId, actual: JobStatus, expected: JobStatus },
+    #[error("job {0} is assigned to another agent")]
+    NotAssignee(JobId),
+    #[error("job spec invalid: {0}")]
+    InvalidSpec(String),
+}
+
+/// The live part of the DAG. Terminal jobs leave it when they are archived.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobBook {
+    jobs: BTreeMap<JobId, Job>,
+    next_id: u64,
+}
+
+impl JobBook {
+    pub fn new() -> JobBook {
+        JobBook { jobs: BTreeMap::new(), next_id: 1 }
+    }
+
+    pub fn next_id(&self) -> JobId {
+        JobId(self.next_id)
+    }
+
+    pub fn get(&self, id: JobId) -> Option<&Job> {
+        self.jobs.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: JobId) -> Option<&mut Job> {
+        self.jobs.get_mut(&id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    pub fn ids_with(&self, status: JobStatus) -> Vec<JobId> {
+        self.jobs.values().filter(|j| j.status == status).map(|j| j.id).collect()
+    }
+
+    /// Validates and inserts a new pending job; links it to its parent when the parent is live.
+    pub fn post(&mut self, spec: JobSpec, burn_fee: Amount, now_ms: u64) -> Result<JobId, JobError> {
+        if spec.skills.is_empty() {
+            return Err(JobError::InvalidSpec("a job needs at least one skill".into()));
+        }
+        if spec.reward.is_zero() {
+            return Err(JobError::InvalidSpec("reward must be positive".into()));
+        }
+        if !(spec.energy >= 0.0 && spec.compute >= 0.0) {
+            return Err(JobError::InvalidSpec("energy and compute budgets must be ≥ 0".into()));
+        }
+        let id = JobId(self.next_id);
+        let lineage = match spec.parent.and_then(|p| self.jobs.get_mut(&p)) {
+            Some(parent) => {
+                parent.children.push(id);
+                let mut lineage = parent.lineage.clone();
+                lineage.push(parent.id);
+                lineage
+            }
+            None => Vec::new(),
+        };
+        self.next_id += 1;
+        self.jobs.insert(
+            id,
+            Job {
+                id,
+                title: spec.title,
+                reward: spec.reward,
+                burn_fee,
+                deadline_ms: spec.deadline_ms,
+                energy: spec.energy,
+                compute: spec.compute,
+                skills: spec.skills,
+                poster: spec.poster,
+                parent: spec.parent,
+                lineage,
+                children: Vec::new(),
+                origin: spec.origin,
+                status: JobStatus::Pending,
+                posted_at_ms: now_ms,
+                assignee: None,
+                stake: Amount::ZERO,
+                work_done: 0,
+                quality_ok: None,
+                round: None,
+                validation_rounds: 0,
+                outcome: None,
+            },
+        );
+        Ok(id)
+    }
+
+    /// At-most-once assignment: only a pending, unassigned job can be taken.
+    pub fn assign(&mut self, id: JobId, agent: AccountId, stake: Amount) -> Result<&Job, JobError> {
+        let job = self.expect(id, JobStatus::Pending)?;
+        job.status = JobStatus::Active;
+        job.assignee = Some(agent);
+        job.stake = stake;
+        job.work_done = 0;
+        Ok(job)
+    }
+
+    /// Records one cycle of work by the assignee.
+    pub fn record_work(&mut self, id: JobId, agent: AccountId) -> Result<u32, JobError> {
+        let job = self.expect(id, JobStatus::Active)?;
+        if job.assignee != Some(agent) {
+            return Err(JobError::NotAssignee(id));
+        }
+        job.work_done += 1;
+        Ok(job.work_done)
+    }
+
+    /// The assignee hands in its result; validation starts.
+    pub fn submit(&mut self, id: JobId, agent: AccountId, quality_ok: bool) -> Result<&mut Job, JobError> {
+        let job = self.expect(id, JobStatus::Active)?;
+        if job.assignee != Some(agent) {
+            return Err(JobError::NotAssignee(id));
+        }
+        job.status = JobStatus::Validating;
+        job.quality_ok = Some(quality_ok);
+        Ok(job)
+    }
+
+    /// Settles a job in `from` status as completed or failed; at most once.
+    pub fn settle(&mut self, id: JobId, from: JobStatus, success: bool, outcome: &str) -> Result<&Job, JobError> {
+        let job = self.expect(id, from)?;
+        job.status = if success { JobStatus::Completed } else { JobStatus::Failed };
+        job.outcome = Some(outcome.to_string());
+        job.round = None;
+        Ok(job)
+    }
+
+    pub fn cancel(&mut self, id: JobId, outcome: &str) -> Result<&Job, JobError> {
+        let job = self.expect(id, JobStatus::Pending)?;
+        job.status = JobStatus::Cancelled;
+        job.outcome = Some(outcome.to_string());
+        Ok(job)
+    }
+
+    /// Removes terminal jobs (for the archive), oldest id first.
+    pub fn take_terminal(&mut self) -> Vec<Job> {
+        let ids: Vec<JobId> = self.jobs.values().filter(|j| j.status.is_terminal()).map(|j| j.id).collect();
+        ids.into_iter().filter_map(|id| self.jobs.remove(&id)).collect()
+    }
+
+    fn expect(&mut self, id: JobId, expected: JobStatus) -> Result<&mut Job, JobError> {
+        let job = self.jobs.get_mut(&id).ok_or(JobError::Unknown(id))?;
+        if job.status != expected {
+            return Err(JobError::WrongStatus { job: id, actual: job.status, expected });
+        }
+        Ok(job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn spec(skills: &[&str], parent: Option<JobId>) -> JobSpec {
+        JobSpec {
+            title: "t".into(),
+            reward: Amount(100),
+            deadline_ms: 1_000,
+            energy: 10.0,
+            compute: 5.0,
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            poster: AccountId(0),
+            parent,
+            origin: JobOrigin::Local,
+        }
+    }
+
+    #[test]
+    fn ids_start_at_one_and_lineage_follows_parents() {
+        let mut book = JobBook::new();
+        let root = book.post(spec(&["a", "b", "c"], None), Amount(2), 0).unwrap();
+        let child = book.post(spec(&["b", "c"], Some(root)), Amount(2), 0).unwrap();
+        let grandchild = book.post(spec(&["c"], Some(child)), Amount(2), 0).unwrap();
+        assert_eq!(root, JobId(1));
+        assert_eq!(book.get(grandchild).unwrap().lineage, vec![root, child]);
+        assert_eq!(book.get(root).unwrap().children, vec![child]);
+        assert_eq!(book.get(child).unwrap().parent, Some(root));
+    }
+
+    #[test]
+    fn a_job_is_assigned_at_most_once() {
+        let mut book = JobBook::new();
+        let id = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
+        book.assign(id, AccountId(1), Amount(10)).unwrap();
+        assert!(matches!(book.assign(id, AccountId(2), Amount(10)), Err(JobError::WrongStatus { .. })));
+        assert_eq!(book.get(id).unwrap().assignee, Some(AccountId(1)));
+    }
+
+    #[test]
+    fn only_the_assignee_works_and_settlement_happens_once() {
+        let mut book = JobBook::new();
+        let id = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
+        book.assign(id, AccountId(1), Amount(10)).unwrap();
+        assert_eq!(book.record_work(id, AccountId(2)), Err(JobError::NotAssignee(id)));
+        book.submit(id, AccountId(1), true).unwrap();
+        book.settle(id, JobStatus::Validating, true, "approved").unwrap();
+        assert!(book.settle(id, JobStatus::Validating, true, "approved").is_err());
+        assert_eq!(book.take_terminal().len(), 1);
+        assert!(book.is_empty());
+    }
+
+    #[test]
+    fn invalid_specs_are_refused() {
+        let mut book = JobBook::new();
+        assert!(book.post(spec(&[], None), Amount(2), 0).is_err());
+        let mut s = spec(&["a"], None);
+        s.reward = Amount::ZERO;
+        assert!(book.post(s, Amount(2), 0).is_err());
+        assert_eq!(book.next_id(), JobId(1));
+    }
+}

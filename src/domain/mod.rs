@@ -1,0 +1,12 @@
+//! The domain: pure, synchronous rules of the AGI workforce. No I/O, no clock, no hidden randomness.
+
+pub mod agent;
+pub mod amount;
+pub mod commit_reveal;
+pub mod events;
+pub mod governance;
+pub mod job;
+pub mod ledger;
+pub mod resources;
+pub mod sim;
+pub mod world;

@@ -1,0 +1,731 @@
+//! The world: every piece of orchestrator state, and the transitions of one cycle.
+//!
+//! Pure and synchronous: time arrives as a parameter, randomness from the seeded generator in the
+//! state, agent decisions as reply messages. The engine drives it; checkpoints serialize `WorldState`.
+
+use super::agent::{AgentProfile, AgentReply, AgentTick, CommitRequest, Offer, Progress, RevealRequest, Role, WorkItem};
+use super::amount::Amount;
+use super::commit_reveal::{Phase, Round, Sealed, Verdict};
+use super::events::{DomainEvent, ExternalInput, Step, StepGate};
+use super::governance::Params;
+use super::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus};
+use super::ledger::{AccountId, Ledger, STEWARD};
+use super::resources::{Allowance, ResourceManager, ThermostatSettings};
+use super::sim::{PlanetarySim, SimAction, SyntheticEconomySim};
+use crate::config::Config;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+const MS_PER_HOUR: f64 = 3_600_000.0;
+
+/// Running totals that survive archiving.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counters {
+    pub posted: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub delegated: u64,
+    pub validator_slashes: u64,
+}
+
+/// How much of the job archive belongs to this state (a restart truncates anything beyond it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveMark {
+    pub lines: u64,
+    pub bytes: u64,
+}
+
+/// Everything a checkpoint holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorldState {
+    pub cycle: u64,
+    pub now_ms: u64,
+    pub paused: bool,
+    /// The last steward control command applied (pause/resume from the console).
+    pub applied_control_seq: u64,
+    pub params: Params,
+    pub jobs: JobBook,
+    pub ledger: Ledger,
+    pub resources: ResourceManager,
+    pub sim_kind: String,
+    pub sim: serde_json::Value,
+    pub counters: Counters,
+    pub archive: ArchiveMark,
+    pub rng: ChaCha8Rng,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error("checkpoint does not match the configured agents: {0}")]
+    AgentsChanged(String),
+    #[error("unknown simulation type {0:?}")]
+    UnknownSim(String),
+    #[error("simulation state in checkpoint is invalid: {0}")]
+    BadSim(serde_json::Error),
+    #[error("cannot post job: {0}")]
+    Post(String),
+}
+
+pub struct World {
+    pub state: WorldState,
+    pub agents: Vec<AgentProfile>,
+    sim: Box<dyn PlanetarySim>,
+    events: Vec<DomainEvent>,
+}
+
+impl World {
+    /// A fresh world from the config: accounts, genesis mint, validator bonds, demo jobs.
+    pub fn genesis(config: &Config, seed: u64, now_ms: u64) -> World {
+        let agents = profiles(config);
+        let mut ledger = Ledger::default();
+        ledger.open("steward");
+        for a in &agents {
+            ledger.open(a.name.clone());
+        }
+        ledger.mint(STEWARD, Amount::from_tokens(config.resource_manager.token_supply)).expect("steward exists");
+        let mut allowances = BTreeMap::new();
+        for (profile, cfg) in agents.iter().zip(expanded(config)) {
+            let stake = Amount::from_tokens(cfg.stake);
+            // Genesis grants come out of the supply; a too-small supply simply funds fewer agents.
+            let _ = ledger.transfer(STEWARD, profile.id, stake.checked_add(stake).unwrap_or(stake));
+            if profile.role.validates() {
+                let _ = ledger.stake_validator(profile.id, stake);
+            }
+            allowances.insert(profile.id, Allowance {
+                energy_limit: cfg.energy_allowance,
+                compute_limit: cfg.compute_allowance,
+                energy_used: 0.0,
+                compute_used: 0.0,
+            });
+        }
+        let rm = &config.resource_manager;
+        let resources = ResourceManager {
+            energy_ceiling: rm.energy_capacity,
+            compute_ceiling: rm.compute_capacity,
+            energy_capacity: rm.energy_capacity,
+            compute_capacity: rm.compute_capacity,
+            energy_used: 0.0,
+            compute_used: 0.0,
+            token_per_energy: rm.token_per_energy,
+            token_per_compute: rm.token_per_compute,
+            thermostat: ThermostatSettings { threshold: rm.dynamic_inflation_threshold, multiplier: rm.scarcity_multiplier },
+            allowances,
+            allocations: BTreeMap::new(),
+        };
+        let s = &config.simulation;
+        let sim = SyntheticEconomySim::new(super::sim::SimSnapshot { energy: s.energy, compute: s.compute, gdp: s.gdp, innovation: s.innovation });
+        let state = WorldState {
+            cycle: 0,
+            now_ms,
+            paused: false,
+            applied_control_seq: 0,
+            params: Params::from_config(config),
+            jobs: JobBook::new(),
+            ledger,
+            resources,
+            sim_kind: sim.kind().to_string(),
+            sim: sim.save(),
+            counters: Counters::default(),
+            archive: ArchiveMark::default(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        };
+        let mut world = World { state, agents, sim: Box::new(sim), events: Vec::new() };
+        world.follow_simulation();
+        for job in &config.jobs {
+            let spec = JobSpec {
+                title: job.title.clone(),
+                reward: Amount::from_tokens(job.reward),
+                deadline_ms: now_ms + (job.deadline_hours * MS_PER_HOUR) as u64,
+                energy: job.energy,
+                compute: job.compute,
+                skills: job.skills.clone(),
+                poster: STEWARD,
+                parent: None,
+                origin: JobOrigin::Local,
+            };
+            if let Err(e) = world.post_job(spec) {
+                tracing::warn!("demo job {:?} not posted: {e}", job.title);
+            }
+        }
+        world
+    }
+
+    /// Rebuilds a world from a checkpoint. The config's governance values win over the
+    /// checkpoint's, so owner changes made while the orchestrator was down take effect.
+    pub fn restore(config: &Config, mut state: WorldState) -> Result<World, WorldError> {
+        let agents = profiles(config);
+        let names: Vec<&str> = state.ledger.accounts().iter().skip(1).map(|a| a.name.as_str()).collect();
+        let expected: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+        if names != expected {
+            return Err(WorldError::AgentsChanged(format!("checkpoint has {names:?}, config has {expected:?}")));
+        }
+        if state.sim_kind != SyntheticEconomySim::KIND {
+            return Err(WorldError::UnknownSim(state.sim_kind.clone()));
+        }
+        let sim: SyntheticEconomySim = SyntheticEconomySim::new(serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?);
+        let mut world = World { state: WorldState { ..state.clone() }, agents, sim: Box::new(sim), events: Vec::new() };
+        let from_config = Params::from_config(config);
+        for (name, value) in state.params.changes_to(&from_config) {
+            world.set_parameter(name, value, "config");
+        }
+        state.params = world.state.params.clone();
+        world.follow_simulation();
+        Ok(world)
+    }
+
+    /// Jobs interrupted by a stop are taken up again: active work restarts, validation rounds
+    /// start afresh. Returns (re-dispatched, re-validated).
+    pub fn recover_interrupted(&mut self) -> (usize, usize) {
+        let (mut redispatched, mut revalidated) = (0, 0);
+        for id in self.state.jobs.ids_with(JobStatus::Active) {
+            self.state.jobs.get_mut(id).expect("listed").work_done = 0;
+            redispatched += 1;
+        }
+        for id in self.state.jobs.ids_with(JobStatus::Validating) {
+            self.state.jobs.get_mut(id).expect("listed").round = None;
+            revalidated += 1;
+        }
+        (redispatched, revalidated)
+    }
+
+    pub fn take_events(&mut self) -> Vec<DomainEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub fn paused(&self) -> bool {
+        self.state.paused
+    }
+
+    pub fn sim(&self) -> &dyn PlanetarySim {
+        self.sim.as_ref()
+    }
+
+    /// Refreshes the serialized simulation before a checkpoint.
+    pub fn sync_sim_state(&mut self) {
+        self.state.sim = self.sim.save();
+    }
+
+    pub fn name_of(&self, id: AccountId) -> String {
+        self.state.ledger.account(id).map(|a| a.name.clone()).unwrap_or_else(|_| format!("account-{}", id.0))
+    }
+
+    pub fn apply_input(&mut self, input: ExternalInput) {
+        match input {
+            ExternalInput::Pause { source } => {
+                if !self.state.paused {
+                    self.state.paused = true;
+                    self.events.push(DomainEvent::Paused { source });
+                }
+            }
+            ExternalInput::Resume { source } => {
+                if self.state.paused {
+                    self.state.paused = false;
+                    self.events.push(DomainEvent::Resumed { source });
+                }
+            }
+            ExternalInput::SetParameter { name, value, source } => self.set_parameter(&name, value, &source),
+            ExternalInput::PostJob { spec } => {
+                if let Err(e) = self.post_job(spec) {
+                    tracing::warn!("external job refused: {e}");
+                }
+            }
+        }
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64, source: &str) {
+        match self.state.params.set(name, value) {
+            Ok(old) if old != value => {
+                self.state.resources.energy_ceiling = self.state.params.energy_ceiling;
+                self.state.resources.compute_ceiling = self.state.params.compute_ceiling;
+                self.follow_simulation();
+                self.events.push(DomainEvent::ParameterChanged {
+                    name: name.to_string(),
+                    old: old.to_string(),
+                    new: value.to_string(),
+                    source: source.to_string(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("parameter change from {source} refused: {e}"),
+        }
+    }
+
+    /// Escrows reward + burn fee from the poster, then adds the job to the DAG.
+    pub fn post_job(&mut self, spec: JobSpec) -> Result<JobId, WorldError> {
+        let id = self.state.jobs.next_id();
+        let burn_fee = spec.reward.mul_ratio(self.state.params.burn_ratio);
+        let escrow = spec.reward.checked_add(burn_fee).ok_or_else(|| WorldError::Post("reward overflows".into()))?;
+        self.state.ledger.escrow_reward(id, spec.poster, escrow).map_err(|e| WorldError::Post(e.to_string()))?;
+        let (title, poster, reward, parent, skills) = (spec.title.clone(), spec.poster, spec.reward, spec.parent, spec.skills.clone());
+        let external = matches!(spec.origin, JobOrigin::External { .. });
+        if let Err(e) = self.state.jobs.post(spec, burn_fee, self.state.now_ms) {
+            self.state.ledger.refund_escrow(id).expect("escrow was just made");
+            return Err(WorldError::Post(e.to_string()));
+        }
+        self.state.counters.posted += 1;
+        let poster = self.name_of(poster);
+        self.events.push(DomainEvent::JobPosted { job: id, title, poster, reward, parent, skills, external });
+        Ok(id)
+    }
+
+    /// Advances the clock; the simulation ticks by the elapsed hours and the pools follow it.
+    pub fn advance_clock(&mut self, now_ms: u64) {
+        let elapsed_h = now_ms.saturating_sub(self.state.now_ms) as f64 / MS_PER_HOUR;
+        self.state.now_ms = now_ms.max(self.state.now_ms);
+        if elapsed_h > 0.0 {
+            self.sim.tick(elapsed_h);
+            self.follow_simulation();
+        }
+    }
+
+    fn follow_simulation(&mut self) {
+        let snap = self.sim.snapshot();
+        self.state.resources.follow_simulation(snap.energy, snap.compute);
+    }
+
+    pub fn simulation_update(&mut self) {
+        let r = &self.state.resources;
+        self.events.push(DomainEvent::SimulationUpdate {
+            snapshot: self.sim.snapshot(),
+            energy_capacity: r.energy_capacity,
+            compute_capacity: r.compute_capacity,
+        });
+    }
+
+    /// The job supply: generated jobs at the configured rate, scaled by the simulation's innovation,
+    /// sized by what the planet has free, posted by whoever holds the most tokens.
+    pub fn supply_jobs(&mut self) {
+        let g = self.state.params.generator.clone();
+        let pending = self.state.jobs.iter().filter(|j| j.status == JobStatus::Pending).count() as u32;
+        if g.rate_per_cycle <= 0.0 || pending >= g.max_pending {
+            return;
+        }
+        let rate = g.rate_per_cycle * self.sim.snapshot().innovation / self.state.params.base_innovation;
+        let mut n = rate.floor() as u32 + self.state.rng.random_bool(rate.fract().clamp(0.0, 1.0)) as u32;
+        n = n.min(g.max_pending - pending);
+        for _ in 0..n {
+            let spec = self.generated_job(&g);
+            if self.post_job(spec).is_err() {
+                break;
+            }
+        }
+    }
+
+    fn generated_job(&mut self, g: &crate::config::GeneratorConfig) -> JobSpec {
+        let poster = self.richest_account();
+        let free = self.state.ledger.free(poster);
+        let reward = free.mul_ratio(g.reward_fraction).max(Amount::from_tokens(g.min_reward)).min(Amount::from_tokens(g.max_reward));
+        let agent = self.agents.choose(&mut self.state.rng).expect("config has agents").clone();
+        let take = self.state.rng.random_range(1..=agent.skills.len().min(3));
+        let skills: Vec<String> = agent.skills.choose_multiple(&mut self.state.rng, take).cloned().collect();
+        let r = &self.state.resources;
+        let energy_room = if r.energy_capacity > 0.0 { r.energy_free() / r.energy_capacity } else { 0.0 };
+        let compute_room = if r.compute_capacity > 0.0 { r.compute_free() / r.compute_capacity } else { 0.0 };
+        let energy = (g.max_energy * self.state.rng.random_range(0.2..1.0) * energy_room).round();
+        let compute = (g.max_compute * self.state.rng.random_range(0.2..1.0) * compute_room).round();
+        JobSpec {
+            title: format!("{} initiative", skills[0]),
+            reward,
+            deadline_ms: self.state.now_ms + (g.deadline_hours * MS_PER_HOUR) as u64,
+            energy,
+            compute,
+            skills,
+            poster,
+            parent: None,
+            origin: JobOrigin::Local,
+        }
+    }
+
+    fn richest_account(&self) -> AccountId {
+        let accounts = self.state.ledger.accounts();
+        let best = (0..accounts.len()).max_by(|&a, &b| accounts[a].free.cmp(&accounts[b].free).then(b.cmp(&a)));
+        AccountId(best.unwrap_or(0) as u32)
+    }
+
+    /// Cancels pending jobs past their deadline and fails assigned jobs that ran out of time.
+    pub fn sweep_deadlines(&mut self) {
+        let now = self.state.now_ms;
+        let overdue: Vec<(JobId, JobStatus)> =
+            self.state.jobs.iter().filter(|j| now > j.deadline_ms).map(|j| (j.id, j.status)).collect();
+        for (id, status) in overdue {
+            match status {
+                JobStatus::Pending => self.cancel(id, "deadline passed before assignment"),
+                JobStatus::Active => self.fail(id, JobStatus::Active, "deadline passed while assigned"),
+                _ => {}
+            }
+        }
+    }
+
+    fn cancel(&mut self, id: JobId, reason: &str) {
+        if self.state.jobs.cancel(id, reason).is_ok() {
+            let _ = self.state.ledger.refund_escrow(id);
+            self.state.counters.cancelled += 1;
+            self.events.push(DomainEvent::JobCancelled { job: id, reason: reason.to_string() });
+        }
+    }
+
+    /// The per-agent messages for this cycle: offers, work to continue, committee seats, reveals.
+    pub fn build_ticks(&mut self, gate: &dyn StepGate) -> Vec<AgentTick> {
+        let cycle = self.state.cycle;
+        let mut ticks: Vec<AgentTick> = self
+            .agents
+            .iter()
+            .map(|_| AgentTick { cycle, seed: self.state.rng.random(), ..Default::default() })
+            .collect();
+        let load = self.agent_load();
+        let in_flight: u32 = load.values().sum();
+        let free_slots = self.state.params.max_concurrent_jobs.saturating_sub(in_flight) as usize;
+        let now = self.state.now_ms;
+        let mut offered = 0usize;
+        for job in self.state.jobs.iter() {
+            match job.status {
+                JobStatus::Pending if offered < free_slots * 2 && gate.allows(job.id, Step::Assign) => {
+                    let mut any = false;
+                    for (i, agent) in self.agents.iter().enumerate() {
+                        if job.shares_skill(&agent.skills) && load.get(&agent.id).copied().unwrap_or(0) < agent.behaviour.max_parallel_jobs {
+                            ticks[i].offers.push(Offer { job: job.id, reward: job.reward, energy: job.energy, compute: job.compute, skills: job.skills.clone() });
+                            any = true;
+                        }
+                    }
+                    offered += any as usize;
+                }
+                JobStatus::Active => {
+                    if let Some(i) = job.assignee.and_then(|a| self.agent_index(a)) {
+                        ticks[i].work.push(WorkItem { job: job.id, work_done: job.work_done, energy: job.energy, compute: job.compute, skills: job.skills.clone(), reward: job.reward });
+                    }
+                }
+                JobStatus::Validating => {
+                    let Some(round) = &job.round else { continue };
+                    for ballot in &round.ballots {
+                        let Some(i) = self.agent_index(ballot.validator) else { continue };
+                        match round.phase(now) {
+                            Phase::Commit if ballot.commit.is_none() && gate.allows(job.id, Step::Commit) => {
+                                ticks[i].commits.push(CommitRequest { job: job.id, nonce: round.nonce, work_ok: job.quality_ok.unwrap_or(false) });
+                            }
+                            Phase::Reveal if ballot.reveal.is_none() && now < round.reveal_deadline_ms && gate.allows(job.id, Step::Reveal) => {
+                                if let Some(s) = ballot.sealed {
+                                    ticks[i].reveals.push(RevealRequest { job: job.id, nonce: round.nonce, approve: s.approve, salt: s.salt });
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        ticks
+    }
+
+    /// Applies the agents' replies in agent order: work, commits, reveals, then assignments.
+    pub fn apply_replies(&mut self, mut replies: Vec<AgentReply>, gate: &dyn StepGate) {
+        replies.sort_by_key(|r| r.agent);
+        let mut bids = Vec::new();
+        for reply in replies {
+            if reply.cycle != self.state.cycle {
+                continue; // a stale reply from before a restart: never act on it
+            }
+            for report in reply.work {
+                self.apply_work(reply.agent, report, gate);
+            }
+            for c in reply.commits {
+                self.apply_commit(reply.agent, c);
+            }
+            for r in reply.reveals {
+                self.apply_reveal(reply.agent, r);
+            }
+            bids.extend(reply.bids.into_iter().map(|b| (b.job, b.score, reply.agent)));
+        }
+        self.assign_from_bids(bids, gate);
+    }
+
+    fn apply_work(&mut self, agent: AccountId, report: super::agent::WorkReport, gate: &dyn StepGate) {
+        let id = report.job;
+        let Some(job) = self.state.jobs.get(id) else { return };
+        if job.status != JobStatus::Active || job.assignee != Some(agent) {
+            return;
+        }
+        if matches!(report.progress, Progress::Done { .. }) && !gate.allows(id, Step::Submit) {
+            return; // held: the agent reports again next cycle
+        }
+        let (energy, compute) = (job.energy, job.compute);
+        if self.state.jobs.record_work(id, agent).is_err() {
+            return;
+        }
+        if report.delegate {
+            self.delegate(id, agent);
+        }
+        match report.progress {
+            Progress::Working => {}
+            Progress::Error { reason } => {
+                self.events.push(DomainEvent::JobError { job: id, agent: self.name_of(agent), reason: reason.clone() });
+                self.fail(id, JobStatus::Active, &format!("error in the work: {reason}"));
+            }
+            Progress::Done { work_ok } => {
+                self.sim.apply_action(&SimAction { energy_delta: 0.1 * energy, compute_delta: 0.05 * compute, innovation_delta: report.innovation });
+                self.follow_simulation();
+                if self.state.jobs.submit(id, agent, work_ok).is_ok() {
+                    self.events.push(DomainEvent::JobSubmitted { job: id, agent: self.name_of(agent) });
+                    self.start_round(id);
+                }
+            }
+        }
+    }
+
+    /// A sub-job for the parent's remaining skills, funded by the delegating agent.
+    fn delegate(&mut self, parent: JobId, agent: AccountId) {
+        let Some(p) = self.state.jobs.get(parent) else { return };
+        if p.skills.len() < 2 {
+            return;
+        }
+        let spec = JobSpec {
+            title: format!("{} (sub-job)", p.title),
+            reward: p.reward.mul_ratio(0.25),
+            deadline_ms: p.deadline_ms,
+            energy: p.energy * 0.5,
+            compute: p.compute * 0.4,
+            skills: p.skills[1..].to_vec(),
+            poster: agent,
+            parent: Some(parent),
+            origin: JobOrigin::Local,
+        };
+        let reward = spec.reward;
+        if let Ok(child) = self.post_job(spec) {
+            self.state.counters.delegated += 1;
+            self.events.push(DomainEvent::DelegatedJob { parent, job: child, agent: self.name_of(agent), reward });
+        }
+    }
+
+    /// Picks a committee by lot from bonded validators other than the worker.
+    fn start_round(&mut self, id: JobId) {
+        let Some(job) = self.state.jobs.get(id) else { return };
+        let worker = job.assignee;
+        let p = &self.state.params;
+        let eligible: Vec<AccountId> = self
+            .agents
+            .iter()
+            .filter(|a| a.role == Role::Validator && Some(a.id) != worker)
+            .filter(|a| self.state.ledger.account(a.id).map(|x| x.validator_stake >= p.min_validator_stake && !x.validator_stake.is_zero()).unwrap_or(false))
+            .map(|a| a.id)
+            .collect();
+        let size = (p.committee_size as usize).min(eligible.len());
+        if size < p.quorum as usize {
+            return; // not enough bonded validators now; tried again next cycle
+        }
+        let mut committee: Vec<AccountId> = eligible.choose_multiple(&mut self.state.rng, size).copied().collect();
+        committee.sort();
+        let (commit_ms, reveal_ms, now) = (p.commit_phase_ms, p.reveal_phase_ms, self.state.now_ms);
+        let names = committee.iter().map(|&v| self.name_of(v)).collect();
+        let job = self.state.jobs.get_mut(id).expect("checked above");
+        job.validation_rounds += 1;
+        let round = Round::new(job.validation_rounds, &committee, now, commit_ms, reveal_ms);
+        self.events.push(DomainEvent::ValidationStarted {
+            job: id,
+            nonce: round.nonce,
+            committee: names,
+            commit_deadline_ms: round.commit_deadline_ms,
+            reveal_deadline_ms: round.reveal_deadline_ms,
+        });
+        job.round = Some(round);
+    }
+
+    fn apply_commit(&mut self, validator: AccountId, c: super::agent::CommitReply) {
+        let now = self.state.now_ms;
+        let Some(round) = self.round_mut(c.job, c.nonce) else { return };
+        let sealed = Sealed { approve: c.approve, salt: c.salt };
+        if round.commit(validator, c.hash, Some(sealed), now).is_ok() {
+            let validator = self.name_of(validator);
+            self.events.push(DomainEvent::ValidationCommitted { job: c.job, nonce: c.nonce, validator, commit_hash: c.hash.to_string() });
+        }
+    }
+
+    fn apply_reveal(&mut self, validator: AccountId, r: super::agent::RevealReply) {
+        let now = self.state.now_ms;
+        let Some(round) = self.round_mut(r.job, r.nonce) else { return };
+        if let Ok(valid) = round.reveal(r.job, validator, r.approve, &r.salt, now) {
+            let validator = self.name_of(validator);
+            self.events.push(DomainEvent::ValidatorVote { job: r.job, nonce: r.nonce, validator, approve: r.approve, valid });
+        }
+    }
+
+    fn round_mut(&mut self, job: JobId, nonce: u32) -> Option<&mut Round> {
+        let job = self.state.jobs.get_mut(job)?;
+        if job.status != JobStatus::Validating {
+            return None;
+        }
+        job.round.as_mut().filter(|r| r.nonce == nonce)
+    }
+
+    /// Highest bid wins each job (ties to the lower agent id), within every limit.
+    fn assign_from_bids(&mut self, mut bids: Vec<(JobId, f64, AccountId)>, gate: &dyn StepGate) {
+        bids.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut load = self.agent_load();
+        let mut in_flight: u32 = load.values().sum();
+        let mut taken = BTreeSet::new();
+        for (job, _score, agent) in bids {
+            if in_flight >= self.state.params.max_concurrent_jobs {
+                break;
+            }
+            let Some(i) = self.agent_index(agent) else { continue };
+            if taken.contains(&job) || load.get(&agent).copied().unwrap_or(0) >= self.agents[i].behaviour.max_parallel_jobs {
+                continue;
+            }
+            if gate.allows(job, Step::Assign) && self.try_assign(job, agent) {
+                taken.insert(job);
+                *load.entry(agent).or_default() += 1;
+                in_flight += 1;
+            }
+        }
+    }
+
+    /// Stakes, allocates and assigns in one step, or changes nothing.
+    fn try_assign(&mut self, id: JobId, agent: AccountId) -> bool {
+        let Some(job) = self.state.jobs.get(id) else { return false };
+        if job.status != JobStatus::Pending {
+            return false;
+        }
+        let stake = job.reward.mul_ratio(self.state.params.stake_ratio).max(Amount::from_tokens(1.0));
+        let Ok(allocation) = self.state.resources.check(id, agent, job.energy, job.compute) else { return false };
+        let needed = stake.checked_add(allocation.cost);
+        if needed.is_none_or(|n| self.state.ledger.free(agent) < n) {
+            return false;
+        }
+        self.state.ledger.lock_job_stake(id, agent, stake).expect("balance checked");
+        self.state.ledger.transfer(agent, STEWARD, allocation.cost).expect("balance checked");
+        self.state.resources.commit(id, allocation);
+        self.state.jobs.assign(id, agent, stake).expect("status checked");
+        let name = self.name_of(agent);
+        self.events.push(DomainEvent::JobAssigned { job: id, agent: name.clone(), stake });
+        self.events.push(DomainEvent::AgentAllocation { job: id, agent: name, energy: allocation.energy, compute: allocation.compute, cost: allocation.cost });
+        true
+    }
+
+    /// Closes rounds whose reveal phase is over (or fully revealed) and settles their jobs;
+    /// starts rounds for submitted jobs that still lack a committee.
+    pub fn advance_validation(&mut self, gate: &dyn StepGate) {
+        let now = self.state.now_ms;
+        let mut to_start = Vec::new();
+        let mut to_close = Vec::new();
+        for job in self.state.jobs.iter().filter(|j| j.status == JobStatus::Validating) {
+            match &job.round {
+                None => to_start.push(job.id),
+                Some(r) if r.phase(now) == Phase::Reveal && (now >= r.reveal_deadline_ms || r.all_revealed()) => to_close.push(job.id),
+                Some(_) => {}
+            }
+        }
+        for id in to_start {
+            self.start_round(id);
+        }
+        for id in to_close {
+            if gate.allows(id, Step::Settle) {
+                self.close_round(id);
+            }
+        }
+    }
+
+    fn close_round(&mut self, id: JobId) {
+        let job = self.state.jobs.get(id).expect("listed");
+        let round = job.round.as_ref().expect("listed with a round");
+        let tally = round.tally(self.state.params.quorum);
+        for &(validator, fault) in &tally.faults {
+            let stake = self.state.ledger.account(validator).map(|a| a.validator_stake).unwrap_or_default();
+            let amount = self.state.ledger.slash_validator(validator, stake.mul_ratio(self.state.params.penalty_ratio)).unwrap_or_default();
+            self.state.counters.validator_slashes += 1;
+            self.events.push(DomainEvent::ValidatorSlashed { job: id, validator: self.name_of(validator), fault, amount });
+        }
+        match tally.verdict {
+            Verdict::Approved => self.complete(id, tally.approvals, tally.rejections),
+            Verdict::Rejected => self.fail(id, JobStatus::Validating, "rejected by validators"),
+            Verdict::NoQuorum => self.fail(id, JobStatus::Validating, "validation quorum failed"),
+        }
+    }
+
+    fn complete(&mut self, id: JobId, approvals: u32, rejections: u32) {
+        let job = self.state.jobs.get(id).expect("validating job exists");
+        let (agent, reward, burn) = (job.assignee.expect("validating jobs are assigned"), job.reward, job.burn_fee);
+        self.state.ledger.pay_out(id, agent, reward, burn).expect("escrow holds reward + burn fee");
+        let _ = self.state.ledger.release_job_stake(id);
+        self.state.resources.release(id);
+        self.state.jobs.settle(id, JobStatus::Validating, true, "approved by validators").expect("status checked");
+        self.state.counters.completed += 1;
+        self.events.push(DomainEvent::JobCompleted { job: id, agent: self.name_of(agent), reward, burned: burn, approvals, rejections });
+    }
+
+    /// Failure: slash `min(stake, reward × slash_ratio)` of this job's stake, refund the poster.
+    fn fail(&mut self, id: JobId, from: JobStatus, reason: &str) {
+        let Some(job) = self.state.jobs.get(id) else { return };
+        if job.status != from {
+            return;
+        }
+        let (agent, slash) = (job.assignee, job.reward.mul_ratio(self.state.params.slash_ratio));
+        let slashed = self.state.ledger.slash_job_stake(id, slash).unwrap_or_default();
+        let _ = self.state.ledger.refund_escrow(id);
+        self.state.resources.release(id);
+        self.state.jobs.settle(id, from, false, reason).expect("status checked");
+        self.state.counters.failed += 1;
+        let agent = agent.map(|a| self.name_of(a));
+        self.events.push(DomainEvent::JobFailed { job: id, agent, reason: reason.to_string(), slashed });
+    }
+
+    pub fn thermostat(&mut self) -> f64 {
+        self.state.resources.thermostat()
+    }
+
+    pub fn end_cycle(&mut self) {
+        self.state.cycle += 1;
+    }
+
+    fn agent_load(&self) -> BTreeMap<AccountId, u32> {
+        let mut load = BTreeMap::new();
+        for job in self.state.jobs.iter() {
+            if matches!(job.status, JobStatus::Active | JobStatus::Validating) {
+                if let Some(a) = job.assignee {
+                    *load.entry(a).or_default() += 1;
+                }
+            }
+        }
+        load
+    }
+
+    fn agent_index(&self, id: AccountId) -> Option<usize> {
+        // Agents are accounts 1..=n in order.
+        let i = (id.0 as usize).checked_sub(1)?;
+        (i < self.agents.len()).then_some(i)
+    }
+
+    /// One full cycle with agents answering in-process (tests and tools that need no bus).
+    pub fn step_inline(&mut self, now_ms: u64, gate: &dyn StepGate) {
+        if !self.paused() {
+            self.advance_clock(now_ms);
+            self.supply_jobs();
+            self.sweep_deadlines();
+            let ticks = self.build_ticks(gate);
+            let replies = self.agents.iter().zip(&ticks).map(|(a, t)| a.decide(t)).collect();
+            self.apply_replies(replies, gate);
+            self.advance_validation(gate);
+            self.thermostat();
+        }
+        self.end_cycle();
+    }
+}
+
+/// Config agents expanded by `count`, in order.
+fn expanded(config: &Config) -> Vec<&crate::config::AgentConfig> {
+    config.agents.iter().flat_map(|a| std::iter::repeat_n(a, a.count as usize)).collect()
+}
+
+/// Agent profiles with account ids 1..=n.
+pub fn profiles(config: &Config) -> Vec<AgentProfile> {
+    let mut out = Vec::new();
+    for a in &config.agents {
+        for k in 1..=a.count {
+            let name = if a.count > 1 { format!("{}-{k}", a.name) } else { a.name.clone() };
+            out.push(AgentProfile { id: AccountId(out.len() as u32 + 1), name, role: a.role, skills: a.skills.clone(), behaviour: a.role.behaviour() });
+        }
+    }
+    out
+}

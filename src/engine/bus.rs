@@ -1,0 +1,151 @@
+//! The A2A message bus: typed publish/subscribe with wildcard topics.
+//!
+//! Topics are dot-separated (`agent.3.tick`). A pattern segment `*` matches exactly one segment
+//! and a final `#` matches any remaining segments (zero or more). Each matching subscription gets
+//! each message once; a full subscription makes the publisher wait (back-pressure), nothing is
+//! ever dropped. Closed subscriptions are pruned.
+
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+#[derive(Debug)]
+pub struct Envelope<M> {
+    pub topic: Arc<str>,
+    pub message: Arc<M>,
+}
+
+impl<M> Clone for Envelope<M> {
+    fn clone(&self) -> Self {
+        Envelope { topic: self.topic.clone(), message: self.message.clone() }
+    }
+}
+
+struct Subscription<M> {
+    pattern: Vec<String>,
+    tx: mpsc::Sender<Envelope<M>>,
+}
+
+pub struct Bus<M> {
+    subscriptions: Arc<Mutex<Vec<Subscription<M>>>>,
+}
+
+impl<M> Clone for Bus<M> {
+    fn clone(&self) -> Self {
+        Bus { subscriptions: self.subscriptions.clone() }
+    }
+}
+
+impl<M> Default for Bus<M> {
+    fn default() -> Self {
+        Bus { subscriptions: Arc::new(Mutex::new(Vec::new())) }
+    }
+}
+
+impl<M: Send + Sync + 'static> Bus<M> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Subscribes to `pattern` with a queue of `capacity` messages.
+    pub fn subscribe(&self, pattern: &str, capacity: usize) -> mpsc::Receiver<Envelope<M>> {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let pattern = pattern.split('.').map(str::to_string).collect();
+        self.subscriptions.lock().expect("bus lock").push(Subscription { pattern, tx });
+        rx
+    }
+
+    /// Delivers `message` to every matching subscription, waiting for room in each queue.
+    /// Returns how many subscriptions received it.
+    pub async fn publish(&self, topic: &str, message: M) -> usize {
+        let envelope = Envelope { topic: Arc::from(topic), message: Arc::new(message) };
+        let targets: Vec<mpsc::Sender<Envelope<M>>> = {
+            let mut subs = self.subscriptions.lock().expect("bus lock");
+            subs.retain(|s| !s.tx.is_closed());
+            subs.iter().filter(|s| matches(&s.pattern, topic)).map(|s| s.tx.clone()).collect()
+        };
+        let mut delivered = 0;
+        for tx in targets {
+            if tx.send(envelope.clone()).await.is_ok() {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+}
+
+/// Whether a pattern (already split on dots) matches a topic.
+pub fn matches(pattern: &[String], topic: &str) -> bool {
+    let mut segments = topic.split('.');
+    for (i, p) in pattern.iter().enumerate() {
+        if p == "#" && i == pattern.len() - 1 {
+            return true;
+        }
+        match segments.next() {
+            Some(s) if p == "*" || p == s => {}
+            _ => return false,
+        }
+    }
+    segments.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn pat(p: &str) -> Vec<String> {
+        p.split('.').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn wildcards_match_per_segment() {
+        assert!(matches(&pat("jobs.posted"), "jobs.posted"));
+        assert!(!matches(&pat("jobs.posted"), "jobs.posted.energy"));
+        assert!(matches(&pat("jobs.*"), "jobs.posted"));
+        assert!(!matches(&pat("jobs.*"), "jobs.posted.energy"));
+        assert!(matches(&pat("jobs.#"), "jobs.posted.energy"));
+        assert!(matches(&pat("jobs.#"), "jobs"));
+        assert!(matches(&pat("#"), "anything.at.all"));
+        assert!(matches(&pat("*.tick"), "agent.tick"));
+        assert!(!matches(&pat("agent.*.tick"), "agent.tick"));
+    }
+
+    #[tokio::test]
+    async fn each_subscription_gets_each_message_once() {
+        let bus: Bus<u32> = Bus::new();
+        let mut exact = bus.subscribe("agent.1.tick", 8);
+        let mut star = bus.subscribe("agent.*.tick", 8);
+        let mut all = bus.subscribe("#", 8);
+        let mut other = bus.subscribe("agent.2.tick", 8);
+        assert_eq!(bus.publish("agent.1.tick", 7).await, 3);
+        for rx in [&mut exact, &mut star, &mut all] {
+            assert_eq!(*rx.recv().await.unwrap().message, 7);
+            assert!(rx.try_recv().is_err(), "delivered once per subscription");
+        }
+        assert!(other.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_subscription_blocks_the_publisher_instead_of_dropping() {
+        let bus: Bus<u32> = Bus::new();
+        let mut rx = bus.subscribe("t", 1);
+        bus.publish("t", 1).await;
+        let publisher = {
+            let bus = bus.clone();
+            tokio::spawn(async move { bus.publish("t", 2).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!publisher.is_finished(), "publisher must wait for room");
+        assert_eq!(*rx.recv().await.unwrap().message, 1);
+        assert_eq!(publisher.await.unwrap(), 1);
+        assert_eq!(*rx.recv().await.unwrap().message, 2);
+    }
+
+    #[tokio::test]
+    async fn closed_subscriptions_are_pruned() {
+        let bus: Bus<u32> = Bus::new();
+        let rx = bus.subscribe("t", 1);
+        drop(rx);
+        assert_eq!(bus.publish("t", 1).await, 0);
+    }
+}

@@ -1,0 +1,323 @@
+//! The orchestrator: loads or creates the world, runs cycles, checkpoints, and stops cleanly.
+
+use super::agents::AgentPool;
+use super::bus::Bus;
+use super::clock::{Clock, VIRTUAL_EPOCH_MS, wall_ms};
+use super::seams::{EventSink, Gates, InputSource};
+use super::sources::{ConfigWatcher, ControlWatcher};
+use crate::config::{Config, ReportPaths};
+use crate::domain::events::{DomainEvent, ExternalInput};
+use crate::domain::job::JobStatus;
+use crate::domain::world::World;
+use crate::persistence::eventlog::EventLog;
+use crate::persistence::telemetry::{Sample, Telemetry};
+use crate::persistence::{archive, checkpoint};
+use eyre::{Result, WrapErr};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Stop after this many cycles; run until stopped otherwise.
+    pub cycles: Option<u64>,
+    /// Virtual time, no sleeping.
+    pub fast: bool,
+    /// Seed for a fresh state (ignored when resuming).
+    pub seed: Option<u64>,
+    /// Resume from `orchestrator_state.json.bak`.
+    pub from_backup: bool,
+    /// Where the config lives, so owner edits reach the running process.
+    pub config_path: PathBuf,
+}
+
+/// What a run did, for the final report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunSummary {
+    pub cycles_run: u64,
+    pub cycle: u64,
+    pub resumed: bool,
+    pub posted: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub active_jobs: usize,
+    pub paused: bool,
+    pub ledger_balanced: bool,
+    pub checkpoint: String,
+    pub checkpoint_hash: String,
+}
+
+pub struct Orchestrator {
+    world: World,
+    paths: ReportPaths,
+    options: RunOptions,
+    clock: Clock,
+    agents: AgentPool,
+    log: EventLog,
+    telemetry: Telemetry,
+    sinks: Vec<Box<dyn EventSink>>,
+    sources: Vec<Box<dyn InputSource>>,
+    control: ControlWatcher,
+    config_watch: ConfigWatcher,
+    period: Duration,
+    checkpoint_every_ms: u64,
+    last_checkpoint_ms: u64,
+    resumed: bool,
+    last_hash: String,
+    progress: Option<Box<dyn FnMut(&World) + Send>>,
+}
+
+impl Orchestrator {
+    /// Loads the checkpoint (refusing a corrupt one) or creates a fresh world.
+    pub fn open(config: &Config, paths: ReportPaths, options: RunOptions) -> Result<Orchestrator> {
+        std::fs::create_dir_all(&paths.dir).wrap_err_with(|| format!("cannot create {}", paths.dir.display()))?;
+        if options.from_backup {
+            restore_backup(&paths)?;
+        }
+        let period_ms = crate::domain::governance::seconds_to_ms(config.cycle_seconds);
+        let mut log = EventLog::open(&paths.log).wrap_err_with(|| format!("cannot open log {}", paths.log.display()))?;
+        let (world, resumed) = match checkpoint::load(&paths.state)? {
+            Some(loaded) => {
+                let cut = archive::truncate_to(&paths.archive, loaded.state.archive)
+                    .wrap_err_with(|| format!("job archive {} does not match the checkpoint", paths.archive.display()))?;
+                let mut world = World::restore(config, loaded.state)?;
+                let (redispatched, revalidated) = world.recover_interrupted();
+                log.line(&EventLog::now(), "INFO", "state_restored", json!({
+                    "path": paths.state, "hash": loaded.hash.to_string(), "cycle": world.state.cycle,
+                    "active_jobs": world.state.jobs.len(), "redispatched": redispatched, "revalidated": revalidated,
+                    "archive_bytes_discarded": cut, "paused": world.paused(),
+                }))?;
+                tracing::info!(cycle = world.state.cycle, redispatched, revalidated, "resumed from {}", paths.state.display());
+                (world, true)
+            }
+            None => {
+                let seed = options.seed.unwrap_or_else(|| wall_ms() ^ (std::process::id() as u64) << 32);
+                let start = if options.fast { VIRTUAL_EPOCH_MS } else { wall_ms() };
+                let _ = archive::truncate_to(&paths.archive, Default::default());
+                (World::genesis(config, seed, start), false)
+            }
+        };
+        let clock = if options.fast { Clock::Virtual { start_ms: world.state.now_ms, period_ms } } else { Clock::Real };
+        let agents = AgentPool::spawn(Bus::new(), &world.agents);
+        let telemetry = Telemetry::open(&paths.telemetry, world.sim().kind());
+        let last_checkpoint_ms = world.state.now_ms;
+        Ok(Orchestrator {
+            control: ControlWatcher::new(paths.control.clone()),
+            config_watch: ConfigWatcher::new(options.config_path.clone(), config),
+            world,
+            paths,
+            clock,
+            agents,
+            log,
+            telemetry,
+            sinks: Vec::new(),
+            sources: Vec::new(),
+            period: Duration::from_millis(period_ms),
+            checkpoint_every_ms: (config.checkpoint_interval_seconds * 1000.0) as u64,
+            last_checkpoint_ms,
+            resumed,
+            last_hash: String::new(),
+            progress: None,
+            options,
+        })
+    }
+
+    pub fn add_sink(&mut self, sink: Box<dyn EventSink>) {
+        self.sinks.push(sink);
+    }
+
+    pub fn add_source(&mut self, source: Box<dyn InputSource>) {
+        self.sources.push(source);
+    }
+
+    /// Called after every cycle (progress bars, status lines).
+    pub fn on_progress(&mut self, f: Box<dyn FnMut(&World) + Send>) {
+        self.progress = Some(f);
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Runs until the cycle budget is spent or `stop` is raised; always ends with a checkpoint.
+    pub async fn run(mut self, stop: Arc<AtomicBool>) -> Result<RunSummary> {
+        let mut ran = 0u64;
+        let mut ticker = tokio::time::interval(self.period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let first_ms = self.world.state.now_ms;
+        self.checkpoint()?; // a resumable state exists from the first moment
+        while self.options.cycles.is_none_or(|n| ran < n) && !stop.load(Ordering::Relaxed) {
+            if !self.options.fast {
+                ticker.tick().await;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+            let now = match self.clock {
+                Clock::Real => wall_ms(),
+                Clock::Virtual { .. } => self.clock.now_ms(ran + 1).max(first_ms),
+            };
+            self.cycle(now).await?;
+            ran += 1;
+            if self.world.state.now_ms >= self.last_checkpoint_ms + self.checkpoint_every_ms {
+                self.checkpoint()?;
+            } else if !self.options.fast {
+                self.log.flush()?;
+            }
+            if let Some(progress) = self.progress.as_mut() {
+                progress(&self.world);
+            }
+        }
+        self.checkpoint()?;
+        self.log.line(&EventLog::now(), "INFO", "state_saved", json!({"path": self.paths.state, "hash": self.last_hash, "cycle": self.world.state.cycle}))?;
+        self.log.flush()?;
+        Ok(self.summary(ran))
+    }
+
+    /// One cycle: inputs, then (unless paused) time, supply, deadlines, agents, validation, prices.
+    async fn cycle(&mut self, now_ms: u64) -> Result<()> {
+        self.poll_inputs();
+        if !self.world.paused() {
+            let world = &mut self.world;
+            let gate = Gates(self.sinks.iter().filter_map(|s| s.gate()).collect());
+            world.advance_clock(now_ms);
+            world.supply_jobs();
+            world.sweep_deadlines();
+            let ticks = world.build_ticks(&gate);
+            let replies = self.agents.exchange(ticks).await;
+            world.apply_replies(replies, &gate);
+            world.advance_validation(&gate);
+            world.thermostat();
+        }
+        self.world.end_cycle();
+        self.publish_events()
+    }
+
+    fn poll_inputs(&mut self) {
+        if let Some(c) = self.control.poll(self.world.state.applied_control_seq) {
+            let source = format!("console:{}", c.source);
+            self.world.apply_input(if c.paused { ExternalInput::Pause { source } } else { ExternalInput::Resume { source } });
+            self.world.state.applied_control_seq = c.seq;
+        }
+        for input in self.config_watch.poll() {
+            self.world.apply_input(input);
+        }
+        for source in &mut self.sources {
+            for input in source.poll() {
+                self.world.apply_input(input);
+            }
+        }
+    }
+
+    fn publish_events(&mut self) -> Result<()> {
+        let events = self.world.take_events();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let ts = EventLog::now();
+        for e in &events {
+            self.log.event(&ts, e)?;
+            announce(e);
+        }
+        let cycle = self.world.state.cycle;
+        for sink in &mut self.sinks {
+            sink.deliver(cycle, &events).wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
+        }
+        Ok(())
+    }
+
+    /// Archives terminal jobs, then writes the checkpoint and the telemetry.
+    fn checkpoint(&mut self) -> Result<()> {
+        self.world.simulation_update();
+        self.publish_events()?;
+        for sink in &mut self.sinks {
+            sink.flush().wrap_err_with(|| format!("event sink {} could not flush", sink.name()))?;
+        }
+        let terminal = self.world.state.jobs.take_terminal();
+        self.world.state.archive = archive::append(&self.paths.archive, self.world.state.archive, &terminal)
+            .wrap_err_with(|| format!("cannot append to {}", self.paths.archive.display()))?;
+        self.world.sync_sim_state();
+        let started = Instant::now();
+        let (hash, bytes) = checkpoint::save(&self.paths.state, &self.world.state)?;
+        self.last_hash = hash.to_string();
+        self.last_checkpoint_ms = self.world.state.now_ms;
+        let r = &self.world.state.resources;
+        self.telemetry.record(Sample {
+            cycle: self.world.state.cycle,
+            time_ms: self.world.state.now_ms,
+            snapshot: self.world.sim().snapshot(),
+            energy_capacity: r.energy_capacity,
+            compute_capacity: r.compute_capacity,
+            utilisation: r.utilisation(),
+            token_per_energy: r.token_per_energy,
+            token_per_compute: r.token_per_compute,
+        });
+        self.telemetry.write().wrap_err_with(|| format!("cannot write {}", self.paths.telemetry.display()))?;
+        self.log.line(&EventLog::now(), "INFO", "checkpoint", json!({
+            "path": self.paths.state, "hash": self.last_hash, "bytes": bytes, "cycle": self.world.state.cycle,
+            "active_jobs": self.world.state.jobs.len(), "archived": terminal.len(), "write_ms": started.elapsed().as_secs_f64() * 1e3,
+        }))?;
+        self.log.flush()?;
+        Ok(())
+    }
+
+    fn summary(&self, ran: u64) -> RunSummary {
+        let s = &self.world.state;
+        RunSummary {
+            cycles_run: ran,
+            cycle: s.cycle,
+            resumed: self.resumed,
+            posted: s.counters.posted,
+            completed: s.counters.completed,
+            failed: s.counters.failed,
+            cancelled: s.counters.cancelled,
+            active_jobs: s.jobs.iter().filter(|j| !j.status.is_terminal()).count(),
+            paused: s.paused,
+            ledger_balanced: s.ledger.totals().balanced(),
+            checkpoint: self.paths.state.display().to_string(),
+            checkpoint_hash: self.last_hash.clone(),
+        }
+    }
+}
+
+/// Readable console lines for the events a steward cares about.
+fn announce(e: &DomainEvent) {
+    match e {
+        DomainEvent::JobPosted { job, title, poster, reward, parent: None, .. } => tracing::info!("job {job} posted by {poster}: {title} (reward {reward})"),
+        DomainEvent::DelegatedJob { parent, job, agent, .. } => tracing::info!("{agent} delegated job {job} from job {parent}"),
+        DomainEvent::JobAssigned { job, agent, stake } => tracing::debug!("job {job} assigned to {agent} (stake {stake})"),
+        DomainEvent::JobCompleted { job, agent, reward, .. } => tracing::info!("job {job} completed by {agent}: paid {reward}"),
+        DomainEvent::JobFailed { job, reason, slashed, .. } => tracing::warn!("job {job} failed: {reason} (slashed {slashed})"),
+        DomainEvent::JobCancelled { job, reason } => tracing::info!("job {job} cancelled: {reason}"),
+        DomainEvent::ValidatorSlashed { job, validator, fault, amount } => tracing::warn!("{validator} slashed {amount} on job {job}: {}", fault.name()),
+        DomainEvent::Paused { source } => tracing::info!("paused by {source}"),
+        DomainEvent::Resumed { source } => tracing::info!("resumed by {source}"),
+        DomainEvent::ParameterChanged { name, old, new, source } => tracing::info!("{name}: {old} → {new} ({source})"),
+        _ => {}
+    }
+}
+
+/// `--from-backup`: set the unusable checkpoint aside and put the backup in its place.
+fn restore_backup(paths: &ReportPaths) -> Result<()> {
+    let backup = checkpoint::backup_path(&paths.state);
+    if !backup.exists() {
+        eyre::bail!("--from-backup: there is no backup checkpoint at {}", backup.display());
+    }
+    checkpoint::verify_file(&backup).wrap_err("--from-backup: the backup is not usable either")?;
+    if paths.state.exists() {
+        let aside = crate::persistence::atomic::sibling(&paths.state, &format!(".rejected-{}", wall_ms()));
+        std::fs::rename(&paths.state, &aside)?;
+        tracing::warn!("moved the unusable checkpoint to {}", aside.display());
+    }
+    std::fs::copy(&backup, &paths.state)?;
+    crate::persistence::atomic::sync_dir(&paths.state)?;
+    Ok(())
+}
+
+/// Jobs by status among the live jobs.
+pub fn live_counts(world: &World) -> Vec<(JobStatus, usize)> {
+    JobStatus::ALL.iter().map(|&s| (s, world.state.jobs.iter().filter(|j| j.status == s).count())).collect()
+}

@@ -1,0 +1,34 @@
+//! The seams where the chain half plugs in: event sinks (the mirror, the HTTP stream) and input
+//! sources (chain events, an API). The domain never knows who is on the other side.
+
+use crate::domain::events::{DomainEvent, ExternalInput, Step, StepGate};
+use crate::domain::job::JobId;
+
+/// Receives every domain event in order, once per cycle. A sink that must durably confirm a step
+/// before the job may take the next one (the chain mirror) exposes a gate.
+pub trait EventSink: Send {
+    fn name(&self) -> &str;
+    fn deliver(&mut self, cycle: u64, events: &[DomainEvent]) -> eyre::Result<()>;
+    fn gate(&self) -> Option<&dyn StepGate> {
+        None
+    }
+    /// Called right before each checkpoint: make everything delivered so far durable.
+    fn flush(&mut self) -> eyre::Result<()> {
+        Ok(())
+    }
+}
+
+/// Supplies inputs from outside once per cycle (jobs posted by others, pauses, parameters).
+pub trait InputSource: Send {
+    fn name(&self) -> &str;
+    fn poll(&mut self) -> Vec<ExternalInput>;
+}
+
+/// All sinks' gates together: a step proceeds only when every gate allows it.
+pub struct Gates<'a>(pub Vec<&'a dyn StepGate>);
+
+impl StepGate for Gates<'_> {
+    fn allows(&self, job: JobId, step: Step) -> bool {
+        self.0.iter().all(|g| g.allows(job, step))
+    }
+}

@@ -1,0 +1,13 @@
+//! Omega: an async orchestrator for an AGI workforce, mirrored to AGI Jobs v2 contracts.
+//!
+//! - `domain`: the job DAG, ledger, commit–reveal, resources, simulation (pure logic).
+//! - `engine`: the tokio cycle loop, the A2A bus, agent tasks, sinks and sources.
+//! - `persistence`: checkpoints, the job archive, the JSON-lines event log, control files.
+//! - `config`: the configuration schema and the owner's atomic edits.
+//! - `cli`: the `omega` command line.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod persistence;

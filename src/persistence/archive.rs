@@ -1,0 +1,62 @@
+//! The append-only archive of terminal jobs (`jobs-archive.jsonl`), one JSON object per line.
+//!
+//! Jobs are appended right before the checkpoint that drops them, and the checkpoint records
+//! the archive length; on restart anything past that length (written before a crash, by a
+//! checkpoint that never landed) is cut, so every job is in exactly one of the two.
+
+use crate::domain::job::Job;
+use crate::domain::world::ArchiveMark;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+
+/// Appends `jobs` and fsyncs; returns the new mark.
+pub fn append(path: &Path, mark: ArchiveMark, jobs: &[Job]) -> io::Result<ArchiveMark> {
+    if jobs.is_empty() {
+        return Ok(mark);
+    }
+    let mut buf = Vec::with_capacity(jobs.len() * 512);
+    for job in jobs {
+        serde_json::to_writer(&mut buf, job).expect("job serializes");
+        buf.push(b'\n');
+    }
+    let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(&buf)?;
+    f.sync_data()?;
+    Ok(ArchiveMark { lines: mark.lines + jobs.len() as u64, bytes: mark.bytes + buf.len() as u64 })
+}
+
+/// Cuts the archive back to `mark` (lines a crashed run appended after its last checkpoint).
+/// Returns how many bytes were cut.
+pub fn truncate_to(path: &Path, mark: ArchiveMark) -> io::Result<u64> {
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    if len < mark.bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is {len} bytes but the checkpoint expects at least {}", path.display(), mark.bytes),
+        ));
+    }
+    if len > mark.bytes {
+        let f = OpenOptions::new().write(true).open(path)?;
+        f.set_len(mark.bytes)?;
+        f.sync_all()?;
+    }
+    Ok(len - mark.bytes)
+}
+
+/// Reads every archived job (for tests and tools).
+pub fn read_all(path: &Path) -> io::Result<Vec<Job>> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    BufReader::new(f)
+        .lines()
+        .map(|line| serde_json::from_str(&line?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)))
+        .collect()
+}

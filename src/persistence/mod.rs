@@ -1,0 +1,9 @@
+//! Everything that touches the disk: checkpoints, the job archive, the event log, control files.
+
+pub mod archive;
+pub mod atomic;
+pub mod checkpoint;
+pub mod control;
+pub mod eventlog;
+pub mod pidfile;
+pub mod telemetry;
