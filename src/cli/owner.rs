@@ -21,6 +21,7 @@ pub enum OwnerCommand {
 #[derive(Args, Debug)]
 pub struct Value {
     /// The new value.
+    #[arg(allow_hyphen_values = true)]
     pub value: String,
     #[command(flatten)]
     pub files: ConfigArgs,

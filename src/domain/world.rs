@@ -156,7 +156,7 @@ impl World {
 
     /// Rebuilds a world from a checkpoint. The config's governance values win over the
     /// checkpoint's, so owner changes made while the orchestrator was down take effect.
-    pub fn restore(config: &Config, mut state: WorldState) -> Result<World, WorldError> {
+    pub fn restore(config: &Config, state: WorldState) -> Result<World, WorldError> {
         let agents = profiles(config);
         let names: Vec<&str> = state.ledger.accounts().iter().skip(1).map(|a| a.name.as_str()).collect();
         let expected: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
@@ -166,13 +166,11 @@ impl World {
         if state.sim_kind != SyntheticEconomySim::KIND {
             return Err(WorldError::UnknownSim(state.sim_kind.clone()));
         }
-        let sim: SyntheticEconomySim = SyntheticEconomySim::new(serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?);
-        let mut world = World { state: WorldState { ..state.clone() }, agents, sim: Box::new(sim), events: Vec::new() };
-        let from_config = Params::from_config(config);
-        for (name, value) in state.params.changes_to(&from_config) {
+        let sim = SyntheticEconomySim::new(serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?);
+        let mut world = World { state, agents, sim: Box::new(sim), events: Vec::new() };
+        for (name, value) in world.state.params.changes_to(&Params::from_config(config)) {
             world.set_parameter(name, value, "config");
         }
-        state.params = world.state.params.clone();
         world.follow_simulation();
         Ok(world)
     }

@@ -1,0 +1,316 @@
+//! End-to-end tests of the `omega` binary: runs, pause/resume across processes, crashes,
+//! corrupt checkpoints and the owner console.
+
+use omega::domain::job::{Job, JobStatus};
+use omega::domain::world::WorldState;
+use omega::persistence::{archive, checkpoint};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_omega");
+
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A temp folder with a config copy; `tweak` edits the config JSON.
+    fn new(tweak: impl FnOnce(&mut serde_json::Value)) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg: serde_json::Value = serde_json::from_str(include_str!("../config/default_config.json")).unwrap();
+        tweak(&mut cfg);
+        std::fs::write(dir.path().join("config.json"), serde_json::to_string_pretty(&cfg).unwrap() + "\n").unwrap();
+        Sandbox { dir }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.json")
+    }
+
+    fn reports(&self) -> PathBuf {
+        self.dir.path().join("reports")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .arg("--config")
+            .arg(self.config())
+            .arg("--reports")
+            .arg(self.reports())
+            .env_remove("OMEGA_CYCLES")
+            .env("OMEGA_STATUS_EVERY", "0")
+            .env("OMEGA_LOG_LEVEL", "warn");
+        cmd
+    }
+
+    fn omega(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    }
+
+    fn state(&self) -> WorldState {
+        checkpoint::load(&self.reports().join("orchestrator_state.json")).unwrap().expect("a checkpoint").state
+    }
+
+    fn archived(&self) -> Vec<Job> {
+        archive::read_all(&self.reports().join("jobs-archive.jsonl")).unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.reports().join("orchestrator.log")).unwrap_or_default()
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "omega failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn sigterm(child: &mut Child) {
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success(), "orchestrator exits cleanly on SIGTERM");
+}
+
+/// A real-time config with short cycles and frequent checkpoints.
+fn quick(cfg: &mut serde_json::Value) {
+    cfg["cycle_seconds"] = 0.02.into();
+    cfg["checkpoint_interval_seconds"] = 0.1.into();
+    cfg["validators"]["commit_phase_seconds"] = 0.06.into();
+    cfg["validators"]["reveal_phase_seconds"] = 0.06.into();
+}
+
+/// Every job id from 1 up is in exactly one place (checkpoint or archive), and settled jobs
+/// match the counters: nothing lost, nothing settled twice.
+fn assert_every_job_once(sb: &Sandbox) -> WorldState {
+    let state = sb.state();
+    let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+    for job in sb.archived().iter().chain(state.jobs.iter()) {
+        *seen.entry(job.id.0).or_default() += 1;
+    }
+    let next = state.jobs.next_id().0;
+    assert_eq!(seen.keys().copied().collect::<Vec<_>>(), (1..next).collect::<Vec<_>>(), "job ids are 1..{next} without gaps");
+    assert!(seen.values().all(|&n| n == 1), "a job is recorded twice");
+    let archived = sb.archived();
+    let count = |s: JobStatus| archived.iter().chain(state.jobs.iter()).filter(|j| j.status == s).count() as u64;
+    assert_eq!(count(JobStatus::Completed), state.counters.completed);
+    assert_eq!(count(JobStatus::Failed), state.counters.failed);
+    assert_eq!(count(JobStatus::Cancelled), state.counters.cancelled);
+    assert!(state.ledger.totals().balanced(), "ledger: {:?}", state.ledger.totals());
+    state
+}
+
+#[test]
+fn a_short_fast_run_completes_jobs_end_to_end() {
+    let sb = Sandbox::new(|_| {});
+    let out = ok(&sb.omega(&["run", "--cycles", "30", "--fast", "--seed", "1", "--json"]));
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["cycles_run"], 30);
+    assert!(summary["completed"].as_u64().unwrap() >= 1, "{summary}");
+    assert_eq!(summary["ledger_balanced"], true);
+    let state = assert_every_job_once(&sb);
+    assert_eq!(state.cycle, 30);
+    let done = sb.archived().into_iter().find(|j| j.status == JobStatus::Completed).unwrap();
+    assert!(done.assignee.is_some() && done.quality_ok == Some(true));
+    let log = sb.log();
+    for event in ["job_posted", "job_assigned", "agent_allocation", "validator_vote", "job_completed", "checkpoint", "state_saved"] {
+        assert!(log.contains(&format!("\"message\":\"{event}\"")), "log lacks {event}");
+    }
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["timestamp"].as_str().unwrap().ends_with('Z') && v["level"].is_string() && v["message"].is_string() && v.get("context").is_some());
+    }
+    assert!(sb.reports().join("synthetic_economy.json").exists());
+    let status: serde_json::Value = serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
+    assert_eq!(status["jobs"]["completed"], summary["completed"]);
+    assert_eq!(status["paused"], false);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_checkpoint() {
+    let a = Sandbox::new(|_| {});
+    let b = Sandbox::new(|_| {});
+    for sb in [&a, &b] {
+        ok(&sb.omega(&["run", "--cycles", "120", "--fast", "--seed", "99"]));
+    }
+    let read = |sb: &Sandbox| std::fs::read(sb.reports().join("orchestrator_state.json")).unwrap();
+    assert_eq!(read(&a), read(&b));
+}
+
+#[test]
+fn pause_reaches_a_running_process_and_survives_a_restart() {
+    let sb = Sandbox::new(quick);
+    let mut child = sb.spawn(&["run"]);
+    wait_for("first completed job", Duration::from_secs(30), || sb.log().contains("\"message\":\"job_completed\""));
+    ok(&sb.omega(&["pause"]));
+    wait_for("the paused event", Duration::from_secs(10), || sb.log().contains("\"message\":\"paused\""));
+    let at_pause = sb.log().lines().count();
+    std::thread::sleep(Duration::from_millis(300)); // many cycles while paused
+    let after: Vec<String> = sb.log().lines().skip(at_pause).map(str::to_string).collect();
+    for line in &after {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let m = v["message"].as_str().unwrap();
+        assert!(["checkpoint", "simulation_update"].contains(&m), "{m} happened while paused");
+    }
+    sigterm(&mut child);
+    assert!(sb.state().paused);
+
+    // A restart stays paused until resumed.
+    ok(&sb.omega(&["run", "--cycles", "20", "--fast"]));
+    let state = sb.state();
+    assert!(state.paused);
+    let status: serde_json::Value = serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
+    assert_eq!(status["paused"], true);
+
+    ok(&sb.omega(&["resume"]));
+    let before = sb.state().counters.clone();
+    ok(&sb.omega(&["run", "--cycles", "60", "--fast"]));
+    let state = sb.state();
+    assert!(!state.paused);
+    assert!(state.counters.posted > before.posted, "work resumes");
+    assert!(sb.log().contains("\"message\":\"resumed\""));
+}
+
+#[test]
+fn kill_9_then_restart_loses_nothing_and_pays_nothing_twice() {
+    let sb = Sandbox::new(quick);
+    let mut child = sb.spawn(&["run"]);
+    wait_for("a few checkpoints with settled jobs", Duration::from_secs(30), || {
+        sb.log().matches("\"message\":\"job_completed\"").count() >= 3 && sb.log().matches("\"message\":\"checkpoint\"").count() >= 3
+    });
+    std::thread::sleep(Duration::from_millis(137));
+    child.kill().unwrap(); // SIGKILL: no chance to write anything
+    child.wait().unwrap();
+    let before = sb.state();
+
+    ok(&sb.omega(&["run", "--cycles", "150", "--fast"]));
+    let after = assert_every_job_once(&sb);
+    assert!(after.counters.completed >= before.counters.completed);
+    let archived: BTreeMap<u64, Job> = sb.archived().into_iter().map(|j| (j.id.0, j)).collect();
+    for job in before.jobs.iter() {
+        let now = after.jobs.get(job.id).or_else(|| archived.get(&job.id.0)).expect("job survives the crash");
+        assert_eq!((&now.title, now.poster, now.reward, now.parent), (&job.title, job.poster, job.reward, job.parent), "job {} changed identity", job.id);
+    }
+    assert!(sb.log().contains("\"message\":\"state_restored\""));
+}
+
+#[test]
+fn a_truncated_checkpoint_is_refused_with_the_way_out() {
+    let sb = Sandbox::new(|_| {});
+    ok(&sb.omega(&["run", "--cycles", "40", "--fast", "--seed", "3"]));
+    ok(&sb.omega(&["run", "--cycles", "10", "--fast"])); // leaves a .bak
+    let path = sb.reports().join("orchestrator_state.json");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let out = sb.omega(&["run", "--cycles", "5", "--fast"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&path.display().to_string()) && err.contains("--from-backup"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), &bytes[..bytes.len() / 2], "the bad file is left for inspection");
+    let status = sb.omega(&["status"]);
+    assert!(!status.status.success());
+
+    let out = ok(&sb.omega(&["run", "--cycles", "5", "--fast", "--from-backup", "--json"]));
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["resumed"], true);
+    assert_every_job_once(&sb);
+}
+
+#[test]
+fn tampered_checkpoint_content_fails_its_hash() {
+    let sb = Sandbox::new(|_| {});
+    ok(&sb.omega(&["run", "--cycles", "10", "--fast", "--seed", "3"]));
+    let path = sb.reports().join("orchestrator_state.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("\"paused\":false", "\"paused\":true", 1)).unwrap();
+    let out = sb.omega(&["run", "--cycles", "1", "--fast"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("content hash"));
+}
+
+fn snapshot(paths: &[&Path]) -> Vec<Option<Vec<u8>>> {
+    paths.iter().map(|p| std::fs::read(p).ok()).collect()
+}
+
+#[test]
+fn owner_commands_refuse_bad_values_and_touch_nothing() {
+    let sb = Sandbox::new(|_| {});
+    let control = sb.reports().join("control.json");
+    let files = [sb.config(), control.clone()];
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let before = snapshot(&refs);
+    for args in [
+        vec!["owner", "set-stake", "1.5"],
+        vec!["owner", "set-stake", "-0.1"],
+        vec!["owner", "set-stake", "abc"],
+        vec!["owner", "set-energy", "0"],
+        vec!["owner", "set-energy", "-5"],
+        vec!["owner", "set-energy", "NaN"],
+        vec!["owner", "set-pause", "maybe"],
+        vec!["owner", "set-pause", "true"], // no checkpoint yet
+    ] {
+        let out = sb.omega(&args);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one-line reason expected for {args:?}: {err}");
+        assert_eq!(snapshot(&refs), before, "{args:?} changed a file");
+    }
+    let err = String::from_utf8_lossy(&sb.omega(&["owner", "set-pause", "true"]).stderr).into_owned();
+    assert!(err.contains("run the orchestrator once first"), "{err}");
+    assert!(!sb.reports().join("orchestrator_state.json").exists());
+}
+
+#[test]
+fn owner_changes_edit_one_key_and_reach_a_running_process() {
+    let sb = Sandbox::new(quick);
+    let original: serde_json::Value = serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
+    ok(&sb.omega(&["owner", "set-stake", "0.12"]));
+    let mut edited: serde_json::Value = serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
+    assert_eq!(edited["validators"]["stake_ratio"], 0.12);
+    edited["validators"]["stake_ratio"] = original["validators"]["stake_ratio"].clone();
+    assert_eq!(edited, original, "only stake_ratio changed");
+
+    let mut child = sb.spawn(&["run"]);
+    wait_for("a checkpoint", Duration::from_secs(30), || sb.log().contains("\"message\":\"checkpoint\""));
+    ok(&sb.omega(&["owner", "set-energy", "1250000"]));
+    wait_for("the live parameter change", Duration::from_secs(10), || sb.log().contains("\"name\":\"energy_ceiling\""));
+    ok(&sb.omega(&["owner", "set-pause", "true"]));
+    wait_for("the paused event", Duration::from_secs(10), || sb.log().contains("\"message\":\"paused\""));
+    sigterm(&mut child);
+    let state = sb.state();
+    assert_eq!(state.params.energy_ceiling, 1_250_000.0);
+    assert_eq!(state.params.stake_ratio, 0.12);
+    assert!(state.paused);
+}
+
+#[test]
+fn owner_changes_apply_at_the_next_launch_over_a_checkpoint() {
+    let sb = Sandbox::new(|_| {});
+    ok(&sb.omega(&["run", "--cycles", "5", "--fast"]));
+    ok(&sb.omega(&["owner", "set-energy", "1500000"]));
+    ok(&sb.omega(&["run", "--cycles", "1", "--fast"]));
+    assert_eq!(sb.state().params.energy_ceiling, 1_500_000.0);
+    assert_eq!(sb.state().resources.energy_ceiling, 1_500_000.0);
+}
+
+#[test]
+fn bad_config_is_refused_with_the_key_named() {
+    let sb = Sandbox::new(|c| c["validators"]["stake_ratio"] = 2.0.into());
+    let out = sb.omega(&["run", "--cycles", "1", "--fast"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("validators.stake_ratio"));
+    assert!(!sb.reports().join("orchestrator_state.json").exists());
+}
