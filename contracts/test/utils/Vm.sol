@@ -26,6 +26,7 @@ interface Vm {
     function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
     function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
     function recordLogs() external;
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function getBlockNumber() external view returns (uint256);
     function getBlockTimestamp() external view returns (uint256);
     function toString(uint256 value) external pure returns (string memory);
