@@ -85,7 +85,7 @@ fn delegated_sub_jobs_follow_the_spec() {
     let (p_reward, p_skills, _) = posted(parent);
     let (c_reward, c_skills, c_poster) = posted(child);
     assert_eq!(c_reward, p_reward.mul_ratio(0.25));
-    assert_eq!(c_skills, p_skills[1..].to_vec());
+    assert_eq!(c_skills.to_vec(), p_skills[1..].to_vec());
     assert_ne!(c_poster, "steward", "the delegating agent posts and funds the sub-job");
 }
 

@@ -23,6 +23,9 @@ pub struct RunArgs {
     /// Virtual time: cycles run back to back without sleeping.
     #[arg(long, env = "OMEGA_FAST")]
     pub fast: bool,
+    /// Stop once this many jobs have been settled (completed, failed or cancelled) in total.
+    #[arg(long, env = "OMEGA_STOP_AFTER_JOBS")]
+    pub stop_after_jobs: Option<u64>,
     /// Resume from the backup checkpoint (`orchestrator_state.json.bak`).
     #[arg(long, env = "OMEGA_FROM_BACKUP")]
     pub from_backup: bool,
@@ -46,6 +49,7 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             seed: args.seed,
             from_backup: args.from_backup,
             config_path: args.files.config.clone(),
+            stop_after_jobs: args.stop_after_jobs,
         };
         let mut orchestrator = Orchestrator::open(&config, paths, options)?;
         if args.status_every > 0.0 {

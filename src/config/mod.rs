@@ -46,6 +46,9 @@ pub struct AgentConfig {
     /// How many agents of this kind (named `Name-1`, `Name-2`, … when more than one).
     #[serde(default = "one")]
     pub count: u32,
+    /// Jobs one agent works on at once (default by role: 2, or 3 for finance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel_jobs: Option<u32>,
 }
 
 fn one() -> u32 {

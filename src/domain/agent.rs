@@ -4,7 +4,7 @@
 //! tasks while the orchestrator stays deterministic.
 
 use super::amount::Amount;
-use super::job::JobId;
+use super::job::{JobId, Skills};
 use super::ledger::AccountId;
 use super::commit_reveal::commit_hash;
 use alloy_primitives::B256;
@@ -81,7 +81,7 @@ pub struct Offer {
     pub reward: Amount,
     pub energy: f64,
     pub compute: f64,
-    pub skills: Vec<String>,
+    pub skills: Skills,
 }
 
 /// A job the agent is working on.
@@ -91,7 +91,7 @@ pub struct WorkItem {
     pub work_done: u32,
     pub energy: f64,
     pub compute: f64,
-    pub skills: Vec<String>,
+    pub skills: Skills,
     pub reward: Amount,
 }
 
@@ -236,7 +236,7 @@ mod tests {
     }
 
     fn offer(job: u64, energy: f64, skills: &[&str]) -> Offer {
-        Offer { job: JobId(job), reward: Amount::from_tokens(1000.0), energy, compute: 10.0, skills: skills.iter().map(|s| s.to_string()).collect() }
+        Offer { job: JobId(job), reward: Amount::from_tokens(1000.0), energy, compute: 10.0, skills: skills.iter().map(|s| s.to_string()).collect::<Vec<_>>().into() }
     }
 
     #[test]

@@ -3,14 +3,15 @@
 
 use super::amount::Amount;
 use super::commit_reveal::Fault;
-use super::job::JobId;
+use super::job::{JobId, Skills};
 use super::sim::SimSnapshot;
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+/// Serialized as its fields only (the name travels beside it, as the log's `message`).
+#[serde(untagged)]
 pub enum DomainEvent {
-    JobPosted { job: JobId, title: String, poster: String, reward: Amount, parent: Option<JobId>, skills: Vec<String>, external: bool },
+    JobPosted { job: JobId, title: String, poster: String, reward: Amount, parent: Option<JobId>, skills: Skills, external: bool },
     JobAssigned { job: JobId, agent: String, stake: Amount },
     AgentAllocation { job: JobId, agent: String, energy: f64, compute: f64, cost: Amount },
     DelegatedJob { parent: JobId, job: JobId, agent: String, reward: Amount },

@@ -8,12 +8,15 @@ use super::amount::Amount;
 use super::commit_reveal::Round;
 use super::ledger::AccountId;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct JobId(pub u64);
+
+/// A job's required skills, shared cheaply between the job, offers and events.
+pub type Skills = std::sync::Arc<[String]>;
 
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -24,7 +27,7 @@ impl fmt::Display for JobId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
-    Pending,
+    Pending = 0,
     Active,
     Validating,
     Completed,
@@ -74,7 +77,7 @@ pub struct JobSpec {
     pub deadline_ms: u64,
     pub energy: f64,
     pub compute: f64,
-    pub skills: Vec<String>,
+    pub skills: Skills,
     pub poster: AccountId,
     pub parent: Option<JobId>,
     pub origin: JobOrigin,
@@ -90,7 +93,7 @@ pub struct Job {
     pub deadline_ms: u64,
     pub energy: f64,
     pub compute: f64,
-    pub skills: Vec<String>,
+    pub skills: Skills,
     pub poster: AccountId,
     pub parent: Option<JobId>,
     /// Ancestor ids, root first.
@@ -131,14 +134,34 @@ pub enum JobError {
 
 /// The live part of the DAG. Terminal jobs leave it when they are archived.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredBook")]
 pub struct JobBook {
+    jobs: BTreeMap<JobId, Job>,
+    next_id: u64,
+    /// Job ids by status, so each cycle visits only the jobs it acts on (derived, not stored).
+    #[serde(skip)]
+    by_status: [BTreeSet<JobId>; 6],
+}
+
+#[derive(Deserialize)]
+struct StoredBook {
     jobs: BTreeMap<JobId, Job>,
     next_id: u64,
 }
 
+impl From<StoredBook> for JobBook {
+    fn from(stored: StoredBook) -> JobBook {
+        let mut by_status: [BTreeSet<JobId>; 6] = Default::default();
+        for job in stored.jobs.values() {
+            by_status[job.status as usize].insert(job.id);
+        }
+        JobBook { jobs: stored.jobs, next_id: stored.next_id, by_status }
+    }
+}
+
 impl JobBook {
     pub fn new() -> JobBook {
-        JobBook { jobs: BTreeMap::new(), next_id: 1 }
+        JobBook { next_id: 1, ..Default::default() }
     }
 
     pub fn next_id(&self) -> JobId {
@@ -166,7 +189,16 @@ impl JobBook {
     }
 
     pub fn ids_with(&self, status: JobStatus) -> Vec<JobId> {
-        self.jobs.values().filter(|j| j.status == status).map(|j| j.id).collect()
+        self.by_status[status as usize].iter().copied().collect()
+    }
+
+    pub fn count(&self, status: JobStatus) -> usize {
+        self.by_status[status as usize].len()
+    }
+
+    /// Jobs in one status, by id.
+    pub fn with_status(&self, status: JobStatus) -> impl Iterator<Item = &Job> {
+        self.by_status[status as usize].iter().map(|id| &self.jobs[id])
     }
 
     /// Validates and inserts a new pending job; links it to its parent when the parent is live.
@@ -191,6 +223,7 @@ impl JobBook {
             None => Vec::new(),
         };
         self.next_id += 1;
+        self.by_status[JobStatus::Pending as usize].insert(id);
         self.jobs.insert(
             id,
             Job {
@@ -223,8 +256,8 @@ impl JobBook {
 
     /// At-most-once assignment: only a pending, unassigned job can be taken.
     pub fn assign(&mut self, id: JobId, agent: AccountId, stake: Amount) -> Result<&Job, JobError> {
-        let job = self.expect(id, JobStatus::Pending)?;
-        job.status = JobStatus::Active;
+        self.move_to(id, JobStatus::Pending, JobStatus::Active)?;
+        let job = self.jobs.get_mut(&id).expect("moved");
         job.assignee = Some(agent);
         job.stake = stake;
         job.work_done = 0;
@@ -243,35 +276,46 @@ impl JobBook {
 
     /// The assignee hands in its result; validation starts.
     pub fn submit(&mut self, id: JobId, agent: AccountId, quality_ok: bool) -> Result<&mut Job, JobError> {
-        let job = self.expect(id, JobStatus::Active)?;
-        if job.assignee != Some(agent) {
+        if self.expect(id, JobStatus::Active)?.assignee != Some(agent) {
             return Err(JobError::NotAssignee(id));
         }
-        job.status = JobStatus::Validating;
+        self.move_to(id, JobStatus::Active, JobStatus::Validating)?;
+        let job = self.jobs.get_mut(&id).expect("moved");
         job.quality_ok = Some(quality_ok);
         Ok(job)
     }
 
     /// Settles a job in `from` status as completed or failed; at most once.
     pub fn settle(&mut self, id: JobId, from: JobStatus, success: bool, outcome: &str) -> Result<&Job, JobError> {
-        let job = self.expect(id, from)?;
-        job.status = if success { JobStatus::Completed } else { JobStatus::Failed };
+        self.move_to(id, from, if success { JobStatus::Completed } else { JobStatus::Failed })?;
+        let job = self.jobs.get_mut(&id).expect("moved");
         job.outcome = Some(outcome.to_string());
         job.round = None;
         Ok(job)
     }
 
     pub fn cancel(&mut self, id: JobId, outcome: &str) -> Result<&Job, JobError> {
-        let job = self.expect(id, JobStatus::Pending)?;
-        job.status = JobStatus::Cancelled;
+        self.move_to(id, JobStatus::Pending, JobStatus::Cancelled)?;
+        let job = self.jobs.get_mut(&id).expect("moved");
         job.outcome = Some(outcome.to_string());
         Ok(job)
     }
 
     /// Removes terminal jobs (for the archive), oldest id first.
     pub fn take_terminal(&mut self) -> Vec<Job> {
-        let ids: Vec<JobId> = self.jobs.values().filter(|j| j.status.is_terminal()).map(|j| j.id).collect();
+        let mut ids: Vec<JobId> = Vec::new();
+        for status in [JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled] {
+            ids.extend(std::mem::take(&mut self.by_status[status as usize]));
+        }
+        ids.sort();
         ids.into_iter().filter_map(|id| self.jobs.remove(&id)).collect()
+    }
+
+    fn move_to(&mut self, id: JobId, from: JobStatus, to: JobStatus) -> Result<(), JobError> {
+        self.expect(id, from)?.status = to;
+        self.by_status[from as usize].remove(&id);
+        self.by_status[to as usize].insert(id);
+        Ok(())
     }
 
     fn expect(&mut self, id: JobId, expected: JobStatus) -> Result<&mut Job, JobError> {
@@ -294,7 +338,7 @@ mod tests {
             deadline_ms: 1_000,
             energy: 10.0,
             compute: 5.0,
-            skills: skills.iter().map(|s| s.to_string()).collect(),
+            skills: skills.iter().map(|s| s.to_string()).collect::<Vec<_>>().into(),
             poster: AccountId(0),
             parent,
             origin: JobOrigin::Local,
@@ -333,6 +377,18 @@ mod tests {
         assert!(book.settle(id, JobStatus::Validating, true, "approved").is_err());
         assert_eq!(book.take_terminal().len(), 1);
         assert!(book.is_empty());
+    }
+
+    #[test]
+    fn the_status_index_survives_serialization() {
+        let mut book = JobBook::new();
+        let a = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
+        let b = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
+        book.assign(b, AccountId(1), Amount(1)).unwrap();
+        let restored: JobBook = serde_json::from_str(&serde_json::to_string(&book).unwrap()).unwrap();
+        assert_eq!(restored, book);
+        assert_eq!(restored.ids_with(JobStatus::Pending), vec![a]);
+        assert_eq!(restored.ids_with(JobStatus::Active), vec![b]);
     }
 
     #[test]

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
+/// Agents a pending job is offered to per cycle.
+const OFFERS_PER_JOB: usize = 3;
 
 /// Running totals that survive archiving.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -142,7 +144,7 @@ impl World {
                 deadline_ms: now_ms + (job.deadline_hours * MS_PER_HOUR) as u64,
                 energy: job.energy,
                 compute: job.compute,
-                skills: job.skills.clone(),
+                skills: job.skills.clone().into(),
                 poster: STEWARD,
                 parent: None,
                 origin: JobOrigin::Local,
@@ -298,7 +300,7 @@ impl World {
     /// sized by what the planet has free, posted by whoever holds the most tokens.
     pub fn supply_jobs(&mut self) {
         let g = self.state.params.generator.clone();
-        let pending = self.state.jobs.iter().filter(|j| j.status == JobStatus::Pending).count() as u32;
+        let pending = self.state.jobs.count(JobStatus::Pending) as u32;
         if g.rate_per_cycle <= 0.0 || pending >= g.max_pending {
             return;
         }
@@ -320,6 +322,7 @@ impl World {
         let agent = self.agents.choose(&mut self.state.rng).expect("config has agents").clone();
         let take = self.state.rng.random_range(1..=agent.skills.len().min(3));
         let skills: Vec<String> = agent.skills.choose_multiple(&mut self.state.rng, take).cloned().collect();
+        let skills: super::job::Skills = skills.into();
         let r = &self.state.resources;
         let energy_room = if r.energy_capacity > 0.0 { r.energy_free() / r.energy_capacity } else { 0.0 };
         let compute_room = if r.compute_capacity > 0.0 { r.compute_free() / r.compute_capacity } else { 0.0 };
@@ -347,8 +350,13 @@ impl World {
     /// Cancels pending jobs past their deadline and fails assigned jobs that ran out of time.
     pub fn sweep_deadlines(&mut self) {
         let now = self.state.now_ms;
-        let overdue: Vec<(JobId, JobStatus)> =
-            self.state.jobs.iter().filter(|j| now > j.deadline_ms).map(|j| (j.id, j.status)).collect();
+        let jobs = &self.state.jobs;
+        let overdue: Vec<(JobId, JobStatus)> = jobs
+            .with_status(JobStatus::Pending)
+            .chain(jobs.with_status(JobStatus::Active))
+            .filter(|j| now > j.deadline_ms)
+            .map(|j| (j.id, j.status))
+            .collect();
         for (id, status) in overdue {
             match status {
                 JobStatus::Pending => self.cancel(id, "deadline passed before assignment"),
@@ -379,17 +387,27 @@ impl World {
         let free_slots = self.state.params.max_concurrent_jobs.saturating_sub(in_flight) as usize;
         let now = self.state.now_ms;
         let mut offered = 0usize;
-        for job in self.state.jobs.iter() {
+        let jobs = &self.state.jobs;
+        let live = jobs.with_status(JobStatus::Pending).chain(jobs.with_status(JobStatus::Active)).chain(jobs.with_status(JobStatus::Validating));
+        for job in live {
             match job.status {
                 JobStatus::Pending if offered < free_slots * 2 && gate.allows(job.id, Step::Assign) => {
-                    let mut any = false;
-                    for (i, agent) in self.agents.iter().enumerate() {
+                    // Offer each job to a few eligible agents, starting at a different agent per
+                    // job so that large workforces share the work without quadratic messaging.
+                    let n = self.agents.len();
+                    let mut sent = 0;
+                    for k in 0..n {
+                        let i = (job.id.0 as usize + k) % n;
+                        let agent = &self.agents[i];
                         if job.shares_skill(&agent.skills) && load.get(&agent.id).copied().unwrap_or(0) < agent.behaviour.max_parallel_jobs {
                             ticks[i].offers.push(Offer { job: job.id, reward: job.reward, energy: job.energy, compute: job.compute, skills: job.skills.clone() });
-                            any = true;
+                            sent += 1;
+                            if sent == OFFERS_PER_JOB {
+                                break;
+                            }
                         }
                     }
-                    offered += any as usize;
+                    offered += (sent > 0) as usize;
                 }
                 JobStatus::Active => {
                     if let Some(i) = job.assignee.and_then(|a| self.agent_index(a)) {
@@ -486,7 +504,7 @@ impl World {
             deadline_ms: p.deadline_ms,
             energy: p.energy * 0.5,
             compute: p.compute * 0.4,
-            skills: p.skills[1..].to_vec(),
+            skills: p.skills[1..].to_vec().into(),
             poster: agent,
             parent: Some(parent),
             origin: JobOrigin::Local,
@@ -608,7 +626,7 @@ impl World {
         let now = self.state.now_ms;
         let mut to_start = Vec::new();
         let mut to_close = Vec::new();
-        for job in self.state.jobs.iter().filter(|j| j.status == JobStatus::Validating) {
+        for job in self.state.jobs.with_status(JobStatus::Validating) {
             match &job.round {
                 None => to_start.push(job.id),
                 Some(r) if r.phase(now) == Phase::Reveal && (now >= r.reveal_deadline_ms || r.all_revealed()) => to_close.push(job.id),
@@ -679,11 +697,10 @@ impl World {
 
     fn agent_load(&self) -> BTreeMap<AccountId, u32> {
         let mut load = BTreeMap::new();
-        for job in self.state.jobs.iter() {
-            if matches!(job.status, JobStatus::Active | JobStatus::Validating) {
-                if let Some(a) = job.assignee {
-                    *load.entry(a).or_default() += 1;
-                }
+        let jobs = &self.state.jobs;
+        for job in jobs.with_status(JobStatus::Active).chain(jobs.with_status(JobStatus::Validating)) {
+            if let Some(a) = job.assignee {
+                *load.entry(a).or_default() += 1;
             }
         }
         load
@@ -722,7 +739,11 @@ pub fn profiles(config: &Config) -> Vec<AgentProfile> {
     for a in &config.agents {
         for k in 1..=a.count {
             let name = if a.count > 1 { format!("{}-{k}", a.name) } else { a.name.clone() };
-            out.push(AgentProfile { id: AccountId(out.len() as u32 + 1), name, role: a.role, skills: a.skills.clone(), behaviour: a.role.behaviour() });
+            let mut behaviour = a.role.behaviour();
+            if let Some(n) = a.max_parallel_jobs {
+                behaviour.max_parallel_jobs = n.max(1);
+            }
+            out.push(AgentProfile { id: AccountId(out.len() as u32 + 1), name, role: a.role, skills: a.skills.clone(), behaviour });
         }
     }
     out

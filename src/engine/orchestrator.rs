@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub from_backup: bool,
     /// Where the config lives, so owner edits reach the running process.
     pub config_path: PathBuf,
+    /// Stop once this many jobs have been settled in total (completed, failed or cancelled).
+    pub stop_after_jobs: Option<u64>,
 }
 
 /// What a run did, for the final report.
@@ -85,7 +87,7 @@ impl Orchestrator {
                     .wrap_err_with(|| format!("job archive {} does not match the checkpoint", paths.archive.display()))?;
                 let mut world = World::restore(config, loaded.state)?;
                 let (redispatched, revalidated) = world.recover_interrupted();
-                log.line(&EventLog::now(), "INFO", "state_restored", json!({
+                log.line("INFO", "state_restored", json!({
                     "path": paths.state, "hash": loaded.hash.to_string(), "cycle": world.state.cycle,
                     "active_jobs": world.state.jobs.len(), "redispatched": redispatched, "revalidated": revalidated,
                     "archive_bytes_discarded": cut, "paused": world.paused(),
@@ -170,9 +172,13 @@ impl Orchestrator {
             if let Some(progress) = self.progress.as_mut() {
                 progress(&self.world);
             }
+            let c = &self.world.state.counters;
+            if self.options.stop_after_jobs.is_some_and(|n| c.completed + c.failed + c.cancelled >= n) {
+                break;
+            }
         }
         self.checkpoint()?;
-        self.log.line(&EventLog::now(), "INFO", "state_saved", json!({"path": self.paths.state, "hash": self.last_hash, "cycle": self.world.state.cycle}))?;
+        self.log.line("INFO", "state_saved", json!({"path": self.paths.state, "hash": self.last_hash, "cycle": self.world.state.cycle}))?;
         self.log.flush()?;
         Ok(self.summary(ran))
     }
@@ -217,15 +223,14 @@ impl Orchestrator {
         if events.is_empty() {
             return Ok(());
         }
-        let ts = EventLog::now();
         for e in &events {
-            self.log.event(&ts, e)?;
             announce(e);
         }
         let cycle = self.world.state.cycle;
         for sink in &mut self.sinks {
             sink.deliver(cycle, &events).wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
         }
+        self.log.events(EventLog::now(), events)?;
         Ok(())
     }
 
@@ -256,7 +261,7 @@ impl Orchestrator {
             token_per_compute: r.token_per_compute,
         });
         self.telemetry.write().wrap_err_with(|| format!("cannot write {}", self.paths.telemetry.display()))?;
-        self.log.line(&EventLog::now(), "INFO", "checkpoint", json!({
+        self.log.line("INFO", "checkpoint", json!({
             "path": self.paths.state, "hash": self.last_hash, "bytes": bytes, "cycle": self.world.state.cycle,
             "active_jobs": self.world.state.jobs.len(), "archived": terminal.len(), "write_ms": started.elapsed().as_secs_f64() * 1e3,
         }))?;

@@ -1,22 +1,27 @@
 //! The checkpoint: `orchestrator_state.json`, with a schema version and a content hash.
 //!
-//! The hash is keccak-256 of the canonical JSON of `state` (object keys sorted, no whitespace);
-//! the chain side attests it. The previous good file is kept as `.bak`.
+//! The file is `{"schema_version":1,"content_hash":"0x…","state":{…}}`. The content hash is
+//! keccak-256 of the exact bytes of `state` as written: compact JSON, struct fields in schema
+//! order, every map ordered by key, amounts as decimal strings. Those bytes are the canonical form
+//! the chain side attests; `omega verify` (or anyone) recomputes the hash from the file alone.
+//! The previous good file is kept as `.bak`.
 
 use super::atomic::{sibling, sync_dir, write_atomic};
 use crate::domain::world::WorldState;
 use alloy_primitives::{B256, keccak256};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
-struct Envelope {
+#[derive(Deserialize)]
+struct Envelope<'a> {
     schema_version: u32,
     content_hash: String,
-    state: serde_json::Value,
+    #[serde(borrow)]
+    state: &'a RawValue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,25 +38,28 @@ pub enum CheckpointError {
 }
 
 /// A checkpoint as read from disk.
+#[derive(Debug)]
 pub struct Loaded {
     pub state: WorldState,
     pub hash: B256,
     pub bytes: usize,
 }
 
-/// keccak-256 of the canonical JSON of a state value.
-pub fn content_hash(state: &serde_json::Value) -> B256 {
-    keccak256(serde_json::to_vec(state).expect("JSON value serializes"))
+/// The canonical bytes of a state and their keccak-256.
+pub fn canonical(state: &WorldState) -> (Vec<u8>, B256) {
+    let bytes = serde_json::to_vec(state).expect("world state serializes");
+    let hash = keccak256(&bytes);
+    (bytes, hash)
 }
 
 /// Writes the checkpoint atomically, keeping the previous file as `.bak`. Returns (hash, bytes).
 pub fn save(path: &Path, state: &WorldState) -> Result<(B256, usize), CheckpointError> {
     let write_err = |source| CheckpointError::Write { path: path.into(), source };
-    // serde_json's default map is ordered by key, so this value serializes canonically.
-    let value = serde_json::to_value(state).expect("world state serializes");
-    let hash = content_hash(&value);
-    let envelope = Envelope { schema_version: SCHEMA_VERSION, content_hash: hash.to_string(), state: value };
-    let bytes = serde_json::to_vec(&envelope).expect("envelope serializes");
+    let (body, hash) = canonical(state);
+    let mut file = Vec::with_capacity(body.len() + 128);
+    file.extend_from_slice(format!("{{\"schema_version\":{SCHEMA_VERSION},\"content_hash\":\"{hash}\",\"state\":").as_bytes());
+    file.extend_from_slice(&body);
+    file.extend_from_slice(b"}\n");
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(write_err)?;
     }
@@ -61,9 +69,9 @@ pub fn save(path: &Path, state: &WorldState) -> Result<(B256, usize), Checkpoint
         fs::hard_link(path, &staged).map_err(write_err)?;
         fs::rename(&staged, backup_path(path)).map_err(write_err)?;
     }
-    write_atomic(path, &bytes).map_err(write_err)?;
+    write_atomic(path, &file).map_err(write_err)?;
     sync_dir(path).map_err(write_err)?;
-    Ok((hash, bytes.len()))
+    Ok((hash, file.len()))
 }
 
 pub fn backup_path(path: &Path) -> PathBuf {
@@ -77,27 +85,67 @@ pub fn load(path: &Path) -> Result<Option<Loaded>, CheckpointError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(CheckpointError::Read { path: path.into(), source }),
     };
-    let corrupt = |reason: String| CheckpointError::Corrupt { path: path.into(), backup: backup_path(path), reason };
-    let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not valid checkpoint JSON ({e})")))?;
-    if envelope.schema_version != SCHEMA_VERSION {
-        return Err(corrupt(format!("schema version {} is not the supported {SCHEMA_VERSION}", envelope.schema_version)));
-    }
-    let hash = content_hash(&envelope.state);
-    if hash.to_string() != envelope.content_hash {
-        return Err(corrupt(format!("content hash {} does not match its content ({hash})", envelope.content_hash)));
-    }
-    let state = serde_json::from_value(envelope.state).map_err(|e| corrupt(format!("state does not fit the schema ({e})")))?;
+    let (envelope, hash) = verified(path, &bytes)?;
+    let state = serde_json::from_str(envelope.state.get())
+        .map_err(|e| corrupt(path, format!("state does not fit the schema ({e})")))?;
     Ok(Some(Loaded { state, hash, bytes: bytes.len() }))
 }
 
 /// Verifies a checkpoint file's hash without building the state; returns the hash.
 pub fn verify_file(path: &Path) -> Result<B256, CheckpointError> {
     let bytes = fs::read(path).map_err(|source| CheckpointError::Read { path: path.into(), source })?;
-    let corrupt = |reason: String| CheckpointError::Corrupt { path: path.into(), backup: backup_path(path), reason };
-    let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not valid checkpoint JSON ({e})")))?;
-    let hash = content_hash(&envelope.state);
-    if hash.to_string() != envelope.content_hash {
-        return Err(corrupt(format!("content hash {} does not match its content ({hash})", envelope.content_hash)));
+    verified(path, &bytes).map(|(_, hash)| hash)
+}
+
+fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Envelope<'a>, B256), CheckpointError> {
+    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| corrupt(path, format!("not valid checkpoint JSON ({e})")))?;
+    if envelope.schema_version != SCHEMA_VERSION {
+        return Err(corrupt(path, format!("schema version {} is not the supported {SCHEMA_VERSION}", envelope.schema_version)));
     }
-    Ok(hash)
+    let hash = keccak256(envelope.state.get().as_bytes());
+    if hash.to_string() != envelope.content_hash {
+        return Err(corrupt(path, format!("content hash {} does not match its content ({hash})", envelope.content_hash)));
+    }
+    Ok((envelope, hash))
+}
+
+fn corrupt(path: &Path, reason: String) -> CheckpointError {
+    CheckpointError::Corrupt { path: path.into(), backup: backup_path(path), reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> WorldState {
+        let config = serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
+        crate::domain::world::World::genesis(&config, 1, 0).state
+    }
+
+    #[test]
+    fn round_trips_and_keeps_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let (h1, _) = save(&path, &state()).unwrap();
+        let mut second = state();
+        second.cycle = 9;
+        let (h2, _) = save(&path, &second).unwrap();
+        let loaded = load(&path).unwrap().unwrap();
+        assert_eq!((loaded.state, loaded.hash), (second, h2));
+        assert_eq!(verify_file(&backup_path(&path)).unwrap(), h1);
+        assert_eq!(canonical(&state()).1, h1, "the hash is over the canonical bytes");
+    }
+
+    #[test]
+    fn truncation_and_tampering_are_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        save(&path, &state()).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, &text[..text.len() - 10]).unwrap();
+        assert!(load(&path).unwrap_err().to_string().contains("--from-backup"));
+        fs::write(&path, text.replacen("\"cycle\":0", "\"cycle\":1", 1)).unwrap();
+        assert!(load(&path).unwrap_err().to_string().contains("content hash"));
+        assert!(load(&dir.path().join("none.json")).unwrap().is_none());
+    }
 }

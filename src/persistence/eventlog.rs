@@ -1,14 +1,27 @@
 //! The JSON-lines log `orchestrator.log`: one object per line with `timestamp` (ISO-8601 UTC),
 //! `level`, `message` (the event name) and `context`.
+//!
+//! Lines are formatted and written on a thread of their own, so the cycle loop never waits for
+//! serialization or the disk; the queue is bounded, so a slow disk slows the loop instead of
+//! growing memory. `flush` waits until everything sent so far is on disk.
 
 use crate::domain::events::DomainEvent;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+enum Msg {
+    Events { timestamp: String, events: Vec<DomainEvent> },
+    Line { timestamp: String, level: &'static str, message: &'static str, context: serde_json::Value },
+    Flush(SyncSender<io::Result<()>>),
+}
 
 pub struct EventLog {
-    out: BufWriter<File>,
+    tx: Option<SyncSender<Msg>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 #[derive(Serialize)]
@@ -25,25 +38,82 @@ impl EventLog {
             std::fs::create_dir_all(dir)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(EventLog { out: BufWriter::with_capacity(1 << 20, file) })
+        let (tx, rx) = sync_channel(64);
+        let writer = std::thread::Builder::new().name("omega-log".into()).spawn(move || write_loop(file, rx))?;
+        Ok(EventLog { tx: Some(tx), writer: Some(writer) })
     }
 
     pub fn now() -> String {
         humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
     }
 
-    pub fn event(&mut self, timestamp: &str, event: &DomainEvent) -> io::Result<()> {
-        let level = if event.is_warning() { "WARNING" } else { "INFO" };
-        self.line(timestamp, level, event.name(), event)
+    /// Queues one cycle's events.
+    pub fn events(&mut self, timestamp: String, events: Vec<DomainEvent>) -> io::Result<()> {
+        self.send(Msg::Events { timestamp, events })
     }
 
     /// A line outside the domain vocabulary (checkpoint, state_saved, state_restored, …).
-    pub fn line<C: Serialize>(&mut self, timestamp: &str, level: &str, message: &str, context: C) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, &Line { timestamp, level, message, context })?;
-        self.out.write_all(b"\n")
+    pub fn line(&mut self, level: &'static str, message: &'static str, context: serde_json::Value) -> io::Result<()> {
+        self.send(Msg::Line { timestamp: Self::now(), level, message, context })
     }
 
+    /// Returns once every line queued so far is written and flushed to the file.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        let (ack_tx, ack_rx) = sync_channel(1);
+        self.send(Msg::Flush(ack_tx))?;
+        ack_rx.recv().map_err(|_| gone())?
     }
+
+    fn send(&self, msg: Msg) -> io::Result<()> {
+        self.tx.as_ref().ok_or_else(gone)?.send(msg).map_err(|_| gone())
+    }
+}
+
+impl Drop for EventLog {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::other("the log writer stopped (see the error above)")
+}
+
+fn write_loop(file: File, rx: Receiver<Msg>) {
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut failed: Option<io::Error> = None;
+    while let Ok(msg) = rx.recv() {
+        let result = match msg {
+            Msg::Events { timestamp, events } => events.iter().try_for_each(|e| write_event(&mut out, &timestamp, e)),
+            Msg::Line { timestamp, level, message, context } => {
+                write_line(&mut out, &Line { timestamp: &timestamp, level, message, context })
+            }
+            Msg::Flush(ack) => {
+                let result = match failed.take() {
+                    Some(e) => Err(e),
+                    None => out.flush(),
+                };
+                let _ = ack.send(result);
+                continue;
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!("cannot write the event log: {e}");
+            failed.get_or_insert(e);
+        }
+    }
+    let _ = out.flush();
+}
+
+fn write_event(out: &mut impl Write, timestamp: &str, event: &DomainEvent) -> io::Result<()> {
+    let level = if event.is_warning() { "WARNING" } else { "INFO" };
+    write_line(out, &Line { timestamp, level, message: event.name(), context: event })
+}
+
+fn write_line<C: Serialize>(out: &mut impl Write, line: &Line<'_, C>) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")
 }
