@@ -80,7 +80,6 @@ contract ValidationModule is PausableModule {
     uint256 public forceFinalizeGrace = 1 hours;
 
     error NotJobRegistry(address caller);
-    error JobRegistryNotSet();
     error PoolTooSmall(uint256 poolSize, uint256 required);
     error PoolTooLarge();
     error DuplicateValidator(address validator);
