@@ -20,8 +20,9 @@ import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} 
 ///     compatibility but not mixed into the seed (it would let the caller grind the committee).
 ///  3. `commitValidation` before `commitDeadline`; `revealValidation` after `commitDeadline` and up to
 ///     `revealDeadline`.
-///  4. `finalize` once everybody revealed or the reveal deadline passed, if the reveal quorum is met;
-///     otherwise `forceFinalize` after `revealDeadline + forceFinalizeGrace`.
+///  4. `finalize` once everybody revealed or the reveal deadline passed (without the reveal quorum the
+///     round fails and the job is reported rejected, as in v2), or `forceFinalize` after
+///     `revealDeadline + forceFinalizeGrace` (a quorum failure then records Completed, success = false).
 contract ValidationModule is PausableModule {
     uint8 internal constant ROLE_VALIDATOR = 1;
     uint256 public constant MAX_COMMITTEE = 16;
@@ -101,7 +102,6 @@ contract ValidationModule is PausableModule {
     error AlreadyRevealed();
     error CommitMismatch();
     error RevealPending();
-    error QuorumNotReached(uint256 revealed, uint256 quorumTarget);
     error GracePeriodActive(uint256 until);
     error InvalidParameter();
 
@@ -227,7 +227,8 @@ contract ValidationModule is PausableModule {
     }
 
     /// @notice Tally the round (anyone) once all members revealed or the reveal deadline passed.
-    ///         Reverts with `QuorumNotReached` if the reveal quorum is not met (use `forceFinalize`).
+    ///         Without the reveal quorum the round fails (as in v2): `ValidationQuorumFailed`, then the
+    ///         job is reported as rejected (JobRegistry: Disputed).
     function finalize(uint256 jobId) external whenNotPaused returns (bool success) {
         Round storage r = _rounds[jobId];
         _requireSelected(r.status);
@@ -236,14 +237,14 @@ contract ValidationModule is PausableModule {
         if (revealedMask != (uint256(1) << size) - 1 && block.timestamp <= r.revealDeadline) revert RevealPending();
         uint256 revealed = _popcount(revealedMask);
         uint256 target = quorumTarget(size);
-        if (revealed < target) revert QuorumNotReached(revealed, target);
-        return _settle(jobId, r, size, true, revealed, target);
+        return _settle(jobId, r, size, revealed >= target, revealed, target, false);
     }
 
     /// @notice After `revealDeadline + forceFinalizeGrace` (or, if no committee was ever selected,
     ///         `startedAt + commitWindow + revealWindow + forceFinalizeGrace`): if the quorum was met this
     ///         tallies like `finalize`; otherwise emits `ValidationQuorumFailed`, penalises non-revealers,
-    ///         releases the other locks and records a failed job (Completed, success = false).
+    ///         releases the other locks and records a failed job through `JobRegistry.forceFinalize`
+    ///         (Completed, success = false).
     function forceFinalize(uint256 jobId) external whenNotPaused returns (bool success) {
         Round storage r = _rounds[jobId];
         uint8 status = r.status;
@@ -254,6 +255,8 @@ contract ValidationModule is PausableModule {
             if (block.timestamp <= until) revert GracePeriodActive(until);
             r.status = R_FINALIZED;
             emit ValidationQuorumFailed(jobId, 0, quorumTarget(validatorsPerJob));
+            emit ValidationTallied(jobId, false, 0, 0);
+            emit ValidationResult(jobId, false);
             IJobRegistryInternal(jobRegistry).forceFinalize(jobId);
             return false;
         }
@@ -262,7 +265,7 @@ contract ValidationModule is PausableModule {
         uint256 size = r.size;
         uint256 revealed = _popcount(r.revealedMask);
         uint256 target = quorumTarget(size);
-        return _settle(jobId, r, size, revealed >= target, revealed, target);
+        return _settle(jobId, r, size, revealed >= target, revealed, target, true);
     }
 
     // ---------------------------------------------------------------- views
@@ -436,27 +439,33 @@ contract ValidationModule is PausableModule {
         uint256 revealedMask;
         uint256 approveMask;
         uint256 approvals;
+        uint256 approveStake;
+        uint256 rejectStake;
         bool success;
     }
 
-    function _settle(uint256 jobId, Round storage r, uint256 size, bool quorumMet, uint256 revealed, uint256 target)
-        private
-        returns (bool success)
-    {
+    /// @dev `viaForce`: a quorum failure is recorded with `JobRegistry.forceFinalize` (Completed,
+    ///      success = false) instead of `onValidationResult(false)` (Disputed).
+    function _settle(
+        uint256 jobId,
+        Round storage r,
+        uint256 size,
+        bool quorumMet,
+        uint256 revealed,
+        uint256 target,
+        bool viaForce
+    ) private returns (bool success) {
         Tally memory t = _tally(r, size, quorumMet);
         success = t.success;
         r.status = R_FINALIZED;
         stakeManager.settleValidators(jobId, t.members, r.lockAmount, _penalties(t, size, quorumMet));
 
+        if (!quorumMet) emit ValidationQuorumFailed(jobId, revealed, target);
+        emit ValidationTallied(jobId, success, t.approveStake, t.rejectStake);
+        emit ValidationResult(jobId, success);
         IJobRegistryInternal registry = IJobRegistryInternal(jobRegistry);
-        if (quorumMet) {
-            emit ValidationTallied(jobId, success, t.approvals, revealed - t.approvals);
-            emit ValidationResult(jobId, success);
-            registry.onValidationResult(jobId, success, t.members);
-        } else {
-            emit ValidationQuorumFailed(jobId, revealed, target);
-            registry.forceFinalize(jobId);
-        }
+        if (!quorumMet && viaForce) registry.forceFinalize(jobId);
+        else registry.onValidationResult(jobId, success, t.members);
     }
 
     function _tally(Round storage r, uint256 size, bool quorumMet) private view returns (Tally memory t) {
@@ -464,25 +473,23 @@ contract ValidationModule is PausableModule {
         t.approveMask = r.approveMask;
         t.members = new address[](size);
         t.weights = new uint256[](size);
-        uint256 approveStake;
-        uint256 rejectStake;
         for (uint256 i; i < size; ++i) {
             Member memory m = r.members[i];
             t.members[i] = m.account;
             t.weights[i] = m.weight;
             if ((t.revealedMask >> i) & 1 == 1) {
                 if ((t.approveMask >> i) & 1 == 1) {
-                    approveStake += m.weight;
+                    t.approveStake += m.weight;
                     ++t.approvals;
                 } else {
-                    rejectStake += m.weight;
+                    t.rejectStake += m.weight;
                 }
             }
         }
         if (quorumMet) {
             uint256 required = requiredValidatorApprovals < size ? requiredValidatorApprovals : size;
             t.success = t.approvals != 0 && t.approvals >= required
-                && approveStake * 100 >= approvalThreshold * (approveStake + rejectStake);
+                && t.approveStake * 100 >= approvalThreshold * (t.approveStake + t.rejectStake);
         }
     }
 

@@ -272,7 +272,7 @@ contract ValidationModuleTest is Fixture {
         validation.finalize(id);
         _reveal(id, c[2], true);
         vm.expectEmit(true, true, true, true, address(validation));
-        emit ValidationModule.ValidationTallied(id, true, 3, 0);
+        emit ValidationModule.ValidationTallied(id, true, 30 * ONE, 0);
         vm.expectEmit(true, true, true, true, address(validation));
         emit ValidationModule.ValidationResult(id, true);
         assertTrue(validation.finalize(id));
@@ -285,9 +285,9 @@ contract ValidationModuleTest is Fixture {
         }
     }
 
-    function test_quorumNotReached_thenForceFinalize() public {
-        uint256 id = _submitted();
-        address[] memory c = _select(id);
+    function _twoOfThreeRevealed() internal returns (uint256 id, address[] memory c) {
+        id = _submittedAgain();
+        c = _select(id);
         for (uint256 i; i < 3; ++i) {
             _commit(id, c[i], true);
         }
@@ -295,17 +295,40 @@ contract ValidationModuleTest is Fixture {
         _reveal(id, c[0], true);
         _reveal(id, c[1], true);
         _afterRevealDeadline(id);
-        // default quorum 67% of 3 = 3 reveals
-        assertEq(validation.quorumTarget(3), 3);
-        vm.expectRevert(abi.encodeWithSelector(ValidationModule.QuorumNotReached.selector, 2, 3));
-        validation.finalize(id);
+    }
+
+    /// @notice As in v2: finalize without the reveal quorum fails the round -> the job is Disputed.
+    function test_finalize_withoutQuorum_rejects() public {
+        (uint256 id, address[] memory c) = _twoOfThreeRevealed();
+        assertEq(validation.quorumTarget(3), 3, "default 67% of 3 = 3 reveals");
+        uint256 s2 = stake.stakeOf(c[2], VALIDATOR);
+        vm.expectEmit(true, true, true, true, address(validation));
+        emit ValidationModule.ValidatorBanApplied(c[2], block.number + 7200);
+        vm.expectEmit(true, true, true, true, address(validation));
+        emit ValidationModule.ValidationQuorumFailed(id, 2, 3);
+        vm.expectEmit(true, true, true, true, address(validation));
+        emit ValidationModule.ValidationTallied(id, false, 20 * ONE, 0);
+        vm.expectEmit(true, true, true, true, address(validation));
+        emit ValidationModule.ValidationResult(id, false);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit JobRegistry.JobDisputed(id, address(validation));
+        assertFalse(validation.finalize(id));
+        assertEq(_state(id), S_DISPUTED);
+        assertEq(stake.stakeOf(c[2], VALIDATOR), s2 - s2 * 50 / 10_000, "non-reveal penalty 0.5%");
+        assertEq(stake.stakeOf(c[0], VALIDATOR), 10 * ONE, "revealers not slashed without quorum");
+        for (uint256 i; i < 3; ++i) {
+            assertEq(stake.lockedStakes(c[i]), 0, "locks released");
+        }
+        _assertConservation();
+    }
+
+    function test_forceFinalize_withoutQuorum_completedFalse() public {
+        (uint256 id, address[] memory c) = _twoOfThreeRevealed();
         (,,, uint256 rd,,,,) = validation.roundInfo(id);
         vm.expectRevert(abi.encodeWithSelector(ValidationModule.GracePeriodActive.selector, rd + 1 hours));
         validation.forceFinalize(id);
         vm.warp(rd + 1 hours + 1);
         uint256 s2 = stake.stakeOf(c[2], VALIDATOR);
-        vm.expectEmit(true, true, true, true, address(validation));
-        emit ValidationModule.ValidatorBanApplied(c[2], block.number + 7200);
         vm.expectEmit(true, true, true, true, address(validation));
         emit ValidationModule.ValidationQuorumFailed(id, 2, 3);
         vm.expectEmit(true, true, true, true, address(registry));
@@ -315,7 +338,7 @@ contract ValidationModuleTest is Fixture {
         assertEq(_state(id), S_COMPLETED);
         assertFalse(_success(id));
         assertEq(stake.stakeOf(c[2], VALIDATOR), s2 - s2 * 50 / 10_000, "non-reveal penalty 0.5%");
-        assertEq(stake.stakeOf(c[0], VALIDATOR), 10 * ONE, "revealers untouched");
+        assertGt(validation.bannedUntil(c[2]), block.number, "banned");
         for (uint256 i; i < 3; ++i) {
             assertEq(stake.lockedStakes(c[i]), 0, "locks released");
         }
@@ -410,7 +433,7 @@ contract ValidationModuleTest is Fixture {
             _reveal(id, c[i], v[i]);
         }
         vm.expectEmit(true, true, true, true, address(validation));
-        emit ValidationModule.ValidationTallied(id, false, 2, 1);
+        emit ValidationModule.ValidationTallied(id, false, 20 * ONE, 100 * ONE);
         validation.finalize(id);
         assertFalse(_success(id));
         for (uint256 i; i < 3; ++i) {
@@ -477,12 +500,20 @@ contract ValidationModuleTest is Fixture {
         }
         _afterRevealDeadline(id);
         if (revealed < 2) {
-            vm.expectRevert(abi.encodeWithSelector(ValidationModule.QuorumNotReached.selector, revealed, 2));
-            validation.finalize(id);
-            vm.warp(block.timestamp + 1 hours);
-            validation.forceFinalize(id);
-            assertEq(_state(id), S_COMPLETED);
-            assertFalse(_success(id));
+            if (votes & 0x80 == 0) {
+                assertFalse(validation.finalize(id), "no quorum");
+                assertEq(_state(id), S_DISPUTED);
+            } else {
+                vm.warp(block.timestamp + 1 hours);
+                assertFalse(validation.forceFinalize(id), "no quorum");
+                assertEq(_state(id), S_COMPLETED);
+                assertFalse(_success(id));
+            }
+            for (uint256 i; i < 3; ++i) {
+                uint256 s = stake.stakeOf(c[i], VALIDATOR);
+                if ((revealBits >> i) & 1 == 0) assertEq(s, 10 * ONE - 10 * ONE * 50 / 10_000, "non-reveal");
+                else assertEq(s, 10 * ONE, "revealer untouched");
+            }
         } else {
             bool expected = approvals != 0 && approvals * 100 >= uint256(threshold) * revealed;
             assertEq(validation.finalize(id), expected, "outcome");
