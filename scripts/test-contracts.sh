@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI entry point for the Solidity side. Exits non-zero on any failure.
-#  1. toolchain (scripts/setup.sh if node_modules is missing)
+#  1. toolchain (scripts/setup.sh: npm ci only if node_modules is missing or stale)
 #  2. artifact freshness (scripts/build-contracts.sh --check)
 #  3. forge test (unit, fuzz, invariant) through the solc-js shim
 #  4. lifecycle gas test in isolation mode, checked against contracts/snapshots/*.json
@@ -12,11 +12,7 @@ start=$(date +%s)
 step() { echo; echo "==> $*"; }
 
 step "toolchain"
-if ! ls node_modules/@foundry-rs/forge-*/bin/forge >/dev/null 2>&1 || [ ! -d node_modules/solc ]; then
-  bash scripts/setup.sh
-else
-  echo "node_modules present"
-fi
+bash scripts/setup.sh   # ~1 s when node_modules already matches package-lock.json
 
 step "artifact freshness"
 bash scripts/build-contracts.sh --check
