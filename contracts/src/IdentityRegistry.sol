@@ -40,21 +40,26 @@ contract IdentityRegistry is Ownable {
         emit AdditionalValidatorUpdated(validator, false);
     }
 
-    /// @notice True iff `claimant` is an allowlisted agent and `subdomain` is non-empty.
+    /// @notice `ok` is true iff `claimant` is an allowlisted agent and `subdomain` is non-empty.
+    ///         Returns the v2 4-tuple `(ok, node, viaWrapper, viaMerkle)`; the last three are always
+    ///         zero/false here (no ENS / Merkle paths).
     function verifyAgent(address claimant, string calldata subdomain, bytes32[] calldata)
         external
         view
-        returns (bool)
+        returns (bool ok, bytes32 node, bool viaWrapper, bool viaMerkle)
     {
-        return bytes(subdomain).length != 0 && additionalAgents[claimant];
+        ok = bytes(subdomain).length != 0 && additionalAgents[claimant];
+        return (ok, node, viaWrapper, viaMerkle);
     }
 
-    /// @notice True iff `claimant` is an allowlisted validator and `subdomain` is non-empty.
+    /// @notice `ok` is true iff `claimant` is an allowlisted validator and `subdomain` is non-empty
+    ///         (same 4-tuple as `verifyAgent`).
     function verifyValidator(address claimant, string calldata subdomain, bytes32[] calldata)
         external
         view
-        returns (bool)
+        returns (bool ok, bytes32 node, bool viaWrapper, bool viaMerkle)
     {
-        return bytes(subdomain).length != 0 && additionalValidators[claimant];
+        ok = bytes(subdomain).length != 0 && additionalValidators[claimant];
+        return (ok, node, viaWrapper, viaMerkle);
     }
 }

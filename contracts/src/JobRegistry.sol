@@ -168,7 +168,8 @@ contract JobRegistry is PausableModule {
         _requireState(meta, S_CREATED);
         if ((meta >> DEADLINE_SHIFT) & U64 < block.timestamp) revert DeadlinePassed();
         if (bytes(subdomain).length == 0) revert EmptySubdomain();
-        if (!identityRegistry.verifyAgent(msg.sender, subdomain, proof)) revert NotAuthorizedAgent(msg.sender);
+        (bool allowed,,,) = identityRegistry.verifyAgent(msg.sender, subdomain, proof);
+        if (!allowed) revert NotAuthorizedAgent(msg.sender);
         uint256 minAgent = _cfg2.minAgentStake;
         if (minAgent != 0) {
             uint256 s = stakeManager.stakeOf(msg.sender, ROLE_AGENT);

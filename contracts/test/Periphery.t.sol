@@ -55,8 +55,26 @@ contract PeripheryTest is Test {
 
     // ------------------------------------------------------------ identity
 
+    function _agentOk(address who, string memory sub) internal view returns (bool ok) {
+        bytes32 node;
+        bool viaWrapper;
+        bool viaMerkle;
+        (ok, node, viaWrapper, viaMerkle) = identity.verifyAgent(who, sub, noProof);
+        assertEq(node, bytes32(0));
+        assertFalse(viaWrapper || viaMerkle);
+    }
+
+    function _validatorOk(address who, string memory sub) internal view returns (bool ok) {
+        bytes32 node;
+        bool viaWrapper;
+        bool viaMerkle;
+        (ok, node, viaWrapper, viaMerkle) = identity.verifyValidator(who, sub, noProof);
+        assertEq(node, bytes32(0));
+        assertFalse(viaWrapper || viaMerkle);
+    }
+
     function test_identity_allowlists() public {
-        assertFalse(identity.verifyAgent(other, "x", noProof));
+        assertFalse(_agentOk(other, "x"));
         vm.startPrank(owner);
         vm.expectRevert(IdentityRegistry.ZeroAddress.selector);
         identity.addAdditionalAgent(address(0));
@@ -67,17 +85,17 @@ contract PeripheryTest is Test {
         identity.addAdditionalAgent(other);
         identity.addAdditionalValidator(other);
         vm.stopPrank();
-        assertTrue(identity.verifyAgent(other, "alice", noProof));
-        assertFalse(identity.verifyAgent(other, "", noProof), "empty subdomain rejected");
-        assertTrue(identity.verifyValidator(other, "v", noProof));
-        assertFalse(identity.verifyValidator(other, "", noProof), "empty subdomain rejected");
-        assertFalse(identity.verifyValidator(attestor, "v", noProof));
+        assertTrue(_agentOk(other, "alice"));
+        assertFalse(_agentOk(other, ""), "empty subdomain rejected");
+        assertTrue(_validatorOk(other, "v"));
+        assertFalse(_validatorOk(other, ""), "empty subdomain rejected");
+        assertFalse(_validatorOk(attestor, "v"));
         vm.startPrank(owner);
         identity.removeAdditionalAgent(other);
         identity.removeAdditionalValidator(other);
         vm.stopPrank();
-        assertFalse(identity.verifyAgent(other, "alice", noProof));
-        assertFalse(identity.verifyValidator(other, "v", noProof));
+        assertFalse(_agentOk(other, "alice"));
+        assertFalse(_validatorOk(other, "v"));
     }
 
     // ------------------------------------------------------------ checkpoints

@@ -36,7 +36,10 @@ interface IJobRegistryInternal {
 }
 
 interface IIdentityRegistryInternal {
-    function verifyAgent(address claimant, string calldata subdomain, bytes32[] calldata proof) external view returns (bool);
+    function verifyAgent(address claimant, string calldata subdomain, bytes32[] calldata proof)
+        external
+        view
+        returns (bool ok, bytes32 node, bool viaWrapper, bool viaMerkle);
     function additionalValidators(address validator) external view returns (bool);
 }
 

@@ -4,6 +4,15 @@ pragma solidity 0.8.30;
 /// @notice The subset of Foundry's cheatcode interface these tests use (forge-std is not vendored).
 ///         Cheatcode address: address(uint160(uint256(keccak256("hevm cheat code")))).
 interface Vm {
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
+    function lastCallGas() external view returns (Gas memory gas);
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
     function prank(address msgSender) external;
@@ -16,6 +25,7 @@ interface Vm {
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
     function assume(bool condition) external pure;
+    function skip(bool skipTest) external;
     function addr(uint256 privateKey) external pure returns (address);
     function label(address account, string calldata newLabel) external;
     function chainId(uint256 newChainId) external;
