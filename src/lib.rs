@@ -6,6 +6,7 @@
 //! - `config`: the configuration schema and the owner's atomic edits.
 //! - `cli`: the `omega` command line.
 
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod domain;

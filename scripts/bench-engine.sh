@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Engine benchmark (fast mode, JSON log on): full job lifecycles per second and peak RSS for
+# 10k / 100k / 1M settled jobs, then checkpoint write time and size against the number of live jobs.
+#   scripts/bench-engine.sh            # all sizes
+#   SIZES="10000 100000" scripts/bench-engine.sh
+# Needs python3 and GNU time (/usr/bin/time). Prints Markdown tables for BENCHMARKS.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+cargo build --release --locked --quiet
+BIN="$ROOT/target/release/omega"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+SIZES="${SIZES:-10000 100000 1000000}"
+
+echo "| settled jobs | cycles | wall s | lifecycles/s | peak RSS MB | log MB |"
+echo "|---:|---:|---:|---:|---:|---:|"
+for n in $SIZES; do
+  rm -rf "$WORK/r"; mkdir -p "$WORK/r"
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" run --fast --seed 1 --config config/bench_config.json \
+    --reports "$WORK/r" --stop-after-jobs "$n" --status-every 0 --log-level warn --json > "$WORK/summary.json"
+  read -r wall rss < "$WORK/time"
+  python3 - "$WORK/summary.json" "$wall" "$rss" "$WORK/r/orchestrator.log" <<'PY'
+import json, os, sys
+s = json.load(open(sys.argv[1])); wall = float(sys.argv[2]); rss = int(sys.argv[3]) / 1024
+settled = s["completed"] + s["failed"] + s["cancelled"]
+log_mb = os.path.getsize(sys.argv[4]) / 1e6
+print(f"| {settled:,} | {s['cycles_run']:,} | {wall:.2f} | {settled / wall:,.0f} | {rss:.0f} | {log_mb:.0f} |")
+PY
+done
+
+echo
+echo "| live jobs | checkpoint bytes | write ms (mean of last 3) |"
+echo "|---:|---:|---:|"
+for live in 1000 10000 100000; do
+  rm -rf "$WORK/c"; mkdir -p "$WORK/c"
+  python3 - "$live" > "$WORK/c.json" <<'PY'
+import json, sys
+live = int(sys.argv[1])
+c = json.load(open("config/bench_config.json"))
+c["generator"]["max_pending"] = live
+c["generator"]["rate_per_cycle"] = live
+c["checkpoint_interval_seconds"] = 0.2
+for a in c["agents"]:
+    a["max_parallel_jobs"] = 1   # keep jobs pending so the live set stays at `live`
+print(json.dumps(c))
+PY
+  "$BIN" run --fast --seed 1 --config "$WORK/c.json" --reports "$WORK/c" --cycles 6 --status-every 0 --log-level warn > /dev/null
+  python3 - "$WORK/c/orchestrator.log" <<'PY'
+import json, sys
+cps = [json.loads(l)["context"] for l in open(sys.argv[1]) if '"message":"checkpoint"' in l][-3:]
+live = cps[-1]["active_jobs"]; size = cps[-1]["bytes"]
+ms = sum(c["write_ms"] for c in cps) / len(cps)
+print(f"| {live:,} | {size:,} | {ms:.1f} |")
+PY
+done

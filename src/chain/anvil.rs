@@ -1,0 +1,166 @@
+//! The local devnet: finding anvil, starting it detached with its chain state persisted under
+//! `reports/devnet/`, and stopping only the process we started.
+
+use crate::persistence::atomic::write_atomic;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_PORT: u16 = 8545;
+pub const CHAIN_ID: u64 = 31337;
+
+/// Files of the devnet, all in `<reports>/devnet/`.
+#[derive(Clone, Debug)]
+pub struct DevnetPaths {
+    pub dir: PathBuf,
+    pub process: PathBuf,
+    pub state: PathBuf,
+    pub log: PathBuf,
+    pub manifest: PathBuf,
+    pub env: PathBuf,
+}
+
+impl DevnetPaths {
+    pub fn new(reports: &Path) -> DevnetPaths {
+        let dir = reports.join("devnet");
+        DevnetPaths {
+            process: dir.join("anvil.json"),
+            state: dir.join("chain-state.json"),
+            log: dir.join("anvil.log"),
+            manifest: dir.join("deployments.json"),
+            env: dir.join("gateway.env"),
+            dir,
+        }
+    }
+}
+
+/// What `up` recorded about the process it started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnvilProcess {
+    pub pid: u32,
+    pub port: u16,
+    pub rpc_url: String,
+    pub binary: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnvilError {
+    #[error(
+        "anvil not found. Install it with `scripts/setup.sh` (npm @foundry-rs/anvil into node_modules/), \
+         or point --anvil / OMEGA_ANVIL at an anvil binary"
+    )]
+    NotFound,
+    #[error("anvil at {0} is not executable")]
+    NotExecutable(PathBuf),
+    #[error("cannot start anvil: {0}")]
+    Spawn(std::io::Error),
+    #[error("anvil did not answer on {url} within {secs} s; see {log}")]
+    NoAnswer { url: String, secs: u64, log: String },
+    #[error("port {0} is already in use by another program; choose another with --port")]
+    PortBusy(u16),
+    #[error("devnet files: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `--anvil`/`OMEGA_ANVIL`, then the project's node_modules, then `PATH`.
+pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, AnvilError> {
+    if let Some(p) = explicit {
+        return if is_executable(p) { Ok(p.to_path_buf()) } else { Err(AnvilError::NotExecutable(p.to_path_buf())) };
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for base in [std::env::current_dir().unwrap_or_default(), root.to_path_buf()] {
+        let dir = base.join("node_modules/@foundry-rs");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let candidate = e.path().join("bin/anvil");
+                if e.file_name().to_string_lossy().starts_with("anvil-") && is_executable(&candidate) {
+                    return Ok(candidate);
+                }
+            }
+        }
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("anvil")).find(|p| is_executable(p)))
+        .ok_or(AnvilError::NotFound)
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// The recorded devnet process, if it is still alive and still anvil.
+pub fn running(paths: &DevnetPaths) -> Option<AnvilProcess> {
+    let bytes = std::fs::read(&paths.process).ok()?;
+    let p: AnvilProcess = serde_json::from_slice(&bytes).ok()?;
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", p.pid)).ok()?;
+    String::from_utf8_lossy(&cmdline).contains("anvil").then_some(p)
+}
+
+/// Starts anvil detached (it outlives this process), loading and periodically saving its chain
+/// state, and waits until it answers.
+pub fn start(binary: &Path, paths: &DevnetPaths, port: u16, accounts: u32) -> Result<AnvilProcess, AnvilError> {
+    use std::os::unix::process::CommandExt;
+    std::fs::create_dir_all(&paths.dir)?;
+    if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        return Err(AnvilError::PortBusy(port));
+    }
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&paths.log)?;
+    let child = Command::new(binary)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &CHAIN_ID.to_string()])
+        .args(["--accounts", &accounts.max(10).to_string(), "--balance", "1000000"])
+        .arg("--state")
+        .arg(&paths.state)
+        .args(["--state-interval", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .process_group(0) // not in our process group: Ctrl-C on omega leaves the devnet running
+        .spawn()
+        .map_err(AnvilError::Spawn)?;
+    let process = AnvilProcess { pid: child.id(), port, rpc_url: format!("http://127.0.0.1:{port}"), binary: binary.to_path_buf() };
+    write_atomic(&paths.process, &serde_json::to_vec_pretty(&process).expect("serializes"))?;
+    wait_until_answering(&process.rpc_url, Duration::from_secs(20)).map_err(|_| AnvilError::NoAnswer {
+        url: process.rpc_url.clone(),
+        secs: 20,
+        log: paths.log.display().to_string(),
+    })?;
+    Ok(process)
+}
+
+/// Polls `eth_chainId` over plain HTTP until it answers.
+pub fn wait_until_answering(url: &str, timeout: Duration) -> Result<(), ()> {
+    let start = Instant::now();
+    let addr = url.trim_start_matches("http://");
+    while start.elapsed() < timeout {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            use std::io::{Read, Write};
+            let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
+            let req = format!("POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let mut out = String::new();
+            if s.write_all(req.as_bytes()).is_ok() && s.read_to_string(&mut out).is_ok() && out.contains("\"result\"") {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(())
+}
+
+/// Stops the devnet we started (SIGTERM, so anvil writes its state), and forgets it.
+pub fn stop(paths: &DevnetPaths) -> Result<Option<AnvilProcess>, AnvilError> {
+    let Some(p) = running(paths) else {
+        let _ = std::fs::remove_file(&paths.process);
+        return Ok(None);
+    };
+    unsafe { libc::kill(p.pid as libc::pid_t, libc::SIGTERM) };
+    let start = Instant::now();
+    while std::path::Path::new(&format!("/proc/{}", p.pid)).exists() && start.elapsed() < Duration::from_secs(10) {
+        // Reap it if it is our child (devnet started by this very process).
+        unsafe { libc::waitpid(p.pid as libc::pid_t, std::ptr::null_mut(), libc::WNOHANG) };
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::remove_file(&paths.process)?;
+    Ok(Some(p))
+}

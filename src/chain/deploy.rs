@@ -1,0 +1,139 @@
+//! Deploys and wires our v2-compatible contracts, then funds and stakes the workforce, following
+//! `contracts/README.md` ("Deployment and wiring") step by step.
+
+use super::bindings::{AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause, ValidationModule};
+use super::keys::Keys;
+use super::manifest::Deployment;
+use super::tx::{Gas, TxHub};
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::{SolCall, SolConstructor};
+use eyre::{Result, WrapErr};
+
+/// Devnet parameters the deployer sets.
+#[derive(Clone, Debug)]
+pub struct DevnetParams {
+    /// Tokens minted to the employer and to each agent/validator (whole tokens).
+    pub employer_tokens: u128,
+    pub member_tokens: u128,
+    /// Stake each agent and validator deposits (whole tokens).
+    pub agent_stake: u128,
+    pub validator_stake: u128,
+    pub commit_window_s: u64,
+    pub reveal_window_s: u64,
+    pub validators_per_job: u64,
+    pub required_approvals: u64,
+}
+
+const WEI: u128 = 1_000_000_000_000_000_000;
+
+fn tokens(n: u128) -> U256 {
+    U256::from(n) * U256::from(WEI)
+}
+
+/// Deploys everything with the owner key and returns the manifest.
+pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deployment> {
+    let owner = keys.owner.address();
+    let deploy_block = hub.provider().get_block_number().await?;
+    let create = |label: &'static str, code: Bytes, args: Vec<u8>| {
+        let mut input = code.to_vec();
+        input.extend(args);
+        async move {
+            let receipt = hub.send(label, owner, None, input.into(), Gas::Estimate).await?;
+            receipt.contract_address.ok_or_else(|| eyre::eyre!("{label}: no contract address in the receipt"))
+        }
+    };
+    let token = create("deploy AGIALPHA", AGIALPHA::BYTECODE.clone(), AGIALPHA::constructorCall { initialOwner: owner }.abi_encode()).await?;
+    let stake_manager = create("deploy StakeManager", StakeManager::BYTECODE.clone(), StakeManager::constructorCall { token_: token, initialOwner: owner }.abi_encode()).await?;
+    let identity = create("deploy IdentityRegistry", IdentityRegistry::BYTECODE.clone(), IdentityRegistry::constructorCall { initialOwner: owner }.abi_encode()).await?;
+    let validation = create(
+        "deploy ValidationModule",
+        ValidationModule::BYTECODE.clone(),
+        ValidationModule::constructorCall { stakeManager_: stake_manager, identityRegistry_: identity, initialOwner: owner }.abi_encode(),
+    )
+    .await?;
+    let registry = create(
+        "deploy JobRegistry",
+        JobRegistry::BYTECODE.clone(),
+        JobRegistry::constructorCall { stakeManager_: stake_manager, validationModule_: validation, identityRegistry_: identity, initialOwner: owner }.abi_encode(),
+    )
+    .await?;
+    let pause = create(
+        "deploy SystemPause",
+        SystemPause::BYTECODE.clone(),
+        SystemPause::constructorCall { jobRegistry_: registry, stakeManager_: stake_manager, validationModule_: validation, initialOwner: owner }.abi_encode(),
+    )
+    .await?;
+    let checkpoints = create("deploy CheckpointRegistry", CheckpointRegistry::BYTECODE.clone(), CheckpointRegistry::constructorCall { initialOwner: owner }.abi_encode()).await?;
+
+    let send = |label: &'static str, from: Address, to: Address, input: Vec<u8>| hub.send(label, from, Some(to), input.into(), Gas::Estimate);
+    send("wire StakeManager.setJobRegistry", owner, stake_manager, StakeManager::setJobRegistryCall { registry }.abi_encode()).await?;
+    send("wire StakeManager.setValidationModule", owner, stake_manager, StakeManager::setValidationModuleCall { module: validation }.abi_encode()).await?;
+    send("wire ValidationModule.setJobRegistry", owner, validation, ValidationModule::setJobRegistryCall { registry }.abi_encode()).await?;
+    send("wire JobRegistry.setPauser", owner, registry, JobRegistry::setPauserCall { newPauser: pause }.abi_encode()).await?;
+    send("wire StakeManager.setPauser", owner, stake_manager, StakeManager::setPauserCall { newPauser: pause }.abi_encode()).await?;
+    send("wire ValidationModule.setPauser", owner, validation, ValidationModule::setPauserCall { newPauser: pause }.abi_encode()).await?;
+    send("wire CheckpointRegistry.setAttestor", owner, checkpoints, CheckpointRegistry::setAttestorCall { attestor: owner, allowed: true }.abi_encode()).await?;
+    for agent in &keys.agents {
+        send("allowlist agent", owner, identity, IdentityRegistry::addAdditionalAgentCall { agent: agent.address() }.abi_encode()).await?;
+    }
+    for v in &keys.validators {
+        send("allowlist validator", owner, identity, IdentityRegistry::addAdditionalValidatorCall { validator: v.address() }.abi_encode()).await?;
+    }
+    let pool: Vec<Address> = keys.validators.iter().map(|k| k.address()).collect();
+    send("ValidationModule.setValidatorPool", owner, validation, ValidationModule::setValidatorPoolCall { pool }.abi_encode()).await?;
+    send(
+        "ValidationModule.setCommitRevealWindows",
+        owner,
+        validation,
+        ValidationModule::setCommitRevealWindowsCall { commitDur: U256::from(p.commit_window_s), revealDur: U256::from(p.reveal_window_s) }.abi_encode(),
+    )
+    .await?;
+    send("ValidationModule.setValidatorsPerJob", owner, validation, ValidationModule::setValidatorsPerJobCall { count: U256::from(p.validators_per_job) }.abi_encode()).await?;
+    send(
+        "ValidationModule.setRequiredValidatorApprovals",
+        owner,
+        validation,
+        ValidationModule::setRequiredValidatorApprovalsCall { count: U256::from(p.required_approvals) }.abi_encode(),
+    )
+    .await?;
+
+    // Fund and stake the workforce: every member approves the StakeManager once for good.
+    let fund = |who: Address, amount: U256| send("mint", owner, token, AGIALPHA::mintCall { to: who, amount }.abi_encode());
+    fund(keys.employer.address(), tokens(p.employer_tokens)).await?;
+    let approve = AGIALPHA::approveCall { spender: stake_manager, value: U256::MAX }.abi_encode();
+    send("approve StakeManager", keys.employer.address(), token, approve.clone()).await?;
+    for (key, role, stake) in keys.agents.iter().map(|k| (k, 0u8, p.agent_stake)).chain(keys.validators.iter().map(|k| (k, 1u8, p.validator_stake))) {
+        fund(key.address(), tokens(p.member_tokens)).await?;
+        send("approve StakeManager", key.address(), token, approve.clone()).await?;
+        send("depositStake", key.address(), stake_manager, StakeManager::depositStakeCall { role, amount: tokens(stake) }.abi_encode())
+            .await
+            .wrap_err("staking the workforce")?;
+    }
+    Ok(Deployment {
+        chain_id: hub.chain_id(),
+        deploy_block,
+        token,
+        stake_manager,
+        job_registry: registry,
+        validation_module: validation,
+        identity_registry: identity,
+        system_pause: pause,
+        checkpoint_registry: checkpoints,
+        owner,
+    })
+}
+
+/// Checks that a manifest's contracts exist on the chain behind `hub` (a restarted devnet that
+/// lost its state, or a manifest from another chain, is caught here).
+pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {
+    if hub.chain_id() != d.chain_id {
+        return Ok(false);
+    }
+    for a in [d.token, d.stake_manager, d.job_registry, d.validation_module, d.identity_registry, d.system_pause, d.checkpoint_registry] {
+        if hub.provider().get_code_at(a).await?.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,10 @@
+//! The chain half: bindings, the local devnet, deployment, keys, the transaction layer and the
+//! on-chain mirror of the engine's job lifecycles.
+
+pub mod anvil;
+pub mod bindings;
+pub mod deploy;
+pub mod keys;
+pub mod manifest;
+pub mod tx;
+pub mod commit_hash;
