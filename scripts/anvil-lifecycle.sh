@@ -2,18 +2,20 @@
 # End-to-end smoke test + real-transaction gas measurement on a throwaway anvil devnet:
 # deploys contracts-abi/*.json exactly in the order of contracts/README.md ("Deployment and wiring"),
 # runs two full successful job lifecycles (3 validators) and prints each transaction's gasUsed from
-# its receipt. Usage: scripts/anvil-lifecycle.sh [port]   (needs scripts/setup.sh first)
+# its receipt. Usage: scripts/anvil-lifecycle.sh [port]   (needs scripts/setup.sh first; without a
+# port argument a free loopback port is picked)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-PORT="${1:-18545}"
+PORT="${1:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}"
 ANVIL="$(ls node_modules/@foundry-rs/anvil-*/bin/anvil | head -1)"
 CAST="$(ls node_modules/@foundry-rs/cast-*/bin/cast | head -1)"
 RPC="http://127.0.0.1:$PORT"
 "$ANVIL" --port "$PORT" --silent --chain-id 31337 >/dev/null 2>&1 &
 ANVIL_PID=$!
 trap 'kill $ANVIL_PID 2>/dev/null || true' EXIT
-for _ in $(seq 50); do "$CAST" chain-id --rpc-url "$RPC" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 100); do "$CAST" chain-id --rpc-url "$RPC" >/dev/null 2>&1 && break; sleep 0.1; done
+"$CAST" chain-id --rpc-url "$RPC" >/dev/null || { echo "anvil did not start on port $PORT" >&2; exit 1; }
 
 # anvil's default unlocked accounts
 GOV=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266

@@ -5,6 +5,7 @@
 #  3. forge test (unit, fuzz, invariant) through the solc-js shim
 #  4. lifecycle gas test in isolation mode, checked against contracts/snapshots/*.json
 #  5. ABI compatibility check (contracts/spec/v2-abi-subset.txt) and size check of contracts-abi/
+#  6. anvil smoke test of the committed artifacts (skip with OMEGA_SKIP_ANVIL_SMOKE=1)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -28,6 +29,11 @@ node scripts/check-abi.mjs
 
 step "contract sizes"
 node scripts/check-sizes.mjs
+
+if [ "${OMEGA_SKIP_ANVIL_SMOKE:-0}" != 1 ]; then
+  step "anvil smoke test: deploy the committed artifacts as in contracts/README.md, run 2 lifecycles"
+  bash scripts/anvil-lifecycle.sh
+fi
 
 echo
 echo "test-contracts: all checks passed in $(( $(date +%s) - start ))s"
