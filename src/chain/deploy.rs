@@ -74,7 +74,8 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     send("wire StakeManager.setPauser", owner, stake_manager, StakeManager::setPauserCall { newPauser: pause }.abi_encode()).await?;
     send("wire ValidationModule.setPauser", owner, validation, ValidationModule::setPauserCall { newPauser: pause }.abi_encode()).await?;
     send("wire CheckpointRegistry.setAttestor", owner, checkpoints, CheckpointRegistry::setAttestorCall { attestor: owner, allowed: true }.abi_encode()).await?;
-    for agent in &keys.agents {
+    // Validators also take governance and audit jobs, so every member may act as an agent.
+    for agent in keys.agents.iter().chain(&keys.validators) {
         send("allowlist agent", owner, identity, IdentityRegistry::addAdditionalAgentCall { agent: agent.address() }.abi_encode()).await?;
     }
     for v in &keys.validators {
@@ -98,6 +99,15 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     )
     .await?;
 
+    // The engine bans nobody: a non-revealer pays its penalty but stays in the pool.
+    send(
+        "ValidationModule.setNonRevealPenalty",
+        owner,
+        validation,
+        ValidationModule::setNonRevealPenaltyCall { penaltyBps: U256::from(50), banBlocks_: U256::ZERO }.abi_encode(),
+    )
+    .await?;
+
     // Fund and stake the workforce: every member approves the StakeManager once for good.
     let fund = |who: Address, amount: U256| send("mint", owner, token, AGIALPHA::mintCall { to: who, amount }.abi_encode());
     fund(keys.employer.address(), tokens(p.employer_tokens)).await?;
@@ -109,6 +119,10 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
         send("depositStake", key.address(), stake_manager, StakeManager::depositStakeCall { role, amount: tokens(stake) }.abi_encode())
             .await
             .wrap_err("staking the workforce")?;
+        if role == 1 {
+            let call = StakeManager::depositStakeCall { role: 0, amount: tokens(p.agent_stake) };
+            send("depositStake (agent role)", key.address(), stake_manager, call.abi_encode()).await.wrap_err("staking the workforce")?;
+        }
     }
     Ok(Deployment {
         chain_id: hub.chain_id(),

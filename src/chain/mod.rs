@@ -8,3 +8,6 @@ pub mod keys;
 pub mod manifest;
 pub mod tx;
 pub mod commit_hash;
+pub mod journal;
+pub mod mirror;
+pub mod devnet;

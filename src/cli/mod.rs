@@ -1,7 +1,9 @@
 //! The `omega` command line: one file per subcommand, shared option groups, every flag with an
 //! environment twin, `.env` loaded first.
 
+mod chain_opts;
 mod control;
+pub mod devnet;
 mod owner;
 mod run;
 mod status;
@@ -43,6 +45,9 @@ pub enum Command {
     /// Owner console: change governance parameters.
     #[command(subcommand)]
     Owner(owner::OwnerCommand),
+    /// The local anvil devnet with Omega's contracts.
+    #[command(subcommand)]
+    Devnet(devnet::DevnetCommand),
 }
 
 /// Where the config and the runtime files are.
@@ -75,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Pause(args) => control::execute(args, true),
         Command::Resume(args) => control::execute(args, false),
         Command::Owner(cmd) => owner::execute(cmd),
+        Command::Devnet(cmd) => devnet::execute(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,10 +35,13 @@ pub struct RunArgs {
     /// Print the final summary as JSON on stdout.
     #[arg(long, env = "OMEGA_JSON")]
     pub json: bool,
+    #[command(flatten)]
+    pub chain: super::chain_opts::ChainArgs,
 }
 
 pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
     let (config, paths) = args.files.load()?;
+    args.chain.check()?;
     std::fs::create_dir_all(&paths.dir)?;
     let _claim = pidfile::claim(&paths.lock).map_err(|e| eyre::eyre!(e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -51,7 +54,8 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             config_path: args.files.config.clone(),
             stop_after_jobs: args.stop_after_jobs,
         };
-        let mut orchestrator = Orchestrator::open(&config, paths, options)?;
+        let mut orchestrator = Orchestrator::open(&config, paths.clone(), options)?;
+        args.chain.attach(&config, &paths, &mut orchestrator).await?;
         if args.status_every > 0.0 {
             orchestrator.on_progress(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
         }
@@ -67,6 +71,9 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
                 summary.active_jobs, if summary.ledger_balanced { "balanced" } else { "NOT BALANCED" }, summary.paused,
                 summary.checkpoint, summary.checkpoint_hash,
             );
+            for line in &summary.sinks {
+                println!("{line}");
+            }
         }
         if !summary.ledger_balanced {
             eyre::bail!("the ledger invariant does not hold; the checkpoint was kept for inspection");

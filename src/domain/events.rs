@@ -2,7 +2,8 @@
 //! consume them; nothing in the domain depends on who listens.
 
 use super::amount::Amount;
-use super::commit_reveal::Fault;
+use super::commit_reveal::{Fault, Sealed};
+use super::ledger::AccountId;
 use super::job::{JobId, Skills};
 use super::sim::SimSnapshot;
 use serde::Serialize;
@@ -11,13 +12,21 @@ use serde::Serialize;
 /// Serialized as its fields only (the name travels beside it, as the log's `message`).
 #[serde(untagged)]
 pub enum DomainEvent {
-    JobPosted { job: JobId, title: String, poster: String, reward: Amount, parent: Option<JobId>, skills: Skills, external: bool },
+    JobPosted { job: JobId, title: String, poster: String, reward: Amount, deadline_ms: u64, parent: Option<JobId>, skills: Skills, external: bool },
     JobAssigned { job: JobId, agent: String, stake: Amount },
     AgentAllocation { job: JobId, agent: String, energy: f64, compute: f64, cost: Amount },
     DelegatedJob { parent: JobId, job: JobId, agent: String, reward: Amount },
     JobSubmitted { job: JobId, agent: String },
     ValidationStarted { job: JobId, nonce: u32, committee: Vec<String>, commit_deadline_ms: u64, reveal_deadline_ms: u64 },
-    ValidationCommitted { job: JobId, nonce: u32, validator: String, commit_hash: String },
+    ValidationCommitted {
+        job: JobId,
+        nonce: u32,
+        validator: String,
+        commit_hash: String,
+        /// The validator's sealed vote, for its own on-chain signer only: never serialized.
+        #[serde(skip)]
+        sealed: Option<Sealed>,
+    },
     ValidatorVote { job: JobId, nonce: u32, validator: String, approve: bool, valid: bool },
     JobCompleted { job: JobId, agent: String, reward: Amount, burned: Amount, approvals: u32, rejections: u32 },
     JobFailed { job: JobId, agent: Option<String>, reason: String, slashed: Amount },
@@ -92,6 +101,10 @@ pub enum Step {
 /// Asked before a job takes a step; `true` lets it proceed now.
 pub trait StepGate {
     fn allows(&self, job: JobId, step: Step) -> bool;
+    /// The committee someone else chose for this job (the chain does, when mirrored).
+    fn committee(&self, _job: JobId) -> Option<Vec<AccountId>> {
+        None
+    }
 }
 
 /// A gate that never holds anything (pure simulation).

@@ -260,7 +260,7 @@ impl World {
         let burn_fee = spec.reward.mul_ratio(self.state.params.burn_ratio);
         let escrow = spec.reward.checked_add(burn_fee).ok_or_else(|| WorldError::Post("reward overflows".into()))?;
         self.state.ledger.escrow_reward(id, spec.poster, escrow).map_err(|e| WorldError::Post(e.to_string()))?;
-        let (title, poster, reward, parent, skills) = (spec.title.clone(), spec.poster, spec.reward, spec.parent, spec.skills.clone());
+        let (title, poster, reward, parent, skills, deadline_ms) = (spec.title.clone(), spec.poster, spec.reward, spec.parent, spec.skills.clone(), spec.deadline_ms);
         let external = matches!(spec.origin, JobOrigin::External { .. });
         if let Err(e) = self.state.jobs.post(spec, burn_fee, self.state.now_ms) {
             self.state.ledger.refund_escrow(id).expect("escrow was just made");
@@ -268,7 +268,7 @@ impl World {
         }
         self.state.counters.posted += 1;
         let poster = self.name_of(poster);
-        self.events.push(DomainEvent::JobPosted { job: id, title, poster, reward, parent, skills, external });
+        self.events.push(DomainEvent::JobPosted { job: id, title, poster, reward, deadline_ms, parent, skills, external });
         Ok(id)
     }
 
@@ -486,7 +486,7 @@ impl World {
                 self.follow_simulation();
                 if self.state.jobs.submit(id, agent, work_ok).is_ok() {
                     self.events.push(DomainEvent::JobSubmitted { job: id, agent: self.name_of(agent) });
-                    self.start_round(id);
+                    self.start_round(id, gate);
                 }
             }
         }
@@ -516,8 +516,12 @@ impl World {
         }
     }
 
-    /// Picks a committee by lot from bonded validators other than the worker.
-    fn start_round(&mut self, id: JobId) {
+    /// Picks a committee by lot from bonded validators other than the worker, unless the gate
+    /// supplies one (the chain chose it); waits while the gate holds the commit step.
+    fn start_round(&mut self, id: JobId, gate: &dyn StepGate) {
+        if !gate.allows(id, Step::Commit) {
+            return;
+        }
         let Some(job) = self.state.jobs.get(id) else { return };
         let worker = job.assignee;
         let p = &self.state.params;
@@ -532,7 +536,13 @@ impl World {
         if size < p.quorum as usize {
             return; // not enough bonded validators now; tried again next cycle
         }
-        let mut committee: Vec<AccountId> = eligible.choose_multiple(&mut self.state.rng, size).copied().collect();
+        let mut committee: Vec<AccountId> = match gate.committee(id) {
+            Some(chosen) => chosen.into_iter().filter(|v| eligible.contains(v)).collect(),
+            None => eligible.choose_multiple(&mut self.state.rng, size).copied().collect(),
+        };
+        if committee.len() < p.quorum as usize {
+            return;
+        }
         committee.sort();
         let (commit_ms, reveal_ms, now) = (p.commit_phase_ms, p.reveal_phase_ms, self.state.now_ms);
         let names = committee.iter().map(|&v| self.name_of(v)).collect();
@@ -555,7 +565,7 @@ impl World {
         let sealed = Sealed { approve: c.approve, salt: c.salt };
         if round.commit(validator, c.hash, Some(sealed), now).is_ok() {
             let validator = self.name_of(validator);
-            self.events.push(DomainEvent::ValidationCommitted { job: c.job, nonce: c.nonce, validator, commit_hash: c.hash.to_string() });
+            self.events.push(DomainEvent::ValidationCommitted { job: c.job, nonce: c.nonce, validator, commit_hash: c.hash.to_string(), sealed: Some(sealed) });
         }
     }
 
@@ -634,7 +644,7 @@ impl World {
             }
         }
         for id in to_start {
-            self.start_round(id);
+            self.start_round(id, gate);
         }
         for id in to_close {
             if gate.allows(id, Step::Settle) {

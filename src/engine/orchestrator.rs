@@ -50,6 +50,8 @@ pub struct RunSummary {
     pub ledger_balanced: bool,
     pub checkpoint: String,
     pub checkpoint_hash: String,
+    /// One line per sink that has something to say (the chain mirror's totals).
+    pub sinks: Vec<String>,
 }
 
 pub struct Orchestrator {
@@ -177,6 +179,9 @@ impl Orchestrator {
                 break;
             }
         }
+        for sink in &mut self.sinks {
+            sink.drain(Duration::from_secs(60)).await.wrap_err_with(|| format!("event sink {} could not finish", sink.name()))?;
+        }
         self.checkpoint()?;
         self.log.line("INFO", "state_saved", json!({"path": self.paths.state, "hash": self.last_hash, "cycle": self.world.state.cycle}))?;
         self.log.flush()?;
@@ -226,9 +231,9 @@ impl Orchestrator {
         for e in &events {
             announce(e);
         }
-        let cycle = self.world.state.cycle;
+        let (cycle, now) = (self.world.state.cycle, self.world.state.now_ms);
         for sink in &mut self.sinks {
-            sink.deliver(cycle, &events).wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
+            sink.deliver(cycle, now, &events).wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
         }
         self.log.events(EventLog::now(), events)?;
         Ok(())
@@ -284,6 +289,7 @@ impl Orchestrator {
             ledger_balanced: s.ledger.totals().balanced(),
             checkpoint: self.paths.state.display().to_string(),
             checkpoint_hash: self.last_hash.clone(),
+            sinks: self.sinks.iter().filter_map(|s| s.summary()).collect(),
         }
     }
 }

@@ -1,0 +1,85 @@
+//! The mirror's write-ahead journal (`reports/chain/mirror.jsonl`): every fact the mirror must not
+//! lose is appended and fsynced *before* the transaction it protects is sent — the spec hash of a
+//! job about to be created (so a crash never creates it twice), a validator's commit salt (so a
+//! reveal is never lost), and the engine job ↔ on-chain job id mapping.
+
+use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    /// First line: which deployment and run this journal belongs to.
+    Header { registry: Address, run_id: B256, first_job: u64 },
+    /// About to call `createJob` for engine job `job` with this spec hash.
+    CreateIntent { job: u64, spec_hash: B256, poster: Address },
+    /// Engine job `job` is on-chain job `onchain`.
+    Created { job: u64, onchain: U256 },
+    /// About to commit: the validator's vote and salt.
+    Salt { job: u64, validator: Address, approve: bool, salt: B256 },
+    /// A step that is done for good.
+    Done { job: u64, step: String },
+}
+
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (creating if needed) and returns the journal with every entry read so far.
+    pub fn open(path: &Path) -> eyre::Result<(Journal, Vec<Entry>)> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut entries = Vec::new();
+        if let Ok(f) = File::open(path) {
+            for (n, line) in BufReader::new(f).lines().enumerate() {
+                let line = line?;
+                match serde_json::from_str(&line) {
+                    Ok(e) => entries.push(e),
+                    // A torn last line from a crash mid-append is expected; anything else is not.
+                    Err(_) if line.trim().is_empty() => {}
+                    Err(e) => tracing::warn!("{}: line {} ignored ({e})", path.display(), n + 1),
+                }
+            }
+        }
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len > 0 && std::fs::read(path)?.last() != Some(&b'\n') {
+            file.write_all(b"\n")?; // close a torn line so the next entry starts clean
+        }
+        Ok((Journal { path: path.to_path_buf(), file }, entries))
+    }
+
+    /// Appends and fsyncs one entry.
+    pub fn record(&mut self, entry: &Entry) -> eyre::Result<()> {
+        let mut line = serde_json::to_vec(entry)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.sync_data().map_err(|e| eyre::eyre!("cannot fsync {}: {e}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_survive_reopening_and_a_torn_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (mut j, none) = Journal::open(&path).unwrap();
+        assert!(none.is_empty());
+        let e = Entry::Salt { job: 3, validator: Address::repeat_byte(1), approve: true, salt: B256::repeat_byte(9) };
+        j.record(&e).unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"kind\":\"done\",\"jo").unwrap();
+        let (_, entries) = Journal::open(&path).unwrap();
+        assert_eq!(entries, vec![e]);
+    }
+}

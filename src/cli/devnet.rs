@@ -1,0 +1,141 @@
+//! `omega devnet up | down | status | reset`: the local anvil devnet with our contracts.
+
+use super::ConfigArgs;
+use crate::chain::anvil::{self, DevnetPaths};
+use crate::chain::devnet::{DevnetOptions, ensure_up};
+use crate::chain::manifest::Deployment;
+use crate::config::Config;
+use clap::{Args, Subcommand};
+use eyre::Result;
+use std::path::PathBuf;
+
+#[derive(Subcommand, Debug)]
+pub enum DevnetCommand {
+    /// Start anvil (detached) and deploy the contracts; a no-op that prints the status when running.
+    Up(DevnetArgs),
+    /// Stop the anvil this folder started (its chain state is kept).
+    Down(DevnetArgs),
+    /// Show the devnet: process, chain, contracts.
+    Status(DevnetArgs),
+    /// Stop, then delete the chain state, manifest and mirror journal.
+    Reset(DevnetArgs),
+}
+
+/// Options shared by the devnet commands and `omega run`.
+#[derive(Args, Debug, Clone)]
+pub struct AnvilArgs {
+    /// The anvil binary (default: node_modules/@foundry-rs, then PATH).
+    #[arg(long, env = "OMEGA_ANVIL")]
+    pub anvil: Option<PathBuf>,
+    /// Port of the local devnet.
+    #[arg(long, env = "OMEGA_DEVNET_PORT", default_value_t = anvil::DEFAULT_PORT)]
+    pub port: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct DevnetArgs {
+    #[command(flatten)]
+    pub files: ConfigArgs,
+    #[command(flatten)]
+    pub anvil: AnvilArgs,
+    /// Print JSON for machines.
+    #[arg(long, env = "OMEGA_JSON")]
+    pub json: bool,
+}
+
+pub fn execute(cmd: DevnetCommand) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cmd {
+            DevnetCommand::Up(a) => {
+                let (config, paths) = a.files.load()?;
+                let devnet = DevnetPaths::new(&paths.dir);
+                let d = up(&config, &devnet, &a.anvil).await?;
+                if !d.started && !d.deployed {
+                    println!("devnet already running");
+                }
+                status(&devnet, a.json)
+            }
+            DevnetCommand::Down(a) => {
+                let (_, paths) = a.files.load()?;
+                match anvil::stop(&DevnetPaths::new(&paths.dir))? {
+                    Some(p) => println!("stopped anvil (pid {}); its chain state is kept for the next `up`", p.pid),
+                    None => println!("no devnet is running from {}", paths.dir.display()),
+                }
+                Ok(())
+            }
+            DevnetCommand::Status(a) => {
+                let (_, paths) = a.files.load()?;
+                status(&DevnetPaths::new(&paths.dir), a.json)
+            }
+            DevnetCommand::Reset(a) => {
+                let (_, paths) = a.files.load()?;
+                let devnet = DevnetPaths::new(&paths.dir);
+                anvil::stop(&devnet)?;
+                for f in [&devnet.state, &devnet.manifest, &devnet.env, &paths.dir.join("chain").join("mirror.jsonl")] {
+                    let _ = std::fs::remove_file(f);
+                }
+                println!("devnet reset: chain state, manifest and mirror journal removed");
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Starts the devnet for this config's workforce (shared with `omega run`).
+pub async fn up(config: &Config, devnet: &DevnetPaths, a: &AnvilArgs) -> Result<crate::chain::devnet::Devnet> {
+    let (agents, validators) = workforce(config);
+    let options = DevnetOptions { anvil: a.anvil.as_deref(), port: a.port, params: params(config), agents, validators };
+    let d = ensure_up(devnet, &options).await?;
+    if d.started {
+        println!("started anvil (pid {}) on {}", d.process.pid, d.process.rpc_url);
+    }
+    if d.deployed {
+        println!("deployed the contracts; manifest {}, gateway env {}", devnet.manifest.display(), devnet.env.display());
+    }
+    Ok(d)
+}
+
+/// (non-validator agents, validators) in the config.
+pub fn workforce(config: &Config) -> (usize, usize) {
+    use crate::domain::agent::Role;
+    let count = |v: bool| config.agents.iter().filter(|a| (a.role == Role::Validator) == v).map(|a| a.count as usize).sum();
+    (count(false), count(true))
+}
+
+fn params(config: &Config) -> crate::chain::deploy::DevnetParams {
+    crate::chain::deploy::DevnetParams {
+        employer_tokens: config.resource_manager.token_supply as u128,
+        member_tokens: 50_000_000,
+        agent_stake: 1_000,
+        validator_stake: 1_000,
+        commit_window_s: 300,
+        reveal_window_s: 300,
+        validators_per_job: config.validators.committee_size as u64,
+        required_approvals: config.validators.quorum as u64,
+    }
+}
+
+fn status(devnet: &DevnetPaths, json: bool) -> Result<()> {
+    let process = anvil::running(devnet);
+    let deployment = Deployment::load(&devnet.manifest).ok();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "process": process, "deployment": deployment }))?);
+        return Ok(());
+    }
+    match &process {
+        Some(p) => println!("devnet: running (pid {}) at {}", p.pid, p.rpc_url),
+        None => println!("devnet: not running"),
+    }
+    match deployment {
+        Some(d) => {
+            println!("chain id {}  deployed at block {}", d.chain_id, d.deploy_block);
+            for (name, a) in [("token", d.token), ("stakeManager", d.stake_manager), ("jobRegistry", d.job_registry), ("validationModule", d.validation_module), ("identityRegistry", d.identity_registry), ("systemPause", d.system_pause), ("checkpointRegistry", d.checkpoint_registry)] {
+                println!("  {name:<20} {a}");
+            }
+            println!("manifest {}\ngateway env {}", devnet.manifest.display(), devnet.env.display());
+        }
+        None => println!("no deployment yet (omega devnet up)"),
+    }
+    Ok(())
+}
