@@ -247,6 +247,9 @@ impl MirrorState {
                 }
                 Entry::CreateIntent { job, spec_hash, poster } => {
                     self.pending_creates.insert(JobId(*job), (*spec_hash, *poster));
+                    let r = self.recs.entry(JobId(*job)).or_default();
+                    r.poster = *poster;
+                    r.spec_hash = *spec_hash;
                 }
                 Entry::Created { job, onchain } => {
                     self.pending_creates.remove(&JobId(*job));
@@ -257,8 +260,14 @@ impl MirrorState {
                 }
                 Entry::Done { job, step } => {
                     let r = self.recs.entry(JobId(*job)).or_default();
-                    match step.as_str() {
-                        "apply" => r.applied = true,
+                    let (name, arg) = step.split_once(':').unwrap_or((step.as_str(), ""));
+                    match name {
+                        "apply" => {
+                            r.applied = true;
+                            r.assigned = true;
+                            r.agent = arg.parse().ok();
+                        }
+                        "select" => r.selected_at = arg.parse().unwrap_or(0),
                         "submit" => r.submitted = true,
                         "finish" => r.finished = true,
                         "cancel" => r.cancelled = true,
@@ -645,14 +654,17 @@ impl Worker {
             Outcome::Applied => {
                 r.applied = true;
                 view.applied.insert(job);
-                done(&mut self.journal, "apply".into());
+                done(&mut self.journal, format!("apply:{}", r.agent.unwrap_or_default()));
             }
             Outcome::Submitted => {
                 r.submitted = true;
                 done(&mut self.journal, "submit".into());
             }
             Outcome::Selected(committee, at) => {
-                r.selected_at = at;
+                if r.selected_at == 0 {
+                    r.selected_at = at;
+                    done(&mut self.journal, format!("select:{at}"));
+                }
                 view.committees.insert(job, account_of.into_iter().flatten().collect());
                 r.committee = Some(committee);
             }
@@ -742,14 +754,14 @@ impl Ctx {
                 Ok(Outcome::Cancelled)
             }
             Action::Apply => {
-                let agent = r.agent.expect("apply needs an agent");
+                let agent = r.agent.ok_or_else(|| eyre::eyre!("no key for the assigned agent"))?;
                 if self.state(id).await? < 2 {
                     send("applyForJob", agent, jr, JobRegistry::applyForJobCall { jobId: id, subdomain: SUBDOMAIN.into(), proof: vec![] }.abi_encode(), Gas::Estimate).await?;
                 }
                 Ok(Outcome::Applied)
             }
             Action::Submit => {
-                let agent = r.agent.expect("submit needs an agent");
+                let agent = r.agent.ok_or_else(|| eyre::eyre!("the agent of this job is unknown"))?;
                 if self.state(id).await? < 3 {
                     let result = keccak256((r.spec_hash, "result").abi_encode());
                     let call = JobRegistry::submitCall { jobId: id, resultHash: result, resultURI: format!("omega://result/{result}"), subdomain: SUBDOMAIN.into(), _4: vec![] };
@@ -760,6 +772,7 @@ impl Ctx {
             Action::Select => {
                 let existing = self.committee(id).await?;
                 if !existing.is_empty() {
+                    // Selected before a restart: the journal holds when (the chain time now is later).
                     return Ok(Outcome::Selected(existing, self.chain_time().await?));
                 }
                 if self.devnet {
