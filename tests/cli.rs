@@ -19,9 +19,14 @@ impl Sandbox {
     /// A temp folder with a config copy; `tweak` edits the config JSON.
     fn new(tweak: impl FnOnce(&mut serde_json::Value)) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg: serde_json::Value = serde_json::from_str(include_str!("../config/default_config.json")).unwrap();
+        let mut cfg: serde_json::Value =
+            serde_json::from_str(include_str!("../config/default_config.json")).unwrap();
         tweak(&mut cfg);
-        std::fs::write(dir.path().join("config.json"), serde_json::to_string_pretty(&cfg).unwrap() + "\n").unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::to_string_pretty(&cfg).unwrap() + "\n",
+        )
+        .unwrap();
         Sandbox { dir }
     }
 
@@ -41,6 +46,7 @@ impl Sandbox {
             .arg("--reports")
             .arg(self.reports())
             .env_remove("OMEGA_CYCLES")
+            .env("OMEGA_CHAIN", "off")
             .env("OMEGA_STATUS_EVERY", "0")
             .env("OMEGA_LOG_LEVEL", "warn");
         cmd
@@ -51,11 +57,18 @@ impl Sandbox {
     }
 
     fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     fn state(&self) -> WorldState {
-        checkpoint::load(&self.reports().join("orchestrator_state.json")).unwrap().expect("a checkpoint").state
+        checkpoint::load(&self.reports().join("orchestrator_state.json"))
+            .unwrap()
+            .expect("a checkpoint")
+            .state
     }
 
     fn archived(&self) -> Vec<Job> {
@@ -68,7 +81,12 @@ impl Sandbox {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "omega failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "omega failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -82,7 +100,10 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 
 fn sigterm(child: &mut Child) {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success(), "orchestrator exits cleanly on SIGTERM");
+    assert!(
+        child.wait().unwrap().success(),
+        "orchestrator exits cleanly on SIGTERM"
+    );
 }
 
 /// A real-time config with short cycles and frequent checkpoints.
@@ -102,14 +123,28 @@ fn assert_every_job_once(sb: &Sandbox) -> WorldState {
         *seen.entry(job.id.0).or_default() += 1;
     }
     let next = state.jobs.next_id().0;
-    assert_eq!(seen.keys().copied().collect::<Vec<_>>(), (1..next).collect::<Vec<_>>(), "job ids are 1..{next} without gaps");
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        (1..next).collect::<Vec<_>>(),
+        "job ids are 1..{next} without gaps"
+    );
     assert!(seen.values().all(|&n| n == 1), "a job is recorded twice");
     let archived = sb.archived();
-    let count = |s: JobStatus| archived.iter().chain(state.jobs.iter()).filter(|j| j.status == s).count() as u64;
+    let count = |s: JobStatus| {
+        archived
+            .iter()
+            .chain(state.jobs.iter())
+            .filter(|j| j.status == s)
+            .count() as u64
+    };
     assert_eq!(count(JobStatus::Completed), state.counters.completed);
     assert_eq!(count(JobStatus::Failed), state.counters.failed);
     assert_eq!(count(JobStatus::Cancelled), state.counters.cancelled);
-    assert!(state.ledger.totals().balanced(), "ledger: {:?}", state.ledger.totals());
+    assert!(
+        state.ledger.totals().balanced(),
+        "ledger: {:?}",
+        state.ledger.totals()
+    );
     state
 }
 
@@ -123,18 +158,39 @@ fn a_short_fast_run_completes_jobs_end_to_end() {
     assert_eq!(summary["ledger_balanced"], true);
     let state = assert_every_job_once(&sb);
     assert_eq!(state.cycle, 30);
-    let done = sb.archived().into_iter().find(|j| j.status == JobStatus::Completed).unwrap();
+    let done = sb
+        .archived()
+        .into_iter()
+        .find(|j| j.status == JobStatus::Completed)
+        .unwrap();
     assert!(done.assignee.is_some() && done.quality_ok == Some(true));
     let log = sb.log();
-    for event in ["job_posted", "job_assigned", "agent_allocation", "validator_vote", "job_completed", "checkpoint", "state_saved"] {
-        assert!(log.contains(&format!("\"message\":\"{event}\"")), "log lacks {event}");
+    for event in [
+        "job_posted",
+        "job_assigned",
+        "agent_allocation",
+        "validator_vote",
+        "job_completed",
+        "checkpoint",
+        "state_saved",
+    ] {
+        assert!(
+            log.contains(&format!("\"message\":\"{event}\"")),
+            "log lacks {event}"
+        );
     }
     for line in log.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["timestamp"].as_str().unwrap().ends_with('Z') && v["level"].is_string() && v["message"].is_string() && v.get("context").is_some());
+        assert!(
+            v["timestamp"].as_str().unwrap().ends_with('Z')
+                && v["level"].is_string()
+                && v["message"].is_string()
+                && v.get("context").is_some()
+        );
     }
     assert!(sb.reports().join("synthetic_economy.json").exists());
-    let status: serde_json::Value = serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
     assert_eq!(status["jobs"]["completed"], summary["completed"]);
     assert_eq!(status["paused"], false);
 }
@@ -154,16 +210,28 @@ fn the_same_seed_gives_the_same_checkpoint() {
 fn pause_reaches_a_running_process_and_survives_a_restart() {
     let sb = Sandbox::new(quick);
     let mut child = sb.spawn(&["run"]);
-    wait_for("first completed job", Duration::from_secs(30), || sb.log().contains("\"message\":\"job_completed\""));
+    wait_for("first completed job", Duration::from_secs(30), || {
+        sb.log().contains("\"message\":\"job_completed\"")
+    });
     ok(&sb.omega(&["pause"]));
-    wait_for("the paused event", Duration::from_secs(10), || sb.log().contains("\"message\":\"paused\""));
+    wait_for("the paused event", Duration::from_secs(10), || {
+        sb.log().contains("\"message\":\"paused\"")
+    });
     let at_pause = sb.log().lines().count();
     std::thread::sleep(Duration::from_millis(300)); // many cycles while paused
-    let after: Vec<String> = sb.log().lines().skip(at_pause).map(str::to_string).collect();
+    let after: Vec<String> = sb
+        .log()
+        .lines()
+        .skip(at_pause)
+        .map(str::to_string)
+        .collect();
     for line in &after {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let m = v["message"].as_str().unwrap();
-        assert!(["checkpoint", "simulation_update"].contains(&m), "{m} happened while paused");
+        assert!(
+            ["checkpoint", "simulation_update"].contains(&m),
+            "{m} happened while paused"
+        );
     }
     sigterm(&mut child);
     assert!(sb.state().paused);
@@ -172,7 +240,8 @@ fn pause_reaches_a_running_process_and_survives_a_restart() {
     ok(&sb.omega(&["run", "--cycles", "20", "--fast"]));
     let state = sb.state();
     assert!(state.paused);
-    let status: serde_json::Value = serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
     assert_eq!(status["paused"], true);
 
     ok(&sb.omega(&["resume"]));
@@ -188,9 +257,14 @@ fn pause_reaches_a_running_process_and_survives_a_restart() {
 fn kill_9_then_restart_loses_nothing_and_pays_nothing_twice() {
     let sb = Sandbox::new(quick);
     let mut child = sb.spawn(&["run"]);
-    wait_for("a few checkpoints with settled jobs", Duration::from_secs(30), || {
-        sb.log().matches("\"message\":\"job_completed\"").count() >= 3 && sb.log().matches("\"message\":\"checkpoint\"").count() >= 3
-    });
+    wait_for(
+        "a few checkpoints with settled jobs",
+        Duration::from_secs(30),
+        || {
+            sb.log().matches("\"message\":\"job_completed\"").count() >= 3
+                && sb.log().matches("\"message\":\"checkpoint\"").count() >= 3
+        },
+    );
     std::thread::sleep(Duration::from_millis(137));
     child.kill().unwrap(); // SIGKILL: no chance to write anything
     child.wait().unwrap();
@@ -201,8 +275,17 @@ fn kill_9_then_restart_loses_nothing_and_pays_nothing_twice() {
     assert!(after.counters.completed >= before.counters.completed);
     let archived: BTreeMap<u64, Job> = sb.archived().into_iter().map(|j| (j.id.0, j)).collect();
     for job in before.jobs.iter() {
-        let now = after.jobs.get(job.id).or_else(|| archived.get(&job.id.0)).expect("job survives the crash");
-        assert_eq!((&now.title, now.poster, now.reward, now.parent), (&job.title, job.poster, job.reward, job.parent), "job {} changed identity", job.id);
+        let now = after
+            .jobs
+            .get(job.id)
+            .or_else(|| archived.get(&job.id.0))
+            .expect("job survives the crash");
+        assert_eq!(
+            (&now.title, now.poster, now.reward, now.parent),
+            (&job.title, job.poster, job.reward, job.parent),
+            "job {} changed identity",
+            job.id
+        );
     }
     assert!(sb.log().contains("\"message\":\"state_restored\""));
 }
@@ -218,8 +301,15 @@ fn a_truncated_checkpoint_is_refused_with_the_way_out() {
     let out = sb.omega(&["run", "--cycles", "5", "--fast"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&path.display().to_string()) && err.contains("--from-backup"), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), &bytes[..bytes.len() / 2], "the bad file is left for inspection");
+    assert!(
+        err.contains(&path.display().to_string()) && err.contains("--from-backup"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        &bytes[..bytes.len() / 2],
+        "the bad file is left for inspection"
+    );
     let status = sb.omega(&["status"]);
     assert!(!status.status.success());
 
@@ -235,7 +325,11 @@ fn tampered_checkpoint_content_fails_its_hash() {
     ok(&sb.omega(&["run", "--cycles", "10", "--fast", "--seed", "3"]));
     let path = sb.reports().join("orchestrator_state.json");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replacen("\"paused\":false", "\"paused\":true", 1)).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("\"paused\":false", "\"paused\":true", 1),
+    )
+    .unwrap();
     let out = sb.omega(&["run", "--cycles", "1", "--fast"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("content hash"));
@@ -265,10 +359,15 @@ fn owner_commands_refuse_bad_values_and_touch_nothing() {
         let out = sb.omega(&args);
         assert!(!out.status.success(), "{args:?} was accepted");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.trim().lines().count(), 1, "one-line reason expected for {args:?}: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "one-line reason expected for {args:?}: {err}"
+        );
         assert_eq!(snapshot(&refs), before, "{args:?} changed a file");
     }
-    let err = String::from_utf8_lossy(&sb.omega(&["owner", "set-pause", "true"]).stderr).into_owned();
+    let err =
+        String::from_utf8_lossy(&sb.omega(&["owner", "set-pause", "true"]).stderr).into_owned();
     assert!(err.contains("run the orchestrator once first"), "{err}");
     assert!(!sb.reports().join("orchestrator_state.json").exists());
 }
@@ -276,19 +375,27 @@ fn owner_commands_refuse_bad_values_and_touch_nothing() {
 #[test]
 fn owner_changes_edit_one_key_and_reach_a_running_process() {
     let sb = Sandbox::new(quick);
-    let original: serde_json::Value = serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
     ok(&sb.omega(&["owner", "set-stake", "0.12"]));
-    let mut edited: serde_json::Value = serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
     assert_eq!(edited["validators"]["stake_ratio"], 0.12);
     edited["validators"]["stake_ratio"] = original["validators"]["stake_ratio"].clone();
     assert_eq!(edited, original, "only stake_ratio changed");
 
     let mut child = sb.spawn(&["run"]);
-    wait_for("a checkpoint", Duration::from_secs(30), || sb.log().contains("\"message\":\"checkpoint\""));
+    wait_for("a checkpoint", Duration::from_secs(30), || {
+        sb.log().contains("\"message\":\"checkpoint\"")
+    });
     ok(&sb.omega(&["owner", "set-energy", "1250000"]));
-    wait_for("the live parameter change", Duration::from_secs(10), || sb.log().contains("\"name\":\"energy_ceiling\""));
+    wait_for("the live parameter change", Duration::from_secs(10), || {
+        sb.log().contains("\"name\":\"energy_ceiling\"")
+    });
     ok(&sb.omega(&["owner", "set-pause", "true"]));
-    wait_for("the paused event", Duration::from_secs(10), || sb.log().contains("\"message\":\"paused\""));
+    wait_for("the paused event", Duration::from_secs(10), || {
+        sb.log().contains("\"message\":\"paused\"")
+    });
     sigterm(&mut child);
     let state = sb.state();
     assert_eq!(state.params.energy_ceiling, 1_250_000.0);

@@ -28,7 +28,10 @@ fn run(world: &mut World, cycles: u64, gate: &dyn StepGate) -> Vec<DomainEvent> 
 fn default_config_completes_jobs_in_30_cycles() {
     let mut world = World::genesis(&config(), 1, T0);
     let events = run(&mut world, 30, &OpenGate);
-    let completed = events.iter().filter(|e| matches!(e, DomainEvent::JobCompleted { .. })).count();
+    let completed = events
+        .iter()
+        .filter(|e| matches!(e, DomainEvent::JobCompleted { .. }))
+        .count();
     assert!(completed >= 1, "no job completed in 30 cycles");
     assert!(world.state.ledger.totals().balanced());
 }
@@ -78,22 +81,38 @@ fn delegated_sub_jobs_follow_the_spec() {
             _ => None,
         })
         .expect("some job was delegated in 300 cycles");
-    let posted = |id: JobId| events.iter().find_map(|e| match e {
-        DomainEvent::JobPosted { job, reward, skills, poster, .. } if *job == id => Some((*reward, skills.clone(), poster.clone())),
-        _ => None,
-    }).unwrap();
+    let posted = |id: JobId| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                DomainEvent::JobPosted {
+                    job,
+                    reward,
+                    skills,
+                    poster,
+                    ..
+                } if *job == id => Some((*reward, skills.clone(), poster.clone())),
+                _ => None,
+            })
+            .unwrap()
+    };
     let (p_reward, p_skills, _) = posted(parent);
     let (c_reward, c_skills, c_poster) = posted(child);
     assert_eq!(c_reward, p_reward.mul_ratio(0.25));
     assert_eq!(c_skills.to_vec(), p_skills[1..].to_vec());
-    assert_ne!(c_poster, "steward", "the delegating agent posts and funds the sub-job");
+    assert_ne!(
+        c_poster, "steward",
+        "the delegating agent posts and funds the sub-job"
+    );
 }
 
 #[test]
 fn a_paused_world_does_not_move() {
     let mut world = World::genesis(&config(), 5, T0);
     run(&mut world, 5, &OpenGate);
-    world.apply_input(omega::domain::events::ExternalInput::Pause { source: "test".into() });
+    world.apply_input(omega::domain::events::ExternalInput::Pause {
+        source: "test".into(),
+    });
     let before = serde_json::to_value(&world.state).unwrap();
     run(&mut world, 20, &OpenGate);
     let mut after = serde_json::to_value(&world.state).unwrap();
@@ -114,7 +133,10 @@ impl StepGate for HoldJob {
 fn a_sink_gate_holds_a_job_until_released() {
     let mut world = World::genesis(&config(), 9, T0);
     run(&mut world, 20, &HoldJob(JobId(1)));
-    assert_eq!(world.state.jobs.get(JobId(1)).unwrap().status, JobStatus::Pending);
+    assert_eq!(
+        world.state.jobs.get(JobId(1)).unwrap().status,
+        JobStatus::Pending
+    );
     run(&mut world, 40, &OpenGate);
     let status = world.state.jobs.get(JobId(1)).map(|j| j.status);
     assert_ne!(status, Some(JobStatus::Pending), "released job moves on");
@@ -125,8 +147,16 @@ fn interrupted_jobs_are_redispatched_and_revalidated() {
     let mut world = World::genesis(&config(), 11, T0);
     for _ in 0..60 {
         run(&mut world, 1, &OpenGate);
-        let active = world.state.jobs.iter().any(|j| j.status == JobStatus::Active && j.work_done > 0);
-        let validating = world.state.jobs.iter().any(|j| j.status == JobStatus::Validating && j.round.is_some());
+        let active = world
+            .state
+            .jobs
+            .iter()
+            .any(|j| j.status == JobStatus::Active && j.work_done > 0);
+        let validating = world
+            .state
+            .jobs
+            .iter()
+            .any(|j| j.status == JobStatus::Validating && j.round.is_some());
         if active && validating {
             break;
         }
@@ -135,12 +165,28 @@ fn interrupted_jobs_are_redispatched_and_revalidated() {
     let mut restored = World::restore(&config(), state).unwrap();
     let (redispatched, revalidated) = restored.recover_interrupted();
     assert!(redispatched > 0 && revalidated > 0);
-    assert!(restored.state.jobs.iter().filter(|j| j.status == JobStatus::Active).all(|j| j.work_done == 0));
-    let live: Vec<JobId> = restored.state.jobs.iter().filter(|j| !j.status.is_terminal()).map(|j| j.id).collect();
+    assert!(
+        restored
+            .state
+            .jobs
+            .iter()
+            .filter(|j| j.status == JobStatus::Active)
+            .all(|j| j.work_done == 0)
+    );
+    let live: Vec<JobId> = restored
+        .state
+        .jobs
+        .iter()
+        .filter(|j| !j.status.is_terminal())
+        .map(|j| j.id)
+        .collect();
     run(&mut restored, 400, &OpenGate);
     for id in live {
         let status = restored.state.jobs.get(id).map(|j| j.status);
-        assert!(status.is_none_or(|s| s.is_terminal() || s == JobStatus::Pending), "job {id} stuck in {status:?}");
+        assert!(
+            status.is_none_or(|s| s.is_terminal() || s == JobStatus::Pending),
+            "job {id} stuck in {status:?}"
+        );
     }
     assert!(restored.state.ledger.totals().balanced());
 }
@@ -151,10 +197,16 @@ fn same_seed_same_world() {
     let mut b = World::genesis(&config(), 77, T0);
     run(&mut a, 100, &OpenGate);
     run(&mut b, 100, &OpenGate);
-    assert_eq!(serde_json::to_string(&a.state).unwrap(), serde_json::to_string(&b.state).unwrap());
+    assert_eq!(
+        serde_json::to_string(&a.state).unwrap(),
+        serde_json::to_string(&b.state).unwrap()
+    );
     let mut c = World::genesis(&config(), 78, T0);
     run(&mut c, 100, &OpenGate);
-    assert_ne!(serde_json::to_string(&a.state).unwrap(), serde_json::to_string(&c.state).unwrap());
+    assert_ne!(
+        serde_json::to_string(&a.state).unwrap(),
+        serde_json::to_string(&c.state).unwrap()
+    );
 }
 
 #[test]

@@ -66,28 +66,43 @@ pub enum AnvilError {
 /// `--anvil`/`OMEGA_ANVIL`, then the project's node_modules, then `PATH`.
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, AnvilError> {
     if let Some(p) = explicit {
-        return if is_executable(p) { Ok(p.to_path_buf()) } else { Err(AnvilError::NotExecutable(p.to_path_buf())) };
+        return if is_executable(p) {
+            Ok(p.to_path_buf())
+        } else {
+            Err(AnvilError::NotExecutable(p.to_path_buf()))
+        };
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for base in [std::env::current_dir().unwrap_or_default(), root.to_path_buf()] {
+    for base in [
+        std::env::current_dir().unwrap_or_default(),
+        root.to_path_buf(),
+    ] {
         let dir = base.join("node_modules/@foundry-rs");
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {
                 let candidate = e.path().join("bin/anvil");
-                if e.file_name().to_string_lossy().starts_with("anvil-") && is_executable(&candidate) {
+                if e.file_name().to_string_lossy().starts_with("anvil-")
+                    && is_executable(&candidate)
+                {
                     return Ok(candidate);
                 }
             }
         }
     }
     std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("anvil")).find(|p| is_executable(p)))
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("anvil"))
+                .find(|p| is_executable(p))
+        })
         .ok_or(AnvilError::NotFound)
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// The recorded devnet process, if it is still alive and still anvil.
@@ -95,21 +110,43 @@ pub fn running(paths: &DevnetPaths) -> Option<AnvilProcess> {
     let bytes = std::fs::read(&paths.process).ok()?;
     let p: AnvilProcess = serde_json::from_slice(&bytes).ok()?;
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", p.pid)).ok()?;
-    String::from_utf8_lossy(&cmdline).contains("anvil").then_some(p)
+    String::from_utf8_lossy(&cmdline)
+        .contains("anvil")
+        .then_some(p)
 }
 
 /// Starts anvil detached (it outlives this process), loading and periodically saving its chain
 /// state, and waits until it answers.
-pub fn start(binary: &Path, paths: &DevnetPaths, port: u16, accounts: u32) -> Result<AnvilProcess, AnvilError> {
+pub fn start(
+    binary: &Path,
+    paths: &DevnetPaths,
+    port: u16,
+    accounts: u32,
+) -> Result<AnvilProcess, AnvilError> {
     use std::os::unix::process::CommandExt;
     std::fs::create_dir_all(&paths.dir)?;
     if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
         return Err(AnvilError::PortBusy(port));
     }
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&paths.log)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&paths.log)?;
     let child = Command::new(binary)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--chain-id", &CHAIN_ID.to_string()])
-        .args(["--accounts", &accounts.max(10).to_string(), "--balance", "1000000"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--chain-id",
+            &CHAIN_ID.to_string(),
+        ])
+        .args([
+            "--accounts",
+            &accounts.max(10).to_string(),
+            "--balance",
+            "1000000",
+        ])
         .arg("--state")
         .arg(&paths.state)
         .args(["--state-interval", "2"])
@@ -119,12 +156,22 @@ pub fn start(binary: &Path, paths: &DevnetPaths, port: u16, accounts: u32) -> Re
         .process_group(0) // not in our process group: Ctrl-C on omega leaves the devnet running
         .spawn()
         .map_err(AnvilError::Spawn)?;
-    let process = AnvilProcess { pid: child.id(), port, rpc_url: format!("http://127.0.0.1:{port}"), binary: binary.to_path_buf() };
-    write_atomic(&paths.process, &serde_json::to_vec_pretty(&process).expect("serializes"))?;
-    wait_until_answering(&process.rpc_url, Duration::from_secs(20)).map_err(|_| AnvilError::NoAnswer {
-        url: process.rpc_url.clone(),
-        secs: 20,
-        log: paths.log.display().to_string(),
+    let process = AnvilProcess {
+        pid: child.id(),
+        port,
+        rpc_url: format!("http://127.0.0.1:{port}"),
+        binary: binary.to_path_buf(),
+    };
+    write_atomic(
+        &paths.process,
+        &serde_json::to_vec_pretty(&process).expect("serializes"),
+    )?;
+    wait_until_answering(&process.rpc_url, Duration::from_secs(20)).map_err(|_| {
+        AnvilError::NoAnswer {
+            url: process.rpc_url.clone(),
+            secs: 20,
+            log: paths.log.display().to_string(),
+        }
     })?;
     Ok(process)
 }
@@ -137,9 +184,15 @@ pub fn wait_until_answering(url: &str, timeout: Duration) -> Result<(), ()> {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             use std::io::{Read, Write};
             let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
-            let req = format!("POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let req = format!(
+                "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let mut out = String::new();
-            if s.write_all(req.as_bytes()).is_ok() && s.read_to_string(&mut out).is_ok() && out.contains("\"result\"") {
+            if s.write_all(req.as_bytes()).is_ok()
+                && s.read_to_string(&mut out).is_ok()
+                && out.contains("\"result\"")
+            {
                 return Ok(());
             }
         }
@@ -156,7 +209,9 @@ pub fn stop(paths: &DevnetPaths) -> Result<Option<AnvilProcess>, AnvilError> {
     };
     unsafe { libc::kill(p.pid as libc::pid_t, libc::SIGTERM) };
     let start = Instant::now();
-    while std::path::Path::new(&format!("/proc/{}", p.pid)).exists() && start.elapsed() < Duration::from_secs(10) {
+    while std::path::Path::new(&format!("/proc/{}", p.pid)).exists()
+        && start.elapsed() < Duration::from_secs(10)
+    {
         // Reap it if it is our child (devnet started by this very process).
         unsafe { libc::waitpid(p.pid as libc::pid_t, std::ptr::null_mut(), libc::WNOHANG) };
         std::thread::sleep(Duration::from_millis(50));

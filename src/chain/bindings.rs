@@ -3,10 +3,45 @@
 
 use alloy::sol;
 
-sol!(#[sol(rpc)] #[derive(Debug)] AGIALPHA, "contracts-abi/AGIALPHA.json");
-sol!(#[sol(rpc)] #[derive(Debug)] StakeManager, "contracts-abi/StakeManager.json");
-sol!(#[sol(rpc)] #[derive(Debug)] JobRegistry, "contracts-abi/JobRegistry.json");
-sol!(#[sol(rpc)] #[derive(Debug)] ValidationModule, "contracts-abi/ValidationModule.json");
-sol!(#[sol(rpc)] #[derive(Debug)] IdentityRegistry, "contracts-abi/IdentityRegistry.json");
-sol!(#[sol(rpc)] #[derive(Debug)] SystemPause, "contracts-abi/SystemPause.json");
-sol!(#[sol(rpc)] #[derive(Debug)] CheckpointRegistry, "contracts-abi/CheckpointRegistry.json");
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    AGIALPHA,
+    "contracts-abi/AGIALPHA.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    StakeManager,
+    "contracts-abi/StakeManager.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    JobRegistry,
+    "contracts-abi/JobRegistry.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ValidationModule,
+    "contracts-abi/ValidationModule.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    IdentityRegistry,
+    "contracts-abi/IdentityRegistry.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    SystemPause,
+    "contracts-abi/SystemPause.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    CheckpointRegistry,
+    "contracts-abi/CheckpointRegistry.json"
+);

@@ -6,16 +6,45 @@ use alloy::sol_types::SolValue;
 
 /// `keccak256(abi.encode(typehash, keccak256("1"), validationModule, chainId))`.
 pub fn domain_separator(validation_module: Address, chain_id: u64) -> B256 {
-    let typehash = keccak256("ValidationModule(string version,address verifyingContract,uint256 chainId)");
-    keccak256((typehash, keccak256("1"), validation_module, U256::from(chain_id)).abi_encode())
+    let typehash =
+        keccak256("ValidationModule(string version,address verifyingContract,uint256 chainId)");
+    keccak256(
+        (
+            typehash,
+            keccak256("1"),
+            validation_module,
+            U256::from(chain_id),
+        )
+            .abi_encode(),
+    )
 }
 
 /// `keccak256(abi.encode(jobId, keccak256(abi.encode(nonce, specHash, approve, burnTxHash)), salt,
 /// validator, chainId, DOMAIN_SEPARATOR))`.
 #[allow(clippy::too_many_arguments)]
-pub fn commit_hash(job_id: U256, nonce: U256, spec_hash: B256, approve: bool, burn_tx_hash: B256, salt: B256, validator: Address, chain_id: u64, domain: B256) -> B256 {
+pub fn commit_hash(
+    job_id: U256,
+    nonce: U256,
+    spec_hash: B256,
+    approve: bool,
+    burn_tx_hash: B256,
+    salt: B256,
+    validator: Address,
+    chain_id: u64,
+    domain: B256,
+) -> B256 {
     let outcome = keccak256((nonce, spec_hash, approve, burn_tx_hash).abi_encode());
-    keccak256((job_id, outcome, salt, validator, U256::from(chain_id), domain).abi_encode())
+    keccak256(
+        (
+            job_id,
+            outcome,
+            salt,
+            validator,
+            U256::from(chain_id),
+            domain,
+        )
+            .abi_encode(),
+    )
 }
 
 #[cfg(test)]
@@ -25,7 +54,10 @@ mod tests {
     /// The vector written down by the contracts' own test (contracts/test/vectors/commit_hash.json).
     #[test]
     fn matches_the_contracts_test_vector() {
-        let v: serde_json::Value = serde_json::from_str(include_str!("../../contracts/test/vectors/commit_hash.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(include_str!(
+            "../../contracts/test/vectors/commit_hash.json"
+        ))
+        .unwrap();
         let b = |k: &str| v[k].as_str().unwrap().parse::<B256>().unwrap();
         let a = |k: &str| v[k].as_str().unwrap().parse::<Address>().unwrap();
         let chain_id = v["chainId"].as_u64().unwrap();

@@ -1,7 +1,10 @@
 //! Deploys and wires our v2-compatible contracts, then funds and stakes the workforce, following
 //! `contracts/README.md` ("Deployment and wiring") step by step.
 
-use super::bindings::{AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause, ValidationModule};
+use super::bindings::{
+    AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause,
+    ValidationModule,
+};
 use super::keys::Keys;
 use super::manifest::Deployment;
 use super::tx::{Gas, TxHub};
@@ -39,63 +42,205 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
         let mut input = code.to_vec();
         input.extend(args);
         async move {
-            let receipt = hub.send(label, owner, None, input.into(), Gas::Estimate).await?;
-            receipt.contract_address.ok_or_else(|| eyre::eyre!("{label}: no contract address in the receipt"))
+            let receipt = hub
+                .send(label, owner, None, input.into(), Gas::Estimate)
+                .await?;
+            receipt
+                .contract_address
+                .ok_or_else(|| eyre::eyre!("{label}: no contract address in the receipt"))
         }
     };
-    let token = create("deploy AGIALPHA", AGIALPHA::BYTECODE.clone(), AGIALPHA::constructorCall { initialOwner: owner }.abi_encode()).await?;
-    let stake_manager = create("deploy StakeManager", StakeManager::BYTECODE.clone(), StakeManager::constructorCall { token_: token, initialOwner: owner }.abi_encode()).await?;
-    let identity = create("deploy IdentityRegistry", IdentityRegistry::BYTECODE.clone(), IdentityRegistry::constructorCall { initialOwner: owner }.abi_encode()).await?;
+    let token = create(
+        "deploy AGIALPHA",
+        AGIALPHA::BYTECODE.clone(),
+        AGIALPHA::constructorCall {
+            initialOwner: owner,
+        }
+        .abi_encode(),
+    )
+    .await?;
+    let stake_manager = create(
+        "deploy StakeManager",
+        StakeManager::BYTECODE.clone(),
+        StakeManager::constructorCall {
+            token_: token,
+            initialOwner: owner,
+        }
+        .abi_encode(),
+    )
+    .await?;
+    let identity = create(
+        "deploy IdentityRegistry",
+        IdentityRegistry::BYTECODE.clone(),
+        IdentityRegistry::constructorCall {
+            initialOwner: owner,
+        }
+        .abi_encode(),
+    )
+    .await?;
     let validation = create(
         "deploy ValidationModule",
         ValidationModule::BYTECODE.clone(),
-        ValidationModule::constructorCall { stakeManager_: stake_manager, identityRegistry_: identity, initialOwner: owner }.abi_encode(),
+        ValidationModule::constructorCall {
+            stakeManager_: stake_manager,
+            identityRegistry_: identity,
+            initialOwner: owner,
+        }
+        .abi_encode(),
     )
     .await?;
     let registry = create(
         "deploy JobRegistry",
         JobRegistry::BYTECODE.clone(),
-        JobRegistry::constructorCall { stakeManager_: stake_manager, validationModule_: validation, identityRegistry_: identity, initialOwner: owner }.abi_encode(),
+        JobRegistry::constructorCall {
+            stakeManager_: stake_manager,
+            validationModule_: validation,
+            identityRegistry_: identity,
+            initialOwner: owner,
+        }
+        .abi_encode(),
     )
     .await?;
     let pause = create(
         "deploy SystemPause",
         SystemPause::BYTECODE.clone(),
-        SystemPause::constructorCall { jobRegistry_: registry, stakeManager_: stake_manager, validationModule_: validation, initialOwner: owner }.abi_encode(),
+        SystemPause::constructorCall {
+            jobRegistry_: registry,
+            stakeManager_: stake_manager,
+            validationModule_: validation,
+            initialOwner: owner,
+        }
+        .abi_encode(),
     )
     .await?;
-    let checkpoints = create("deploy CheckpointRegistry", CheckpointRegistry::BYTECODE.clone(), CheckpointRegistry::constructorCall { initialOwner: owner }.abi_encode()).await?;
+    let checkpoints = create(
+        "deploy CheckpointRegistry",
+        CheckpointRegistry::BYTECODE.clone(),
+        CheckpointRegistry::constructorCall {
+            initialOwner: owner,
+        }
+        .abi_encode(),
+    )
+    .await?;
 
-    let send = |label: &'static str, from: Address, to: Address, input: Vec<u8>| hub.send(label, from, Some(to), input.into(), Gas::Estimate);
-    send("wire StakeManager.setJobRegistry", owner, stake_manager, StakeManager::setJobRegistryCall { registry }.abi_encode()).await?;
-    send("wire StakeManager.setValidationModule", owner, stake_manager, StakeManager::setValidationModuleCall { module: validation }.abi_encode()).await?;
-    send("wire ValidationModule.setJobRegistry", owner, validation, ValidationModule::setJobRegistryCall { registry }.abi_encode()).await?;
-    send("wire JobRegistry.setPauser", owner, registry, JobRegistry::setPauserCall { newPauser: pause }.abi_encode()).await?;
-    send("wire StakeManager.setPauser", owner, stake_manager, StakeManager::setPauserCall { newPauser: pause }.abi_encode()).await?;
-    send("wire ValidationModule.setPauser", owner, validation, ValidationModule::setPauserCall { newPauser: pause }.abi_encode()).await?;
-    send("wire CheckpointRegistry.setAttestor", owner, checkpoints, CheckpointRegistry::setAttestorCall { attestor: owner, allowed: true }.abi_encode()).await?;
+    let send = |label: &'static str, from: Address, to: Address, input: Vec<u8>| {
+        hub.send(label, from, Some(to), input.into(), Gas::Estimate)
+    };
+    send(
+        "wire StakeManager.setJobRegistry",
+        owner,
+        stake_manager,
+        StakeManager::setJobRegistryCall { registry }.abi_encode(),
+    )
+    .await?;
+    send(
+        "wire StakeManager.setValidationModule",
+        owner,
+        stake_manager,
+        StakeManager::setValidationModuleCall { module: validation }.abi_encode(),
+    )
+    .await?;
+    send(
+        "wire ValidationModule.setJobRegistry",
+        owner,
+        validation,
+        ValidationModule::setJobRegistryCall { registry }.abi_encode(),
+    )
+    .await?;
+    send(
+        "wire JobRegistry.setPauser",
+        owner,
+        registry,
+        JobRegistry::setPauserCall { newPauser: pause }.abi_encode(),
+    )
+    .await?;
+    send(
+        "wire StakeManager.setPauser",
+        owner,
+        stake_manager,
+        StakeManager::setPauserCall { newPauser: pause }.abi_encode(),
+    )
+    .await?;
+    send(
+        "wire ValidationModule.setPauser",
+        owner,
+        validation,
+        ValidationModule::setPauserCall { newPauser: pause }.abi_encode(),
+    )
+    .await?;
+    send(
+        "wire CheckpointRegistry.setAttestor",
+        owner,
+        checkpoints,
+        CheckpointRegistry::setAttestorCall {
+            attestor: owner,
+            allowed: true,
+        }
+        .abi_encode(),
+    )
+    .await?;
     // Validators also take governance and audit jobs, so every member may act as an agent.
     for agent in keys.agents.iter().chain(&keys.validators) {
-        send("allowlist agent", owner, identity, IdentityRegistry::addAdditionalAgentCall { agent: agent.address() }.abi_encode()).await?;
+        send(
+            "allowlist agent",
+            owner,
+            identity,
+            IdentityRegistry::addAdditionalAgentCall {
+                agent: agent.address(),
+            }
+            .abi_encode(),
+        )
+        .await?;
     }
     for v in &keys.validators {
-        send("allowlist validator", owner, identity, IdentityRegistry::addAdditionalValidatorCall { validator: v.address() }.abi_encode()).await?;
+        send(
+            "allowlist validator",
+            owner,
+            identity,
+            IdentityRegistry::addAdditionalValidatorCall {
+                validator: v.address(),
+            }
+            .abi_encode(),
+        )
+        .await?;
     }
     let pool: Vec<Address> = keys.validators.iter().map(|k| k.address()).collect();
-    send("ValidationModule.setValidatorPool", owner, validation, ValidationModule::setValidatorPoolCall { pool }.abi_encode()).await?;
+    send(
+        "ValidationModule.setValidatorPool",
+        owner,
+        validation,
+        ValidationModule::setValidatorPoolCall { pool }.abi_encode(),
+    )
+    .await?;
     send(
         "ValidationModule.setCommitRevealWindows",
         owner,
         validation,
-        ValidationModule::setCommitRevealWindowsCall { commitDur: U256::from(p.commit_window_s), revealDur: U256::from(p.reveal_window_s) }.abi_encode(),
+        ValidationModule::setCommitRevealWindowsCall {
+            commitDur: U256::from(p.commit_window_s),
+            revealDur: U256::from(p.reveal_window_s),
+        }
+        .abi_encode(),
     )
     .await?;
-    send("ValidationModule.setValidatorsPerJob", owner, validation, ValidationModule::setValidatorsPerJobCall { count: U256::from(p.validators_per_job) }.abi_encode()).await?;
+    send(
+        "ValidationModule.setValidatorsPerJob",
+        owner,
+        validation,
+        ValidationModule::setValidatorsPerJobCall {
+            count: U256::from(p.validators_per_job),
+        }
+        .abi_encode(),
+    )
+    .await?;
     send(
         "ValidationModule.setRequiredValidatorApprovals",
         owner,
         validation,
-        ValidationModule::setRequiredValidatorApprovalsCall { count: U256::from(p.required_approvals) }.abi_encode(),
+        ValidationModule::setRequiredValidatorApprovalsCall {
+            count: U256::from(p.required_approvals),
+        }
+        .abi_encode(),
     )
     .await?;
 
@@ -104,24 +249,75 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
         "ValidationModule.setNonRevealPenalty",
         owner,
         validation,
-        ValidationModule::setNonRevealPenaltyCall { penaltyBps: U256::from(50), banBlocks_: U256::ZERO }.abi_encode(),
+        ValidationModule::setNonRevealPenaltyCall {
+            penaltyBps: U256::from(50),
+            banBlocks_: U256::ZERO,
+        }
+        .abi_encode(),
     )
     .await?;
 
     // Fund and stake the workforce: every member approves the StakeManager once for good.
-    let fund = |who: Address, amount: U256| send("mint", owner, token, AGIALPHA::mintCall { to: who, amount }.abi_encode());
+    let fund = |who: Address, amount: U256| {
+        send(
+            "mint",
+            owner,
+            token,
+            AGIALPHA::mintCall { to: who, amount }.abi_encode(),
+        )
+    };
     fund(keys.employer.address(), tokens(p.employer_tokens)).await?;
-    let approve = AGIALPHA::approveCall { spender: stake_manager, value: U256::MAX }.abi_encode();
-    send("approve StakeManager", keys.employer.address(), token, approve.clone()).await?;
-    for (key, role, stake) in keys.agents.iter().map(|k| (k, 0u8, p.agent_stake)).chain(keys.validators.iter().map(|k| (k, 1u8, p.validator_stake))) {
+    let approve = AGIALPHA::approveCall {
+        spender: stake_manager,
+        value: U256::MAX,
+    }
+    .abi_encode();
+    send(
+        "approve StakeManager",
+        keys.employer.address(),
+        token,
+        approve.clone(),
+    )
+    .await?;
+    for (key, role, stake) in keys
+        .agents
+        .iter()
+        .map(|k| (k, 0u8, p.agent_stake))
+        .chain(keys.validators.iter().map(|k| (k, 1u8, p.validator_stake)))
+    {
         fund(key.address(), tokens(p.member_tokens)).await?;
-        send("approve StakeManager", key.address(), token, approve.clone()).await?;
-        send("depositStake", key.address(), stake_manager, StakeManager::depositStakeCall { role, amount: tokens(stake) }.abi_encode())
+        send(
+            "approve StakeManager",
+            key.address(),
+            token,
+            approve.clone(),
+        )
+        .await?;
+        send(
+            "depositStake",
+            key.address(),
+            stake_manager,
+            StakeManager::depositStakeCall {
+                role,
+                amount: tokens(stake),
+            }
+            .abi_encode(),
+        )
+        .await
+        .wrap_err("staking the workforce")?;
+        if role == 1 {
+            let call = StakeManager::depositStakeCall {
+                role: 0,
+                amount: tokens(p.agent_stake),
+            };
+            send(
+                "depositStake (agent role)",
+                key.address(),
+                stake_manager,
+                call.abi_encode(),
+            )
             .await
             .wrap_err("staking the workforce")?;
-        if role == 1 {
-            let call = StakeManager::depositStakeCall { role: 0, amount: tokens(p.agent_stake) };
-            send("depositStake (agent role)", key.address(), stake_manager, call.abi_encode()).await.wrap_err("staking the workforce")?;
         }
     }
     Ok(Deployment {
@@ -144,7 +340,15 @@ pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {
     if hub.chain_id() != d.chain_id {
         return Ok(false);
     }
-    for a in [d.token, d.stake_manager, d.job_registry, d.validation_module, d.identity_registry, d.system_pause, d.checkpoint_registry] {
+    for a in [
+        d.token,
+        d.stake_manager,
+        d.job_registry,
+        d.validation_module,
+        d.identity_registry,
+        d.system_pause,
+        d.checkpoint_registry,
+    ] {
         if hub.provider().get_code_at(a).await?.is_empty() {
             return Ok(false);
         }

@@ -46,10 +46,17 @@ pub async fn ensure_up(paths: &DevnetPaths, o: &DevnetOptions<'_>) -> Result<Dev
     let (deployment, deployed) = if reusable {
         (existing.expect("checked"), false)
     } else {
-        let d = deploy::deploy(&hub, &keys, &o.params).await.wrap_err("deploying the contracts to the devnet")?;
+        let d = deploy::deploy(&hub, &keys, &o.params)
+            .await
+            .wrap_err("deploying the contracts to the devnet")?;
         d.save(&paths.manifest)?;
         write_atomic(&paths.env, d.gateway_env(&process.rpc_url).as_bytes())?;
         (d, true)
     };
-    Ok(Devnet { process, deployment, started, deployed })
+    Ok(Devnet {
+        process,
+        deployment,
+        started,
+        deployed,
+    })
 }

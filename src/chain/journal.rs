@@ -13,13 +13,26 @@ use std::path::{Path, PathBuf};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
     /// First line: which deployment and run this journal belongs to.
-    Header { registry: Address, run_id: B256, first_job: u64 },
+    Header {
+        registry: Address,
+        run_id: B256,
+        first_job: u64,
+    },
     /// About to call `createJob` for engine job `job` with this spec hash.
-    CreateIntent { job: u64, spec_hash: B256, poster: Address },
+    CreateIntent {
+        job: u64,
+        spec_hash: B256,
+        poster: Address,
+    },
     /// Engine job `job` is on-chain job `onchain`.
     Created { job: u64, onchain: U256 },
     /// About to commit: the validator's vote and salt.
-    Salt { job: u64, validator: Address, approve: bool, salt: B256 },
+    Salt {
+        job: u64,
+        validator: Address,
+        approve: bool,
+        salt: B256,
+    },
     /// A step that is done for good.
     Done { job: u64, step: String },
 }
@@ -52,7 +65,13 @@ impl Journal {
         if len > 0 && std::fs::read(path)?.last() != Some(&b'\n') {
             file.write_all(b"\n")?; // close a torn line so the next entry starts clean
         }
-        Ok((Journal { path: path.to_path_buf(), file }, entries))
+        Ok((
+            Journal {
+                path: path.to_path_buf(),
+                file,
+            },
+            entries,
+        ))
     }
 
     /// Appends and fsyncs one entry.
@@ -60,7 +79,9 @@ impl Journal {
         let mut line = serde_json::to_vec(entry)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
-        self.file.sync_data().map_err(|e| eyre::eyre!("cannot fsync {}: {e}", self.path.display()))
+        self.file
+            .sync_data()
+            .map_err(|e| eyre::eyre!("cannot fsync {}: {e}", self.path.display()))
     }
 }
 
@@ -74,7 +95,12 @@ mod tests {
         let path = dir.path().join("j.jsonl");
         let (mut j, none) = Journal::open(&path).unwrap();
         assert!(none.is_empty());
-        let e = Entry::Salt { job: 3, validator: Address::repeat_byte(1), approve: true, salt: B256::repeat_byte(9) };
+        let e = Entry::Salt {
+            job: 3,
+            validator: Address::repeat_byte(1),
+            approve: true,
+            salt: B256::repeat_byte(9),
+        };
         j.record(&e).unwrap();
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();

@@ -25,8 +25,18 @@ impl std::fmt::Debug for Keys {
         f.debug_struct("Keys")
             .field("owner", &self.owner.address())
             .field("employer", &self.employer.address())
-            .field("agents", &self.agents.iter().map(|k| k.address()).collect::<Vec<_>>())
-            .field("validators", &self.validators.iter().map(|k| k.address()).collect::<Vec<_>>())
+            .field(
+                "agents",
+                &self.agents.iter().map(|k| k.address()).collect::<Vec<_>>(),
+            )
+            .field(
+                "validators",
+                &self
+                    .validators
+                    .iter()
+                    .map(|k| k.address())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -36,7 +46,11 @@ pub enum KeyError {
     #[error("{0} is not set (put it in the environment or in .env)")]
     Missing(&'static str),
     #[error("{var} holds {found} keys, {needed} are needed")]
-    Count { var: &'static str, found: usize, needed: usize },
+    Count {
+        var: &'static str,
+        found: usize,
+        needed: usize,
+    },
     #[error("{0} holds a value that is not a private key (32 bytes of hex)")]
     Invalid(&'static str),
     #[error("cannot derive devnet key {0}: {1}")]
@@ -58,7 +72,9 @@ impl Keys {
             owner: derive(0)?,
             employer: derive(1)?,
             agents: (0..n).map(|i| derive(2 + i)).collect::<Result<_, _>>()?,
-            validators: (0..validators as u32).map(|i| derive(2 + n + i)).collect::<Result<_, _>>()?,
+            validators: (0..validators as u32)
+                .map(|i| derive(2 + n + i))
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -79,7 +95,10 @@ impl Keys {
     }
 
     pub fn all(&self) -> impl Iterator<Item = &PrivateKeySigner> {
-        [&self.owner, &self.employer].into_iter().chain(&self.agents).chain(&self.validators)
+        [&self.owner, &self.employer]
+            .into_iter()
+            .chain(&self.agents)
+            .chain(&self.validators)
     }
 
     pub fn addresses(&self) -> Vec<Address> {
@@ -88,7 +107,9 @@ impl Keys {
 }
 
 fn parse(var: &'static str, text: &str) -> Result<PrivateKeySigner, KeyError> {
-    text.trim().parse::<PrivateKeySigner>().map_err(|_| KeyError::Invalid(var))
+    text.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|_| KeyError::Invalid(var))
 }
 
 fn one(var: &'static str) -> Result<PrivateKeySigner, KeyError> {
@@ -98,9 +119,17 @@ fn one(var: &'static str) -> Result<PrivateKeySigner, KeyError> {
 
 fn many(var: &'static str, needed: usize) -> Result<Vec<PrivateKeySigner>, KeyError> {
     let text = std::env::var(var).map_err(|_| KeyError::Missing(var))?;
-    let keys: Vec<PrivateKeySigner> = text.split(',').filter(|s| !s.trim().is_empty()).map(|s| parse(var, s)).collect::<Result<_, _>>()?;
+    let keys: Vec<PrivateKeySigner> = text
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse(var, s))
+        .collect::<Result<_, _>>()?;
     if keys.len() < needed {
-        return Err(KeyError::Count { var, found: keys.len(), needed });
+        return Err(KeyError::Count {
+            var,
+            found: keys.len(),
+            needed,
+        });
     }
     Ok(keys)
 }
@@ -112,10 +141,19 @@ mod tests {
     #[test]
     fn devnet_keys_are_anvils_accounts_and_debug_hides_secrets() {
         let keys = Keys::devnet(3, 5).unwrap();
-        assert_eq!(keys.owner.address().to_string(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
-        assert_eq!(keys.employer.address().to_string(), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        assert_eq!(
+            keys.owner.address().to_string(),
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        );
+        assert_eq!(
+            keys.employer.address().to_string(),
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+        );
         assert_eq!(keys.addresses().len(), 10);
         let shown = format!("{keys:?}");
-        assert!(!shown.contains("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"), "private key leaked");
+        assert!(
+            !shown.contains("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"),
+            "private key leaked"
+        );
     }
 }

@@ -23,24 +23,43 @@ pub struct Deployment {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("cannot read deployment manifest {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("deployment manifest {path} is not valid: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Deployment {
     pub fn load(path: &Path) -> Result<Deployment, ManifestError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| ManifestError::Read { path: shown.clone(), source })?;
-        serde_json::from_slice(&bytes).map_err(|source| ManifestError::Parse { path: shown, source })
+        let bytes = std::fs::read(path).map_err(|source| ManifestError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| ManifestError::Parse {
+            path: shown,
+            source,
+        })
     }
 
     pub fn save(&self, path: &Path) -> Result<(), ManifestError> {
         let bytes = serde_json::to_vec_pretty(self).expect("manifest serializes");
-        crate::persistence::atomic::write_atomic(path, &bytes)
-            .map_err(|source| ManifestError::Write { path: path.display().to_string(), source })
+        crate::persistence::atomic::write_atomic(path, &bytes).map_err(|source| {
+            ManifestError::Write {
+                path: path.display().to_string(),
+                source,
+            }
+        })
     }
 
     /// The environment a v2 gateway is configured with.
@@ -48,8 +67,15 @@ impl Deployment {
         format!(
             "RPC_URL={rpc_url}\nCHAIN_ID={}\nJOB_REGISTRY_ADDRESS={}\nVALIDATION_MODULE_ADDRESS={}\nSTAKE_MANAGER_ADDRESS={}\n\
              SYSTEM_PAUSE_ADDRESS={}\nCHECKPOINT_REGISTRY_ADDRESS={}\nIDENTITY_REGISTRY_ADDRESS={}\nAGIALPHA_TOKEN_ADDRESS={}\nDEPLOY_BLOCK={}\n",
-            self.chain_id, self.job_registry, self.validation_module, self.stake_manager, self.system_pause,
-            self.checkpoint_registry, self.identity_registry, self.token, self.deploy_block
+            self.chain_id,
+            self.job_registry,
+            self.validation_module,
+            self.stake_manager,
+            self.system_pause,
+            self.checkpoint_registry,
+            self.identity_registry,
+            self.token,
+            self.deploy_block
         )
     }
 }

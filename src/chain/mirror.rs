@@ -46,7 +46,10 @@ pub struct Actors {
 
 impl Actors {
     fn address(&self, name_to_account: &HashMap<String, AccountId>, name: &str) -> Option<Address> {
-        name_to_account.get(name).and_then(|a| self.by_account.get(a.0 as usize)).copied()
+        name_to_account
+            .get(name)
+            .and_then(|a| self.by_account.get(a.0 as usize))
+            .copied()
     }
 }
 
@@ -82,7 +85,10 @@ pub struct MirrorStats {
 }
 
 enum Input {
-    Events { now_ms: u64, events: Vec<DomainEvent> },
+    Events {
+        now_ms: u64,
+        events: Vec<DomainEvent>,
+    },
     Drain(oneshot::Sender<()>),
 }
 
@@ -97,7 +103,14 @@ pub struct ChainMirror {
 
 impl ChainMirror {
     /// Starts the mirror task. `names` maps engine account names to account ids.
-    pub fn start(hub: TxHub, deployment: Deployment, actors: Actors, names: HashMap<String, AccountId>, settings: MirrorSettings, rpc_label: String) -> eyre::Result<ChainMirror> {
+    pub fn start(
+        hub: TxHub,
+        deployment: Deployment,
+        actors: Actors,
+        names: HashMap<String, AccountId>,
+        settings: MirrorSettings,
+        rpc_label: String,
+    ) -> eyre::Result<ChainMirror> {
         let (mut journal, entries) = Journal::open(&settings.journal)?;
         let mut state = MirrorState::default();
         let run_id = state.replay(&entries, deployment.job_registry);
@@ -105,18 +118,43 @@ impl ChainMirror {
             Some((_, first)) => first,
             None => {
                 let run_id = run_id.unwrap_or_else(B256::random);
-                journal.record(&Entry::Header { registry: deployment.job_registry, run_id, first_job: settings.first_job })?;
+                journal.record(&Entry::Header {
+                    registry: deployment.job_registry,
+                    run_id,
+                    first_job: settings.first_job,
+                })?;
                 state.run_id = run_id;
                 settings.first_job
             }
         };
-        let view = Arc::new(Mutex::new(View { first_job, ..Default::default() }));
+        let view = Arc::new(Mutex::new(View {
+            first_job,
+            ..Default::default()
+        }));
         state.publish(&mut view.lock().expect("view"));
         let stats = Arc::new(MirrorStats::default());
         let (tx, rx) = mpsc::unbounded_channel();
-        let worker = Worker { hub, d: deployment.clone(), actors, names, settings, journal, state, view: view.clone(), stats: stats.clone(), now_ms: 0, paused: false };
+        let worker = Worker {
+            hub,
+            d: deployment.clone(),
+            actors,
+            names,
+            settings,
+            journal,
+            state,
+            view: view.clone(),
+            stats: stats.clone(),
+            now_ms: 0,
+            paused: false,
+        };
         let task = tokio::spawn(worker.run(rx));
-        Ok(ChainMirror { inbox: tx, view, stats, task: Some(task), rpc_label })
+        Ok(ChainMirror {
+            inbox: tx,
+            view,
+            stats,
+            task: Some(task),
+            rpc_label,
+        })
     }
 
     pub fn stats(&self) -> &MirrorStats {
@@ -140,7 +178,12 @@ impl StepGate for ChainMirror {
     }
 
     fn committee(&self, job: JobId) -> Option<Vec<AccountId>> {
-        self.view.lock().expect("view").committees.get(&job).cloned()
+        self.view
+            .lock()
+            .expect("view")
+            .committees
+            .get(&job)
+            .cloned()
     }
 }
 
@@ -150,7 +193,12 @@ impl EventSink for ChainMirror {
     }
 
     fn deliver(&mut self, _cycle: u64, now_ms: u64, events: &[DomainEvent]) -> eyre::Result<()> {
-        self.inbox.send(Input::Events { now_ms, events: events.to_vec() }).map_err(|_| eyre::eyre!("the chain mirror stopped (see the error above)"))
+        self.inbox
+            .send(Input::Events {
+                now_ms,
+                events: events.to_vec(),
+            })
+            .map_err(|_| eyre::eyre!("the chain mirror stopped (see the error above)"))
     }
 
     fn gate(&self) -> Option<&dyn StepGate> {
@@ -160,8 +208,13 @@ impl EventSink for ChainMirror {
     fn drain(&mut self, timeout: Duration) -> BoxFuture<'_, eyre::Result<()>> {
         Box::pin(async move {
             let (tx, rx) = oneshot::channel();
-            if self.inbox.send(Input::Drain(tx)).is_ok() && tokio::time::timeout(timeout, rx).await.is_err() {
-                tracing::warn!("chain mirror: work still in flight after {} s; it resumes at the next start", timeout.as_secs());
+            if self.inbox.send(Input::Drain(tx)).is_ok()
+                && tokio::time::timeout(timeout, rx).await.is_err()
+            {
+                tracing::warn!(
+                    "chain mirror: work still in flight after {} s; it resumes at the next start",
+                    timeout.as_secs()
+                );
             }
             Ok(())
         })
@@ -235,7 +288,11 @@ impl MirrorState {
         let mut run = None;
         for e in entries {
             match e {
-                Entry::Header { registry: r, run_id, first_job } if *r == registry => {
+                Entry::Header {
+                    registry: r,
+                    run_id,
+                    first_job,
+                } if *r == registry => {
                     self.header = Some((*r, *first_job));
                     self.run_id = *run_id;
                     run = Some(*run_id);
@@ -245,8 +302,13 @@ impl MirrorState {
                     *self = MirrorState::default();
                     run = None;
                 }
-                Entry::CreateIntent { job, spec_hash, poster } => {
-                    self.pending_creates.insert(JobId(*job), (*spec_hash, *poster));
+                Entry::CreateIntent {
+                    job,
+                    spec_hash,
+                    poster,
+                } => {
+                    self.pending_creates
+                        .insert(JobId(*job), (*spec_hash, *poster));
                     let r = self.recs.entry(JobId(*job)).or_default();
                     r.poster = *poster;
                     r.spec_hash = *spec_hash;
@@ -255,8 +317,17 @@ impl MirrorState {
                     self.pending_creates.remove(&JobId(*job));
                     self.recs.entry(JobId(*job)).or_default().onchain = Some(*onchain);
                 }
-                Entry::Salt { job, validator, approve, salt } => {
-                    self.recs.entry(JobId(*job)).or_default().votes.insert(*validator, (*approve, *salt, false));
+                Entry::Salt {
+                    job,
+                    validator,
+                    approve,
+                    salt,
+                } => {
+                    self.recs
+                        .entry(JobId(*job))
+                        .or_default()
+                        .votes
+                        .insert(*validator, (*approve, *salt, false));
                 }
                 Entry::Done { job, step } => {
                     let r = self.recs.entry(JobId(*job)).or_default();
@@ -272,11 +343,17 @@ impl MirrorState {
                         "finish" => r.finished = true,
                         "cancel" => r.cancelled = true,
                         s => {
-                            if let Some(v) = s.strip_prefix("commit:").and_then(|a| a.parse::<Address>().ok()) {
+                            if let Some(v) = s
+                                .strip_prefix("commit:")
+                                .and_then(|a| a.parse::<Address>().ok())
+                            {
                                 if let Some(vote) = r.votes.get_mut(&v) {
                                     vote.2 = true;
                                 }
-                            } else if let Some(v) = s.strip_prefix("reveal:").and_then(|a| a.parse::<Address>().ok()) {
+                            } else if let Some(v) = s
+                                .strip_prefix("reveal:")
+                                .and_then(|a| a.parse::<Address>().ok())
+                            {
                                 r.revealed.insert(v);
                             }
                         }
@@ -370,8 +447,18 @@ impl Worker {
                 }
             }
             if !drains.is_empty() && tracing::enabled!(tracing::Level::DEBUG) {
-                for (id, r) in self.state.recs.iter().filter(|(_, r)| !(r.detached || r.finished || r.cancelled)) {
-                    tracing::debug!("chain mirror: draining, job {id}: next {:?}, time {:?}, busy {}", self.next_action(r), self.time_needed(r), r.busy);
+                for (id, r) in self
+                    .state
+                    .recs
+                    .iter()
+                    .filter(|(_, r)| !(r.detached || r.finished || r.cancelled))
+                {
+                    tracing::debug!(
+                        "chain mirror: draining, job {id}: next {:?}, time {:?}, busy {}",
+                        self.next_action(r),
+                        self.time_needed(r),
+                        r.busy
+                    );
                 }
             }
             if inflight.is_empty() && !drains.is_empty() && self.idle() {
@@ -385,7 +472,10 @@ impl Worker {
     /// Nothing left that the mirror can send now (jobs waiting for the engine or for the chain
     /// clock carry on at the next start, from the journal).
     fn idle(&self) -> bool {
-        self.state.recs.values().all(|r| r.detached || r.finished || r.cancelled || self.next_action(r).is_none())
+        self.state
+            .recs
+            .values()
+            .all(|r| r.detached || r.finished || r.cancelled || self.next_action(r).is_none())
     }
 
     fn addr(&self, name: &str) -> Option<Address> {
@@ -393,7 +483,11 @@ impl Worker {
     }
 
     fn account_of(&self, a: Address) -> Option<AccountId> {
-        self.actors.by_account.iter().position(|x| *x == a).map(|i| AccountId(i as u32))
+        self.actors
+            .by_account
+            .iter()
+            .position(|x| *x == a)
+            .map(|i| AccountId(i as u32))
     }
 
     /// Turns engine events into what each job needs on chain; pause/resume go out at once.
@@ -403,8 +497,16 @@ impl Worker {
             return Ok(());
         }
         match e {
-            DomainEvent::JobPosted { job, poster, reward, deadline_ms, .. } => {
-                let poster = self.addr(&poster).ok_or_else(|| eyre::eyre!("no key for poster {poster}"))?;
+            DomainEvent::JobPosted {
+                job,
+                poster,
+                reward,
+                deadline_ms,
+                ..
+            } => {
+                let poster = self
+                    .addr(&poster)
+                    .ok_or_else(|| eyre::eyre!("no key for poster {poster}"))?;
                 let spec_hash = keccak256((self.state.run_id, U256::from(job.0)).abi_encode());
                 let r = self.state.recs.entry(job).or_default();
                 r.poster = poster;
@@ -418,31 +520,77 @@ impl Worker {
                 r.agent = a;
                 r.assigned = true;
             }
-            DomainEvent::JobSubmitted { job, .. } => self.state.recs.entry(job).or_default().submit_seen = true,
-            DomainEvent::ValidationStarted { job, committee, commit_deadline_ms, reveal_deadline_ms, .. } => {
+            DomainEvent::JobSubmitted { job, .. } => {
+                self.state.recs.entry(job).or_default().submit_seen = true
+            }
+            DomainEvent::ValidationStarted {
+                job,
+                committee,
+                commit_deadline_ms,
+                reveal_deadline_ms,
+                ..
+            } => {
                 let members: Vec<Address> = committee.iter().filter_map(|n| self.addr(n)).collect();
                 let r = self.state.recs.entry(job).or_default();
                 r.offchain_committee = members;
                 r.offchain_commit_deadline_ms = commit_deadline_ms;
                 r.offchain_reveal_deadline_ms = reveal_deadline_ms;
             }
-            DomainEvent::ValidationCommitted { job, validator, sealed: Some(sealed), .. } => {
-                let Some(v) = self.addr(&validator) else { return Ok(()) };
-                let in_committee = self.state.recs.get(&job).and_then(|r| r.committee.as_ref()).is_some_and(|c| c.contains(&v));
-                let known = self.state.recs.get(&job).is_some_and(|r| r.votes.contains_key(&v));
+            DomainEvent::ValidationCommitted {
+                job,
+                validator,
+                sealed: Some(sealed),
+                ..
+            } => {
+                let Some(v) = self.addr(&validator) else {
+                    return Ok(());
+                };
+                let in_committee = self
+                    .state
+                    .recs
+                    .get(&job)
+                    .and_then(|r| r.committee.as_ref())
+                    .is_some_and(|c| c.contains(&v));
+                let known = self
+                    .state
+                    .recs
+                    .get(&job)
+                    .is_some_and(|r| r.votes.contains_key(&v));
                 if in_committee && !known {
                     // The on-chain salt is fresh randomness, journaled before the commit is sent.
                     let salt = B256::random();
-                    self.journal.record(&Entry::Salt { job: job.0, validator: v, approve: sealed.approve, salt })?;
-                    self.state.recs.entry(job).or_default().votes.insert(v, (sealed.approve, salt, false));
+                    self.journal.record(&Entry::Salt {
+                        job: job.0,
+                        validator: v,
+                        approve: sealed.approve,
+                        salt,
+                    })?;
+                    self.state
+                        .recs
+                        .entry(job)
+                        .or_default()
+                        .votes
+                        .insert(v, (sealed.approve, salt, false));
                 }
             }
-            DomainEvent::ValidatorVote { job, validator, valid: true, .. } => {
+            DomainEvent::ValidatorVote {
+                job,
+                validator,
+                valid: true,
+                ..
+            } => {
                 if let Some(v) = self.addr(&validator) {
-                    self.state.recs.entry(job).or_default().reveal_wanted.insert(v);
+                    self.state
+                        .recs
+                        .entry(job)
+                        .or_default()
+                        .reveal_wanted
+                        .insert(v);
                 }
             }
-            DomainEvent::JobCancelled { job, .. } => self.state.recs.entry(job).or_default().cancel_seen = true,
+            DomainEvent::JobCancelled { job, .. } => {
+                self.state.recs.entry(job).or_default().cancel_seen = true
+            }
             DomainEvent::JobFailed { job, .. } | DomainEvent::JobError { job, .. } => {
                 // Failed before submission: the on-chain job stays Applied until it expires;
                 // nothing the engine does later depends on it.
@@ -462,29 +610,63 @@ impl Worker {
     async fn set_pause(&mut self, pause: bool) -> eyre::Result<()> {
         let paused_now = self.chain_paused().await?;
         if paused_now != pause {
-            let input = if pause { SystemPause::pauseAllCall {}.abi_encode() } else { SystemPause::unpauseAllCall {}.abi_encode() };
-            let label = if pause { "SystemPause.pauseAll" } else { "SystemPause.unpauseAll" };
-            self.hub.send(label, self.actors.owner, Some(self.d.system_pause), input.into(), Gas::Estimate).await?;
+            let input = if pause {
+                SystemPause::pauseAllCall {}.abi_encode()
+            } else {
+                SystemPause::unpauseAllCall {}.abi_encode()
+            };
+            let label = if pause {
+                "SystemPause.pauseAll"
+            } else {
+                "SystemPause.unpauseAll"
+            };
+            self.hub
+                .send(
+                    label,
+                    self.actors.owner,
+                    Some(self.d.system_pause),
+                    input.into(),
+                    Gas::Estimate,
+                )
+                .await?;
         }
         self.paused = pause;
         Ok(())
     }
 
     async fn chain_paused(&self) -> eyre::Result<bool> {
-        let out = self.hub.call("JobRegistry.paused", self.actors.owner, self.d.job_registry, JobRegistry::pausedCall {}.abi_encode().into()).await?;
+        let out = self
+            .hub
+            .call(
+                "JobRegistry.paused",
+                self.actors.owner,
+                self.d.job_registry,
+                JobRegistry::pausedCall {}.abi_encode().into(),
+            )
+            .await?;
         Ok(JobRegistry::pausedCall::abi_decode_returns(&out)?)
     }
 
     /// At start: adopt jobs whose `createJob` was sent but not journaled as done.
     async fn recover(&mut self) -> eyre::Result<()> {
         self.paused = self.chain_paused().await.unwrap_or(false);
-        let pending: Vec<(JobId, (B256, Address))> = self.state.pending_creates.iter().map(|(k, v)| (*k, *v)).collect();
+        let pending: Vec<(JobId, (B256, Address))> = self
+            .state
+            .pending_creates
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect();
         for (job, (spec_hash, poster)) in pending {
             if let Some(onchain) = self.find_created(spec_hash, poster).await? {
-                self.journal.record(&Entry::Created { job: job.0, onchain })?;
+                self.journal.record(&Entry::Created {
+                    job: job.0,
+                    onchain,
+                })?;
                 self.state.recs.entry(job).or_default().onchain = Some(onchain);
                 self.view.lock().expect("view").created.insert(job);
-                tracing::info!("chain mirror: job {job} was created on chain as {onchain} before the restart");
+                tracing::info!(
+                    "chain mirror: job {job} was created on chain as {onchain} before the restart"
+                );
             }
             self.state.pending_creates.remove(&job);
         }
@@ -509,19 +691,40 @@ impl Worker {
 
     /// Starts the next action of every job that has one and is not busy.
     fn dispatch(&mut self, inflight: &mut JoinSet<(JobId, Outcome)>) {
-        let ready: Vec<(JobId, Action)> = self.state.recs.iter().filter(|(_, r)| !r.busy && !r.detached).filter_map(|(id, r)| self.next_action(r).map(|a| (*id, a))).collect();
+        let ready: Vec<(JobId, Action)> = self
+            .state
+            .recs
+            .iter()
+            .filter(|(_, r)| !r.busy && !r.detached)
+            .filter_map(|(id, r)| self.next_action(r).map(|a| (*id, a)))
+            .collect();
         for (job, action) in ready {
             if let Action::Create = action {
                 let r = &self.state.recs[&job];
-                if let Err(e) = self.journal.record(&Entry::CreateIntent { job: job.0, spec_hash: r.spec_hash, poster: r.poster }) {
+                if let Err(e) = self.journal.record(&Entry::CreateIntent {
+                    job: job.0,
+                    spec_hash: r.spec_hash,
+                    poster: r.poster,
+                }) {
                     tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
                     continue;
                 }
             }
             let r = self.state.recs.get_mut(&job).expect("listed");
             r.busy = true;
-            let windows = (self.settings.commit_window_s, self.settings.reveal_window_s, self.settings.force_finalize_grace_s);
-            let ctx = Ctx { hub: self.hub.clone(), d: self.d.clone(), owner: self.actors.owner, devnet: self.settings.devnet, windows, rec: r.clone() };
+            let windows = (
+                self.settings.commit_window_s,
+                self.settings.reveal_window_s,
+                self.settings.force_finalize_grace_s,
+            );
+            let ctx = Ctx {
+                hub: self.hub.clone(),
+                d: self.d.clone(),
+                owner: self.actors.owner,
+                devnet: self.settings.devnet,
+                windows,
+                rec: r.clone(),
+            };
             inflight.spawn(async move { (job, ctx.perform(action).await) });
         }
     }
@@ -530,7 +733,9 @@ impl Worker {
         if r.finished || r.cancelled || r.poster == Address::ZERO {
             return None;
         }
-        let Some(_) = r.onchain else { return Some(Action::Create) };
+        let Some(_) = r.onchain else {
+            return Some(Action::Create);
+        };
         if r.cancel_seen && !r.assigned {
             return Some(Action::Cancel);
         }
@@ -543,14 +748,24 @@ impl Worker {
         if !r.submitted {
             return None;
         }
-        let Some(committee) = &r.committee else { return Some(Action::Select) };
-        if let Some((v, _)) = r.votes.iter().find(|(v, (_, _, sent))| !sent && committee.contains(v)) {
+        let Some(committee) = &r.committee else {
+            return Some(Action::Select);
+        };
+        if let Some((v, _)) = r
+            .votes
+            .iter()
+            .find(|(v, (_, _, sent))| !sent && committee.contains(v))
+        {
             return Some(Action::Commit(*v));
         }
         let chain_now = self.chain_time_estimate();
         let commit_deadline = r.selected_at + self.settings.commit_window_s;
         if chain_now > commit_deadline {
-            if let Some(v) = r.reveal_wanted.iter().find(|v| !r.revealed.contains(*v) && r.votes.get(*v).is_some_and(|x| x.2)) {
+            if let Some(v) = r
+                .reveal_wanted
+                .iter()
+                .find(|v| !r.revealed.contains(*v) && r.votes.get(*v).is_some_and(|x| x.2))
+            {
                 return Some(Action::Reveal(*v));
             }
         }
@@ -566,11 +781,28 @@ impl Worker {
 
     /// The engine's reveal phase is over (or everyone on chain revealed) and nothing is pending.
     fn ready_to_finish(&self, r: &Rec) -> bool {
-        let committed: Vec<&Address> = r.votes.iter().filter(|(_, x)| x.2).map(|(v, _)| v).collect();
-        let pending_reveals = r.reveal_wanted.iter().any(|v| !r.revealed.contains(v) && r.votes.get(v).is_some_and(|x| x.2));
-        let everyone = r.committee.as_ref().is_some_and(|c| c.iter().all(|v| r.revealed.contains(v)));
-        let engine_done = r.offchain_reveal_deadline_ms > 0 && self.now_ms >= r.offchain_reveal_deadline_ms;
-        !pending_reveals && (everyone || (engine_done && committed.iter().all(|v| r.revealed.contains(*v) || !r.reveal_wanted.contains(*v))))
+        let committed: Vec<&Address> = r
+            .votes
+            .iter()
+            .filter(|(_, x)| x.2)
+            .map(|(v, _)| v)
+            .collect();
+        let pending_reveals = r
+            .reveal_wanted
+            .iter()
+            .any(|v| !r.revealed.contains(v) && r.votes.get(v).is_some_and(|x| x.2));
+        let everyone = r
+            .committee
+            .as_ref()
+            .is_some_and(|c| c.iter().all(|v| r.revealed.contains(v)));
+        let engine_done =
+            r.offchain_reveal_deadline_ms > 0 && self.now_ms >= r.offchain_reveal_deadline_ms;
+        !pending_reveals
+            && (everyone
+                || (engine_done
+                    && committed
+                        .iter()
+                        .all(|v| r.revealed.contains(*v) || !r.reveal_wanted.contains(*v))))
     }
 
     /// The chain time a job waits for (devnet warps to it; elsewhere we wait).
@@ -583,17 +815,26 @@ impl Worker {
         if let Some((at, _)) = r.finish_wait {
             return (now < at).then_some(at);
         }
-        let wants_reveal = r.reveal_wanted.iter().any(|v| !r.revealed.contains(v) && r.votes.get(v).is_some_and(|x| x.2));
+        let wants_reveal = r
+            .reveal_wanted
+            .iter()
+            .any(|v| !r.revealed.contains(v) && r.votes.get(v).is_some_and(|x| x.2));
         (wants_reveal && now <= commit_deadline).then_some(commit_deadline + 1)
     }
 
     /// Jobs still expecting commits must keep their commit window: time may not jump past it.
     fn time_limit(&self) -> u64 {
         let mut limit = u64::MAX;
-        for r in self.state.recs.values().filter(|r| !r.finished && !r.detached) {
+        for r in self
+            .state
+            .recs
+            .values()
+            .filter(|r| !r.finished && !r.detached)
+        {
             if let Some(c) = &r.committee {
                 let commit_deadline = r.selected_at + self.settings.commit_window_s;
-                let expecting = self.now_ms < r.offchain_commit_deadline_ms || r.offchain_commit_deadline_ms == 0
+                let expecting = self.now_ms < r.offchain_commit_deadline_ms
+                    || r.offchain_commit_deadline_ms == 0
                     || r.votes.iter().any(|(v, x)| !x.2 && c.contains(v));
                 if expecting {
                     limit = limit.min(commit_deadline);
@@ -614,13 +855,25 @@ impl Worker {
     /// Devnet: jump the chain clock to the earliest time a job waits for, when no other job's
     /// window would close by it.
     async fn pass_time(&mut self) -> eyre::Result<()> {
-        let block = self.hub.provider().get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await?;
+        let block = self
+            .hub
+            .provider()
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?;
         let now = block.map(|b| b.header.timestamp).unwrap_or(0);
         CHAIN_TIME.store(now, std::sync::atomic::Ordering::Relaxed);
         if !self.settings.devnet {
             return Ok(());
         }
-        let Some(target) = self.state.recs.values().filter_map(|r| self.time_needed(r)).min() else { return Ok(()) };
+        let Some(target) = self
+            .state
+            .recs
+            .values()
+            .filter_map(|r| self.time_needed(r))
+            .min()
+        else {
+            return Ok(());
+        };
         if target > now && target < self.time_limit() {
             self.hub.warp(target - now).await?;
             CHAIN_TIME.store(target, std::sync::atomic::Ordering::Relaxed);
@@ -633,7 +886,9 @@ impl Worker {
             Outcome::Selected(c, _) => c.iter().map(|a| self.account_of(*a)).collect(),
             _ => Vec::new(),
         };
-        let Some(r) = self.state.recs.get_mut(&job) else { return };
+        let Some(r) = self.state.recs.get_mut(&job) else {
+            return;
+        };
         r.busy = false;
         let mut view = self.view.lock().expect("view");
         let done = |journal: &mut Journal, step: String| {
@@ -644,7 +899,10 @@ impl Worker {
         use std::sync::atomic::Ordering::Relaxed;
         match outcome {
             Outcome::Created(id) => {
-                if let Err(e) = self.journal.record(&Entry::Created { job: job.0, onchain: id }) {
+                if let Err(e) = self.journal.record(&Entry::Created {
+                    job: job.0,
+                    onchain: id,
+                }) {
                     tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
                 }
                 r.onchain = Some(id);
@@ -654,7 +912,10 @@ impl Worker {
             Outcome::Applied => {
                 r.applied = true;
                 view.applied.insert(job);
-                done(&mut self.journal, format!("apply:{}", r.agent.unwrap_or_default()));
+                done(
+                    &mut self.journal,
+                    format!("apply:{}", r.agent.unwrap_or_default()),
+                );
             }
             Outcome::Submitted => {
                 r.submitted = true;
@@ -665,7 +926,8 @@ impl Worker {
                     r.selected_at = at;
                     done(&mut self.journal, format!("select:{at}"));
                 }
-                view.committees.insert(job, account_of.into_iter().flatten().collect());
+                view.committees
+                    .insert(job, account_of.into_iter().flatten().collect());
                 r.committee = Some(committee);
             }
             Outcome::Committed(v) => {
@@ -713,7 +975,9 @@ enum Action {
     Commit(Address),
     Reveal(Address),
     /// Close validation and settle; `force` after the grace period when quorum is missing.
-    Finish { force: bool },
+    Finish {
+        force: bool,
+    },
 }
 
 /// What one action needs, detached from the worker so actions of many jobs run at once.
@@ -739,32 +1003,75 @@ impl Ctx {
         let r = &self.rec;
         let id = r.onchain.unwrap_or_default();
         let (jr, vm) = (self.d.job_registry, self.d.validation_module);
-        let send = |label: &'static str, from: Address, to: Address, input: Vec<u8>, gas: Gas| self.hub.send(label, from, Some(to), Bytes::from(input), gas);
+        let send = |label: &'static str, from: Address, to: Address, input: Vec<u8>, gas: Gas| {
+            self.hub
+                .send(label, from, Some(to), Bytes::from(input), gas)
+        };
         match action {
             Action::Create => {
-                let call = JobRegistry::createJobCall { reward: r.reward, deadline: r.deadline_s, specHash: r.spec_hash, uri: format!("omega://job/{}", r.spec_hash) };
-                let receipt = send("createJob", r.poster, jr, call.abi_encode(), Gas::Estimate).await?;
-                let created = receipt.inner.logs().iter().find_map(|l| JobRegistry::JobCreated::decode_log_data(l.data()).ok()).ok_or_else(|| eyre::eyre!("no JobCreated event"))?;
+                let call = JobRegistry::createJobCall {
+                    reward: r.reward,
+                    deadline: r.deadline_s,
+                    specHash: r.spec_hash,
+                    uri: format!("omega://job/{}", r.spec_hash),
+                };
+                let receipt =
+                    send("createJob", r.poster, jr, call.abi_encode(), Gas::Estimate).await?;
+                let created = receipt
+                    .inner
+                    .logs()
+                    .iter()
+                    .find_map(|l| JobRegistry::JobCreated::decode_log_data(l.data()).ok())
+                    .ok_or_else(|| eyre::eyre!("no JobCreated event"))?;
                 Ok(Outcome::Created(created.jobId))
             }
             Action::Cancel => {
                 if self.state(id).await? == 1 {
-                    send("cancelJob", r.poster, jr, JobRegistry::cancelJobCall { jobId: id }.abi_encode(), Gas::Estimate).await?;
+                    send(
+                        "cancelJob",
+                        r.poster,
+                        jr,
+                        JobRegistry::cancelJobCall { jobId: id }.abi_encode(),
+                        Gas::Estimate,
+                    )
+                    .await?;
                 }
                 Ok(Outcome::Cancelled)
             }
             Action::Apply => {
-                let agent = r.agent.ok_or_else(|| eyre::eyre!("no key for the assigned agent"))?;
+                let agent = r
+                    .agent
+                    .ok_or_else(|| eyre::eyre!("no key for the assigned agent"))?;
                 if self.state(id).await? < 2 {
-                    send("applyForJob", agent, jr, JobRegistry::applyForJobCall { jobId: id, subdomain: SUBDOMAIN.into(), proof: vec![] }.abi_encode(), Gas::Estimate).await?;
+                    send(
+                        "applyForJob",
+                        agent,
+                        jr,
+                        JobRegistry::applyForJobCall {
+                            jobId: id,
+                            subdomain: SUBDOMAIN.into(),
+                            proof: vec![],
+                        }
+                        .abi_encode(),
+                        Gas::Estimate,
+                    )
+                    .await?;
                 }
                 Ok(Outcome::Applied)
             }
             Action::Submit => {
-                let agent = r.agent.ok_or_else(|| eyre::eyre!("the agent of this job is unknown"))?;
+                let agent = r
+                    .agent
+                    .ok_or_else(|| eyre::eyre!("the agent of this job is unknown"))?;
                 if self.state(id).await? < 3 {
                     let result = keccak256((r.spec_hash, "result").abi_encode());
-                    let call = JobRegistry::submitCall { jobId: id, resultHash: result, resultURI: format!("omega://result/{result}"), subdomain: SUBDOMAIN.into(), _4: vec![] };
+                    let call = JobRegistry::submitCall {
+                        jobId: id,
+                        resultHash: result,
+                        resultURI: format!("omega://result/{result}"),
+                        subdomain: SUBDOMAIN.into(),
+                        _4: vec![],
+                    };
                     send("submit", agent, jr, call.abi_encode(), Gas::Estimate).await?;
                 }
                 Ok(Outcome::Submitted)
@@ -778,23 +1085,51 @@ impl Ctx {
                 if self.devnet {
                     self.hub.mine(1).await?; // selection must happen in a later block than submit
                 }
-                let call = ValidationModule::selectValidatorsCall { jobId: id, _1: U256::from(0x0e6a) };
+                let call = ValidationModule::selectValidatorsCall {
+                    jobId: id,
+                    _1: U256::from(0x0e6a),
+                };
                 // A dry run first: the fixed gas limit would otherwise hide the revert reason.
-                if let Err(e) = self.hub.call("selectValidators", r.poster, vm, call.abi_encode().into()).await {
+                if let Err(e) = self
+                    .hub
+                    .call("selectValidators", r.poster, vm, call.abi_encode().into())
+                    .await
+                {
                     return match e {
-                        super::tx::TxError::Reverted { reason, .. } if reason.contains("SelectionTooEarly") || reason.contains("NotEnoughEligible") => Ok(Outcome::NotYetSelected),
+                        super::tx::TxError::Reverted { reason, .. }
+                            if reason.contains("SelectionTooEarly")
+                                || reason.contains("NotEnoughEligible") =>
+                        {
+                            Ok(Outcome::NotYetSelected)
+                        }
                         e => Err(e.into()),
                     };
                 }
-                match send("selectValidators", r.poster, vm, call.abi_encode(), Gas::Fixed(SELECT_GAS)).await {
+                match send(
+                    "selectValidators",
+                    r.poster,
+                    vm,
+                    call.abi_encode(),
+                    Gas::Fixed(SELECT_GAS),
+                )
+                .await
+                {
                     Ok(receipt) => {
-                        let at = self.block_time(receipt.block_number.unwrap_or_default()).await?;
-                        match receipt.inner.logs().iter().find_map(|l| ValidationModule::ValidatorsSelected::decode_log_data(l.data()).ok()) {
+                        let at = self
+                            .block_time(receipt.block_number.unwrap_or_default())
+                            .await?;
+                        match receipt.inner.logs().iter().find_map(|l| {
+                            ValidationModule::ValidatorsSelected::decode_log_data(l.data()).ok()
+                        }) {
                             Some(ev) => Ok(Outcome::Selected(ev.validators, at)),
                             None => Ok(Outcome::NotYetSelected),
                         }
                     }
-                    Err(super::tx::TxError::Reverted { reason, .. }) if reason.contains("SelectionTooEarly") => Ok(Outcome::NotYetSelected),
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("SelectionTooEarly") =>
+                    {
+                        Ok(Outcome::NotYetSelected)
+                    }
                     Err(e) => Err(e.into()),
                 }
             }
@@ -802,21 +1137,55 @@ impl Ctx {
                 let (approve, salt, _) = r.votes[&v];
                 let nonce = self.job_nonce(id).await?;
                 let domain = domain_separator(vm, self.hub.chain_id());
-                let hash = commit_hash(id, nonce, r.spec_hash, approve, B256::ZERO, salt, v, self.hub.chain_id(), domain);
-                let call = ValidationModule::commitValidationCall { jobId: id, commitHash: hash, subdomain: SUBDOMAIN.into(), _3: vec![] };
+                let hash = commit_hash(
+                    id,
+                    nonce,
+                    r.spec_hash,
+                    approve,
+                    B256::ZERO,
+                    salt,
+                    v,
+                    self.hub.chain_id(),
+                    domain,
+                );
+                let call = ValidationModule::commitValidationCall {
+                    jobId: id,
+                    commitHash: hash,
+                    subdomain: SUBDOMAIN.into(),
+                    _3: vec![],
+                };
                 match send("commitValidation", v, vm, call.abi_encode(), Gas::Estimate).await {
                     Ok(_) => Ok(Outcome::Committed(v)),
-                    Err(super::tx::TxError::Reverted { reason, .. }) if reason.contains("AlreadyCommitted") => Ok(Outcome::Committed(v)),
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("AlreadyCommitted") =>
+                    {
+                        Ok(Outcome::Committed(v))
+                    }
                     Err(e) => Err(e.into()),
                 }
             }
             Action::Reveal(v) => {
                 let (approve, salt, _) = r.votes[&v];
-                let call = ValidationModule::revealValidationCall { jobId: id, approve, burnTxHash: B256::ZERO, salt, subdomain: SUBDOMAIN.into(), _5: vec![] };
+                let call = ValidationModule::revealValidationCall {
+                    jobId: id,
+                    approve,
+                    burnTxHash: B256::ZERO,
+                    salt,
+                    subdomain: SUBDOMAIN.into(),
+                    _5: vec![],
+                };
                 match send("revealValidation", v, vm, call.abi_encode(), Gas::Estimate).await {
                     Ok(_) => Ok(Outcome::Revealed(v)),
-                    Err(super::tx::TxError::Reverted { reason, .. }) if reason.contains("AlreadyRevealed") => Ok(Outcome::Revealed(v)),
-                    Err(super::tx::TxError::Reverted { reason, .. }) if reason.contains("RevealPhaseNotOpen") => Ok(Outcome::NotYet),
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("AlreadyRevealed") =>
+                    {
+                        Ok(Outcome::Revealed(v))
+                    }
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("RevealPhaseNotOpen") =>
+                    {
+                        Ok(Outcome::NotYet)
+                    }
                     Err(e) => Err(e.into()),
                 }
             }
@@ -828,7 +1197,11 @@ impl Ctx {
     /// clock itself: when a window must pass first it says until when, and the worker (which
     /// knows every job's windows) moves time.
     async fn finish(&self, id: U256, force: bool) -> eyre::Result<Outcome> {
-        let (jr, vm, employer) = (self.d.job_registry, self.d.validation_module, self.rec.poster);
+        let (jr, vm, employer) = (
+            self.d.job_registry,
+            self.d.validation_module,
+            self.rec.poster,
+        );
         let (commit_w, reveal_w, grace) = self.windows;
         let reveal_deadline = self.rec.selected_at + commit_w + reveal_w;
         if self.state(id).await? == 3 {
@@ -836,12 +1209,26 @@ impl Ctx {
                 self.force(id, employer).await?;
             } else {
                 let finalize = ValidationModule::finalizeCall { jobId: id }.abi_encode();
-                match self.hub.send("ValidationModule.finalize", employer, Some(vm), finalize.into(), Gas::Estimate).await {
+                match self
+                    .hub
+                    .send(
+                        "ValidationModule.finalize",
+                        employer,
+                        Some(vm),
+                        finalize.into(),
+                        Gas::Estimate,
+                    )
+                    .await
+                {
                     Ok(_) => {}
-                    Err(super::tx::TxError::Reverted { reason, .. }) if reason.contains("RevealPending") => {
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("RevealPending") =>
+                    {
                         return Ok(Outcome::WaitUntil(reveal_deadline + 1, false));
                     }
-                    Err(super::tx::TxError::Reverted { reason, .. }) if reason.contains("QuorumNotReached") => {
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("QuorumNotReached") =>
+                    {
                         return Ok(Outcome::WaitUntil(reveal_deadline + grace + 1, true));
                     }
                     Err(e) => return Err(e.into()),
@@ -850,11 +1237,31 @@ impl Ctx {
         }
         if self.state(id).await? == 5 {
             // Validators rejected the work (or quorum failed): governance resolves for the employer.
-            let call = JobRegistry::resolveDisputeCall { jobId: id, employerWins: true }.abi_encode();
-            self.hub.send("resolveDispute", self.owner, Some(jr), call.into(), Gas::Estimate).await?;
+            let call = JobRegistry::resolveDisputeCall {
+                jobId: id,
+                employerWins: true,
+            }
+            .abi_encode();
+            self.hub
+                .send(
+                    "resolveDispute",
+                    self.owner,
+                    Some(jr),
+                    call.into(),
+                    Gas::Estimate,
+                )
+                .await?;
         }
         if self.state(id).await? == 4 {
-            self.hub.send("JobRegistry.finalize", employer, Some(jr), JobRegistry::finalizeCall { jobId: id }.abi_encode().into(), Gas::Estimate).await?;
+            self.hub
+                .send(
+                    "JobRegistry.finalize",
+                    employer,
+                    Some(jr),
+                    JobRegistry::finalizeCall { jobId: id }.abi_encode().into(),
+                    Gas::Estimate,
+                )
+                .await?;
         }
         if self.state(id).await? != 6 {
             return Ok(Outcome::NotYet);
@@ -864,25 +1271,73 @@ impl Ctx {
 
     async fn force(&self, id: U256, from: Address) -> eyre::Result<()> {
         let call = ValidationModule::forceFinalizeCall { jobId: id }.abi_encode();
-        self.hub.send("ValidationModule.forceFinalize", from, Some(self.d.validation_module), call.into(), Gas::Estimate).await?;
+        self.hub
+            .send(
+                "ValidationModule.forceFinalize",
+                from,
+                Some(self.d.validation_module),
+                call.into(),
+                Gas::Estimate,
+            )
+            .await?;
         Ok(())
     }
 
     /// The v2 job state from the 9-field `jobs()` tuple and `decodeJobMetadata`.
     async fn state(&self, id: U256) -> eyre::Result<u8> {
-        let out = self.hub.call("jobs", self.owner, self.d.job_registry, JobRegistry::jobsCall { jobId: id }.abi_encode().into()).await?;
+        let out = self
+            .hub
+            .call(
+                "jobs",
+                self.owner,
+                self.d.job_registry,
+                JobRegistry::jobsCall { jobId: id }.abi_encode().into(),
+            )
+            .await?;
         let job = JobRegistry::jobsCall::abi_decode_returns(&out)?;
-        let out = self.hub.call("decodeJobMetadata", self.owner, self.d.job_registry, JobRegistry::decodeJobMetadataCall { packed: job.packedMetadata }.abi_encode().into()).await?;
+        let out = self
+            .hub
+            .call(
+                "decodeJobMetadata",
+                self.owner,
+                self.d.job_registry,
+                JobRegistry::decodeJobMetadataCall {
+                    packed: job.packedMetadata,
+                }
+                .abi_encode()
+                .into(),
+            )
+            .await?;
         Ok(JobRegistry::decodeJobMetadataCall::abi_decode_returns(&out)?.state)
     }
 
     async fn committee(&self, id: U256) -> eyre::Result<Vec<Address>> {
-        let out = self.hub.call("validators", self.owner, self.d.validation_module, ValidationModule::validatorsCall { jobId: id }.abi_encode().into()).await?;
+        let out = self
+            .hub
+            .call(
+                "validators",
+                self.owner,
+                self.d.validation_module,
+                ValidationModule::validatorsCall { jobId: id }
+                    .abi_encode()
+                    .into(),
+            )
+            .await?;
         Ok(ValidationModule::validatorsCall::abi_decode_returns(&out)?)
     }
 
     async fn job_nonce(&self, id: U256) -> eyre::Result<U256> {
-        let out = self.hub.call("jobNonce", self.owner, self.d.validation_module, ValidationModule::jobNonceCall { jobId: id }.abi_encode().into()).await?;
+        let out = self
+            .hub
+            .call(
+                "jobNonce",
+                self.owner,
+                self.d.validation_module,
+                ValidationModule::jobNonceCall { jobId: id }
+                    .abi_encode()
+                    .into(),
+            )
+            .await?;
         Ok(ValidationModule::jobNonceCall::abi_decode_returns(&out)?)
     }
 

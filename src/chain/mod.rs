@@ -3,11 +3,11 @@
 
 pub mod anvil;
 pub mod bindings;
+pub mod commit_hash;
 pub mod deploy;
+pub mod devnet;
+pub mod journal;
 pub mod keys;
 pub mod manifest;
-pub mod tx;
-pub mod commit_hash;
-pub mod journal;
 pub mod mirror;
-pub mod devnet;
+pub mod tx;

@@ -2,7 +2,10 @@
 //! fees, receipts polled with a hard timeout, retries with backoff on transport errors, a nonce
 //! resync on nonce errors, and reverts decoded to their custom-error names.
 
-use super::bindings::{AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause, ValidationModule};
+use super::bindings::{
+    AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause,
+    ValidationModule,
+};
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -19,17 +22,30 @@ pub enum TxError {
     #[error("{label} reverted: {reason}")]
     Reverted { label: String, reason: String },
     #[error("{label}: no receipt for {hash} within {secs} s")]
-    Timeout { label: String, hash: B256, secs: u64 },
+    Timeout {
+        label: String,
+        hash: B256,
+        secs: u64,
+    },
     #[error("{label}: RPC failed after {attempts} attempts: {message}")]
-    Rpc { label: String, attempts: u32, message: String },
+    Rpc {
+        label: String,
+        attempts: u32,
+        message: String,
+    },
     #[error("no signer for {0}")]
     UnknownSigner(Address),
 }
 
 /// An RPC connection without fillers: we set nonce, gas and fees ourselves.
 pub fn connect(url: &str) -> eyre::Result<DynProvider> {
-    let url = url.parse().map_err(|e| eyre::eyre!("invalid RPC URL {url:?}: {e}"))?;
-    Ok(ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased())
+    let url = url
+        .parse()
+        .map_err(|e| eyre::eyre!("invalid RPC URL {url:?}: {e}"))?;
+    Ok(ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(url)
+        .erased())
 }
 
 /// How much gas a call gets.
@@ -59,11 +75,22 @@ pub struct TxHub {
 const ATTEMPTS: u32 = 5;
 
 impl TxHub {
-    pub async fn new(provider: DynProvider, keys: impl IntoIterator<Item = PrivateKeySigner>) -> eyre::Result<TxHub> {
+    pub async fn new(
+        provider: DynProvider,
+        keys: impl IntoIterator<Item = PrivateKeySigner>,
+    ) -> eyre::Result<TxHub> {
         let chain_id = retry("eth_chainId", || provider.get_chain_id()).await?;
         let signers = keys
             .into_iter()
-            .map(|key| (key.address(), Mutex::new(Signer { wallet: EthereumWallet::from(key), nonce: None })))
+            .map(|key| {
+                (
+                    key.address(),
+                    Mutex::new(Signer {
+                        wallet: EthereumWallet::from(key),
+                        nonce: None,
+                    }),
+                )
+            })
             .collect();
         Ok(TxHub {
             provider,
@@ -84,10 +111,23 @@ impl TxHub {
 
     /// Sends `input` to `to` (or creates a contract when `to` is None) from `from`, and waits for
     /// its receipt. A reverted transaction is an error naming the custom error.
-    pub async fn send(&self, label: &str, from: Address, to: Option<Address>, input: Bytes, gas: Gas) -> Result<TransactionReceipt, TxError> {
-        let slot = self.signers.get(&from).ok_or(TxError::UnknownSigner(from))?;
+    pub async fn send(
+        &self,
+        label: &str,
+        from: Address,
+        to: Option<Address>,
+        input: Bytes,
+        gas: Gas,
+    ) -> Result<TransactionReceipt, TxError> {
+        let slot = self
+            .signers
+            .get(&from)
+            .ok_or(TxError::UnknownSigner(from))?;
         let mut signer = slot.lock().await;
-        let mut request = TransactionRequest::default().with_from(from).with_input(input).with_chain_id(self.chain_id);
+        let mut request = TransactionRequest::default()
+            .with_from(from)
+            .with_input(input)
+            .with_chain_id(self.chain_id);
         request = match to {
             Some(to) => request.with_to(to),
             None => request.into_create(),
@@ -95,18 +135,33 @@ impl TxHub {
         let limit = match gas {
             Gas::Fixed(g) => g,
             Gas::Estimate => {
-                let estimate = retry_or_revert(label, || self.provider.estimate_gas(request.clone())).await?;
+                let estimate =
+                    retry_or_revert(label, || self.provider.estimate_gas(request.clone())).await?;
                 estimate + estimate / 4 + 10_000
             }
         };
-        let price = retry(label, || self.provider.get_gas_price()).await.map_err(|e| rpc(label, e))?;
-        request = request.with_gas_limit(limit).with_max_fee_per_gas(price * 2 + 1).with_max_priority_fee_per_gas(price.min(1_000_000_000));
+        let price = retry(label, || self.provider.get_gas_price())
+            .await
+            .map_err(|e| rpc(label, e))?;
+        request = request
+            .with_gas_limit(limit)
+            .with_max_fee_per_gas(price * 2 + 1)
+            .with_max_priority_fee_per_gas(price.min(1_000_000_000));
         for attempt in 1..=ATTEMPTS {
             let nonce = match signer.nonce {
                 Some(n) => n,
-                None => retry(label, || self.provider.get_transaction_count(from).pending()).await.map_err(|e| rpc(label, e))?,
+                None => retry(label, || {
+                    self.provider.get_transaction_count(from).pending()
+                })
+                .await
+                .map_err(|e| rpc(label, e))?,
             };
-            let envelope = request.clone().with_nonce(nonce).build(&signer.wallet).await.map_err(|e| rpc(label, e))?;
+            let envelope = request
+                .clone()
+                .with_nonce(nonce)
+                .build(&signer.wallet)
+                .await
+                .map_err(|e| rpc(label, e))?;
             match self.provider.send_tx_envelope(envelope).await {
                 Ok(pending) => {
                     signer.nonce = Some(nonce + 1);
@@ -116,11 +171,17 @@ impl TxHub {
                     return self.wait_receipt(label, hash).await;
                 }
                 Err(e) if is_nonce_error(&e.to_string()) => signer.nonce = None, // resync and try again
-                Err(e) if attempt < ATTEMPTS && e.as_error_resp().is_none() => backoff(attempt).await,
+                Err(e) if attempt < ATTEMPTS && e.as_error_resp().is_none() => {
+                    backoff(attempt).await
+                }
                 Err(e) => return Err(revert_or_rpc(label, e)),
             }
         }
-        Err(TxError::Rpc { label: label.into(), attempts: ATTEMPTS, message: "nonce kept changing".into() })
+        Err(TxError::Rpc {
+            label: label.into(),
+            attempts: ATTEMPTS,
+            message: "nonce kept changing".into(),
+        })
     }
 
     async fn wait_receipt(&self, label: &str, hash: B256) -> Result<TransactionReceipt, TxError> {
@@ -128,40 +189,68 @@ impl TxHub {
         loop {
             if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(hash).await {
                 if !receipt.status() {
-                    return Err(TxError::Reverted { label: label.into(), reason: format!("status 0 in block {:?} (tx {hash})", receipt.block_number) });
+                    return Err(TxError::Reverted {
+                        label: label.into(),
+                        reason: format!("status 0 in block {:?} (tx {hash})", receipt.block_number),
+                    });
                 }
                 return Ok(receipt);
             }
             if start.elapsed() > self.receipt_timeout {
-                return Err(TxError::Timeout { label: label.into(), hash, secs: self.receipt_timeout.as_secs() });
+                return Err(TxError::Timeout {
+                    label: label.into(),
+                    hash,
+                    secs: self.receipt_timeout.as_secs(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(15)).await;
         }
     }
 
     /// An `eth_call` from `from`, for dry runs and reads; reverts are decoded.
-    pub async fn call(&self, label: &str, from: Address, to: Address, input: Bytes) -> Result<Bytes, TxError> {
-        let request = TransactionRequest::default().with_from(from).with_to(to).with_input(input);
+    pub async fn call(
+        &self,
+        label: &str,
+        from: Address,
+        to: Address,
+        input: Bytes,
+    ) -> Result<Bytes, TxError> {
+        let request = TransactionRequest::default()
+            .with_from(from)
+            .with_to(to)
+            .with_input(input);
         retry_or_revert(label, || self.provider.call(request.clone())).await
     }
 
     /// Devnet only: moves the chain clock forward and mines a block.
     pub async fn warp(&self, seconds: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self.provider.raw_request("evm_increaseTime".into(), (U256::from(seconds),)).await?;
-        let _: serde_json::Value = self.provider.raw_request("anvil_mine".into(), (U256::from(1),)).await?;
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("evm_increaseTime".into(), (U256::from(seconds),))
+            .await?;
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("anvil_mine".into(), (U256::from(1),))
+            .await?;
         Ok(())
     }
 
     /// Devnet only: mines `n` empty blocks.
     pub async fn mine(&self, n: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self.provider.raw_request("anvil_mine".into(), (U256::from(n),)).await?;
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("anvil_mine".into(), (U256::from(n),))
+            .await?;
         Ok(())
     }
 }
 
 fn is_nonce_error(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("nonce too low") || m.contains("nonce too high") || m.contains("invalid nonce") || m.contains("already known")
+    m.contains("nonce too low")
+        || m.contains("nonce too high")
+        || m.contains("invalid nonce")
+        || m.contains("already known")
 }
 
 async fn backoff(attempt: u32) {
@@ -169,7 +258,11 @@ async fn backoff(attempt: u32) {
 }
 
 fn rpc(label: &str, e: impl std::fmt::Display) -> TxError {
-    TxError::Rpc { label: label.into(), attempts: 1, message: e.to_string() }
+    TxError::Rpc {
+        label: label.into(),
+        attempts: 1,
+        message: e.to_string(),
+    }
 }
 
 /// Retries transport failures with backoff; an answer from the node (even an error) is final.
@@ -202,10 +295,20 @@ where
 fn revert_or_rpc(label: &str, e: alloy::transports::TransportError) -> TxError {
     match e.as_error_resp() {
         Some(resp) => {
-            let reason = resp.as_revert_data().map(|d| decode_revert(&d)).unwrap_or_else(|| resp.message.to_string());
-            TxError::Reverted { label: label.into(), reason }
+            let reason = resp
+                .as_revert_data()
+                .map(|d| decode_revert(&d))
+                .unwrap_or_else(|| resp.message.to_string());
+            TxError::Reverted {
+                label: label.into(),
+                reason,
+            }
         }
-        None => TxError::Rpc { label: label.into(), attempts: ATTEMPTS, message: e.to_string() },
+        None => TxError::Rpc {
+            label: label.into(),
+            attempts: ATTEMPTS,
+            message: e.to_string(),
+        },
     }
 }
 

@@ -37,7 +37,13 @@ pub struct ChainArgs {
     #[arg(long, env = "OMEGA_DEPLOYMENTS")]
     pub deployments: Option<PathBuf>,
     /// Commit and reveal windows of the target chain's ValidationModule, in seconds (rpc mode).
-    #[arg(long, env = "OMEGA_CHAIN_WINDOWS", default_value = "1800,1800", value_delimiter = ',', num_args = 2)]
+    #[arg(
+        long,
+        env = "OMEGA_CHAIN_WINDOWS",
+        default_value = "1800,1800",
+        value_delimiter = ',',
+        num_args = 2
+    )]
     pub windows: Vec<u64>,
     #[command(flatten)]
     pub anvil: AnvilArgs,
@@ -45,7 +51,11 @@ pub struct ChainArgs {
 
 impl ChainArgs {
     pub fn mode(&self) -> ChainMode {
-        self.chain.unwrap_or(if self.rpc_url.is_some() { ChainMode::Rpc } else { ChainMode::Devnet })
+        self.chain.unwrap_or(if self.rpc_url.is_some() {
+            ChainMode::Rpc
+        } else {
+            ChainMode::Devnet
+        })
     }
 
     /// Validates the flags before anything starts.
@@ -57,44 +67,91 @@ impl ChainArgs {
     }
 
     /// Attaches the chain mirror to the orchestrator; returns a label for the summary.
-    pub async fn attach(&self, config: &Config, paths: &ReportPaths, orchestrator: &mut Orchestrator) -> Result<()> {
+    pub async fn attach(
+        &self,
+        config: &Config,
+        paths: &ReportPaths,
+        orchestrator: &mut Orchestrator,
+    ) -> Result<()> {
         let (agents, validators) = workforce(config);
         let (rpc_url, deployment, keys, devnet) = match self.mode() {
             ChainMode::Off => return Ok(()),
             ChainMode::Devnet => {
                 let d = up(config, &DevnetPaths::new(&paths.dir), &self.anvil).await?;
-                (d.process.rpc_url.clone(), d.deployment, Keys::devnet(agents, validators)?, true)
+                (
+                    d.process.rpc_url.clone(),
+                    d.deployment,
+                    Keys::devnet(agents, validators)?,
+                    true,
+                )
             }
             ChainMode::Rpc => {
                 let url = self.rpc_url.clone().expect("checked");
                 let manifest = self.deployments.as_ref().expect("checked");
-                (url, Deployment::load(manifest)?, Keys::from_env(agents, validators)?, false)
+                (
+                    url,
+                    Deployment::load(manifest)?,
+                    Keys::from_env(agents, validators)?,
+                    false,
+                )
             }
         };
-        let hub = TxHub::new(connect(&rpc_url)?, keys.all().cloned()).await.wrap_err_with(|| format!("cannot reach {rpc_url}"))?;
+        let hub = TxHub::new(connect(&rpc_url)?, keys.all().cloned())
+            .await
+            .wrap_err_with(|| format!("cannot reach {rpc_url}"))?;
         if hub.chain_id() != deployment.chain_id {
-            eyre::bail!("{rpc_url} is chain {} but the deployment manifest is for chain {}", hub.chain_id(), deployment.chain_id);
+            eyre::bail!(
+                "{rpc_url} is chain {} but the deployment manifest is for chain {}",
+                hub.chain_id(),
+                deployment.chain_id
+            );
         }
         let world = orchestrator.world();
         let mut by_account = vec![keys.employer.address()];
         let (mut next_agent, mut next_validator) = (keys.agents.iter(), keys.validators.iter());
         for agent in &world.agents {
-            let key = if agent.role == Role::Validator { next_validator.next() } else { next_agent.next() };
+            let key = if agent.role == Role::Validator {
+                next_validator.next()
+            } else {
+                next_agent.next()
+            };
             by_account.push(key.expect("keys cover the workforce").address());
         }
-        let names: HashMap<String, AccountId> =
-            world.state.ledger.accounts().iter().enumerate().map(|(i, a)| (a.name.clone(), AccountId(i as u32))).collect();
-        let (commit_window_s, reveal_window_s) = if devnet { (300, 300) } else { (self.windows[0], self.windows[1]) };
+        let names: HashMap<String, AccountId> = world
+            .state
+            .ledger
+            .accounts()
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.name.clone(), AccountId(i as u32)))
+            .collect();
+        let (commit_window_s, reveal_window_s) = if devnet {
+            (300, 300)
+        } else {
+            (self.windows[0], self.windows[1])
+        };
         let settings = MirrorSettings {
             journal: paths.dir.join("chain").join("mirror.jsonl"),
             devnet,
             commit_window_s,
             reveal_window_s,
             force_finalize_grace_s: 3600,
-            first_job: world.state.jobs.next_id().0,
+            // A fresh world's demo jobs are mirrored too; jobs of a state that ran without a
+            // chain before are not.
+            first_job: if world.state.cycle == 0 {
+                1
+            } else {
+                world.state.jobs.next_id().0
+            },
         };
-        let actors = Actors { by_account, owner: keys.owner.address() };
-        tracing::info!("mirroring job lifecycles to {rpc_url} (JobRegistry {})", deployment.job_registry);
+        let actors = Actors {
+            by_account,
+            owner: keys.owner.address(),
+        };
+        tracing::info!(
+            "mirroring job lifecycles to {rpc_url} (JobRegistry {})",
+            deployment.job_registry
+        );
         let mirror = ChainMirror::start(hub, deployment, actors, names, settings, rpc_url)?;
         orchestrator.add_sink(Box::new(mirror));
         Ok(())

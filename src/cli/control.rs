@@ -22,8 +22,14 @@ pub fn request(paths: &crate::config::ReportPaths, pause: bool, source: &str) ->
     let c = control::request(&paths.control, pause, source)?;
     let verb = if pause { "pause" } else { "resume" };
     match pidfile::running(&paths.lock) {
-        Some(pid) => println!("{verb} requested (#{}); the running orchestrator (pid {pid}) applies it within one cycle", c.seq),
-        None => println!("{verb} requested (#{}); no orchestrator is running, the next launch applies it", c.seq),
+        Some(pid) => println!(
+            "{verb} requested (#{}); the running orchestrator (pid {pid}) applies it within one cycle",
+            c.seq
+        ),
+        None => println!(
+            "{verb} requested (#{}); no orchestrator is running, the next launch applies it",
+            c.seq
+        ),
     }
     Ok(())
 }

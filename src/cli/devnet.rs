@@ -44,7 +44,9 @@ pub struct DevnetArgs {
 }
 
 pub fn execute(cmd: DevnetCommand) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cmd {
             DevnetCommand::Up(a) => {
@@ -59,7 +61,10 @@ pub fn execute(cmd: DevnetCommand) -> Result<()> {
             DevnetCommand::Down(a) => {
                 let (_, paths) = a.files.load()?;
                 match anvil::stop(&DevnetPaths::new(&paths.dir))? {
-                    Some(p) => println!("stopped anvil (pid {}); its chain state is kept for the next `up`", p.pid),
+                    Some(p) => println!(
+                        "stopped anvil (pid {}); its chain state is kept for the next `up`",
+                        p.pid
+                    ),
                     None => println!("no devnet is running from {}", paths.dir.display()),
                 }
                 Ok(())
@@ -72,7 +77,12 @@ pub fn execute(cmd: DevnetCommand) -> Result<()> {
                 let (_, paths) = a.files.load()?;
                 let devnet = DevnetPaths::new(&paths.dir);
                 anvil::stop(&devnet)?;
-                for f in [&devnet.state, &devnet.manifest, &devnet.env, &paths.dir.join("chain").join("mirror.jsonl")] {
+                for f in [
+                    &devnet.state,
+                    &devnet.manifest,
+                    &devnet.env,
+                    &paths.dir.join("chain").join("mirror.jsonl"),
+                ] {
                     let _ = std::fs::remove_file(f);
                 }
                 println!("devnet reset: chain state, manifest and mirror journal removed");
@@ -83,15 +93,32 @@ pub fn execute(cmd: DevnetCommand) -> Result<()> {
 }
 
 /// Starts the devnet for this config's workforce (shared with `omega run`).
-pub async fn up(config: &Config, devnet: &DevnetPaths, a: &AnvilArgs) -> Result<crate::chain::devnet::Devnet> {
+pub async fn up(
+    config: &Config,
+    devnet: &DevnetPaths,
+    a: &AnvilArgs,
+) -> Result<crate::chain::devnet::Devnet> {
     let (agents, validators) = workforce(config);
-    let options = DevnetOptions { anvil: a.anvil.as_deref(), port: a.port, params: params(config), agents, validators };
+    let options = DevnetOptions {
+        anvil: a.anvil.as_deref(),
+        port: a.port,
+        params: params(config),
+        agents,
+        validators,
+    };
     let d = ensure_up(devnet, &options).await?;
     if d.started {
-        println!("started anvil (pid {}) on {}", d.process.pid, d.process.rpc_url);
+        println!(
+            "started anvil (pid {}) on {}",
+            d.process.pid, d.process.rpc_url
+        );
     }
     if d.deployed {
-        println!("deployed the contracts; manifest {}, gateway env {}", devnet.manifest.display(), devnet.env.display());
+        println!(
+            "deployed the contracts; manifest {}, gateway env {}",
+            devnet.manifest.display(),
+            devnet.env.display()
+        );
     }
     Ok(d)
 }
@@ -99,7 +126,14 @@ pub async fn up(config: &Config, devnet: &DevnetPaths, a: &AnvilArgs) -> Result<
 /// (non-validator agents, validators) in the config.
 pub fn workforce(config: &Config) -> (usize, usize) {
     use crate::domain::agent::Role;
-    let count = |v: bool| config.agents.iter().filter(|a| (a.role == Role::Validator) == v).map(|a| a.count as usize).sum();
+    let count = |v: bool| {
+        config
+            .agents
+            .iter()
+            .filter(|a| (a.role == Role::Validator) == v)
+            .map(|a| a.count as usize)
+            .sum()
+    };
     (count(false), count(true))
 }
 
@@ -120,7 +154,12 @@ fn status(devnet: &DevnetPaths, json: bool) -> Result<()> {
     let process = anvil::running(devnet);
     let deployment = Deployment::load(&devnet.manifest).ok();
     if json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "process": process, "deployment": deployment }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "process": process, "deployment": deployment })
+            )?
+        );
         return Ok(());
     }
     match &process {
@@ -129,11 +168,26 @@ fn status(devnet: &DevnetPaths, json: bool) -> Result<()> {
     }
     match deployment {
         Some(d) => {
-            println!("chain id {}  deployed at block {}", d.chain_id, d.deploy_block);
-            for (name, a) in [("token", d.token), ("stakeManager", d.stake_manager), ("jobRegistry", d.job_registry), ("validationModule", d.validation_module), ("identityRegistry", d.identity_registry), ("systemPause", d.system_pause), ("checkpointRegistry", d.checkpoint_registry)] {
+            println!(
+                "chain id {}  deployed at block {}",
+                d.chain_id, d.deploy_block
+            );
+            for (name, a) in [
+                ("token", d.token),
+                ("stakeManager", d.stake_manager),
+                ("jobRegistry", d.job_registry),
+                ("validationModule", d.validation_module),
+                ("identityRegistry", d.identity_registry),
+                ("systemPause", d.system_pause),
+                ("checkpointRegistry", d.checkpoint_registry),
+            ] {
                 println!("  {name:<20} {a}");
             }
-            println!("manifest {}\ngateway env {}", devnet.manifest.display(), devnet.env.display());
+            println!(
+                "manifest {}\ngateway env {}",
+                devnet.manifest.display(),
+                devnet.env.display()
+            );
         }
         None => println!("no deployment yet (omega devnet up)"),
     }

@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "omega", version, about = "Omega: orchestrate an AGI workforce and govern it, off chain and on chain")]
+#[command(
+    name = "omega",
+    version,
+    about = "Omega: orchestrate an AGI workforce and govern it, off chain and on chain"
+)]
 pub struct Cli {
     /// Console output: readable lines, or one JSON object per line.
     #[arg(long, global = true, env = "OMEGA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
@@ -54,7 +58,11 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct ConfigArgs {
     /// The configuration file.
-    #[arg(long, env = "OMEGA_CONFIG", default_value = "config/default_config.json")]
+    #[arg(
+        long,
+        env = "OMEGA_CONFIG",
+        default_value = "config/default_config.json"
+    )]
     pub config: PathBuf,
     /// Folder for the checkpoint, log, archive and telemetry (default: where the config's
     /// `state_path` points, normally `reports/`).
@@ -94,7 +102,10 @@ pub fn main() -> ExitCode {
 fn init_tracing(format: LogFormat, level: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
     match format {
         LogFormat::Pretty => builder.compact().init(),
         LogFormat::Json => builder.json().init(),

@@ -41,7 +41,12 @@ pub fn execute(cmd: OwnerCommand) -> Result<()> {
             if gw <= 0.0 {
                 eyre::bail!("energy ceiling must be > 0 GW (got {gw})");
             }
-            set(&v.files, "/resource_manager/energy_capacity", gw, "energy ceiling")
+            set(
+                &v.files,
+                "/resource_manager/energy_capacity",
+                gw,
+                "energy ceiling",
+            )
         }
         OwnerCommand::SetPause(v) => {
             let pause = match v.value.to_ascii_lowercase().as_str() {
@@ -51,7 +56,10 @@ pub fn execute(cmd: OwnerCommand) -> Result<()> {
             };
             let (_config, paths) = v.files.load()?;
             if !paths.state.exists() {
-                eyre::bail!("no checkpoint at {}: run the orchestrator once first", paths.state.display());
+                eyre::bail!(
+                    "no checkpoint at {}: run the orchestrator once first",
+                    paths.state.display()
+                );
             }
             checkpoint::verify_file(&paths.state)?;
             super::control::request(&paths, pause, "owner")
@@ -73,6 +81,9 @@ fn set(files: &ConfigArgs, pointer: &str, value: f64, what: &str) -> Result<()> 
         serde_json::Value::from(value)
     };
     let old = set_value(&files.config, pointer, json_value)?;
-    println!("{what}: {old} → {value} in {}; a running orchestrator applies it within one cycle", files.config.display());
+    println!(
+        "{what}: {old} → {value} in {}; a running orchestrator applies it within one cycle",
+        files.config.display()
+    );
     Ok(())
 }

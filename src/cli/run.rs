@@ -44,7 +44,10 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
     args.chain.check()?;
     std::fs::create_dir_all(&paths.dir)?;
     let _claim = pidfile::claim(&paths.lock).map_err(|e| eyre::eyre!(e))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let options = RunOptions {
             cycles: args.cycles,
@@ -86,7 +89,12 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
 fn watch_signals(stop: Arc<AtomicBool>) {
     use tokio::signal::unix::{SignalKind, signal};
     tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else { return };
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
@@ -96,7 +104,10 @@ fn watch_signals(stop: Arc<AtomicBool>) {
     });
 }
 
-fn status_line(every: Duration, total: Option<u64>) -> Box<dyn FnMut(&crate::domain::world::World) + Send> {
+fn status_line(
+    every: Duration,
+    total: Option<u64>,
+) -> Box<dyn FnMut(&crate::domain::world::World) + Send> {
     let mut last = Instant::now();
     Box::new(move |world| {
         if last.elapsed() < every {
@@ -104,13 +115,25 @@ fn status_line(every: Duration, total: Option<u64>) -> Box<dyn FnMut(&crate::dom
         }
         last = Instant::now();
         let s = &world.state;
-        let live: Vec<String> = live_counts(world).into_iter().filter(|(st, n)| *n > 0 && !st.is_terminal()).map(|(st, n)| format!("{} {n}", st.name())).collect();
+        let live: Vec<String> = live_counts(world)
+            .into_iter()
+            .filter(|(st, n)| *n > 0 && !st.is_terminal())
+            .map(|(st, n)| format!("{} {n}", st.name()))
+            .collect();
         let of = total.map(|t| format!("/{t}")).unwrap_or_default();
         tracing::info!(
             "cycle {}{of} | {} | completed {} failed {} cancelled {} | energy price {:.4} compute price {:.4}{}",
-            s.cycle, if live.is_empty() { "no live jobs".to_string() } else { live.join(", ") },
-            s.counters.completed, s.counters.failed, s.counters.cancelled,
-            s.resources.token_per_energy, s.resources.token_per_compute,
+            s.cycle,
+            if live.is_empty() {
+                "no live jobs".to_string()
+            } else {
+                live.join(", ")
+            },
+            s.counters.completed,
+            s.counters.failed,
+            s.counters.cancelled,
+            s.resources.token_per_energy,
+            s.resources.token_per_compute,
             if s.paused { " | PAUSED" } else { "" },
         );
     })

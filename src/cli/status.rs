@@ -20,11 +20,20 @@ pub struct StatusArgs {
 pub fn execute(args: StatusArgs) -> Result<()> {
     let (_config, paths) = args.files.load()?;
     let Some(loaded) = checkpoint::load(&paths.state)? else {
-        eyre::bail!("no checkpoint at {}: run the orchestrator once first (omega run)", paths.state.display());
+        eyre::bail!(
+            "no checkpoint at {}: run the orchestrator once first (omega run)",
+            paths.state.display()
+        );
     };
-    let pending = control::read(&paths.control)?.filter(|c| c.seq > loaded.state.applied_control_seq);
+    let pending =
+        control::read(&paths.control)?.filter(|c| c.seq > loaded.state.applied_control_seq);
     let running = pidfile::running(&paths.lock);
-    let report = report(&loaded.state, pending.as_ref().map(|c| c.paused), running, &loaded.hash.to_string());
+    let report = report(
+        &loaded.state,
+        pending.as_ref().map(|c| c.paused),
+        running,
+        &loaded.hash.to_string(),
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -33,7 +42,12 @@ pub fn execute(args: StatusArgs) -> Result<()> {
     Ok(())
 }
 
-fn report(s: &WorldState, pending_pause: Option<bool>, running: Option<u32>, hash: &str) -> serde_json::Value {
+fn report(
+    s: &WorldState,
+    pending_pause: Option<bool>,
+    running: Option<u32>,
+    hash: &str,
+) -> serde_json::Value {
     let live = |st: JobStatus| s.jobs.iter().filter(|j| j.status == st).count() as u64;
     let totals = s.ledger.totals();
     let accounts: Vec<_> = s.ledger.accounts().iter().map(|a| json!({
@@ -72,23 +86,76 @@ fn report(s: &WorldState, pending_pause: Option<bool>, running: Option<u32>, has
 
 fn print_readable(r: &serde_json::Value) {
     let j = &r["jobs"];
-    let tokens = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u128>().ok()).map(|u| crate::domain::amount::Amount(u).to_string()).unwrap_or_default();
-    println!("cycle {}  |  paused: {}{}  |  {}", r["cycle"], r["paused"],
-        match r["pending_pause"].as_bool() { Some(p) => format!(" (a {} request is waiting to be applied)", if p { "pause" } else { "resume" }), None => String::new() },
-        match r["running_pid"].as_u64() { Some(pid) => format!("running (pid {pid})"), None => "not running".into() });
-    println!("jobs: tracked {}  pending {}  active {}  validating {}  completed {}  failed {}  cancelled {}",
-        j["tracked"], j["pending"], j["active"], j["validating"], j["completed"], j["failed"], j["cancelled"]);
+    let tokens = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| s.parse::<u128>().ok())
+            .map(|u| crate::domain::amount::Amount(u).to_string())
+            .unwrap_or_default()
+    };
+    println!(
+        "cycle {}  |  paused: {}{}  |  {}",
+        r["cycle"],
+        r["paused"],
+        match r["pending_pause"].as_bool() {
+            Some(p) => format!(
+                " (a {} request is waiting to be applied)",
+                if p { "pause" } else { "resume" }
+            ),
+            None => String::new(),
+        },
+        match r["running_pid"].as_u64() {
+            Some(pid) => format!("running (pid {pid})"),
+            None => "not running".into(),
+        }
+    );
+    println!(
+        "jobs: tracked {}  pending {}  active {}  validating {}  completed {}  failed {}  cancelled {}",
+        j["tracked"],
+        j["pending"],
+        j["active"],
+        j["validating"],
+        j["completed"],
+        j["failed"],
+        j["cancelled"]
+    );
     let l = &r["ledger"];
-    println!("tokens: minted {}  free {}  staked {} + {}  escrowed {}  burned {}  ({})", tokens(&l["minted"]), tokens(&l["free"]),
-        tokens(&l["job_stakes"]), tokens(&l["validator_stakes"]), tokens(&l["escrowed"]), tokens(&l["burned"]),
-        if l["balanced"] == true { "balanced" } else { "NOT BALANCED" });
+    println!(
+        "tokens: minted {}  free {}  staked {} + {}  escrowed {}  burned {}  ({})",
+        tokens(&l["minted"]),
+        tokens(&l["free"]),
+        tokens(&l["job_stakes"]),
+        tokens(&l["validator_stakes"]),
+        tokens(&l["escrowed"]),
+        tokens(&l["burned"]),
+        if l["balanced"] == true {
+            "balanced"
+        } else {
+            "NOT BALANCED"
+        }
+    );
     let res = &r["resources"];
-    println!("prices: {:.4} per GW, {:.4} per PF  |  utilisation {:.1}%",
-        res["token_per_energy"].as_f64().unwrap_or(0.0), res["token_per_compute"].as_f64().unwrap_or(0.0), res["utilisation"].as_f64().unwrap_or(0.0) * 100.0);
+    println!(
+        "prices: {:.4} per GW, {:.4} per PF  |  utilisation {:.1}%",
+        res["token_per_energy"].as_f64().unwrap_or(0.0),
+        res["token_per_compute"].as_f64().unwrap_or(0.0),
+        res["utilisation"].as_f64().unwrap_or(0.0) * 100.0
+    );
     println!("balances:");
     for a in r["accounts"].as_array().into_iter().flatten() {
         let stake = tokens(&a["validator_stake"]);
-        println!("  {:<24} {:>20}{}", a["name"].as_str().unwrap_or(""), tokens(&a["free"]), if stake == "0" { String::new() } else { format!("  (bonded {stake})") });
+        println!(
+            "  {:<24} {:>20}{}",
+            a["name"].as_str().unwrap_or(""),
+            tokens(&a["free"]),
+            if stake == "0" {
+                String::new()
+            } else {
+                format!("  (bonded {stake})")
+            }
+        );
     }
-    println!("checkpoint hash {}", r["checkpoint_hash"].as_str().unwrap_or(""));
+    println!(
+        "checkpoint hash {}",
+        r["checkpoint_hash"].as_str().unwrap_or("")
+    );
 }

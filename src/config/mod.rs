@@ -10,9 +10,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config {path} is not valid: {source}")]
-    Parse { path: PathBuf, source: serde_json::Error },
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("config {path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
 }
@@ -49,6 +55,9 @@ pub struct AgentConfig {
     /// Jobs one agent works on at once (default by role: 2, or 3 for finance).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_parallel_jobs: Option<u32>,
+    /// Chance that submitted work is bad (default by role), for drills and tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_work_rate: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -127,20 +136,49 @@ pub struct ValidatorConfig {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let config: Config =
-            serde_json::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
-        config.validate().map_err(|reason| ConfigError::Invalid { path: path.into(), reason })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let config: Config = serde_json::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        config.validate().map_err(|reason| ConfigError::Invalid {
+            path: path.into(),
+            reason,
+        })?;
         Ok(config)
     }
 
     /// Every rule a config must satisfy, with the key named in the reason.
     pub fn validate(&self) -> Result<(), String> {
-        let positive = |name: &str, v: f64| if v.is_finite() && v > 0.0 { Ok(()) } else { Err(format!("{name} must be > 0 (got {v})")) };
-        let non_negative = |name: &str, v: f64| if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(format!("{name} must be ≥ 0 (got {v})")) };
-        let ratio = |name: &str, v: f64| if (0.0..=1.0).contains(&v) { Ok(()) } else { Err(format!("{name} must be between 0 and 1 (got {v})")) };
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be > 0 (got {v})"))
+            }
+        };
+        let non_negative = |name: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be ≥ 0 (got {v})"))
+            }
+        };
+        let ratio = |name: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be between 0 and 1 (got {v})"))
+            }
+        };
         positive("cycle_seconds", self.cycle_seconds)?;
-        positive("checkpoint_interval_seconds", self.checkpoint_interval_seconds)?;
+        positive(
+            "checkpoint_interval_seconds",
+            self.checkpoint_interval_seconds,
+        )?;
         if self.max_concurrent_jobs == 0 {
             return Err("max_concurrent_jobs must be ≥ 1".into());
         }
@@ -150,9 +188,15 @@ impl Config {
         positive("resource_manager.token_supply", rm.token_supply)?;
         positive("resource_manager.token_per_energy", rm.token_per_energy)?;
         positive("resource_manager.token_per_compute", rm.token_per_compute)?;
-        ratio("resource_manager.dynamic_inflation_threshold", rm.dynamic_inflation_threshold)?;
+        ratio(
+            "resource_manager.dynamic_inflation_threshold",
+            rm.dynamic_inflation_threshold,
+        )?;
         if !(rm.scarcity_multiplier.is_finite() && rm.scarcity_multiplier > 1.0) {
-            return Err(format!("resource_manager.scarcity_multiplier must be > 1 (got {})", rm.scarcity_multiplier));
+            return Err(format!(
+                "resource_manager.scarcity_multiplier must be > 1 (got {})",
+                rm.scarcity_multiplier
+            ));
         }
         let v = &self.validators;
         ratio("validators.stake_ratio", v.stake_ratio)?;
@@ -163,11 +207,17 @@ impl Config {
         positive("validators.commit_phase_seconds", v.commit_phase_seconds)?;
         positive("validators.reveal_phase_seconds", v.reveal_phase_seconds)?;
         if v.quorum == 0 || v.quorum > v.committee_size {
-            return Err(format!("validators.quorum must be between 1 and committee_size ({})", v.committee_size));
+            return Err(format!(
+                "validators.quorum must be between 1 and committee_size ({})",
+                v.committee_size
+            ));
         }
         let s = &self.simulation;
         if s.kind != crate::domain::sim::SyntheticEconomySim::KIND {
-            return Err(format!("simulation.type {:?} is unknown (available: synthetic_economy)", s.kind));
+            return Err(format!(
+                "simulation.type {:?} is unknown (available: synthetic_economy)",
+                s.kind
+            ));
         }
         non_negative("simulation.energy", s.energy)?;
         non_negative("simulation.compute", s.compute)?;
@@ -186,7 +236,10 @@ impl Config {
         self.validate_agents()?;
         for job in &self.jobs {
             positive(&format!("jobs[{}].reward", job.title), job.reward)?;
-            positive(&format!("jobs[{}].deadline_hours", job.title), job.deadline_hours)?;
+            positive(
+                &format!("jobs[{}].deadline_hours", job.title),
+                job.deadline_hours,
+            )?;
             non_negative(&format!("jobs[{}].energy", job.title), job.energy)?;
             non_negative(&format!("jobs[{}].compute", job.title), job.compute)?;
             if job.skills.is_empty() {
@@ -204,16 +257,37 @@ impl Config {
         let mut names = std::collections::BTreeSet::new();
         for a in &self.agents {
             if a.name.trim().is_empty() || a.count == 0 || a.skills.is_empty() {
-                return Err(format!("agents[{}]: name, skills and count ≥ 1 are required", a.name));
+                return Err(format!(
+                    "agents[{}]: name, skills and count ≥ 1 are required",
+                    a.name
+                ));
             }
             if !names.insert(a.name.clone()) {
                 return Err(format!("agents: duplicate name {:?}", a.name));
             }
-            if !(a.stake.is_finite() && a.stake >= 0.0 && a.energy_allowance >= 0.0 && a.compute_allowance >= 0.0) {
-                return Err(format!("agents[{}]: stake and allowances must be ≥ 0", a.name));
+            if !(a.stake.is_finite()
+                && a.stake >= 0.0
+                && a.energy_allowance >= 0.0
+                && a.compute_allowance >= 0.0)
+            {
+                return Err(format!(
+                    "agents[{}]: stake and allowances must be ≥ 0",
+                    a.name
+                ));
+            }
+            if a.bad_work_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+                return Err(format!(
+                    "agents[{}].bad_work_rate must be between 0 and 1",
+                    a.name
+                ));
             }
         }
-        let validators: u32 = self.agents.iter().filter(|a| a.role == Role::Validator).map(|a| a.count).sum();
+        let validators: u32 = self
+            .agents
+            .iter()
+            .filter(|a| a.role == Role::Validator)
+            .map(|a| a.count)
+            .sum();
         if validators < self.validators.committee_size {
             return Err(format!(
                 "validators.committee_size is {} but only {validators} validator agents are configured",
@@ -226,12 +300,20 @@ impl Config {
     /// Paths of the files the orchestrator keeps, all in one reports folder.
     pub fn paths(&self, reports_override: Option<&Path>) -> ReportPaths {
         let state = match reports_override {
-            Some(dir) => dir.join(self.state_path.file_name().unwrap_or("orchestrator_state.json".as_ref())),
+            Some(dir) => dir.join(
+                self.state_path
+                    .file_name()
+                    .unwrap_or("orchestrator_state.json".as_ref()),
+            ),
             None => self.state_path.clone(),
         };
         let dir = state.parent().map(Path::to_path_buf).unwrap_or_default();
         let log = match reports_override {
-            Some(dir) => dir.join(self.log_path.file_name().unwrap_or("orchestrator.log".as_ref())),
+            Some(dir) => dir.join(
+                self.log_path
+                    .file_name()
+                    .unwrap_or("orchestrator.log".as_ref()),
+            ),
             None => self.log_path.clone(),
         };
         ReportPaths {
@@ -295,8 +377,14 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
         v["max_concurent_jobs"] = 3.into();
-        assert!(serde_json::from_value::<Config>(v).unwrap_err().to_string().contains("max_concurent_jobs"));
+        assert!(
+            serde_json::from_value::<Config>(v)
+                .unwrap_err()
+                .to_string()
+                .contains("max_concurent_jobs")
+        );
     }
 }

@@ -4,9 +4,9 @@
 //! tasks while the orchestrator stays deterministic.
 
 use super::amount::Amount;
+use super::commit_reveal::commit_hash;
 use super::job::{JobId, Skills};
 use super::ledger::AccountId;
-use super::commit_reveal::commit_hash;
 use alloy_primitives::B256;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -53,10 +53,30 @@ impl Role {
             dishonest_rate: 0.0,
         };
         match self {
-            Role::Strategist => Behaviour { work_cycles: 2, delegation_probability: 0.35, ..base },
-            Role::Energy => Behaviour { work_cycles: 3, error_rate: 0.03, delegation_probability: 0.15, ..base },
-            Role::Finance => Behaviour { bad_work_rate: 0.05, delegation_probability: 0.1, max_parallel_jobs: 3, ..base },
-            Role::Validator => Behaviour { error_rate: 0.01, bad_work_rate: 0.01, non_reveal_rate: 0.02, dishonest_rate: 0.02, ..base },
+            Role::Strategist => Behaviour {
+                work_cycles: 2,
+                delegation_probability: 0.35,
+                ..base
+            },
+            Role::Energy => Behaviour {
+                work_cycles: 3,
+                error_rate: 0.03,
+                delegation_probability: 0.15,
+                ..base
+            },
+            Role::Finance => Behaviour {
+                bad_work_rate: 0.05,
+                delegation_probability: 0.1,
+                max_parallel_jobs: 3,
+                ..base
+            },
+            Role::Validator => Behaviour {
+                error_rate: 0.01,
+                bad_work_rate: 0.01,
+                non_reveal_rate: 0.02,
+                dishonest_rate: 0.02,
+                ..base
+            },
         }
     }
 
@@ -178,10 +198,29 @@ impl AgentProfile {
         AgentReply {
             agent: self.id,
             cycle: tick.cycle,
-            bids: tick.offers.iter().map(|o| Bid { job: o.job, score: self.score(o) }).collect(),
-            work: tick.work.iter().map(|w| self.work_on(w, &mut rng)).collect(),
-            commits: tick.commits.iter().map(|c| self.commit(c, &mut rng)).collect(),
-            reveals: tick.reveals.iter().filter_map(|r| self.reveal(r, &mut rng)).collect(),
+            bids: tick
+                .offers
+                .iter()
+                .map(|o| Bid {
+                    job: o.job,
+                    score: self.score(o),
+                })
+                .collect(),
+            work: tick
+                .work
+                .iter()
+                .map(|w| self.work_on(w, &mut rng))
+                .collect(),
+            commits: tick
+                .commits
+                .iter()
+                .map(|c| self.commit(c, &mut rng))
+                .collect(),
+            reveals: tick
+                .reveals
+                .iter()
+                .filter_map(|r| self.reveal(r, &mut rng))
+                .collect(),
         }
     }
 
@@ -192,30 +231,55 @@ impl AgentProfile {
         match self.role {
             Role::Strategist => overlap * 10.0 + o.skills.len() as f64 + reward / 1e9,
             Role::Energy => overlap * 10.0 + o.energy / 1e4,
-            Role::Finance => overlap * 10.0 + reward / (1.0 + o.energy * 0.05 + o.compute * 0.1) / 1e3,
-            Role::Validator => overlap * 10.0 + if o.skills.iter().any(|s| s == "governance") { 5.0 } else { 0.0 },
+            Role::Finance => {
+                overlap * 10.0 + reward / (1.0 + o.energy * 0.05 + o.compute * 0.1) / 1e3
+            }
+            Role::Validator => {
+                overlap * 10.0
+                    + if o.skills.iter().any(|s| s == "governance") {
+                        5.0
+                    } else {
+                        0.0
+                    }
+            }
         }
     }
 
     fn work_on(&self, w: &WorkItem, rng: &mut ChaCha8Rng) -> WorkReport {
         let b = &self.behaviour;
         let innovation = rng.random_range(0.0..0.02);
-        let delegate = w.work_done == 0 && w.skills.len() > 1 && rng.random_bool(b.delegation_probability);
+        let delegate =
+            w.work_done == 0 && w.skills.len() > 1 && rng.random_bool(b.delegation_probability);
         let progress = if w.work_done + 1 < b.work_cycles {
             Progress::Working
         } else if rng.random_bool(b.error_rate) {
-            Progress::Error { reason: format!("{} hit an unrecoverable fault", self.name) }
+            Progress::Error {
+                reason: format!("{} hit an unrecoverable fault", self.name),
+            }
         } else {
-            Progress::Done { work_ok: !rng.random_bool(b.bad_work_rate) }
+            Progress::Done {
+                work_ok: !rng.random_bool(b.bad_work_rate),
+            }
         };
-        WorkReport { job: w.job, progress, delegate, innovation }
+        WorkReport {
+            job: w.job,
+            progress,
+            delegate,
+            innovation,
+        }
     }
 
     fn commit(&self, c: &CommitRequest, rng: &mut ChaCha8Rng) -> CommitReply {
         let dishonest = rng.random_bool(self.behaviour.dishonest_rate);
         let approve = c.work_ok != dishonest;
         let salt = B256::from(rng.random::<[u8; 32]>());
-        CommitReply { job: c.job, nonce: c.nonce, hash: commit_hash(c.job, c.nonce, approve, &salt, self.id), approve, salt }
+        CommitReply {
+            job: c.job,
+            nonce: c.nonce,
+            hash: commit_hash(c.job, c.nonce, approve, &salt, self.id),
+            approve,
+            salt,
+        }
     }
 
     /// Honest validators reveal exactly what they committed; some go silent.
@@ -223,7 +287,12 @@ impl AgentProfile {
         if rng.random_bool(self.behaviour.non_reveal_rate) {
             return None;
         }
-        Some(RevealReply { job: r.job, nonce: r.nonce, approve: r.approve, salt: r.salt })
+        Some(RevealReply {
+            job: r.job,
+            nonce: r.nonce,
+            approve: r.approve,
+            salt: r.salt,
+        })
     }
 }
 
@@ -232,11 +301,27 @@ mod tests {
     use super::*;
 
     fn profile(role: Role) -> AgentProfile {
-        AgentProfile { id: AccountId(1), name: "a".into(), role, skills: vec!["energy".into()], behaviour: role.behaviour() }
+        AgentProfile {
+            id: AccountId(1),
+            name: "a".into(),
+            role,
+            skills: vec!["energy".into()],
+            behaviour: role.behaviour(),
+        }
     }
 
     fn offer(job: u64, energy: f64, skills: &[&str]) -> Offer {
-        Offer { job: JobId(job), reward: Amount::from_tokens(1000.0), energy, compute: 10.0, skills: skills.iter().map(|s| s.to_string()).collect::<Vec<_>>().into() }
+        Offer {
+            job: JobId(job),
+            reward: Amount::from_tokens(1000.0),
+            energy,
+            compute: 10.0,
+            skills: skills
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into(),
+        }
     }
 
     #[test]
@@ -244,9 +329,15 @@ mod tests {
         let small = offer(1, 10.0, &["energy"]);
         let big = offer(2, 50_000.0, &["energy"]);
         let energy = profile(Role::Energy);
-        assert!(energy.score(&big) > energy.score(&small), "the energy architect prefers energy-heavy work");
+        assert!(
+            energy.score(&big) > energy.score(&small),
+            "the energy architect prefers energy-heavy work"
+        );
         let finance = profile(Role::Finance);
-        assert!(finance.score(&small) > finance.score(&big), "the finance agent prefers cheap work");
+        assert!(
+            finance.score(&small) > finance.score(&big),
+            "the finance agent prefers cheap work"
+        );
     }
 
     #[test]
@@ -255,19 +346,37 @@ mod tests {
         let tick = AgentTick {
             cycle: 1,
             seed: 42,
-            commits: vec![CommitRequest { job: JobId(1), nonce: 1, work_ok: true }],
+            commits: vec![CommitRequest {
+                job: JobId(1),
+                nonce: 1,
+                work_ok: true,
+            }],
             ..Default::default()
         };
         assert_eq!(p.decide(&tick), p.decide(&tick));
-        let other = AgentTick { seed: 43, ..tick.clone() };
-        assert_ne!(p.decide(&tick).commits[0].salt, p.decide(&other).commits[0].salt);
+        let other = AgentTick {
+            seed: 43,
+            ..tick.clone()
+        };
+        assert_ne!(
+            p.decide(&tick).commits[0].salt,
+            p.decide(&other).commits[0].salt
+        );
     }
 
     #[test]
     fn honest_commit_matches_its_reveal() {
         let mut p = profile(Role::Validator);
         p.behaviour.dishonest_rate = 0.0;
-        let tick = AgentTick { seed: 7, commits: vec![CommitRequest { job: JobId(3), nonce: 1, work_ok: false }], ..Default::default() };
+        let tick = AgentTick {
+            seed: 7,
+            commits: vec![CommitRequest {
+                job: JobId(3),
+                nonce: 1,
+                work_ok: false,
+            }],
+            ..Default::default()
+        };
         let c = &p.decide(&tick).commits[0];
         assert!(!c.approve, "honest validators reject bad work");
         assert_eq!(c.hash, commit_hash(JobId(3), 1, false, &c.salt, p.id));

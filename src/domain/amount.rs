@@ -86,7 +86,11 @@ impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let whole = self.0 / UNIT;
         let frac = (self.0 % UNIT) / (UNIT / 10_000);
-        if frac == 0 { write!(f, "{whole}") } else { write!(f, "{whole}.{frac:04}") }
+        if frac == 0 {
+            write!(f, "{whole}")
+        } else {
+            write!(f, "{whole}.{frac:04}")
+        }
     }
 }
 
@@ -100,7 +104,9 @@ impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
         let text = String::deserialize(d)?;
         text.parse::<u128>().map(Amount).map_err(|_| {
-            serde::de::Error::custom(format!("amount must be a decimal integer string, got {text:?}"))
+            serde::de::Error::custom(format!(
+                "amount must be a decimal integer string, got {text:?}"
+            ))
         })
     }
 }

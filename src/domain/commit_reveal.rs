@@ -10,7 +10,13 @@ use alloy_primitives::{B256, keccak256};
 use serde::{Deserialize, Serialize};
 
 /// The commitment a validator publishes.
-pub fn commit_hash(job: JobId, nonce: u32, approve: bool, salt: &B256, validator: AccountId) -> B256 {
+pub fn commit_hash(
+    job: JobId,
+    nonce: u32,
+    approve: bool,
+    salt: &B256,
+    validator: AccountId,
+) -> B256 {
     let mut buf = [0u8; 8 + 4 + 1 + 32 + 4];
     buf[0..8].copy_from_slice(&job.0.to_be_bytes());
     buf[8..12].copy_from_slice(&nonce.to_be_bytes());
@@ -114,17 +120,35 @@ pub struct Tally {
 }
 
 impl Round {
-    pub fn new(nonce: u32, committee: &[AccountId], now_ms: u64, commit_ms: u64, reveal_ms: u64) -> Round {
+    pub fn new(
+        nonce: u32,
+        committee: &[AccountId],
+        now_ms: u64,
+        commit_ms: u64,
+        reveal_ms: u64,
+    ) -> Round {
         Round {
             nonce,
             commit_deadline_ms: now_ms + commit_ms,
             reveal_deadline_ms: now_ms + commit_ms + reveal_ms,
-            ballots: committee.iter().map(|&v| Ballot { validator: v, commit: None, sealed: None, reveal: None }).collect(),
+            ballots: committee
+                .iter()
+                .map(|&v| Ballot {
+                    validator: v,
+                    commit: None,
+                    sealed: None,
+                    reveal: None,
+                })
+                .collect(),
         }
     }
 
     pub fn phase(&self, now_ms: u64) -> Phase {
-        if now_ms < self.commit_deadline_ms { Phase::Commit } else { Phase::Reveal }
+        if now_ms < self.commit_deadline_ms {
+            Phase::Commit
+        } else {
+            Phase::Reveal
+        }
     }
 
     pub fn committee(&self) -> impl Iterator<Item = AccountId> + '_ {
@@ -135,7 +159,13 @@ impl Round {
         self.ballots.iter().find(|b| b.validator == validator)
     }
 
-    pub fn commit(&mut self, validator: AccountId, hash: B256, sealed: Option<Sealed>, now_ms: u64) -> Result<(), RoundError> {
+    pub fn commit(
+        &mut self,
+        validator: AccountId,
+        hash: B256,
+        sealed: Option<Sealed>,
+        now_ms: u64,
+    ) -> Result<(), RoundError> {
         if now_ms >= self.commit_deadline_ms {
             return Err(RoundError::CommitClosed);
         }
@@ -149,7 +179,14 @@ impl Round {
     }
 
     /// Records a reveal; returns whether it matched the commitment.
-    pub fn reveal(&mut self, job: JobId, validator: AccountId, approve: bool, salt: &B256, now_ms: u64) -> Result<bool, RoundError> {
+    pub fn reveal(
+        &mut self,
+        job: JobId,
+        validator: AccountId,
+        approve: bool,
+        salt: &B256,
+        now_ms: u64,
+    ) -> Result<bool, RoundError> {
         if now_ms < self.commit_deadline_ms {
             return Err(RoundError::RevealNotOpen);
         }
@@ -177,7 +214,10 @@ impl Round {
     /// votes against a decided outcome are too.
     pub fn tally(&self, quorum: u32) -> Tally {
         let valid = |approve: bool| {
-            self.ballots.iter().filter(|b| matches!(b.reveal, Some(r) if r.valid && r.approve == approve)).count() as u32
+            self.ballots
+                .iter()
+                .filter(|b| matches!(b.reveal, Some(r) if r.valid && r.approve == approve))
+                .count() as u32
         };
         let (approvals, rejections) = (valid(true), valid(false));
         let verdict = if approvals >= quorum {
@@ -201,11 +241,19 @@ impl Round {
                 fault.map(|f| (b.validator, f))
             })
             .collect();
-        Tally { verdict, approvals, rejections, faults }
+        Tally {
+            verdict,
+            approvals,
+            rejections,
+            faults,
+        }
     }
 
     fn ballot_mut(&mut self, validator: AccountId) -> Result<&mut Ballot, RoundError> {
-        self.ballots.iter_mut().find(|b| b.validator == validator).ok_or(RoundError::NotOnCommittee)
+        self.ballots
+            .iter_mut()
+            .find(|b| b.validator == validator)
+            .ok_or(RoundError::NotOnCommittee)
     }
 }
 
@@ -225,7 +273,14 @@ mod tests {
         let committee: Vec<_> = votes.iter().map(|(n, _)| v(*n)).collect();
         let mut round = Round::new(1, &committee, 0, 100, 100);
         for &(n, approve) in votes {
-            round.commit(v(n), commit_hash(JOB, 1, approve, &salt(n as u8), v(n)), None, 10).unwrap();
+            round
+                .commit(
+                    v(n),
+                    commit_hash(JOB, 1, approve, &salt(n as u8), v(n)),
+                    None,
+                    10,
+                )
+                .unwrap();
         }
         round
     }
@@ -233,12 +288,27 @@ mod tests {
     #[test]
     fn phases_are_separate() {
         let mut round = committed_round(&[(1, true), (2, true), (3, true)]);
-        assert_eq!(round.reveal(JOB, v(1), true, &salt(1), 99), Err(RoundError::RevealNotOpen));
-        assert_eq!(round.commit(v(1), B256::ZERO, None, 100), Err(RoundError::CommitClosed));
+        assert_eq!(
+            round.reveal(JOB, v(1), true, &salt(1), 99),
+            Err(RoundError::RevealNotOpen)
+        );
+        assert_eq!(
+            round.commit(v(1), B256::ZERO, None, 100),
+            Err(RoundError::CommitClosed)
+        );
         assert_eq!(round.reveal(JOB, v(1), true, &salt(1), 100), Ok(true));
-        assert_eq!(round.reveal(JOB, v(2), true, &salt(2), 200), Err(RoundError::RevealClosed));
-        assert_eq!(round.reveal(JOB, v(9), true, &salt(9), 150), Err(RoundError::NotOnCommittee));
-        assert_eq!(round.reveal(JOB, v(1), true, &salt(1), 150), Err(RoundError::AlreadyRevealed));
+        assert_eq!(
+            round.reveal(JOB, v(2), true, &salt(2), 200),
+            Err(RoundError::RevealClosed)
+        );
+        assert_eq!(
+            round.reveal(JOB, v(9), true, &salt(9), 150),
+            Err(RoundError::NotOnCommittee)
+        );
+        assert_eq!(
+            round.reveal(JOB, v(1), true, &salt(1), 150),
+            Err(RoundError::AlreadyRevealed)
+        );
     }
 
     #[test]
@@ -263,7 +333,10 @@ mod tests {
         assert!(!round.reveal(JOB, v(5), false, &salt(5), 150).unwrap());
         let tally = round.tally(3);
         assert_eq!(tally.verdict, Verdict::Approved);
-        assert_eq!(tally.faults, vec![(v(4), Fault::WrongVote), (v(5), Fault::MismatchedReveal)]);
+        assert_eq!(
+            tally.faults,
+            vec![(v(4), Fault::WrongVote), (v(5), Fault::MismatchedReveal)]
+        );
     }
 
     #[test]

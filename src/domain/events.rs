@@ -3,8 +3,8 @@
 
 use super::amount::Amount;
 use super::commit_reveal::{Fault, Sealed};
-use super::ledger::AccountId;
 use super::job::{JobId, Skills};
+use super::ledger::AccountId;
 use super::sim::SimSnapshot;
 use serde::Serialize;
 
@@ -12,12 +12,45 @@ use serde::Serialize;
 /// Serialized as its fields only (the name travels beside it, as the log's `message`).
 #[serde(untagged)]
 pub enum DomainEvent {
-    JobPosted { job: JobId, title: String, poster: String, reward: Amount, deadline_ms: u64, parent: Option<JobId>, skills: Skills, external: bool },
-    JobAssigned { job: JobId, agent: String, stake: Amount },
-    AgentAllocation { job: JobId, agent: String, energy: f64, compute: f64, cost: Amount },
-    DelegatedJob { parent: JobId, job: JobId, agent: String, reward: Amount },
-    JobSubmitted { job: JobId, agent: String },
-    ValidationStarted { job: JobId, nonce: u32, committee: Vec<String>, commit_deadline_ms: u64, reveal_deadline_ms: u64 },
+    JobPosted {
+        job: JobId,
+        title: String,
+        poster: String,
+        reward: Amount,
+        deadline_ms: u64,
+        parent: Option<JobId>,
+        skills: Skills,
+        external: bool,
+    },
+    JobAssigned {
+        job: JobId,
+        agent: String,
+        stake: Amount,
+    },
+    AgentAllocation {
+        job: JobId,
+        agent: String,
+        energy: f64,
+        compute: f64,
+        cost: Amount,
+    },
+    DelegatedJob {
+        parent: JobId,
+        job: JobId,
+        agent: String,
+        reward: Amount,
+    },
+    JobSubmitted {
+        job: JobId,
+        agent: String,
+    },
+    ValidationStarted {
+        job: JobId,
+        nonce: u32,
+        committee: Vec<String>,
+        commit_deadline_ms: u64,
+        reveal_deadline_ms: u64,
+    },
     ValidationCommitted {
         job: JobId,
         nonce: u32,
@@ -27,16 +60,59 @@ pub enum DomainEvent {
         #[serde(skip)]
         sealed: Option<Sealed>,
     },
-    ValidatorVote { job: JobId, nonce: u32, validator: String, approve: bool, valid: bool },
-    JobCompleted { job: JobId, agent: String, reward: Amount, burned: Amount, approvals: u32, rejections: u32 },
-    JobFailed { job: JobId, agent: Option<String>, reason: String, slashed: Amount },
-    JobError { job: JobId, agent: String, reason: String },
-    JobCancelled { job: JobId, reason: String },
-    ValidatorSlashed { job: JobId, validator: String, fault: Fault, amount: Amount },
-    SimulationUpdate { snapshot: SimSnapshot, energy_capacity: f64, compute_capacity: f64 },
-    Paused { source: String },
-    Resumed { source: String },
-    ParameterChanged { name: String, old: String, new: String, source: String },
+    ValidatorVote {
+        job: JobId,
+        nonce: u32,
+        validator: String,
+        approve: bool,
+        valid: bool,
+    },
+    JobCompleted {
+        job: JobId,
+        agent: String,
+        reward: Amount,
+        burned: Amount,
+        approvals: u32,
+        rejections: u32,
+    },
+    JobFailed {
+        job: JobId,
+        agent: Option<String>,
+        reason: String,
+        slashed: Amount,
+    },
+    JobError {
+        job: JobId,
+        agent: String,
+        reason: String,
+    },
+    JobCancelled {
+        job: JobId,
+        reason: String,
+    },
+    ValidatorSlashed {
+        job: JobId,
+        validator: String,
+        fault: Fault,
+        amount: Amount,
+    },
+    SimulationUpdate {
+        snapshot: SimSnapshot,
+        energy_capacity: f64,
+        compute_capacity: f64,
+    },
+    Paused {
+        source: String,
+    },
+    Resumed {
+        source: String,
+    },
+    ParameterChanged {
+        name: String,
+        old: String,
+        new: String,
+        source: String,
+    },
 }
 
 impl DomainEvent {
@@ -64,7 +140,12 @@ impl DomainEvent {
     }
 
     pub fn is_warning(&self) -> bool {
-        matches!(self, DomainEvent::JobFailed { .. } | DomainEvent::JobError { .. } | DomainEvent::ValidatorSlashed { .. })
+        matches!(
+            self,
+            DomainEvent::JobFailed { .. }
+                | DomainEvent::JobError { .. }
+                | DomainEvent::ValidatorSlashed { .. }
+        )
     }
 
     pub fn job(&self) -> Option<JobId> {
@@ -119,9 +200,18 @@ impl StepGate for OpenGate {
 /// Inputs from outside the orchestrator: the steward's console, the chain, an API.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExternalInput {
-    Pause { source: String },
-    Resume { source: String },
-    SetParameter { name: String, value: f64, source: String },
-    PostJob { spec: super::job::JobSpec },
+    Pause {
+        source: String,
+    },
+    Resume {
+        source: String,
+    },
+    SetParameter {
+        name: String,
+        value: f64,
+        source: String,
+    },
+    PostJob {
+        spec: super::job::JobSpec,
+    },
 }
-

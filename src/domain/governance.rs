@@ -78,10 +78,33 @@ impl Params {
 
     /// Validates and applies one change; returns the old value. Nothing changes on error.
     pub fn set(&mut self, name: &str, value: f64) -> Result<f64, String> {
-        let old = self.get(name).ok_or_else(|| format!("unknown parameter {name:?} (known: {})", GOVERNABLE.join(", ")))?;
-        let ratio = |v: f64| if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(format!("{name} must be between 0 and 1 (got {v})")) };
-        let positive = |v: f64| if v.is_finite() && v > 0.0 { Ok(v) } else { Err(format!("{name} must be > 0 (got {v})")) };
-        let count = |v: f64| if v.is_finite() && v >= 1.0 && v.fract() == 0.0 { Ok(v as u32) } else { Err(format!("{name} must be a whole number ≥ 1 (got {v})")) };
+        let old = self.get(name).ok_or_else(|| {
+            format!(
+                "unknown parameter {name:?} (known: {})",
+                GOVERNABLE.join(", ")
+            )
+        })?;
+        let ratio = |v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("{name} must be between 0 and 1 (got {v})"))
+            }
+        };
+        let positive = |v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(format!("{name} must be > 0 (got {v})"))
+            }
+        };
+        let count = |v: f64| {
+            if v.is_finite() && v >= 1.0 && v.fract() == 0.0 {
+                Ok(v as u32)
+            } else {
+                Err(format!("{name} must be a whole number ≥ 1 (got {v})"))
+            }
+        };
         match name {
             "stake_ratio" => self.stake_ratio = ratio(value)?,
             "slash_ratio" => self.slash_ratio = ratio(value)?,
@@ -89,14 +112,20 @@ impl Params {
             "quorum" => {
                 let q = count(value)?;
                 if q > self.committee_size {
-                    return Err(format!("quorum {q} exceeds committee_size {}", self.committee_size));
+                    return Err(format!(
+                        "quorum {q} exceeds committee_size {}",
+                        self.committee_size
+                    ));
                 }
                 self.quorum = q;
             }
             "committee_size" => {
                 let n = count(value)?;
                 if n < self.quorum {
-                    return Err(format!("committee_size {n} is below quorum {}", self.quorum));
+                    return Err(format!(
+                        "committee_size {n} is below quorum {}",
+                        self.quorum
+                    ));
                 }
                 self.committee_size = n;
             }
@@ -118,10 +147,13 @@ impl Params {
 
     /// The governable values of `other` that differ from ours, as (name, new value).
     pub fn changes_to(&self, other: &Params) -> Vec<(&'static str, f64)> {
-        GOVERNABLE.iter().filter_map(|&n| match (self.get(n), other.get(n)) {
-            (Some(a), Some(b)) if a != b => Some((n, b)),
-            _ => None,
-        }).collect()
+        GOVERNABLE
+            .iter()
+            .filter_map(|&n| match (self.get(n), other.get(n)) {
+                (Some(a), Some(b)) if a != b => Some((n, b)),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -134,7 +166,9 @@ mod tests {
     use super::*;
 
     fn params() -> Params {
-        Params::from_config(&serde_json::from_str(include_str!("../../config/default_config.json")).unwrap())
+        Params::from_config(
+            &serde_json::from_str(include_str!("../../config/default_config.json")).unwrap(),
+        )
     }
 
     #[test]
@@ -144,7 +178,11 @@ mod tests {
         assert!(p.set("stake_ratio", 1.2).is_err());
         assert!(p.set("energy_ceiling", -1.0).is_err());
         assert!(p.set("quorum", 99.0).is_err());
-        assert!(p.set("no_such", 1.0).unwrap_err().contains("unknown parameter"));
+        assert!(
+            p.set("no_such", 1.0)
+                .unwrap_err()
+                .contains("unknown parameter")
+        );
         assert_eq!(p, before);
         assert_eq!(p.set("stake_ratio", 0.12).unwrap(), before.stake_ratio);
         assert_eq!(p.stake_ratio, 0.12);

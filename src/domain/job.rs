@@ -46,7 +46,10 @@ impl JobStatus {
     ];
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled)
+        matches!(
+            self,
+            JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -125,7 +128,11 @@ pub enum JobError {
     #[error("job {0} does not exist")]
     Unknown(JobId),
     #[error("job {job} is {actual:?}, expected {expected:?}")]
-    WrongStatus { job: JobId, actual: JobStatus, expected: JobStatus },
+    WrongStatus {
+        job: JobId,
+        actual: JobStatus,
+        expected: JobStatus,
+    },
     #[error("job {0} is assigned to another agent")]
     NotAssignee(JobId),
     #[error("job spec invalid: {0}")]
@@ -155,13 +162,20 @@ impl From<StoredBook> for JobBook {
         for job in stored.jobs.values() {
             by_status[job.status as usize].insert(job.id);
         }
-        JobBook { jobs: stored.jobs, next_id: stored.next_id, by_status }
+        JobBook {
+            jobs: stored.jobs,
+            next_id: stored.next_id,
+            by_status,
+        }
     }
 }
 
 impl JobBook {
     pub fn new() -> JobBook {
-        JobBook { next_id: 1, ..Default::default() }
+        JobBook {
+            next_id: 1,
+            ..Default::default()
+        }
     }
 
     pub fn next_id(&self) -> JobId {
@@ -198,19 +212,30 @@ impl JobBook {
 
     /// Jobs in one status, by id.
     pub fn with_status(&self, status: JobStatus) -> impl Iterator<Item = &Job> {
-        self.by_status[status as usize].iter().map(|id| &self.jobs[id])
+        self.by_status[status as usize]
+            .iter()
+            .map(|id| &self.jobs[id])
     }
 
     /// Validates and inserts a new pending job; links it to its parent when the parent is live.
-    pub fn post(&mut self, spec: JobSpec, burn_fee: Amount, now_ms: u64) -> Result<JobId, JobError> {
+    pub fn post(
+        &mut self,
+        spec: JobSpec,
+        burn_fee: Amount,
+        now_ms: u64,
+    ) -> Result<JobId, JobError> {
         if spec.skills.is_empty() {
-            return Err(JobError::InvalidSpec("a job needs at least one skill".into()));
+            return Err(JobError::InvalidSpec(
+                "a job needs at least one skill".into(),
+            ));
         }
         if spec.reward.is_zero() {
             return Err(JobError::InvalidSpec("reward must be positive".into()));
         }
         if !(spec.energy >= 0.0 && spec.compute >= 0.0) {
-            return Err(JobError::InvalidSpec("energy and compute budgets must be ≥ 0".into()));
+            return Err(JobError::InvalidSpec(
+                "energy and compute budgets must be ≥ 0".into(),
+            ));
         }
         let id = JobId(self.next_id);
         let lineage = match spec.parent.and_then(|p| self.jobs.get_mut(&p)) {
@@ -275,7 +300,12 @@ impl JobBook {
     }
 
     /// The assignee hands in its result; validation starts.
-    pub fn submit(&mut self, id: JobId, agent: AccountId, quality_ok: bool) -> Result<&mut Job, JobError> {
+    pub fn submit(
+        &mut self,
+        id: JobId,
+        agent: AccountId,
+        quality_ok: bool,
+    ) -> Result<&mut Job, JobError> {
         if self.expect(id, JobStatus::Active)?.assignee != Some(agent) {
             return Err(JobError::NotAssignee(id));
         }
@@ -286,8 +316,22 @@ impl JobBook {
     }
 
     /// Settles a job in `from` status as completed or failed; at most once.
-    pub fn settle(&mut self, id: JobId, from: JobStatus, success: bool, outcome: &str) -> Result<&Job, JobError> {
-        self.move_to(id, from, if success { JobStatus::Completed } else { JobStatus::Failed })?;
+    pub fn settle(
+        &mut self,
+        id: JobId,
+        from: JobStatus,
+        success: bool,
+        outcome: &str,
+    ) -> Result<&Job, JobError> {
+        self.move_to(
+            id,
+            from,
+            if success {
+                JobStatus::Completed
+            } else {
+                JobStatus::Failed
+            },
+        )?;
         let job = self.jobs.get_mut(&id).expect("moved");
         job.outcome = Some(outcome.to_string());
         job.round = None;
@@ -304,11 +348,17 @@ impl JobBook {
     /// Removes terminal jobs (for the archive), oldest id first.
     pub fn take_terminal(&mut self) -> Vec<Job> {
         let mut ids: Vec<JobId> = Vec::new();
-        for status in [JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled] {
+        for status in [
+            JobStatus::Completed,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+        ] {
             ids.extend(std::mem::take(&mut self.by_status[status as usize]));
         }
         ids.sort();
-        ids.into_iter().filter_map(|id| self.jobs.remove(&id)).collect()
+        ids.into_iter()
+            .filter_map(|id| self.jobs.remove(&id))
+            .collect()
     }
 
     fn move_to(&mut self, id: JobId, from: JobStatus, to: JobStatus) -> Result<(), JobError> {
@@ -321,7 +371,11 @@ impl JobBook {
     fn expect(&mut self, id: JobId, expected: JobStatus) -> Result<&mut Job, JobError> {
         let job = self.jobs.get_mut(&id).ok_or(JobError::Unknown(id))?;
         if job.status != expected {
-            return Err(JobError::WrongStatus { job: id, actual: job.status, expected });
+            return Err(JobError::WrongStatus {
+                job: id,
+                actual: job.status,
+                expected,
+            });
         }
         Ok(job)
     }
@@ -338,7 +392,11 @@ mod tests {
             deadline_ms: 1_000,
             energy: 10.0,
             compute: 5.0,
-            skills: skills.iter().map(|s| s.to_string()).collect::<Vec<_>>().into(),
+            skills: skills
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into(),
             poster: AccountId(0),
             parent,
             origin: JobOrigin::Local,
@@ -348,8 +406,12 @@ mod tests {
     #[test]
     fn ids_start_at_one_and_lineage_follows_parents() {
         let mut book = JobBook::new();
-        let root = book.post(spec(&["a", "b", "c"], None), Amount(2), 0).unwrap();
-        let child = book.post(spec(&["b", "c"], Some(root)), Amount(2), 0).unwrap();
+        let root = book
+            .post(spec(&["a", "b", "c"], None), Amount(2), 0)
+            .unwrap();
+        let child = book
+            .post(spec(&["b", "c"], Some(root)), Amount(2), 0)
+            .unwrap();
         let grandchild = book.post(spec(&["c"], Some(child)), Amount(2), 0).unwrap();
         assert_eq!(root, JobId(1));
         assert_eq!(book.get(grandchild).unwrap().lineage, vec![root, child]);
@@ -362,7 +424,10 @@ mod tests {
         let mut book = JobBook::new();
         let id = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
         book.assign(id, AccountId(1), Amount(10)).unwrap();
-        assert!(matches!(book.assign(id, AccountId(2), Amount(10)), Err(JobError::WrongStatus { .. })));
+        assert!(matches!(
+            book.assign(id, AccountId(2), Amount(10)),
+            Err(JobError::WrongStatus { .. })
+        ));
         assert_eq!(book.get(id).unwrap().assignee, Some(AccountId(1)));
     }
 
@@ -371,10 +436,17 @@ mod tests {
         let mut book = JobBook::new();
         let id = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
         book.assign(id, AccountId(1), Amount(10)).unwrap();
-        assert_eq!(book.record_work(id, AccountId(2)), Err(JobError::NotAssignee(id)));
+        assert_eq!(
+            book.record_work(id, AccountId(2)),
+            Err(JobError::NotAssignee(id))
+        );
         book.submit(id, AccountId(1), true).unwrap();
-        book.settle(id, JobStatus::Validating, true, "approved").unwrap();
-        assert!(book.settle(id, JobStatus::Validating, true, "approved").is_err());
+        book.settle(id, JobStatus::Validating, true, "approved")
+            .unwrap();
+        assert!(
+            book.settle(id, JobStatus::Validating, true, "approved")
+                .is_err()
+        );
         assert_eq!(book.take_terminal().len(), 1);
         assert!(book.is_empty());
     }
@@ -385,7 +457,8 @@ mod tests {
         let a = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
         let b = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
         book.assign(b, AccountId(1), Amount(1)).unwrap();
-        let restored: JobBook = serde_json::from_str(&serde_json::to_string(&book).unwrap()).unwrap();
+        let restored: JobBook =
+            serde_json::from_str(&serde_json::to_string(&book).unwrap()).unwrap();
         assert_eq!(restored, book);
         assert_eq!(restored.ids_with(JobStatus::Pending), vec![a]);
         assert_eq!(restored.ids_with(JobStatus::Active), vec![b]);

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 
 /// Index of an account. Account 0 is the steward (the employer and resource treasury); agents
 /// follow in config order, so an agent's id is also its account id.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct AccountId(pub u32);
 
@@ -37,13 +39,21 @@ pub enum LedgerError {
     #[error("unknown account {0:?}")]
     UnknownAccount(AccountId),
     #[error("{account} has {available} free tokens, needs {needed}")]
-    InsufficientFree { account: String, available: Amount, needed: Amount },
+    InsufficientFree {
+        account: String,
+        available: Amount,
+        needed: Amount,
+    },
     #[error("job {0} already has a {1}")]
     AlreadyLocked(JobId, &'static str),
     #[error("job {0} has no {1}")]
     NotLocked(JobId, &'static str),
     #[error("escrow of job {job} is {held}, payout needs {needed}")]
-    EscrowMismatch { job: JobId, held: Amount, needed: Amount },
+    EscrowMismatch {
+        job: JobId,
+        held: Amount,
+        needed: Amount,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -68,14 +78,19 @@ pub struct LedgerTotals {
 
 impl LedgerTotals {
     pub fn balanced(&self) -> bool {
-        self.free + self.job_stakes + self.validator_stakes + self.escrowed + self.burned == self.minted
+        self.free + self.job_stakes + self.validator_stakes + self.escrowed + self.burned
+            == self.minted
     }
 }
 
 impl Ledger {
     /// Opens an account with nothing in it; returns its id.
     pub fn open(&mut self, name: impl Into<String>) -> AccountId {
-        self.accounts.push(Account { name: name.into(), free: Amount::ZERO, validator_stake: Amount::ZERO });
+        self.accounts.push(Account {
+            name: name.into(),
+            free: Amount::ZERO,
+            validator_stake: Amount::ZERO,
+        });
         AccountId(self.accounts.len() as u32 - 1)
     }
 
@@ -87,7 +102,9 @@ impl Ledger {
     }
 
     pub fn account(&self, id: AccountId) -> Result<&Account, LedgerError> {
-        self.accounts.get(id.0 as usize).ok_or(LedgerError::UnknownAccount(id))
+        self.accounts
+            .get(id.0 as usize)
+            .ok_or(LedgerError::UnknownAccount(id))
     }
 
     pub fn accounts(&self) -> &[Account] {
@@ -110,7 +127,12 @@ impl Ledger {
         self.burned
     }
 
-    pub fn transfer(&mut self, from: AccountId, to: AccountId, amount: Amount) -> Result<(), LedgerError> {
+    pub fn transfer(
+        &mut self,
+        from: AccountId,
+        to: AccountId,
+        amount: Amount,
+    ) -> Result<(), LedgerError> {
         self.account(to)?;
         self.debit(from, amount)?;
         self.account_mut(to)?.free += amount;
@@ -118,21 +140,46 @@ impl Ledger {
     }
 
     /// Moves `amount` of the poster's free tokens into the job's escrow.
-    pub fn escrow_reward(&mut self, job: JobId, poster: AccountId, amount: Amount) -> Result<(), LedgerError> {
+    pub fn escrow_reward(
+        &mut self,
+        job: JobId,
+        poster: AccountId,
+        amount: Amount,
+    ) -> Result<(), LedgerError> {
         if self.escrows.contains_key(&job) {
             return Err(LedgerError::AlreadyLocked(job, "escrow"));
         }
         self.debit(poster, amount)?;
-        self.escrows.insert(job, Lock { account: poster, amount });
+        self.escrows.insert(
+            job,
+            Lock {
+                account: poster,
+                amount,
+            },
+        );
         Ok(())
     }
 
     /// Settles a successful job: `reward` to the worker, `burn` destroyed; they must add up to the escrow.
-    pub fn pay_out(&mut self, job: JobId, to: AccountId, reward: Amount, burn: Amount) -> Result<(), LedgerError> {
+    pub fn pay_out(
+        &mut self,
+        job: JobId,
+        to: AccountId,
+        reward: Amount,
+        burn: Amount,
+    ) -> Result<(), LedgerError> {
         self.account(to)?;
-        let held = self.escrows.get(&job).ok_or(LedgerError::NotLocked(job, "escrow"))?.amount;
+        let held = self
+            .escrows
+            .get(&job)
+            .ok_or(LedgerError::NotLocked(job, "escrow"))?
+            .amount;
         if reward + burn != held {
-            return Err(LedgerError::EscrowMismatch { job, held, needed: reward + burn });
+            return Err(LedgerError::EscrowMismatch {
+                job,
+                held,
+                needed: reward + burn,
+            });
         }
         self.escrows.remove(&job);
         self.account_mut(to)?.free += reward;
@@ -142,22 +189,39 @@ impl Ledger {
 
     /// Returns the whole escrow to the poster (cancelled or failed job).
     pub fn refund_escrow(&mut self, job: JobId) -> Result<Amount, LedgerError> {
-        let lock = self.escrows.remove(&job).ok_or(LedgerError::NotLocked(job, "escrow"))?;
+        let lock = self
+            .escrows
+            .remove(&job)
+            .ok_or(LedgerError::NotLocked(job, "escrow"))?;
         self.account_mut(lock.account)?.free += lock.amount;
         Ok(lock.amount)
     }
 
-    pub fn lock_job_stake(&mut self, job: JobId, agent: AccountId, amount: Amount) -> Result<(), LedgerError> {
+    pub fn lock_job_stake(
+        &mut self,
+        job: JobId,
+        agent: AccountId,
+        amount: Amount,
+    ) -> Result<(), LedgerError> {
         if self.job_stakes.contains_key(&job) {
             return Err(LedgerError::AlreadyLocked(job, "stake"));
         }
         self.debit(agent, amount)?;
-        self.job_stakes.insert(job, Lock { account: agent, amount });
+        self.job_stakes.insert(
+            job,
+            Lock {
+                account: agent,
+                amount,
+            },
+        );
         Ok(())
     }
 
     pub fn release_job_stake(&mut self, job: JobId) -> Result<Amount, LedgerError> {
-        let lock = self.job_stakes.remove(&job).ok_or(LedgerError::NotLocked(job, "stake"))?;
+        let lock = self
+            .job_stakes
+            .remove(&job)
+            .ok_or(LedgerError::NotLocked(job, "stake"))?;
         self.account_mut(lock.account)?.free += lock.amount;
         Ok(lock.amount)
     }
@@ -165,7 +229,10 @@ impl Ledger {
     /// Burns `min(stake, amount)` of this job's stake and returns the rest to the agent; other
     /// jobs' stakes are untouched. Returns the amount burned.
     pub fn slash_job_stake(&mut self, job: JobId, amount: Amount) -> Result<Amount, LedgerError> {
-        let lock = self.job_stakes.remove(&job).ok_or(LedgerError::NotLocked(job, "stake"))?;
+        let lock = self
+            .job_stakes
+            .remove(&job)
+            .ok_or(LedgerError::NotLocked(job, "stake"))?;
         let slashed = lock.amount.min(amount);
         self.burned += slashed;
         self.account_mut(lock.account)?.free += lock.amount.saturating_sub(slashed);
@@ -179,7 +246,11 @@ impl Ledger {
     }
 
     /// Burns up to `amount` of a validator's stake; returns what was burned.
-    pub fn slash_validator(&mut self, who: AccountId, amount: Amount) -> Result<Amount, LedgerError> {
+    pub fn slash_validator(
+        &mut self,
+        who: AccountId,
+        amount: Amount,
+    ) -> Result<Amount, LedgerError> {
         let account = self.account_mut(who)?;
         let slashed = account.validator_stake.min(amount);
         account.validator_stake = account.validator_stake.saturating_sub(slashed);
@@ -214,7 +285,9 @@ impl Ledger {
     }
 
     fn account_mut(&mut self, id: AccountId) -> Result<&mut Account, LedgerError> {
-        self.accounts.get_mut(id.0 as usize).ok_or(LedgerError::UnknownAccount(id))
+        self.accounts
+            .get_mut(id.0 as usize)
+            .ok_or(LedgerError::UnknownAccount(id))
     }
 }
 
@@ -240,7 +313,10 @@ mod tests {
     fn refused_operations_change_nothing() {
         let (mut l, a, b) = two_accounts();
         let before = l.clone();
-        assert!(matches!(l.transfer(b, a, tokens(101)), Err(LedgerError::InsufficientFree { .. })));
+        assert!(matches!(
+            l.transfer(b, a, tokens(101)),
+            Err(LedgerError::InsufficientFree { .. })
+        ));
         assert!(l.lock_job_stake(JobId(1), b, tokens(500)).is_err());
         assert!(l.pay_out(JobId(9), b, tokens(1), tokens(0)).is_err());
         assert_eq!(l, before);
@@ -251,7 +327,10 @@ mod tests {
         let (mut l, _a, b) = two_accounts();
         l.lock_job_stake(JobId(1), b, tokens(30)).unwrap();
         l.lock_job_stake(JobId(2), b, tokens(40)).unwrap();
-        assert_eq!(l.slash_job_stake(JobId(1), tokens(1_000)).unwrap(), tokens(30));
+        assert_eq!(
+            l.slash_job_stake(JobId(1), tokens(1_000)).unwrap(),
+            tokens(30)
+        );
         assert_eq!(l.job_stake(JobId(2)).unwrap().amount, tokens(40));
         assert_eq!(l.free(b), tokens(30));
         assert!(l.totals().balanced());
@@ -261,7 +340,10 @@ mod tests {
     fn payout_must_match_escrow_and_happens_once() {
         let (mut l, a, b) = two_accounts();
         l.escrow_reward(JobId(1), a, tokens(102)).unwrap();
-        assert!(matches!(l.pay_out(JobId(1), b, tokens(100), tokens(1)), Err(LedgerError::EscrowMismatch { .. })));
+        assert!(matches!(
+            l.pay_out(JobId(1), b, tokens(100), tokens(1)),
+            Err(LedgerError::EscrowMismatch { .. })
+        ));
         l.pay_out(JobId(1), b, tokens(100), tokens(2)).unwrap();
         assert!(l.pay_out(JobId(1), b, tokens(100), tokens(2)).is_err());
         assert_eq!(l.free(b), tokens(200));

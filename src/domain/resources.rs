@@ -82,25 +82,54 @@ impl ResourceManager {
 
     /// Checks that `agent` may draw `energy` and `compute` for `job` now, and prices it.
     /// Nothing changes; `commit` applies a checked allocation.
-    pub fn check(&self, job: JobId, agent: AccountId, energy: f64, compute: f64) -> Result<Allocation, AllocationError> {
+    pub fn check(
+        &self,
+        job: JobId,
+        agent: AccountId,
+        energy: f64,
+        compute: f64,
+    ) -> Result<Allocation, AllocationError> {
         if self.allocations.contains_key(&job) {
             return Err(AllocationError::AlreadyAllocated(job));
         }
-        let a = self.allowances.get(&agent).ok_or(AllocationError::NoAllowance(agent))?;
-        let (e_left, c_left) = (a.energy_limit - a.energy_used, a.compute_limit - a.compute_used);
+        let a = self
+            .allowances
+            .get(&agent)
+            .ok_or(AllocationError::NoAllowance(agent))?;
+        let (e_left, c_left) = (
+            a.energy_limit - a.energy_used,
+            a.compute_limit - a.compute_used,
+        );
         if energy > e_left {
-            return Err(AllocationError::EnergyAllowance { wanted: energy, left: e_left });
+            return Err(AllocationError::EnergyAllowance {
+                wanted: energy,
+                left: e_left,
+            });
         }
         if compute > c_left {
-            return Err(AllocationError::ComputeAllowance { wanted: compute, left: c_left });
+            return Err(AllocationError::ComputeAllowance {
+                wanted: compute,
+                left: c_left,
+            });
         }
         if energy > self.energy_free() {
-            return Err(AllocationError::EnergyExhausted { wanted: energy, left: self.energy_free() });
+            return Err(AllocationError::EnergyExhausted {
+                wanted: energy,
+                left: self.energy_free(),
+            });
         }
         if compute > self.compute_free() {
-            return Err(AllocationError::ComputeExhausted { wanted: compute, left: self.compute_free() });
+            return Err(AllocationError::ComputeExhausted {
+                wanted: compute,
+                left: self.compute_free(),
+            });
         }
-        Ok(Allocation { agent, energy, compute, cost: self.quote(energy, compute) })
+        Ok(Allocation {
+            agent,
+            energy,
+            compute,
+            cost: self.quote(energy, compute),
+        })
     }
 
     pub fn commit(&mut self, job: JobId, allocation: Allocation) {
@@ -132,8 +161,15 @@ impl ResourceManager {
     }
 
     pub fn utilisation(&self) -> f64 {
-        let ratio = |used: f64, free: f64| if used + free > 0.0 { used / (used + free) } else { 0.0 };
-        ratio(self.energy_used, self.energy_free()).max(ratio(self.compute_used, self.compute_free()))
+        let ratio = |used: f64, free: f64| {
+            if used + free > 0.0 {
+                used / (used + free)
+            } else {
+                0.0
+            }
+        };
+        ratio(self.energy_used, self.energy_free())
+            .max(ratio(self.compute_used, self.compute_free()))
     }
 
     /// One thermostat step (once per unpaused cycle): above the threshold both prices rise by the
@@ -142,7 +178,11 @@ impl ResourceManager {
         let u = self.utilisation();
         let m = self.thermostat.multiplier;
         let step = |price: f64| {
-            if u > self.thermostat.threshold { (price * m).min(PRICE_CEILING) } else { (price / m).max(PRICE_FLOOR) }
+            if u > self.thermostat.threshold {
+                (price * m).min(PRICE_CEILING)
+            } else {
+                (price / m).max(PRICE_FLOOR)
+            }
         };
         self.token_per_energy = step(self.token_per_energy);
         self.token_per_compute = step(self.token_per_compute);
@@ -156,7 +196,15 @@ mod tests {
 
     fn manager() -> ResourceManager {
         let mut allowances = BTreeMap::new();
-        allowances.insert(AccountId(1), Allowance { energy_limit: 100.0, compute_limit: 50.0, energy_used: 0.0, compute_used: 0.0 });
+        allowances.insert(
+            AccountId(1),
+            Allowance {
+                energy_limit: 100.0,
+                compute_limit: 50.0,
+                energy_used: 0.0,
+                compute_used: 0.0,
+            },
+        );
         ResourceManager {
             energy_ceiling: 1_000_000.0,
             compute_ceiling: 250_000.0,
@@ -166,7 +214,10 @@ mod tests {
             compute_used: 0.0,
             token_per_energy: 0.05,
             token_per_compute: 0.1,
-            thermostat: ThermostatSettings { threshold: 0.85, multiplier: 1.12 },
+            thermostat: ThermostatSettings {
+                threshold: 0.85,
+                multiplier: 1.12,
+            },
             allowances,
             allocations: BTreeMap::new(),
         }
@@ -224,7 +275,10 @@ mod tests {
         assert_eq!(a.cost, Amount::from_tokens(60.0 * 0.05 + 20.0 * 0.1));
         rm.commit(JobId(1), a);
         assert_eq!(rm.energy_used, 60.0);
-        assert!(rm.check(JobId(2), AccountId(1), 60.0, 1.0).is_err(), "allowance is shared by concurrent jobs");
+        assert!(
+            rm.check(JobId(2), AccountId(1), 60.0, 1.0).is_err(),
+            "allowance is shared by concurrent jobs"
+        );
         rm.release(JobId(1)).unwrap();
         assert_eq!((rm.energy_used, rm.compute_used), (0.0, 0.0));
         assert!(rm.release(JobId(1)).is_none());

@@ -80,18 +80,30 @@ mod tests {
     use super::*;
 
     fn sim() -> SyntheticEconomySim {
-        SyntheticEconomySim::new(SimSnapshot { energy: 980_000.0, compute: 220_000.0, gdp: 4.5e11, innovation: 1.12 })
+        SyntheticEconomySim::new(SimSnapshot {
+            energy: 980_000.0,
+            compute: 220_000.0,
+            gdp: 4.5e11,
+            innovation: 1.12,
+        })
     }
 
     #[test]
     fn actions_follow_the_reference_formulas() {
         let mut s = sim();
-        let snap = s.apply_action(&SimAction { energy_delta: 100.0, compute_delta: -300_000.0, innovation_delta: 0.01 });
+        let snap = s.apply_action(&SimAction {
+            energy_delta: 100.0,
+            compute_delta: -300_000.0,
+            innovation_delta: 0.01,
+        });
         assert_eq!(snap.energy, 980_100.0);
         assert_eq!(snap.compute, 0.0, "compute is floored at zero");
         assert!((snap.innovation - 1.13).abs() < 1e-12);
         assert!((snap.gdp - 4.5e11 * (1.0 + 0.13 * 0.02)).abs() < 1.0);
-        let snap = s.apply_action(&SimAction { innovation_delta: -5.0, ..Default::default() });
+        let snap = s.apply_action(&SimAction {
+            innovation_delta: -5.0,
+            ..Default::default()
+        });
         assert_eq!(snap.innovation, 0.1, "innovation is floored at 0.1");
     }
 

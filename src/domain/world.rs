@@ -3,7 +3,10 @@
 //! Pure and synchronous: time arrives as a parameter, randomness from the seeded generator in the
 //! state, agent decisions as reply messages. The engine drives it; checkpoints serialize `WorldState`.
 
-use super::agent::{AgentProfile, AgentReply, AgentTick, CommitRequest, Offer, Progress, RevealRequest, Role, WorkItem};
+use super::agent::{
+    AgentProfile, AgentReply, AgentTick, CommitRequest, Offer, Progress, RevealRequest, Role,
+    WorkItem,
+};
 use super::amount::Amount;
 use super::commit_reveal::{Phase, Round, Sealed, Verdict};
 use super::events::{DomainEvent, ExternalInput, Step, StepGate};
@@ -88,21 +91,33 @@ impl World {
         for a in &agents {
             ledger.open(a.name.clone());
         }
-        ledger.mint(STEWARD, Amount::from_tokens(config.resource_manager.token_supply)).expect("steward exists");
+        ledger
+            .mint(
+                STEWARD,
+                Amount::from_tokens(config.resource_manager.token_supply),
+            )
+            .expect("steward exists");
         let mut allowances = BTreeMap::new();
         for (profile, cfg) in agents.iter().zip(expanded(config)) {
             let stake = Amount::from_tokens(cfg.stake);
             // Genesis grants come out of the supply; a too-small supply simply funds fewer agents.
-            let _ = ledger.transfer(STEWARD, profile.id, stake.checked_add(stake).unwrap_or(stake));
+            let _ = ledger.transfer(
+                STEWARD,
+                profile.id,
+                stake.checked_add(stake).unwrap_or(stake),
+            );
             if profile.role.validates() {
                 let _ = ledger.stake_validator(profile.id, stake);
             }
-            allowances.insert(profile.id, Allowance {
-                energy_limit: cfg.energy_allowance,
-                compute_limit: cfg.compute_allowance,
-                energy_used: 0.0,
-                compute_used: 0.0,
-            });
+            allowances.insert(
+                profile.id,
+                Allowance {
+                    energy_limit: cfg.energy_allowance,
+                    compute_limit: cfg.compute_allowance,
+                    energy_used: 0.0,
+                    compute_used: 0.0,
+                },
+            );
         }
         let rm = &config.resource_manager;
         let resources = ResourceManager {
@@ -114,12 +129,20 @@ impl World {
             compute_used: 0.0,
             token_per_energy: rm.token_per_energy,
             token_per_compute: rm.token_per_compute,
-            thermostat: ThermostatSettings { threshold: rm.dynamic_inflation_threshold, multiplier: rm.scarcity_multiplier },
+            thermostat: ThermostatSettings {
+                threshold: rm.dynamic_inflation_threshold,
+                multiplier: rm.scarcity_multiplier,
+            },
             allowances,
             allocations: BTreeMap::new(),
         };
         let s = &config.simulation;
-        let sim = SyntheticEconomySim::new(super::sim::SimSnapshot { energy: s.energy, compute: s.compute, gdp: s.gdp, innovation: s.innovation });
+        let sim = SyntheticEconomySim::new(super::sim::SimSnapshot {
+            energy: s.energy,
+            compute: s.compute,
+            gdp: s.gdp,
+            innovation: s.innovation,
+        });
         let state = WorldState {
             cycle: 0,
             now_ms,
@@ -135,7 +158,12 @@ impl World {
             archive: ArchiveMark::default(),
             rng: ChaCha8Rng::seed_from_u64(seed),
         };
-        let mut world = World { state, agents, sim: Box::new(sim), events: Vec::new() };
+        let mut world = World {
+            state,
+            agents,
+            sim: Box::new(sim),
+            events: Vec::new(),
+        };
         world.follow_simulation();
         for job in &config.jobs {
             let spec = JobSpec {
@@ -160,16 +188,31 @@ impl World {
     /// checkpoint's, so owner changes made while the orchestrator was down take effect.
     pub fn restore(config: &Config, state: WorldState) -> Result<World, WorldError> {
         let agents = profiles(config);
-        let names: Vec<&str> = state.ledger.accounts().iter().skip(1).map(|a| a.name.as_str()).collect();
+        let names: Vec<&str> = state
+            .ledger
+            .accounts()
+            .iter()
+            .skip(1)
+            .map(|a| a.name.as_str())
+            .collect();
         let expected: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
         if names != expected {
-            return Err(WorldError::AgentsChanged(format!("checkpoint has {names:?}, config has {expected:?}")));
+            return Err(WorldError::AgentsChanged(format!(
+                "checkpoint has {names:?}, config has {expected:?}"
+            )));
         }
         if state.sim_kind != SyntheticEconomySim::KIND {
             return Err(WorldError::UnknownSim(state.sim_kind.clone()));
         }
-        let sim = SyntheticEconomySim::new(serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?);
-        let mut world = World { state, agents, sim: Box::new(sim), events: Vec::new() };
+        let sim = SyntheticEconomySim::new(
+            serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?,
+        );
+        let mut world = World {
+            state,
+            agents,
+            sim: Box::new(sim),
+            events: Vec::new(),
+        };
         for (name, value) in world.state.params.changes_to(&Params::from_config(config)) {
             world.set_parameter(name, value, "config");
         }
@@ -210,7 +253,11 @@ impl World {
     }
 
     pub fn name_of(&self, id: AccountId) -> String {
-        self.state.ledger.account(id).map(|a| a.name.clone()).unwrap_or_else(|_| format!("account-{}", id.0))
+        self.state
+            .ledger
+            .account(id)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|_| format!("account-{}", id.0))
     }
 
     pub fn apply_input(&mut self, input: ExternalInput) {
@@ -227,7 +274,11 @@ impl World {
                     self.events.push(DomainEvent::Resumed { source });
                 }
             }
-            ExternalInput::SetParameter { name, value, source } => self.set_parameter(&name, value, &source),
+            ExternalInput::SetParameter {
+                name,
+                value,
+                source,
+            } => self.set_parameter(&name, value, &source),
             ExternalInput::PostJob { spec } => {
                 if let Err(e) = self.post_job(spec) {
                     tracing::warn!("external job refused: {e}");
@@ -258,17 +309,42 @@ impl World {
     pub fn post_job(&mut self, spec: JobSpec) -> Result<JobId, WorldError> {
         let id = self.state.jobs.next_id();
         let burn_fee = spec.reward.mul_ratio(self.state.params.burn_ratio);
-        let escrow = spec.reward.checked_add(burn_fee).ok_or_else(|| WorldError::Post("reward overflows".into()))?;
-        self.state.ledger.escrow_reward(id, spec.poster, escrow).map_err(|e| WorldError::Post(e.to_string()))?;
-        let (title, poster, reward, parent, skills, deadline_ms) = (spec.title.clone(), spec.poster, spec.reward, spec.parent, spec.skills.clone(), spec.deadline_ms);
+        let escrow = spec
+            .reward
+            .checked_add(burn_fee)
+            .ok_or_else(|| WorldError::Post("reward overflows".into()))?;
+        self.state
+            .ledger
+            .escrow_reward(id, spec.poster, escrow)
+            .map_err(|e| WorldError::Post(e.to_string()))?;
+        let (title, poster, reward, parent, skills, deadline_ms) = (
+            spec.title.clone(),
+            spec.poster,
+            spec.reward,
+            spec.parent,
+            spec.skills.clone(),
+            spec.deadline_ms,
+        );
         let external = matches!(spec.origin, JobOrigin::External { .. });
         if let Err(e) = self.state.jobs.post(spec, burn_fee, self.state.now_ms) {
-            self.state.ledger.refund_escrow(id).expect("escrow was just made");
+            self.state
+                .ledger
+                .refund_escrow(id)
+                .expect("escrow was just made");
             return Err(WorldError::Post(e.to_string()));
         }
         self.state.counters.posted += 1;
         let poster = self.name_of(poster);
-        self.events.push(DomainEvent::JobPosted { job: id, title, poster, reward, deadline_ms, parent, skills, external });
+        self.events.push(DomainEvent::JobPosted {
+            job: id,
+            title,
+            poster,
+            reward,
+            deadline_ms,
+            parent,
+            skills,
+            external,
+        });
         Ok(id)
     }
 
@@ -284,7 +360,9 @@ impl World {
 
     fn follow_simulation(&mut self) {
         let snap = self.sim.snapshot();
-        self.state.resources.follow_simulation(snap.energy, snap.compute);
+        self.state
+            .resources
+            .follow_simulation(snap.energy, snap.compute);
     }
 
     pub fn simulation_update(&mut self) {
@@ -304,8 +382,10 @@ impl World {
         if g.rate_per_cycle <= 0.0 || pending >= g.max_pending {
             return;
         }
-        let rate = g.rate_per_cycle * self.sim.snapshot().innovation / self.state.params.base_innovation;
-        let mut n = rate.floor() as u32 + self.state.rng.random_bool(rate.fract().clamp(0.0, 1.0)) as u32;
+        let rate =
+            g.rate_per_cycle * self.sim.snapshot().innovation / self.state.params.base_innovation;
+        let mut n =
+            rate.floor() as u32 + self.state.rng.random_bool(rate.fract().clamp(0.0, 1.0)) as u32;
         n = n.min(g.max_pending - pending);
         for _ in 0..n {
             let spec = self.generated_job(&g);
@@ -318,16 +398,36 @@ impl World {
     fn generated_job(&mut self, g: &crate::config::GeneratorConfig) -> JobSpec {
         let poster = self.richest_account();
         let free = self.state.ledger.free(poster);
-        let reward = free.mul_ratio(g.reward_fraction).max(Amount::from_tokens(g.min_reward)).min(Amount::from_tokens(g.max_reward));
-        let agent = self.agents.choose(&mut self.state.rng).expect("config has agents").clone();
+        let reward = free
+            .mul_ratio(g.reward_fraction)
+            .max(Amount::from_tokens(g.min_reward))
+            .min(Amount::from_tokens(g.max_reward));
+        let agent = self
+            .agents
+            .choose(&mut self.state.rng)
+            .expect("config has agents")
+            .clone();
         let take = self.state.rng.random_range(1..=agent.skills.len().min(3));
-        let skills: Vec<String> = agent.skills.choose_multiple(&mut self.state.rng, take).cloned().collect();
+        let skills: Vec<String> = agent
+            .skills
+            .choose_multiple(&mut self.state.rng, take)
+            .cloned()
+            .collect();
         let skills: super::job::Skills = skills.into();
         let r = &self.state.resources;
-        let energy_room = if r.energy_capacity > 0.0 { r.energy_free() / r.energy_capacity } else { 0.0 };
-        let compute_room = if r.compute_capacity > 0.0 { r.compute_free() / r.compute_capacity } else { 0.0 };
+        let energy_room = if r.energy_capacity > 0.0 {
+            r.energy_free() / r.energy_capacity
+        } else {
+            0.0
+        };
+        let compute_room = if r.compute_capacity > 0.0 {
+            r.compute_free() / r.compute_capacity
+        } else {
+            0.0
+        };
         let energy = (g.max_energy * self.state.rng.random_range(0.2..1.0) * energy_room).round();
-        let compute = (g.max_compute * self.state.rng.random_range(0.2..1.0) * compute_room).round();
+        let compute =
+            (g.max_compute * self.state.rng.random_range(0.2..1.0) * compute_room).round();
         JobSpec {
             title: format!("{} initiative", skills[0]),
             reward,
@@ -343,7 +443,8 @@ impl World {
 
     fn richest_account(&self) -> AccountId {
         let accounts = self.state.ledger.accounts();
-        let best = (0..accounts.len()).max_by(|&a, &b| accounts[a].free.cmp(&accounts[b].free).then(b.cmp(&a)));
+        let best = (0..accounts.len())
+            .max_by(|&a, &b| accounts[a].free.cmp(&accounts[b].free).then(b.cmp(&a)));
         AccountId(best.unwrap_or(0) as u32)
     }
 
@@ -360,7 +461,9 @@ impl World {
         for (id, status) in overdue {
             match status {
                 JobStatus::Pending => self.cancel(id, "deadline passed before assignment"),
-                JobStatus::Active => self.fail(id, JobStatus::Active, "deadline passed while assigned"),
+                JobStatus::Active => {
+                    self.fail(id, JobStatus::Active, "deadline passed while assigned")
+                }
                 _ => {}
             }
         }
@@ -370,7 +473,10 @@ impl World {
         if self.state.jobs.cancel(id, reason).is_ok() {
             let _ = self.state.ledger.refund_escrow(id);
             self.state.counters.cancelled += 1;
-            self.events.push(DomainEvent::JobCancelled { job: id, reason: reason.to_string() });
+            self.events.push(DomainEvent::JobCancelled {
+                job: id,
+                reason: reason.to_string(),
+            });
         }
     }
 
@@ -380,18 +486,31 @@ impl World {
         let mut ticks: Vec<AgentTick> = self
             .agents
             .iter()
-            .map(|_| AgentTick { cycle, seed: self.state.rng.random(), ..Default::default() })
+            .map(|_| AgentTick {
+                cycle,
+                seed: self.state.rng.random(),
+                ..Default::default()
+            })
             .collect();
         let load = self.agent_load();
         let in_flight: u32 = load.values().sum();
-        let free_slots = self.state.params.max_concurrent_jobs.saturating_sub(in_flight) as usize;
+        let free_slots = self
+            .state
+            .params
+            .max_concurrent_jobs
+            .saturating_sub(in_flight) as usize;
         let now = self.state.now_ms;
         let mut offered = 0usize;
         let jobs = &self.state.jobs;
-        let live = jobs.with_status(JobStatus::Pending).chain(jobs.with_status(JobStatus::Active)).chain(jobs.with_status(JobStatus::Validating));
+        let live = jobs
+            .with_status(JobStatus::Pending)
+            .chain(jobs.with_status(JobStatus::Active))
+            .chain(jobs.with_status(JobStatus::Validating));
         for job in live {
             match job.status {
-                JobStatus::Pending if offered < free_slots * 2 && gate.allows(job.id, Step::Assign) => {
+                JobStatus::Pending
+                    if offered < free_slots * 2 && gate.allows(job.id, Step::Assign) =>
+                {
                     // Offer each job to a few eligible agents, starting at a different agent per
                     // job so that large workforces share the work without quadratic messaging.
                     let n = self.agents.len();
@@ -399,8 +518,17 @@ impl World {
                     for k in 0..n {
                         let i = (job.id.0 as usize + k) % n;
                         let agent = &self.agents[i];
-                        if job.shares_skill(&agent.skills) && load.get(&agent.id).copied().unwrap_or(0) < agent.behaviour.max_parallel_jobs {
-                            ticks[i].offers.push(Offer { job: job.id, reward: job.reward, energy: job.energy, compute: job.compute, skills: job.skills.clone() });
+                        if job.shares_skill(&agent.skills)
+                            && load.get(&agent.id).copied().unwrap_or(0)
+                                < agent.behaviour.max_parallel_jobs
+                        {
+                            ticks[i].offers.push(Offer {
+                                job: job.id,
+                                reward: job.reward,
+                                energy: job.energy,
+                                compute: job.compute,
+                                skills: job.skills.clone(),
+                            });
                             sent += 1;
                             if sent == OFFERS_PER_JOB {
                                 break;
@@ -411,20 +539,44 @@ impl World {
                 }
                 JobStatus::Active => {
                     if let Some(i) = job.assignee.and_then(|a| self.agent_index(a)) {
-                        ticks[i].work.push(WorkItem { job: job.id, work_done: job.work_done, energy: job.energy, compute: job.compute, skills: job.skills.clone(), reward: job.reward });
+                        ticks[i].work.push(WorkItem {
+                            job: job.id,
+                            work_done: job.work_done,
+                            energy: job.energy,
+                            compute: job.compute,
+                            skills: job.skills.clone(),
+                            reward: job.reward,
+                        });
                     }
                 }
                 JobStatus::Validating => {
                     let Some(round) = &job.round else { continue };
                     for ballot in &round.ballots {
-                        let Some(i) = self.agent_index(ballot.validator) else { continue };
+                        let Some(i) = self.agent_index(ballot.validator) else {
+                            continue;
+                        };
                         match round.phase(now) {
-                            Phase::Commit if ballot.commit.is_none() && gate.allows(job.id, Step::Commit) => {
-                                ticks[i].commits.push(CommitRequest { job: job.id, nonce: round.nonce, work_ok: job.quality_ok.unwrap_or(false) });
+                            Phase::Commit
+                                if ballot.commit.is_none() && gate.allows(job.id, Step::Commit) =>
+                            {
+                                ticks[i].commits.push(CommitRequest {
+                                    job: job.id,
+                                    nonce: round.nonce,
+                                    work_ok: job.quality_ok.unwrap_or(false),
+                                });
                             }
-                            Phase::Reveal if ballot.reveal.is_none() && now < round.reveal_deadline_ms && gate.allows(job.id, Step::Reveal) => {
+                            Phase::Reveal
+                                if ballot.reveal.is_none()
+                                    && now < round.reveal_deadline_ms
+                                    && gate.allows(job.id, Step::Reveal) =>
+                            {
                                 if let Some(s) = ballot.sealed {
-                                    ticks[i].reveals.push(RevealRequest { job: job.id, nonce: round.nonce, approve: s.approve, salt: s.salt });
+                                    ticks[i].reveals.push(RevealRequest {
+                                        job: job.id,
+                                        nonce: round.nonce,
+                                        approve: s.approve,
+                                        salt: s.salt,
+                                    });
                                 }
                             }
                             _ => {}
@@ -454,14 +606,26 @@ impl World {
             for r in reply.reveals {
                 self.apply_reveal(reply.agent, r);
             }
-            bids.extend(reply.bids.into_iter().map(|b| (b.job, b.score, reply.agent)));
+            bids.extend(
+                reply
+                    .bids
+                    .into_iter()
+                    .map(|b| (b.job, b.score, reply.agent)),
+            );
         }
         self.assign_from_bids(bids, gate);
     }
 
-    fn apply_work(&mut self, agent: AccountId, report: super::agent::WorkReport, gate: &dyn StepGate) {
+    fn apply_work(
+        &mut self,
+        agent: AccountId,
+        report: super::agent::WorkReport,
+        gate: &dyn StepGate,
+    ) {
         let id = report.job;
-        let Some(job) = self.state.jobs.get(id) else { return };
+        let Some(job) = self.state.jobs.get(id) else {
+            return;
+        };
         if job.status != JobStatus::Active || job.assignee != Some(agent) {
             return;
         }
@@ -478,14 +642,29 @@ impl World {
         match report.progress {
             Progress::Working => {}
             Progress::Error { reason } => {
-                self.events.push(DomainEvent::JobError { job: id, agent: self.name_of(agent), reason: reason.clone() });
-                self.fail(id, JobStatus::Active, &format!("error in the work: {reason}"));
+                self.events.push(DomainEvent::JobError {
+                    job: id,
+                    agent: self.name_of(agent),
+                    reason: reason.clone(),
+                });
+                self.fail(
+                    id,
+                    JobStatus::Active,
+                    &format!("error in the work: {reason}"),
+                );
             }
             Progress::Done { work_ok } => {
-                self.sim.apply_action(&SimAction { energy_delta: 0.1 * energy, compute_delta: 0.05 * compute, innovation_delta: report.innovation });
+                self.sim.apply_action(&SimAction {
+                    energy_delta: 0.1 * energy,
+                    compute_delta: 0.05 * compute,
+                    innovation_delta: report.innovation,
+                });
                 self.follow_simulation();
                 if self.state.jobs.submit(id, agent, work_ok).is_ok() {
-                    self.events.push(DomainEvent::JobSubmitted { job: id, agent: self.name_of(agent) });
+                    self.events.push(DomainEvent::JobSubmitted {
+                        job: id,
+                        agent: self.name_of(agent),
+                    });
                     self.start_round(id, gate);
                 }
             }
@@ -494,7 +673,9 @@ impl World {
 
     /// A sub-job for the parent's remaining skills, funded by the delegating agent.
     fn delegate(&mut self, parent: JobId, agent: AccountId) {
-        let Some(p) = self.state.jobs.get(parent) else { return };
+        let Some(p) = self.state.jobs.get(parent) else {
+            return;
+        };
         if p.skills.len() < 2 {
             return;
         }
@@ -512,7 +693,12 @@ impl World {
         let reward = spec.reward;
         if let Ok(child) = self.post_job(spec) {
             self.state.counters.delegated += 1;
-            self.events.push(DomainEvent::DelegatedJob { parent, job: child, agent: self.name_of(agent), reward });
+            self.events.push(DomainEvent::DelegatedJob {
+                parent,
+                job: child,
+                agent: self.name_of(agent),
+                reward,
+            });
         }
     }
 
@@ -522,14 +708,24 @@ impl World {
         if !gate.allows(id, Step::Commit) {
             return;
         }
-        let Some(job) = self.state.jobs.get(id) else { return };
+        let Some(job) = self.state.jobs.get(id) else {
+            return;
+        };
         let worker = job.assignee;
         let p = &self.state.params;
         let eligible: Vec<AccountId> = self
             .agents
             .iter()
             .filter(|a| a.role == Role::Validator && Some(a.id) != worker)
-            .filter(|a| self.state.ledger.account(a.id).map(|x| x.validator_stake >= p.min_validator_stake && !x.validator_stake.is_zero()).unwrap_or(false))
+            .filter(|a| {
+                self.state
+                    .ledger
+                    .account(a.id)
+                    .map(|x| {
+                        x.validator_stake >= p.min_validator_stake && !x.validator_stake.is_zero()
+                    })
+                    .unwrap_or(false)
+            })
             .map(|a| a.id)
             .collect();
         let size = (p.committee_size as usize).min(eligible.len());
@@ -537,8 +733,14 @@ impl World {
             return; // not enough bonded validators now; tried again next cycle
         }
         let mut committee: Vec<AccountId> = match gate.committee(id) {
-            Some(chosen) => chosen.into_iter().filter(|v| eligible.contains(v)).collect(),
-            None => eligible.choose_multiple(&mut self.state.rng, size).copied().collect(),
+            Some(chosen) => chosen
+                .into_iter()
+                .filter(|v| eligible.contains(v))
+                .collect(),
+            None => eligible
+                .choose_multiple(&mut self.state.rng, size)
+                .copied()
+                .collect(),
         };
         if committee.len() < p.quorum as usize {
             return;
@@ -561,20 +763,39 @@ impl World {
 
     fn apply_commit(&mut self, validator: AccountId, c: super::agent::CommitReply) {
         let now = self.state.now_ms;
-        let Some(round) = self.round_mut(c.job, c.nonce) else { return };
-        let sealed = Sealed { approve: c.approve, salt: c.salt };
+        let Some(round) = self.round_mut(c.job, c.nonce) else {
+            return;
+        };
+        let sealed = Sealed {
+            approve: c.approve,
+            salt: c.salt,
+        };
         if round.commit(validator, c.hash, Some(sealed), now).is_ok() {
             let validator = self.name_of(validator);
-            self.events.push(DomainEvent::ValidationCommitted { job: c.job, nonce: c.nonce, validator, commit_hash: c.hash.to_string(), sealed: Some(sealed) });
+            self.events.push(DomainEvent::ValidationCommitted {
+                job: c.job,
+                nonce: c.nonce,
+                validator,
+                commit_hash: c.hash.to_string(),
+                sealed: Some(sealed),
+            });
         }
     }
 
     fn apply_reveal(&mut self, validator: AccountId, r: super::agent::RevealReply) {
         let now = self.state.now_ms;
-        let Some(round) = self.round_mut(r.job, r.nonce) else { return };
+        let Some(round) = self.round_mut(r.job, r.nonce) else {
+            return;
+        };
         if let Ok(valid) = round.reveal(r.job, validator, r.approve, &r.salt, now) {
             let validator = self.name_of(validator);
-            self.events.push(DomainEvent::ValidatorVote { job: r.job, nonce: r.nonce, validator, approve: r.approve, valid });
+            self.events.push(DomainEvent::ValidatorVote {
+                job: r.job,
+                nonce: r.nonce,
+                validator,
+                approve: r.approve,
+                valid,
+            });
         }
     }
 
@@ -596,8 +817,13 @@ impl World {
             if in_flight >= self.state.params.max_concurrent_jobs {
                 break;
             }
-            let Some(i) = self.agent_index(agent) else { continue };
-            if taken.contains(&job) || load.get(&agent).copied().unwrap_or(0) >= self.agents[i].behaviour.max_parallel_jobs {
+            let Some(i) = self.agent_index(agent) else {
+                continue;
+            };
+            if taken.contains(&job)
+                || load.get(&agent).copied().unwrap_or(0)
+                    >= self.agents[i].behaviour.max_parallel_jobs
+            {
                 continue;
             }
             if gate.allows(job, Step::Assign) && self.try_assign(job, agent) {
@@ -610,23 +836,53 @@ impl World {
 
     /// Stakes, allocates and assigns in one step, or changes nothing.
     fn try_assign(&mut self, id: JobId, agent: AccountId) -> bool {
-        let Some(job) = self.state.jobs.get(id) else { return false };
+        let Some(job) = self.state.jobs.get(id) else {
+            return false;
+        };
         if job.status != JobStatus::Pending {
             return false;
         }
-        let stake = job.reward.mul_ratio(self.state.params.stake_ratio).max(Amount::from_tokens(1.0));
-        let Ok(allocation) = self.state.resources.check(id, agent, job.energy, job.compute) else { return false };
+        let stake = job
+            .reward
+            .mul_ratio(self.state.params.stake_ratio)
+            .max(Amount::from_tokens(1.0));
+        let Ok(allocation) = self
+            .state
+            .resources
+            .check(id, agent, job.energy, job.compute)
+        else {
+            return false;
+        };
         let needed = stake.checked_add(allocation.cost);
         if needed.is_none_or(|n| self.state.ledger.free(agent) < n) {
             return false;
         }
-        self.state.ledger.lock_job_stake(id, agent, stake).expect("balance checked");
-        self.state.ledger.transfer(agent, STEWARD, allocation.cost).expect("balance checked");
+        self.state
+            .ledger
+            .lock_job_stake(id, agent, stake)
+            .expect("balance checked");
+        self.state
+            .ledger
+            .transfer(agent, STEWARD, allocation.cost)
+            .expect("balance checked");
         self.state.resources.commit(id, allocation);
-        self.state.jobs.assign(id, agent, stake).expect("status checked");
+        self.state
+            .jobs
+            .assign(id, agent, stake)
+            .expect("status checked");
         let name = self.name_of(agent);
-        self.events.push(DomainEvent::JobAssigned { job: id, agent: name.clone(), stake });
-        self.events.push(DomainEvent::AgentAllocation { job: id, agent: name, energy: allocation.energy, compute: allocation.compute, cost: allocation.cost });
+        self.events.push(DomainEvent::JobAssigned {
+            job: id,
+            agent: name.clone(),
+            stake,
+        });
+        self.events.push(DomainEvent::AgentAllocation {
+            job: id,
+            agent: name,
+            energy: allocation.energy,
+            compute: allocation.compute,
+            cost: allocation.cost,
+        });
         true
     }
 
@@ -639,7 +895,12 @@ impl World {
         for job in self.state.jobs.with_status(JobStatus::Validating) {
             match &job.round {
                 None => to_start.push(job.id),
-                Some(r) if r.phase(now) == Phase::Reveal && (now >= r.reveal_deadline_ms || r.all_revealed()) => to_close.push(job.id),
+                Some(r)
+                    if r.phase(now) == Phase::Reveal
+                        && (now >= r.reveal_deadline_ms || r.all_revealed()) =>
+                {
+                    to_close.push(job.id)
+                }
                 Some(_) => {}
             }
         }
@@ -658,10 +919,24 @@ impl World {
         let round = job.round.as_ref().expect("listed with a round");
         let tally = round.tally(self.state.params.quorum);
         for &(validator, fault) in &tally.faults {
-            let stake = self.state.ledger.account(validator).map(|a| a.validator_stake).unwrap_or_default();
-            let amount = self.state.ledger.slash_validator(validator, stake.mul_ratio(self.state.params.penalty_ratio)).unwrap_or_default();
+            let stake = self
+                .state
+                .ledger
+                .account(validator)
+                .map(|a| a.validator_stake)
+                .unwrap_or_default();
+            let amount = self
+                .state
+                .ledger
+                .slash_validator(validator, stake.mul_ratio(self.state.params.penalty_ratio))
+                .unwrap_or_default();
             self.state.counters.validator_slashes += 1;
-            self.events.push(DomainEvent::ValidatorSlashed { job: id, validator: self.name_of(validator), fault, amount });
+            self.events.push(DomainEvent::ValidatorSlashed {
+                job: id,
+                validator: self.name_of(validator),
+                fault,
+                amount,
+            });
         }
         match tally.verdict {
             Verdict::Approved => self.complete(id, tally.approvals, tally.rejections),
@@ -672,29 +947,63 @@ impl World {
 
     fn complete(&mut self, id: JobId, approvals: u32, rejections: u32) {
         let job = self.state.jobs.get(id).expect("validating job exists");
-        let (agent, reward, burn) = (job.assignee.expect("validating jobs are assigned"), job.reward, job.burn_fee);
-        self.state.ledger.pay_out(id, agent, reward, burn).expect("escrow holds reward + burn fee");
+        let (agent, reward, burn) = (
+            job.assignee.expect("validating jobs are assigned"),
+            job.reward,
+            job.burn_fee,
+        );
+        self.state
+            .ledger
+            .pay_out(id, agent, reward, burn)
+            .expect("escrow holds reward + burn fee");
         let _ = self.state.ledger.release_job_stake(id);
         self.state.resources.release(id);
-        self.state.jobs.settle(id, JobStatus::Validating, true, "approved by validators").expect("status checked");
+        self.state
+            .jobs
+            .settle(id, JobStatus::Validating, true, "approved by validators")
+            .expect("status checked");
         self.state.counters.completed += 1;
-        self.events.push(DomainEvent::JobCompleted { job: id, agent: self.name_of(agent), reward, burned: burn, approvals, rejections });
+        self.events.push(DomainEvent::JobCompleted {
+            job: id,
+            agent: self.name_of(agent),
+            reward,
+            burned: burn,
+            approvals,
+            rejections,
+        });
     }
 
     /// Failure: slash `min(stake, reward × slash_ratio)` of this job's stake, refund the poster.
     fn fail(&mut self, id: JobId, from: JobStatus, reason: &str) {
-        let Some(job) = self.state.jobs.get(id) else { return };
+        let Some(job) = self.state.jobs.get(id) else {
+            return;
+        };
         if job.status != from {
             return;
         }
-        let (agent, slash) = (job.assignee, job.reward.mul_ratio(self.state.params.slash_ratio));
-        let slashed = self.state.ledger.slash_job_stake(id, slash).unwrap_or_default();
+        let (agent, slash) = (
+            job.assignee,
+            job.reward.mul_ratio(self.state.params.slash_ratio),
+        );
+        let slashed = self
+            .state
+            .ledger
+            .slash_job_stake(id, slash)
+            .unwrap_or_default();
         let _ = self.state.ledger.refund_escrow(id);
         self.state.resources.release(id);
-        self.state.jobs.settle(id, from, false, reason).expect("status checked");
+        self.state
+            .jobs
+            .settle(id, from, false, reason)
+            .expect("status checked");
         self.state.counters.failed += 1;
         let agent = agent.map(|a| self.name_of(a));
-        self.events.push(DomainEvent::JobFailed { job: id, agent, reason: reason.to_string(), slashed });
+        self.events.push(DomainEvent::JobFailed {
+            job: id,
+            agent,
+            reason: reason.to_string(),
+            slashed,
+        });
     }
 
     pub fn thermostat(&mut self) -> f64 {
@@ -708,7 +1017,10 @@ impl World {
     fn agent_load(&self) -> BTreeMap<AccountId, u32> {
         let mut load = BTreeMap::new();
         let jobs = &self.state.jobs;
-        for job in jobs.with_status(JobStatus::Active).chain(jobs.with_status(JobStatus::Validating)) {
+        for job in jobs
+            .with_status(JobStatus::Active)
+            .chain(jobs.with_status(JobStatus::Validating))
+        {
             if let Some(a) = job.assignee {
                 *load.entry(a).or_default() += 1;
             }
@@ -729,7 +1041,12 @@ impl World {
             self.supply_jobs();
             self.sweep_deadlines();
             let ticks = self.build_ticks(gate);
-            let replies = self.agents.iter().zip(&ticks).map(|(a, t)| a.decide(t)).collect();
+            let replies = self
+                .agents
+                .iter()
+                .zip(&ticks)
+                .map(|(a, t)| a.decide(t))
+                .collect();
             self.apply_replies(replies, gate);
             self.advance_validation(gate);
             self.thermostat();
@@ -740,7 +1057,11 @@ impl World {
 
 /// Config agents expanded by `count`, in order.
 fn expanded(config: &Config) -> Vec<&crate::config::AgentConfig> {
-    config.agents.iter().flat_map(|a| std::iter::repeat_n(a, a.count as usize)).collect()
+    config
+        .agents
+        .iter()
+        .flat_map(|a| std::iter::repeat_n(a, a.count as usize))
+        .collect()
 }
 
 /// Agent profiles with account ids 1..=n.
@@ -748,12 +1069,25 @@ pub fn profiles(config: &Config) -> Vec<AgentProfile> {
     let mut out = Vec::new();
     for a in &config.agents {
         for k in 1..=a.count {
-            let name = if a.count > 1 { format!("{}-{k}", a.name) } else { a.name.clone() };
+            let name = if a.count > 1 {
+                format!("{}-{k}", a.name)
+            } else {
+                a.name.clone()
+            };
             let mut behaviour = a.role.behaviour();
             if let Some(n) = a.max_parallel_jobs {
                 behaviour.max_parallel_jobs = n.max(1);
             }
-            out.push(AgentProfile { id: AccountId(out.len() as u32 + 1), name, role: a.role, skills: a.skills.clone(), behaviour });
+            if let Some(rate) = a.bad_work_rate {
+                behaviour.bad_work_rate = rate.clamp(0.0, 1.0);
+            }
+            out.push(AgentProfile {
+                id: AccountId(out.len() as u32 + 1),
+                name,
+                role: a.role,
+                skills: a.skills.clone(),
+                behaviour,
+            });
         }
     }
     out

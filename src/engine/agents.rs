@@ -32,13 +32,19 @@ impl AgentPool {
             tasks.push(tokio::spawn(async move {
                 while let Some(envelope) = inbox.recv().await {
                     if let A2a::Tick(tick) = envelope.message.as_ref() {
-                        bus.publish(&reply_topic, A2a::Reply(profile.decide(tick))).await;
+                        bus.publish(&reply_topic, A2a::Reply(profile.decide(tick)))
+                            .await;
                     }
                 }
             }));
             topics.push(topic);
         }
-        AgentPool { bus, replies, topics, tasks }
+        AgentPool {
+            bus,
+            replies,
+            topics,
+            tasks,
+        }
     }
 
     /// Sends each agent its tick and waits for every reply of this cycle.
@@ -50,7 +56,9 @@ impl AgentPool {
         }
         let mut replies = Vec::with_capacity(expected);
         while replies.len() < expected {
-            let Some(envelope) = self.replies.recv().await else { break };
+            let Some(envelope) = self.replies.recv().await else {
+                break;
+            };
             if let A2a::Reply(reply) = envelope.message.as_ref() {
                 if Some(reply.cycle) == cycle {
                     replies.push(reply.clone());

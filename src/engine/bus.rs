@@ -16,7 +16,10 @@ pub struct Envelope<M> {
 
 impl<M> Clone for Envelope<M> {
     fn clone(&self) -> Self {
-        Envelope { topic: self.topic.clone(), message: self.message.clone() }
+        Envelope {
+            topic: self.topic.clone(),
+            message: self.message.clone(),
+        }
     }
 }
 
@@ -31,13 +34,17 @@ pub struct Bus<M> {
 
 impl<M> Clone for Bus<M> {
     fn clone(&self) -> Self {
-        Bus { subscriptions: self.subscriptions.clone() }
+        Bus {
+            subscriptions: self.subscriptions.clone(),
+        }
     }
 }
 
 impl<M> Default for Bus<M> {
     fn default() -> Self {
-        Bus { subscriptions: Arc::new(Mutex::new(Vec::new())) }
+        Bus {
+            subscriptions: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 }
 
@@ -50,18 +57,27 @@ impl<M: Send + Sync + 'static> Bus<M> {
     pub fn subscribe(&self, pattern: &str, capacity: usize) -> mpsc::Receiver<Envelope<M>> {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let pattern = pattern.split('.').map(str::to_string).collect();
-        self.subscriptions.lock().expect("bus lock").push(Subscription { pattern, tx });
+        self.subscriptions
+            .lock()
+            .expect("bus lock")
+            .push(Subscription { pattern, tx });
         rx
     }
 
     /// Delivers `message` to every matching subscription, waiting for room in each queue.
     /// Returns how many subscriptions received it.
     pub async fn publish(&self, topic: &str, message: M) -> usize {
-        let envelope = Envelope { topic: Arc::from(topic), message: Arc::new(message) };
+        let envelope = Envelope {
+            topic: Arc::from(topic),
+            message: Arc::new(message),
+        };
         let targets: Vec<mpsc::Sender<Envelope<M>>> = {
             let mut subs = self.subscriptions.lock().expect("bus lock");
             subs.retain(|s| !s.tx.is_closed());
-            subs.iter().filter(|s| matches(&s.pattern, topic)).map(|s| s.tx.clone()).collect()
+            subs.iter()
+                .filter(|s| matches(&s.pattern, topic))
+                .map(|s| s.tx.clone())
+                .collect()
         };
         let mut delivered = 0;
         for tx in targets {

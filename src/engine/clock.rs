@@ -8,7 +8,10 @@ pub const VIRTUAL_EPOCH_MS: u64 = 1_767_225_600_000;
 pub enum Clock {
     Real,
     /// Virtual time: `start_ms + cycles × period_ms`.
-    Virtual { start_ms: u64, period_ms: u64 },
+    Virtual {
+        start_ms: u64,
+        period_ms: u64,
+    },
 }
 
 impl Clock {
@@ -16,11 +19,17 @@ impl Clock {
     pub fn now_ms(&self, n: u64) -> u64 {
         match *self {
             Clock::Real => wall_ms(),
-            Clock::Virtual { start_ms, period_ms } => start_ms + n * period_ms,
+            Clock::Virtual {
+                start_ms,
+                period_ms,
+            } => start_ms + n * period_ms,
         }
     }
 }
 
 pub fn wall_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

@@ -77,16 +77,23 @@ pub struct Orchestrator {
 impl Orchestrator {
     /// Loads the checkpoint (refusing a corrupt one) or creates a fresh world.
     pub fn open(config: &Config, paths: ReportPaths, options: RunOptions) -> Result<Orchestrator> {
-        std::fs::create_dir_all(&paths.dir).wrap_err_with(|| format!("cannot create {}", paths.dir.display()))?;
+        std::fs::create_dir_all(&paths.dir)
+            .wrap_err_with(|| format!("cannot create {}", paths.dir.display()))?;
         if options.from_backup {
             restore_backup(&paths)?;
         }
         let period_ms = crate::domain::governance::seconds_to_ms(config.cycle_seconds);
-        let mut log = EventLog::open(&paths.log).wrap_err_with(|| format!("cannot open log {}", paths.log.display()))?;
+        let mut log = EventLog::open(&paths.log)
+            .wrap_err_with(|| format!("cannot open log {}", paths.log.display()))?;
         let (world, resumed) = match checkpoint::load(&paths.state)? {
             Some(loaded) => {
                 let cut = archive::truncate_to(&paths.archive, loaded.state.archive)
-                    .wrap_err_with(|| format!("job archive {} does not match the checkpoint", paths.archive.display()))?;
+                    .wrap_err_with(|| {
+                        format!(
+                            "job archive {} does not match the checkpoint",
+                            paths.archive.display()
+                        )
+                    })?;
                 let mut world = World::restore(config, loaded.state)?;
                 let (redispatched, revalidated) = world.recover_interrupted();
                 log.line("INFO", "state_restored", json!({
@@ -94,17 +101,36 @@ impl Orchestrator {
                     "active_jobs": world.state.jobs.len(), "redispatched": redispatched, "revalidated": revalidated,
                     "archive_bytes_discarded": cut, "paused": world.paused(),
                 }))?;
-                tracing::info!(cycle = world.state.cycle, redispatched, revalidated, "resumed from {}", paths.state.display());
+                tracing::info!(
+                    cycle = world.state.cycle,
+                    redispatched,
+                    revalidated,
+                    "resumed from {}",
+                    paths.state.display()
+                );
                 (world, true)
             }
             None => {
-                let seed = options.seed.unwrap_or_else(|| wall_ms() ^ (std::process::id() as u64) << 32);
-                let start = if options.fast { VIRTUAL_EPOCH_MS } else { wall_ms() };
+                let seed = options
+                    .seed
+                    .unwrap_or_else(|| wall_ms() ^ (std::process::id() as u64) << 32);
+                let start = if options.fast {
+                    VIRTUAL_EPOCH_MS
+                } else {
+                    wall_ms()
+                };
                 let _ = archive::truncate_to(&paths.archive, Default::default());
                 (World::genesis(config, seed, start), false)
             }
         };
-        let clock = if options.fast { Clock::Virtual { start_ms: world.state.now_ms, period_ms } } else { Clock::Real };
+        let clock = if options.fast {
+            Clock::Virtual {
+                start_ms: world.state.now_ms,
+                period_ms,
+            }
+        } else {
+            Clock::Real
+        };
         let agents = AgentPool::spawn(Bus::new(), &world.agents);
         let telemetry = Telemetry::open(&paths.telemetry, world.sim().kind());
         let last_checkpoint_ms = world.state.now_ms;
@@ -175,12 +201,18 @@ impl Orchestrator {
                 progress(&self.world);
             }
             let c = &self.world.state.counters;
-            if self.options.stop_after_jobs.is_some_and(|n| c.completed + c.failed + c.cancelled >= n) {
+            if self
+                .options
+                .stop_after_jobs
+                .is_some_and(|n| c.completed + c.failed + c.cancelled >= n)
+            {
                 break;
             }
         }
         for sink in &mut self.sinks {
-            sink.drain(Duration::from_secs(60)).await.wrap_err_with(|| format!("event sink {} could not finish", sink.name()))?;
+            sink.drain(Duration::from_secs(60))
+                .await
+                .wrap_err_with(|| format!("event sink {} could not finish", sink.name()))?;
         }
         self.checkpoint()?;
         self.log.line("INFO", "state_saved", json!({"path": self.paths.state, "hash": self.last_hash, "cycle": self.world.state.cycle}))?;
@@ -210,7 +242,11 @@ impl Orchestrator {
     fn poll_inputs(&mut self) {
         if let Some(c) = self.control.poll(self.world.state.applied_control_seq) {
             let source = format!("console:{}", c.source);
-            self.world.apply_input(if c.paused { ExternalInput::Pause { source } } else { ExternalInput::Resume { source } });
+            self.world.apply_input(if c.paused {
+                ExternalInput::Pause { source }
+            } else {
+                ExternalInput::Resume { source }
+            });
             self.world.state.applied_control_seq = c.seq;
         }
         for input in self.config_watch.poll() {
@@ -233,7 +269,8 @@ impl Orchestrator {
         }
         let (cycle, now) = (self.world.state.cycle, self.world.state.now_ms);
         for sink in &mut self.sinks {
-            sink.deliver(cycle, now, &events).wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
+            sink.deliver(cycle, now, &events)
+                .wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
         }
         self.log.events(EventLog::now(), events)?;
         Ok(())
@@ -244,11 +281,13 @@ impl Orchestrator {
         self.world.simulation_update();
         self.publish_events()?;
         for sink in &mut self.sinks {
-            sink.flush().wrap_err_with(|| format!("event sink {} could not flush", sink.name()))?;
+            sink.flush()
+                .wrap_err_with(|| format!("event sink {} could not flush", sink.name()))?;
         }
         let terminal = self.world.state.jobs.take_terminal();
-        self.world.state.archive = archive::append(&self.paths.archive, self.world.state.archive, &terminal)
-            .wrap_err_with(|| format!("cannot append to {}", self.paths.archive.display()))?;
+        self.world.state.archive =
+            archive::append(&self.paths.archive, self.world.state.archive, &terminal)
+                .wrap_err_with(|| format!("cannot append to {}", self.paths.archive.display()))?;
         self.world.sync_sim_state();
         let started = Instant::now();
         let (hash, bytes) = checkpoint::save(&self.paths.state, &self.world.state)?;
@@ -265,7 +304,9 @@ impl Orchestrator {
             token_per_energy: r.token_per_energy,
             token_per_compute: r.token_per_compute,
         });
-        self.telemetry.write().wrap_err_with(|| format!("cannot write {}", self.paths.telemetry.display()))?;
+        self.telemetry
+            .write()
+            .wrap_err_with(|| format!("cannot write {}", self.paths.telemetry.display()))?;
         self.log.line("INFO", "checkpoint", json!({
             "path": self.paths.state, "hash": self.last_hash, "bytes": bytes, "cycle": self.world.state.cycle,
             "active_jobs": self.world.state.jobs.len(), "archived": terminal.len(), "write_ms": started.elapsed().as_secs_f64() * 1e3,
@@ -297,16 +338,49 @@ impl Orchestrator {
 /// Readable console lines for the events a steward cares about.
 fn announce(e: &DomainEvent) {
     match e {
-        DomainEvent::JobPosted { job, title, poster, reward, parent: None, .. } => tracing::info!("job {job} posted by {poster}: {title} (reward {reward})"),
-        DomainEvent::DelegatedJob { parent, job, agent, .. } => tracing::info!("{agent} delegated job {job} from job {parent}"),
-        DomainEvent::JobAssigned { job, agent, stake } => tracing::debug!("job {job} assigned to {agent} (stake {stake})"),
-        DomainEvent::JobCompleted { job, agent, reward, .. } => tracing::info!("job {job} completed by {agent}: paid {reward}"),
-        DomainEvent::JobFailed { job, reason, slashed, .. } => tracing::warn!("job {job} failed: {reason} (slashed {slashed})"),
-        DomainEvent::JobCancelled { job, reason } => tracing::info!("job {job} cancelled: {reason}"),
-        DomainEvent::ValidatorSlashed { job, validator, fault, amount } => tracing::warn!("{validator} slashed {amount} on job {job}: {}", fault.name()),
+        DomainEvent::JobPosted {
+            job,
+            title,
+            poster,
+            reward,
+            parent: None,
+            ..
+        } => tracing::info!("job {job} posted by {poster}: {title} (reward {reward})"),
+        DomainEvent::DelegatedJob {
+            parent, job, agent, ..
+        } => tracing::info!("{agent} delegated job {job} from job {parent}"),
+        DomainEvent::JobAssigned { job, agent, stake } => {
+            tracing::debug!("job {job} assigned to {agent} (stake {stake})")
+        }
+        DomainEvent::JobCompleted {
+            job, agent, reward, ..
+        } => tracing::info!("job {job} completed by {agent}: paid {reward}"),
+        DomainEvent::JobFailed {
+            job,
+            reason,
+            slashed,
+            ..
+        } => tracing::warn!("job {job} failed: {reason} (slashed {slashed})"),
+        DomainEvent::JobCancelled { job, reason } => {
+            tracing::info!("job {job} cancelled: {reason}")
+        }
+        DomainEvent::ValidatorSlashed {
+            job,
+            validator,
+            fault,
+            amount,
+        } => tracing::warn!(
+            "{validator} slashed {amount} on job {job}: {}",
+            fault.name()
+        ),
         DomainEvent::Paused { source } => tracing::info!("paused by {source}"),
         DomainEvent::Resumed { source } => tracing::info!("resumed by {source}"),
-        DomainEvent::ParameterChanged { name, old, new, source } => tracing::info!("{name}: {old} → {new} ({source})"),
+        DomainEvent::ParameterChanged {
+            name,
+            old,
+            new,
+            source,
+        } => tracing::info!("{name}: {old} → {new} ({source})"),
         _ => {}
     }
 }
@@ -315,11 +389,15 @@ fn announce(e: &DomainEvent) {
 fn restore_backup(paths: &ReportPaths) -> Result<()> {
     let backup = checkpoint::backup_path(&paths.state);
     if !backup.exists() {
-        eyre::bail!("--from-backup: there is no backup checkpoint at {}", backup.display());
+        eyre::bail!(
+            "--from-backup: there is no backup checkpoint at {}",
+            backup.display()
+        );
     }
     checkpoint::verify_file(&backup).wrap_err("--from-backup: the backup is not usable either")?;
     if paths.state.exists() {
-        let aside = crate::persistence::atomic::sibling(&paths.state, &format!(".rejected-{}", wall_ms()));
+        let aside =
+            crate::persistence::atomic::sibling(&paths.state, &format!(".rejected-{}", wall_ms()));
         std::fs::rename(&paths.state, &aside)?;
         tracing::warn!("moved the unusable checkpoint to {}", aside.display());
     }
@@ -330,5 +408,8 @@ fn restore_backup(paths: &ReportPaths) -> Result<()> {
 
 /// Jobs by status among the live jobs.
 pub fn live_counts(world: &World) -> Vec<(JobStatus, usize)> {
-    JobStatus::ALL.iter().map(|&s| (s, world.state.jobs.iter().filter(|j| j.status == s).count())).collect()
+    JobStatus::ALL
+        .iter()
+        .map(|&s| (s, world.state.jobs.iter().filter(|j| j.status == s).count()))
+        .collect()
 }

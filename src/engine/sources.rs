@@ -14,7 +14,9 @@ struct Stamp(Option<(SystemTime, u64)>);
 
 impl Stamp {
     fn changed(&mut self, path: &Path) -> bool {
-        let now = std::fs::metadata(path).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+        let now = std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
         let changed = now != self.0;
         self.0 = now;
         changed
@@ -28,7 +30,10 @@ pub struct ControlWatcher {
 
 impl ControlWatcher {
     pub fn new(path: PathBuf) -> Self {
-        ControlWatcher { path, stamp: Stamp::default() }
+        ControlWatcher {
+            path,
+            stamp: Stamp::default(),
+        }
     }
 
     /// A control request newer than `applied_seq`, if the file holds one.
@@ -57,7 +62,11 @@ impl ConfigWatcher {
     pub fn new(path: PathBuf, config: &Config) -> Self {
         let mut stamp = Stamp::default();
         stamp.changed(&path);
-        ConfigWatcher { path, stamp, current: Params::from_config(config) }
+        ConfigWatcher {
+            path,
+            stamp,
+            current: Params::from_config(config),
+        }
     }
 
     /// Parameter changes between the last good config and the file as it is now.
@@ -76,7 +85,11 @@ impl ConfigWatcher {
             .current
             .changes_to(&next)
             .into_iter()
-            .map(|(name, value)| ExternalInput::SetParameter { name: name.to_string(), value, source: "config".into() })
+            .map(|(name, value)| ExternalInput::SetParameter {
+                name: name.to_string(),
+                value,
+                source: "config".into(),
+            })
             .collect();
         self.current = next;
         changes

@@ -23,7 +23,10 @@ pub fn append(path: &Path, mark: ArchiveMark, jobs: &[Job]) -> io::Result<Archiv
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;
     f.write_all(&buf)?;
     f.sync_data()?;
-    Ok(ArchiveMark { lines: mark.lines + jobs.len() as u64, bytes: mark.bytes + buf.len() as u64 })
+    Ok(ArchiveMark {
+        lines: mark.lines + jobs.len() as u64,
+        bytes: mark.bytes + buf.len() as u64,
+    })
 }
 
 /// Cuts the archive back to `mark` (lines a crashed run appended after its last checkpoint).
@@ -37,7 +40,11 @@ pub fn truncate_to(path: &Path, mark: ArchiveMark) -> io::Result<u64> {
     if len < mark.bytes {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{} is {len} bytes but the checkpoint expects at least {}", path.display(), mark.bytes),
+            format!(
+                "{} is {len} bytes but the checkpoint expects at least {}",
+                path.display(),
+                mark.bytes
+            ),
         ));
     }
     if len > mark.bytes {
@@ -57,6 +64,8 @@ pub fn read_all(path: &Path) -> io::Result<Vec<Job>> {
     };
     BufReader::new(f)
         .lines()
-        .map(|line| serde_json::from_str(&line?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)))
+        .map(|line| {
+            serde_json::from_str(&line?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        })
         .collect()
 }

@@ -30,11 +30,21 @@ pub enum CheckpointError {
         "checkpoint {path} cannot be used: {reason}.\n  Nothing was changed. To resume from the previous good checkpoint, run again with --from-backup \
          (it reads {backup}); to start from scratch, move {path} away."
     )]
-    Corrupt { path: PathBuf, backup: PathBuf, reason: String },
+    Corrupt {
+        path: PathBuf,
+        backup: PathBuf,
+        reason: String,
+    },
     #[error("cannot read checkpoint {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write checkpoint {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A checkpoint as read from disk.
@@ -54,10 +64,16 @@ pub fn canonical(state: &WorldState) -> (Vec<u8>, B256) {
 
 /// Writes the checkpoint atomically, keeping the previous file as `.bak`. Returns (hash, bytes).
 pub fn save(path: &Path, state: &WorldState) -> Result<(B256, usize), CheckpointError> {
-    let write_err = |source| CheckpointError::Write { path: path.into(), source };
+    let write_err = |source| CheckpointError::Write {
+        path: path.into(),
+        source,
+    };
     let (body, hash) = canonical(state);
     let mut file = Vec::with_capacity(body.len() + 128);
-    file.extend_from_slice(format!("{{\"schema_version\":{SCHEMA_VERSION},\"content_hash\":\"{hash}\",\"state\":").as_bytes());
+    file.extend_from_slice(
+        format!("{{\"schema_version\":{SCHEMA_VERSION},\"content_hash\":\"{hash}\",\"state\":")
+            .as_bytes(),
+    );
     file.extend_from_slice(&body);
     file.extend_from_slice(b"}\n");
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -83,34 +99,63 @@ pub fn load(path: &Path) -> Result<Option<Loaded>, CheckpointError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(CheckpointError::Read { path: path.into(), source }),
+        Err(source) => {
+            return Err(CheckpointError::Read {
+                path: path.into(),
+                source,
+            });
+        }
     };
     let (envelope, hash) = verified(path, &bytes)?;
     let state = serde_json::from_str(envelope.state.get())
         .map_err(|e| corrupt(path, format!("state does not fit the schema ({e})")))?;
-    Ok(Some(Loaded { state, hash, bytes: bytes.len() }))
+    Ok(Some(Loaded {
+        state,
+        hash,
+        bytes: bytes.len(),
+    }))
 }
 
 /// Verifies a checkpoint file's hash without building the state; returns the hash.
 pub fn verify_file(path: &Path) -> Result<B256, CheckpointError> {
-    let bytes = fs::read(path).map_err(|source| CheckpointError::Read { path: path.into(), source })?;
+    let bytes = fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.into(),
+        source,
+    })?;
     verified(path, &bytes).map(|(_, hash)| hash)
 }
 
 fn verified<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Envelope<'a>, B256), CheckpointError> {
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| corrupt(path, format!("not valid checkpoint JSON ({e})")))?;
+    let envelope: Envelope = serde_json::from_slice(bytes)
+        .map_err(|e| corrupt(path, format!("not valid checkpoint JSON ({e})")))?;
     if envelope.schema_version != SCHEMA_VERSION {
-        return Err(corrupt(path, format!("schema version {} is not the supported {SCHEMA_VERSION}", envelope.schema_version)));
+        return Err(corrupt(
+            path,
+            format!(
+                "schema version {} is not the supported {SCHEMA_VERSION}",
+                envelope.schema_version
+            ),
+        ));
     }
     let hash = keccak256(envelope.state.get().as_bytes());
     if hash.to_string() != envelope.content_hash {
-        return Err(corrupt(path, format!("content hash {} does not match its content ({hash})", envelope.content_hash)));
+        return Err(corrupt(
+            path,
+            format!(
+                "content hash {} does not match its content ({hash})",
+                envelope.content_hash
+            ),
+        ));
     }
     Ok((envelope, hash))
 }
 
 fn corrupt(path: &Path, reason: String) -> CheckpointError {
-    CheckpointError::Corrupt { path: path.into(), backup: backup_path(path), reason }
+    CheckpointError::Corrupt {
+        path: path.into(),
+        backup: backup_path(path),
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +163,8 @@ mod tests {
     use super::*;
 
     fn state() -> WorldState {
-        let config = serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
+        let config =
+            serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
         crate::domain::world::World::genesis(&config, 1, 0).state
     }
 
@@ -133,7 +179,11 @@ mod tests {
         let loaded = load(&path).unwrap().unwrap();
         assert_eq!((loaded.state, loaded.hash), (second, h2));
         assert_eq!(verify_file(&backup_path(&path)).unwrap(), h1);
-        assert_eq!(canonical(&state()).1, h1, "the hash is over the canonical bytes");
+        assert_eq!(
+            canonical(&state()).1,
+            h1,
+            "the hash is over the canonical bytes"
+        );
     }
 
     #[test]
@@ -143,9 +193,19 @@ mod tests {
         save(&path, &state()).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         fs::write(&path, &text[..text.len() - 10]).unwrap();
-        assert!(load(&path).unwrap_err().to_string().contains("--from-backup"));
+        assert!(
+            load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("--from-backup")
+        );
         fs::write(&path, text.replacen("\"cycle\":0", "\"cycle\":1", 1)).unwrap();
-        assert!(load(&path).unwrap_err().to_string().contains("content hash"));
+        assert!(
+            load(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("content hash")
+        );
         assert!(load(&dir.path().join("none.json")).unwrap().is_none());
     }
 }

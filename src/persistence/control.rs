@@ -19,16 +19,25 @@ pub enum ControlError {
     #[error("control file {path} is unreadable ({reason}); delete it and issue the command again")]
     Corrupt { path: String, reason: String },
     #[error("cannot write control file {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 pub fn read(path: &Path) -> Result<Option<Control>, ControlError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| ControlError::Corrupt { path: path.display().to_string(), reason: e.to_string() }),
+            .map_err(|e| ControlError::Corrupt {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ControlError::Corrupt { path: path.display().to_string(), reason: e.to_string() }),
+        Err(e) => Err(ControlError::Corrupt {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -42,9 +51,15 @@ pub fn request(path: &Path, paused: bool, source: &str) -> Result<Control, Contr
         source: source.to_string(),
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| ControlError::Write { path: path.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| ControlError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     let bytes = serde_json::to_vec_pretty(&control).expect("control serializes");
-    write_atomic(path, &bytes).map_err(|source| ControlError::Write { path: path.display().to_string(), source })?;
+    write_atomic(path, &bytes).map_err(|source| ControlError::Write {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(control)
 }

@@ -14,8 +14,16 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 enum Msg {
-    Events { timestamp: String, events: Vec<DomainEvent> },
-    Line { timestamp: String, level: &'static str, message: &'static str, context: serde_json::Value },
+    Events {
+        timestamp: String,
+        events: Vec<DomainEvent>,
+    },
+    Line {
+        timestamp: String,
+        level: &'static str,
+        message: &'static str,
+        context: serde_json::Value,
+    },
     Flush(SyncSender<io::Result<()>>),
 }
 
@@ -39,8 +47,13 @@ impl EventLog {
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let (tx, rx) = sync_channel(64);
-        let writer = std::thread::Builder::new().name("omega-log".into()).spawn(move || write_loop(file, rx))?;
-        Ok(EventLog { tx: Some(tx), writer: Some(writer) })
+        let writer = std::thread::Builder::new()
+            .name("omega-log".into())
+            .spawn(move || write_loop(file, rx))?;
+        Ok(EventLog {
+            tx: Some(tx),
+            writer: Some(writer),
+        })
     }
 
     pub fn now() -> String {
@@ -53,8 +66,18 @@ impl EventLog {
     }
 
     /// A line outside the domain vocabulary (checkpoint, state_saved, state_restored, …).
-    pub fn line(&mut self, level: &'static str, message: &'static str, context: serde_json::Value) -> io::Result<()> {
-        self.send(Msg::Line { timestamp: Self::now(), level, message, context })
+    pub fn line(
+        &mut self,
+        level: &'static str,
+        message: &'static str,
+        context: serde_json::Value,
+    ) -> io::Result<()> {
+        self.send(Msg::Line {
+            timestamp: Self::now(),
+            level,
+            message,
+            context,
+        })
     }
 
     /// Returns once every line queued so far is written and flushed to the file.
@@ -65,7 +88,11 @@ impl EventLog {
     }
 
     fn send(&self, msg: Msg) -> io::Result<()> {
-        self.tx.as_ref().ok_or_else(gone)?.send(msg).map_err(|_| gone())
+        self.tx
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(msg)
+            .map_err(|_| gone())
     }
 }
 
@@ -87,10 +114,23 @@ fn write_loop(file: File, rx: Receiver<Msg>) {
     let mut failed: Option<io::Error> = None;
     while let Ok(msg) = rx.recv() {
         let result = match msg {
-            Msg::Events { timestamp, events } => events.iter().try_for_each(|e| write_event(&mut out, &timestamp, e)),
-            Msg::Line { timestamp, level, message, context } => {
-                write_line(&mut out, &Line { timestamp: &timestamp, level, message, context })
-            }
+            Msg::Events { timestamp, events } => events
+                .iter()
+                .try_for_each(|e| write_event(&mut out, &timestamp, e)),
+            Msg::Line {
+                timestamp,
+                level,
+                message,
+                context,
+            } => write_line(
+                &mut out,
+                &Line {
+                    timestamp: &timestamp,
+                    level,
+                    message,
+                    context,
+                },
+            ),
             Msg::Flush(ack) => {
                 let result = match failed.take() {
                     Some(e) => Err(e),
@@ -109,8 +149,20 @@ fn write_loop(file: File, rx: Receiver<Msg>) {
 }
 
 fn write_event(out: &mut impl Write, timestamp: &str, event: &DomainEvent) -> io::Result<()> {
-    let level = if event.is_warning() { "WARNING" } else { "INFO" };
-    write_line(out, &Line { timestamp, level, message: event.name(), context: event })
+    let level = if event.is_warning() {
+        "WARNING"
+    } else {
+        "INFO"
+    };
+    write_line(
+        out,
+        &Line {
+            timestamp,
+            level,
+            message: event.name(),
+            context: event,
+        },
+    )
 }
 
 fn write_line<C: Serialize>(out: &mut impl Write, line: &Line<'_, C>) -> io::Result<()> {

@@ -18,11 +18,17 @@ fn alive(pid: u32) -> bool {
 pub fn claim(path: &Path) -> Result<PidGuard, String> {
     if let Some(pid) = running(path) {
         if pid != std::process::id() {
-            return Err(format!("another orchestrator (pid {pid}) is running on this reports folder ({})", path.display()));
+            return Err(format!(
+                "another orchestrator (pid {pid}) is running on this reports folder ({})",
+                path.display()
+            ));
         }
     }
-    std::fs::write(path, std::process::id().to_string()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(PidGuard { path: path.to_path_buf() })
+    std::fs::write(path, std::process::id().to_string())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(PidGuard {
+        path: path.to_path_buf(),
+    })
 }
 
 pub struct PidGuard {

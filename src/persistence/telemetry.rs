@@ -42,7 +42,11 @@ impl Telemetry {
             .and_then(|b| serde_json::from_slice::<File>(&b).ok())
             .map(|f| f.history)
             .unwrap_or_default();
-        Telemetry { path: path.to_path_buf(), kind: kind.to_string(), history }
+        Telemetry {
+            path: path.to_path_buf(),
+            kind: kind.to_string(),
+            history,
+        }
     }
 
     pub fn record(&mut self, sample: Sample) {
@@ -53,7 +57,14 @@ impl Telemetry {
     }
 
     pub fn write(&self) -> std::io::Result<()> {
-        let file = File { kind: self.kind.clone(), latest: self.history.back().cloned(), history: self.history.clone() };
-        write_atomic(&self.path, &serde_json::to_vec_pretty(&file).expect("telemetry serializes"))
+        let file = File {
+            kind: self.kind.clone(),
+            latest: self.history.back().cloned(),
+            history: self.history.clone(),
+        };
+        write_atomic(
+            &self.path,
+            &serde_json::to_vec_pretty(&file).expect("telemetry serializes"),
+        )
     }
 }

@@ -1,0 +1,363 @@
+//! The chain half against a real anvil: each test starts its own devnet on a free port through
+//! `omega` itself, runs the orchestrator, and checks the chain with plain RPC reads.
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use omega::chain::bindings::{JobRegistry, StakeManager};
+use omega::chain::keys::Keys;
+use omega::chain::manifest::Deployment;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_omega");
+
+struct Devnet {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Devnet {
+    fn new(tweak: impl FnOnce(&mut serde_json::Value)) -> Devnet {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg: serde_json::Value =
+            serde_json::from_str(include_str!("../config/default_config.json")).unwrap();
+        tweak(&mut cfg);
+        std::fs::write(
+            dir.path().join("config.json"),
+            serde_json::to_string_pretty(&cfg).unwrap(),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Devnet { dir, port }
+    }
+
+    fn reports(&self) -> PathBuf {
+        self.dir.path().join("reports")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .arg("--config")
+            .arg(self.dir.path().join("config.json"))
+            .arg("--reports")
+            .arg(self.reports())
+            .env("OMEGA_DEVNET_PORT", self.port.to_string())
+            .env("OMEGA_STATUS_EVERY", "0")
+            .env("OMEGA_LOG_LEVEL", "warn")
+            .env_remove("OMEGA_CHAIN")
+            .env_remove("OMEGA_CYCLES");
+        cmd
+    }
+
+    fn omega(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "omega {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out
+    }
+
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn deployment(&self) -> Deployment {
+        Deployment::load(&self.reports().join("devnet/deployments.json")).unwrap()
+    }
+
+    fn rpc(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn journal(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.reports().join("chain/mirror.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.reports().join("orchestrator.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.command(&["devnet", "down"]).output();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Every JobCreated, JobFinalized and StakeSlashed log since deployment.
+async fn logs(
+    rpc: &str,
+    d: &Deployment,
+    topic: alloy::primitives::B256,
+    address: Address,
+) -> Vec<alloy::rpc::types::Log> {
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    provider
+        .get_logs(
+            &Filter::new()
+                .address(address)
+                .event_signature(topic)
+                .from_block(d.deploy_block),
+        )
+        .await
+        .unwrap()
+}
+
+async fn job_state(rpc: &str, d: &Deployment, id: U256) -> (Address, Address, u8) {
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    let registry = JobRegistry::new(d.job_registry, &provider);
+    let job = registry.jobs(id).call().await.unwrap();
+    let meta = registry
+        .decodeJobMetadata(job.packedMetadata)
+        .call()
+        .await
+        .unwrap();
+    (job.employer, job.agent, meta.state)
+}
+
+#[test]
+fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
+    let net = Devnet::new(|_| {});
+    let out = net.omega(&["run", "--cycles", "40"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("finalized on chain"), "{stdout}");
+    let d = net.deployment();
+    let keys = Keys::devnet(3, 5).unwrap();
+    runtime().block_on(async {
+        let created = logs(
+            &net.rpc(),
+            &d,
+            JobRegistry::JobCreated::SIGNATURE_HASH,
+            d.job_registry,
+        )
+        .await;
+        let finalized = logs(
+            &net.rpc(),
+            &d,
+            JobRegistry::JobFinalized::SIGNATURE_HASH,
+            d.job_registry,
+        )
+        .await;
+        assert!(!finalized.is_empty(), "no job finalized on chain");
+        // The demo jobs were posted by the steward: the employer key created them.
+        let first = JobRegistry::JobCreated::decode_log_data(created[0].data()).unwrap();
+        assert_eq!(first.employer, keys.employer.address());
+        for log in &finalized {
+            let ev = JobRegistry::JobFinalized::decode_log_data(log.data()).unwrap();
+            let (employer, agent, state) = job_state(&net.rpc(), &d, ev.jobId).await;
+            assert_eq!(state, 6, "Finalized");
+            assert_eq!(agent, ev.worker);
+            assert!(keys.addresses().contains(&agent) && keys.addresses().contains(&employer));
+        }
+        // Agents still hold their stake after successful jobs.
+        let provider = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+        let stake = StakeManager::new(d.stake_manager, &provider)
+            .stakeOf(keys.agents[0].address(), 0)
+            .call()
+            .await
+            .unwrap();
+        assert!(stake >= U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64)));
+    });
+    // Each engine job was created at most once on chain.
+    let created: Vec<u64> = net
+        .journal()
+        .iter()
+        .filter(|e| e["kind"] == "created")
+        .map(|e| e["job"].as_u64().unwrap())
+        .collect();
+    let mut unique = created.clone();
+    unique.dedup();
+    assert_eq!(created.len(), unique.len());
+}
+
+#[test]
+fn rejected_work_is_disputed_and_the_agent_slashed_on_chain() {
+    let net = Devnet::new(|c| {
+        for a in c["agents"].as_array_mut().unwrap() {
+            a["bad_work_rate"] = 1.0.into();
+        }
+        c["generator"]["rate_per_cycle"] = 0.0.into();
+    });
+    net.omega(&["run", "--cycles", "40"]);
+    assert!(net.log().contains("rejected by validators"));
+    let d = net.deployment();
+    runtime().block_on(async {
+        let disputed = logs(
+            &net.rpc(),
+            &d,
+            JobRegistry::JobDisputed::SIGNATURE_HASH,
+            d.job_registry,
+        )
+        .await;
+        let slashed = logs(
+            &net.rpc(),
+            &d,
+            StakeManager::StakeSlashed::SIGNATURE_HASH,
+            d.stake_manager,
+        )
+        .await;
+        let finalized = logs(
+            &net.rpc(),
+            &d,
+            JobRegistry::JobFinalized::SIGNATURE_HASH,
+            d.job_registry,
+        )
+        .await;
+        assert!(!disputed.is_empty(), "no dispute on chain");
+        assert!(!slashed.is_empty(), "no slash on chain");
+        assert!(!finalized.is_empty(), "rejected jobs are still finalized");
+    });
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn paused_on_chain(rpc: &str, d: &Deployment) -> bool {
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    JobRegistry::new(d.job_registry, &provider)
+        .paused()
+        .call()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn pause_blocks_the_chain_and_resume_continues() {
+    let net = Devnet::new(|_| {});
+    let mut child = net.spawn(&["run"]);
+    wait_for("a job finalized on chain", Duration::from_secs(60), || {
+        net.journal().iter().any(|e| e["step"] == "finish")
+    });
+    net.omega(&["pause"]);
+    let d = net.deployment();
+    let rt = runtime();
+    wait_for("SystemPause on chain", Duration::from_secs(20), || {
+        rt.block_on(paused_on_chain(&net.rpc(), &d))
+    });
+    let finished = |n: &Devnet| n.journal().iter().filter(|e| e["step"] == "finish").count();
+    let at_pause = finished(&net);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        finished(&net),
+        at_pause,
+        "nothing settles on chain while paused"
+    );
+    net.omega(&["resume"]);
+    wait_for("unpaused on chain", Duration::from_secs(20), || {
+        !rt.block_on(paused_on_chain(&net.rpc(), &d))
+    });
+    wait_for("more jobs finalized", Duration::from_secs(60), || {
+        finished(&net) > at_pause
+    });
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn kill_9_mid_lifecycle_then_restart_creates_nothing_twice() {
+    let net = Devnet::new(|_| {});
+    net.omega(&["devnet", "up"]);
+    let mut child = net.spawn(&["run"]);
+    wait_for("jobs in flight on chain", Duration::from_secs(60), || {
+        let j = net.journal();
+        j.iter().filter(|e| e["kind"] == "salt").count() >= 3
+            && j.iter().any(|e| e["kind"] == "create_intent")
+    });
+    std::thread::sleep(Duration::from_millis(333));
+    child.kill().unwrap(); // SIGKILL while transactions are in flight; anvil keeps running
+    child.wait().unwrap();
+    net.omega(&["run", "--cycles", "150"]);
+    let journal = net.journal();
+    let d = net.deployment();
+    let rt = runtime();
+    let created_on_chain = rt.block_on(logs(
+        &net.rpc(),
+        &d,
+        JobRegistry::JobCreated::SIGNATURE_HASH,
+        d.job_registry,
+    ));
+    let mut spec_hashes: Vec<_> = created_on_chain
+        .iter()
+        .map(|l| {
+            JobRegistry::JobCreated::decode_log_data(l.data())
+                .unwrap()
+                .specHash
+        })
+        .collect();
+    let total = spec_hashes.len();
+    spec_hashes.sort();
+    spec_hashes.dedup();
+    assert_eq!(
+        spec_hashes.len(),
+        total,
+        "an engine job was created twice on chain"
+    );
+    // Commits made before the crash were revealed after it: their salts came back from the journal.
+    let committed: Vec<(u64, String)> = journal
+        .iter()
+        .filter(|e| e["kind"] == "done" && e["step"].as_str().unwrap().starts_with("commit:"))
+        .map(|e| {
+            (
+                e["job"].as_u64().unwrap(),
+                e["step"].as_str().unwrap()[7..].to_string(),
+            )
+        })
+        .collect();
+    let revealed: Vec<(u64, String)> = journal
+        .iter()
+        .filter(|e| e["kind"] == "done" && e["step"].as_str().unwrap().starts_with("reveal:"))
+        .map(|e| {
+            (
+                e["job"].as_u64().unwrap(),
+                e["step"].as_str().unwrap()[7..].to_string(),
+            )
+        })
+        .collect();
+    let finished: Vec<u64> = journal
+        .iter()
+        .filter(|e| e["step"] == "finish")
+        .map(|e| e["job"].as_u64().unwrap())
+        .collect();
+    assert!(!finished.is_empty());
+    let revealed_share =
+        committed.iter().filter(|c| revealed.contains(c)).count() as f64 / committed.len() as f64;
+    assert!(
+        revealed_share > 0.8,
+        "only {revealed_share:.2} of on-chain commits were revealed"
+    );
+    assert!(
+        committed.iter().any(|(job, _)| finished.contains(job)),
+        "jobs with commits before the crash were finalized after it"
+    );
+}
