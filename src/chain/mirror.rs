@@ -833,8 +833,9 @@ impl Worker {
         {
             if let Some(c) = &r.committee {
                 let commit_deadline = r.selected_at + self.settings.commit_window_s;
+                // Only a live engine round holds the clock: a job whose round has not started (its
+                // engine state is behind, e.g. after a restart) must not stall every other job.
                 let expecting = self.now_ms < r.offchain_commit_deadline_ms
-                    || r.offchain_commit_deadline_ms == 0
                     || r.votes.iter().any(|(v, x)| !x.2 && c.contains(v));
                 if expecting {
                     limit = limit.min(commit_deadline);

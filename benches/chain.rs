@@ -1,0 +1,121 @@
+//! Chain throughput: mirrored job lifecycles/s and tx/s against a raw baseline (an alloy loop of
+//! plain transfers with pre-assigned nonces), measured against the same anvil in the same run.
+//!
+//!     cargo bench --bench chain            # BENCH_SECONDS=30 BENCH_RAW_TXS=2000 to change sizes
+//!
+//! Needs `scripts/setup.sh` (anvil) and a release build of `omega` (the bench builds it first).
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use omega::chain::anvil::DevnetPaths;
+use omega::chain::deploy::DevnetParams;
+use omega::chain::devnet::{DevnetOptions, ensure_up};
+use omega::chain::keys::Keys;
+use omega::chain::tx::connect;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    let seconds = env("BENCH_SECONDS", 30);
+    let raw_txs = env("BENCH_RAW_TXS", 2000);
+    let status = Command::new("cargo").args(["build", "--release", "--quiet"]).status()?;
+    eyre::ensure!(status.success(), "cargo build --release failed");
+    let dir = tempfile::tempdir()?;
+    let reports = dir.path().join("reports");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let paths = DevnetPaths::new(&reports);
+    let params = DevnetParams {
+        employer_tokens: 1_000_000_000,
+        member_tokens: 50_000_000,
+        agent_stake: 1_000,
+        validator_stake: 1_000,
+        commit_window_s: 300,
+        reveal_window_s: 300,
+        validators_per_job: 4,
+        required_approvals: 3,
+    };
+    let devnet = ensure_up(&paths, &DevnetOptions { anvil: None, port, params, agents: 3, validators: 5 }).await?;
+    let provider = connect(&devnet.process.rpc_url)?;
+
+    // Raw baseline: the owner pipelines plain transfers with nonces assigned up front.
+    let keys = Keys::devnet(3, 5)?;
+    let wallet = EthereumWallet::from(keys.owner.clone());
+    let from = keys.owner.address();
+    let chain_id = provider.get_chain_id().await?;
+    let nonce = provider.get_transaction_count(from).pending().await?;
+    let price = provider.get_gas_price().await?;
+    let start = Instant::now();
+    let mut hashes = Vec::with_capacity(raw_txs as usize);
+    for i in 0..raw_txs {
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_to(Address::with_last_byte(0x42))
+            .with_value(U256::from(1))
+            .with_nonce(nonce + i)
+            .with_chain_id(chain_id)
+            .with_gas_limit(21_000)
+            .with_max_fee_per_gas(price * 2 + 1)
+            .with_max_priority_fee_per_gas(price.min(1_000_000_000));
+        hashes.push(*provider.send_tx_envelope(tx.build(&wallet).await?).await?.tx_hash());
+    }
+    for h in &hashes {
+        while provider.get_transaction_receipt(*h).await?.is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let raw_tps = raw_txs as f64 / start.elapsed().as_secs_f64();
+
+    // The mirror: the real orchestrator, many jobs in flight, for a fixed time.
+    let config = dir.path().join("config.json");
+    let mut cfg: serde_json::Value = serde_json::from_str(include_str!("../config/default_config.json"))?;
+    cfg["cycle_seconds"] = 0.05.into();
+    cfg["max_concurrent_jobs"] = 64.into();
+    cfg["generator"]["rate_per_cycle"] = 4.into();
+    cfg["generator"]["max_pending"] = 64.into();
+    for a in cfg["agents"].as_array_mut().unwrap() {
+        a["max_parallel_jobs"] = 16.into();
+    }
+    std::fs::write(&config, serde_json::to_string(&cfg)?)?;
+    let first_block = provider.get_block_number().await?;
+    let started = Instant::now();
+    let mut child = Command::new("target/release/omega")
+        .args(["run", "--status-every", "0", "--log-level", "error", "--port", &port.to_string()])
+        .arg("--config")
+        .arg(&config)
+        .arg("--reports")
+        .arg(&reports)
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait()?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let last_block = provider.get_block_number().await?;
+    let mut txs = 0u64;
+    for n in first_block + 1..=last_block {
+        if let Some(b) = provider.get_block_by_number(n.into()).await? {
+            txs += b.transactions.len() as u64;
+        }
+    }
+    let journal = std::fs::read_to_string(reports.join("chain/mirror.jsonl")).unwrap_or_default();
+    let finalized = journal.lines().filter(|l| l.contains("\"step\":\"finish\"")).count();
+    let mirror_tps = txs as f64 / elapsed;
+    println!("| measure | value |\n|---|---:|");
+    println!("| raw baseline: transfers | {raw_txs} |");
+    println!("| raw baseline: tx/s | {raw_tps:.0} |");
+    println!("| mirror: run time s (incl. drain) | {elapsed:.1} |");
+    println!("| mirror: transactions | {txs} |");
+    println!("| mirror: lifecycles finalized on chain | {finalized} |");
+    println!("| mirror: lifecycles/s | {:.2} |", finalized as f64 / elapsed);
+    println!("| mirror: tx/s | {mirror_tps:.1} |");
+    println!("| mirror tx/s ÷ raw tx/s | {:.3} |", mirror_tps / raw_tps);
+    omega::chain::anvil::stop(&paths)?;
+    Ok(())
+}
