@@ -508,10 +508,13 @@ impl Worker {
                     .addr(&poster)
                     .ok_or_else(|| eyre::eyre!("no key for poster {poster}"))?;
                 let spec_hash = keccak256((self.state.run_id, U256::from(job.0)).abi_encode());
+                // The engine's clock may be virtual (--fast): keep the time left, not the timestamp.
+                let left_s = deadline_ms.saturating_sub(self.now_ms).div_ceil(1000);
+                let deadline_s = self.chain_time_estimate().max(super::anvil::wall_s()) + left_s;
                 let r = self.state.recs.entry(job).or_default();
                 r.poster = poster;
                 r.reward = U256::from(reward.0);
-                r.deadline_s = deadline_ms.div_ceil(1000);
+                r.deadline_s = deadline_s;
                 r.spec_hash = spec_hash;
             }
             DomainEvent::JobAssigned { job, agent, .. } => {
