@@ -10,7 +10,11 @@ use omega::chain::keys::Keys;
 use omega::chain::manifest::Deployment;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+
+use common::{sigterm, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_omega");
 
@@ -110,23 +114,20 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Every JobCreated, JobFinalized and StakeSlashed log since deployment.
-async fn logs(
-    rpc: &str,
-    d: &Deployment,
-    topic: alloy::primitives::B256,
-    address: Address,
-) -> Vec<alloy::rpc::types::Log> {
+/// Every event of type `E` emitted by `address` since the deployment, decoded.
+async fn events<E: SolEvent>(rpc: &str, d: &Deployment, address: Address) -> Vec<E> {
     let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    let filter = Filter::new()
+        .address(address)
+        .event_signature(E::SIGNATURE_HASH)
+        .from_block(d.deploy_block);
     provider
-        .get_logs(
-            &Filter::new()
-                .address(address)
-                .event_signature(topic)
-                .from_block(d.deploy_block),
-        )
+        .get_logs(&filter)
         .await
         .unwrap()
+        .iter()
+        .map(|l| E::decode_log_data(l.data()).unwrap())
+        .collect()
 }
 
 async fn job_state(rpc: &str, d: &Deployment, id: U256) -> (Address, Address, u8) {
@@ -150,26 +151,12 @@ fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
     let d = net.deployment();
     let keys = Keys::devnet(3, 5).unwrap();
     runtime().block_on(async {
-        let created = logs(
-            &net.rpc(),
-            &d,
-            JobRegistry::JobCreated::SIGNATURE_HASH,
-            d.job_registry,
-        )
-        .await;
-        let finalized = logs(
-            &net.rpc(),
-            &d,
-            JobRegistry::JobFinalized::SIGNATURE_HASH,
-            d.job_registry,
-        )
-        .await;
+        let created = events::<JobRegistry::JobCreated>(&net.rpc(), &d, d.job_registry).await;
+        let finalized = events::<JobRegistry::JobFinalized>(&net.rpc(), &d, d.job_registry).await;
         assert!(!finalized.is_empty(), "no job finalized on chain");
         // The demo jobs were posted by the steward: the employer key created them.
-        let first = JobRegistry::JobCreated::decode_log_data(created[0].data()).unwrap();
-        assert_eq!(first.employer, keys.employer.address());
-        for log in &finalized {
-            let ev = JobRegistry::JobFinalized::decode_log_data(log.data()).unwrap();
+        assert_eq!(created[0].employer, keys.employer.address());
+        for ev in &finalized {
             let (employer, agent, state) = job_state(&net.rpc(), &d, ev.jobId).await;
             assert_eq!(state, 6, "Finalized");
             assert_eq!(agent, ev.worker);
@@ -208,39 +195,13 @@ fn rejected_work_is_disputed_and_the_agent_slashed_on_chain() {
     assert!(net.log().contains("rejected by validators"));
     let d = net.deployment();
     runtime().block_on(async {
-        let disputed = logs(
-            &net.rpc(),
-            &d,
-            JobRegistry::JobDisputed::SIGNATURE_HASH,
-            d.job_registry,
-        )
-        .await;
-        let slashed = logs(
-            &net.rpc(),
-            &d,
-            StakeManager::StakeSlashed::SIGNATURE_HASH,
-            d.stake_manager,
-        )
-        .await;
-        let finalized = logs(
-            &net.rpc(),
-            &d,
-            JobRegistry::JobFinalized::SIGNATURE_HASH,
-            d.job_registry,
-        )
-        .await;
+        let disputed = events::<JobRegistry::JobDisputed>(&net.rpc(), &d, d.job_registry).await;
+        let slashed = events::<StakeManager::StakeSlashed>(&net.rpc(), &d, d.stake_manager).await;
+        let finalized = events::<JobRegistry::JobFinalized>(&net.rpc(), &d, d.job_registry).await;
         assert!(!disputed.is_empty(), "no dispute on chain");
         assert!(!slashed.is_empty(), "no slash on chain");
         assert!(!finalized.is_empty(), "rejected jobs are still finalized");
     });
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 async fn paused_on_chain(rpc: &str, d: &Deployment) -> bool {
@@ -280,8 +241,7 @@ fn pause_blocks_the_chain_and_resume_continues() {
     wait_for("more jobs finalized", Duration::from_secs(60), || {
         finished(&net) > at_pause
     });
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success());
+    sigterm(&mut child);
 }
 
 #[test]
@@ -301,20 +261,12 @@ fn kill_9_mid_lifecycle_then_restart_creates_nothing_twice() {
     let journal = net.journal();
     let d = net.deployment();
     let rt = runtime();
-    let created_on_chain = rt.block_on(logs(
+    let created_on_chain = rt.block_on(events::<JobRegistry::JobCreated>(
         &net.rpc(),
         &d,
-        JobRegistry::JobCreated::SIGNATURE_HASH,
         d.job_registry,
     ));
-    let mut spec_hashes: Vec<_> = created_on_chain
-        .iter()
-        .map(|l| {
-            JobRegistry::JobCreated::decode_log_data(l.data())
-                .unwrap()
-                .specHash
-        })
-        .collect();
+    let mut spec_hashes: Vec<_> = created_on_chain.iter().map(|e| e.specHash).collect();
     let total = spec_hashes.len();
     spec_hashes.sort();
     spec_hashes.dedup();

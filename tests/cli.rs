@@ -7,7 +7,11 @@ use omega::persistence::{archive, checkpoint};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+
+use common::{sigterm, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_omega");
 
@@ -88,22 +92,6 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn sigterm(child: &mut Child) {
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(
-        child.wait().unwrap().success(),
-        "orchestrator exits cleanly on SIGTERM"
-    );
 }
 
 /// A real-time config with short cycles and frequent checkpoints.
