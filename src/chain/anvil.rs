@@ -11,7 +11,10 @@ pub const DEFAULT_PORT: u16 = 8545;
 
 /// Wall-clock seconds (a floor for chain time before the first block is read).
 pub fn wall_s() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 pub const CHAIN_ID: u64 = 31337;
 

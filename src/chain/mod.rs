@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod commit_hash;
 pub mod deploy;
 pub mod devnet;
+pub mod governance;
 pub mod journal;
 pub mod keys;
 pub mod manifest;

@@ -1,89 +1,610 @@
-//! `omega owner …`: the owner console. Each command validates its value first, then rewrites the
-//! config atomically (other keys untouched); a running orchestrator picks the change up within
-//! one cycle, and the next launch applies it even over an existing checkpoint.
+//! `omega owner …`: the owner console. Each command validates its input first; then, when a chain
+//! is configured, simulates and sends the governance transaction with the owner key; then rewrites
+//! the config atomically (other keys untouched). A running orchestrator picks config changes up
+//! within one cycle, and the next launch applies them even over an existing checkpoint.
+//! `--dry-run` simulates and prints, `--calldata` prints what a multisig would execute; neither
+//! changes anything.
 
 use super::ConfigArgs;
-use crate::config::edit::set_value;
+use crate::chain::anvil::{self, DevnetPaths};
+use crate::chain::governance::{Call, Lever, read_params};
+use crate::chain::keys::Keys;
+use crate::chain::manifest::Deployment;
+use crate::chain::tx::{Gas, TxHub, connect};
+use crate::config::edit::{check_values, set_value};
 use crate::persistence::checkpoint;
-use clap::{Args, Subcommand};
-use eyre::Result;
+use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
+use clap::{Args, Subcommand, ValueEnum};
+use eyre::{Result, WrapErr};
+use serde_json::{Value, json};
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum OwnerCommand {
-    /// Stake ratio agents lock per job (0 ≤ RATIO ≤ 1).
-    SetStake(Value),
-    /// Planetary energy ceiling in GW (> 0).
-    SetEnergy(Value),
-    /// Pause (true) or resume (false); needs an existing checkpoint.
-    SetPause(Value),
+    /// Stake ratio agents lock per job (0 ≤ RATIO ≤ 1). Off chain only.
+    SetStake(One),
+    /// Planetary energy ceiling in GW (> 0). Off chain only.
+    SetEnergy(One),
+    /// Pause (true) or resume (false) the engine and, on chain, every module through SystemPause.
+    SetPause(One),
+    /// Commit and reveal phases in seconds: the engine's phases and the chain's windows.
+    SetWindows(Two),
+    /// Approving reveals a job needs: the engine's quorum and the chain's required approvals.
+    SetQuorum(One),
+    /// Stake-weighted approval threshold in percent (1–100). On chain only.
+    SetApproval(One),
+    /// Share of a faulty validator's stake slashed, percent (0–100), off chain and on chain.
+    SetSlashPct(One),
+    /// Fee on top of each reward, percent (0–100), burned: the engine's burn ratio and the chain's fee.
+    SetFeePct(One),
+    /// Minimum stake in tokens: the engine's validator minimum and the chain's per-role minimum.
+    SetMinStake(One),
+    /// Stake an agent locks per job on chain, in tokens (> 0). On chain only.
+    SetJobStake(One),
+    /// Slash BPS basis points of ADDRESS's stake in ROLE (agent|validator|platform) to the owner. On chain only.
+    GovernanceSlash(SlashArgs),
+    /// Hand every module's ownership to ADDRESS. On chain only.
+    TransferGovernance(One),
+    /// Configuration next to the on-chain values, drift flagged.
+    Params(Common),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum OwnerChain {
+    /// The devnet when one is running from this reports folder, otherwise none.
+    Auto,
+    Devnet,
+    Rpc,
+    Off,
 }
 
 #[derive(Args, Debug)]
-pub struct Value {
+pub struct Common {
+    #[command(flatten)]
+    pub files: ConfigArgs,
+    /// Which chain the governance transaction goes to.
+    #[arg(long, env = "OMEGA_OWNER_CHAIN", value_enum, default_value_t = OwnerChain::Auto)]
+    pub chain: OwnerChain,
+    /// JSON-RPC URL (implies --chain rpc); the owner key comes from OMEGA_OWNER_KEY.
+    #[arg(long, env = "OMEGA_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Deployment manifest for --rpc-url.
+    #[arg(long, env = "OMEGA_DEPLOYMENTS")]
+    pub deployments: Option<PathBuf>,
+    /// Simulate with eth_call, print the decoded effect and the calldata, change nothing.
+    #[arg(long, env = "OMEGA_DRY_RUN")]
+    pub dry_run: bool,
+    /// Print the target and calldata for a multisig or timelock to execute; change nothing.
+    #[arg(long, env = "OMEGA_CALLDATA")]
+    pub calldata: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct One {
     /// The new value.
     #[arg(allow_hyphen_values = true)]
     pub value: String,
     #[command(flatten)]
-    pub files: ConfigArgs,
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct Two {
+    #[arg(allow_hyphen_values = true)]
+    pub commit_seconds: String,
+    #[arg(allow_hyphen_values = true)]
+    pub reveal_seconds: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct SlashArgs {
+    pub address: String,
+    pub role: String,
+    #[arg(allow_hyphen_values = true)]
+    pub bps: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// What a command changes: config keys, an on-chain lever, the engine's pause flag.
+#[derive(Default)]
+struct Plan {
+    what: String,
+    edits: Vec<(&'static str, Value)>,
+    lever: Option<Lever>,
+    pause: Option<bool>,
 }
 
 pub fn execute(cmd: OwnerCommand) -> Result<()> {
-    match cmd {
-        OwnerCommand::SetStake(v) => {
-            let ratio = parse_number(&v.value, "stake ratio")?;
-            if !(0.0..=1.0).contains(&ratio) {
-                eyre::bail!("stake ratio must be between 0 and 1 (got {ratio})");
-            }
-            set(&v.files, "/validators/stake_ratio", ratio, "stake ratio")
+    let (plan, common) = match cmd {
+        OwnerCommand::Params(c) => return params(c),
+        OwnerCommand::SetStake(a) => {
+            let r = ratio(&a.value, "stake ratio")?;
+            (
+                Plan {
+                    what: format!("stake ratio {r}"),
+                    edits: vec![("/validators/stake_ratio", r.into())],
+                    ..Default::default()
+                },
+                a.common,
+            )
         }
-        OwnerCommand::SetEnergy(v) => {
-            let gw = parse_number(&v.value, "energy ceiling")?;
+        OwnerCommand::SetEnergy(a) => {
+            let gw = number(&a.value, "energy ceiling")?;
             if gw <= 0.0 {
                 eyre::bail!("energy ceiling must be > 0 GW (got {gw})");
             }
-            set(
-                &v.files,
-                "/resource_manager/energy_capacity",
-                gw,
-                "energy ceiling",
+            (
+                Plan {
+                    what: format!("energy ceiling {gw} GW"),
+                    edits: vec![("/resource_manager/energy_capacity", whole_or_float(gw))],
+                    ..Default::default()
+                },
+                a.common,
             )
         }
-        OwnerCommand::SetPause(v) => {
-            let pause = match v.value.to_ascii_lowercase().as_str() {
+        OwnerCommand::SetPause(a) => {
+            let pause = match a.value.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => true,
                 "false" | "0" | "no" | "off" => false,
                 other => eyre::bail!("set-pause takes true or false (got {other:?})"),
             };
-            let (_config, paths) = v.files.load()?;
-            if !paths.state.exists() {
+            (
+                Plan {
+                    what: format!("pause {pause}"),
+                    lever: Some(Lever::Pause(pause)),
+                    pause: Some(pause),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::SetWindows(a) => {
+            let (c, r) = (
+                count(&a.commit_seconds, "commit seconds")?,
+                count(&a.reveal_seconds, "reveal seconds")?,
+            );
+            let edits = vec![
+                ("/validators/commit_phase_seconds", c.into()),
+                ("/validators/reveal_phase_seconds", r.into()),
+            ];
+            (
+                Plan {
+                    what: format!("windows {c} s + {r} s"),
+                    edits,
+                    lever: Some(Lever::Windows {
+                        commit_s: c,
+                        reveal_s: r,
+                    }),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::SetQuorum(a) => {
+            let n = count(&a.value, "quorum")?;
+            (
+                Plan {
+                    what: format!("quorum {n}"),
+                    edits: vec![("/validators/quorum", n.into())],
+                    lever: Some(Lever::Quorum(n)),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::SetApproval(a) => {
+            let pct = percent(&a.value, "approval threshold")?;
+            if pct == 0 {
+                eyre::bail!("approval threshold must be between 1 and 100 (got 0)");
+            }
+            (
+                Plan {
+                    what: format!("approval threshold {pct}%"),
+                    lever: Some(Lever::Approval(pct)),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::SetSlashPct(a) => {
+            let pct = percent(&a.value, "slash percent")?;
+            let edits = vec![("/validators/penalty_ratio", (pct as f64 / 100.0).into())];
+            (
+                Plan {
+                    what: format!("validator slash {pct}%"),
+                    edits,
+                    lever: Some(Lever::ValidatorSlashPct(pct)),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::SetFeePct(a) => {
+            let pct = percent(&a.value, "fee percent")?;
+            let edits = vec![("/validators/burn_ratio", (pct as f64 / 100.0).into())];
+            (
+                Plan {
+                    what: format!("fee {pct}%"),
+                    edits,
+                    lever: Some(Lever::FeePct(pct)),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::SetMinStake(a) => {
+            let tokens = number(&a.value, "minimum stake")?;
+            if tokens < 0.0 {
+                eyre::bail!("minimum stake must be ≥ 0 tokens (got {tokens})");
+            }
+            let lever = Lever::MinStake(token_units(tokens));
+            (
+                Plan {
+                    what: format!("minimum stake {tokens} tokens"),
+                    edits: vec![("/validators/min_stake", whole_or_float(tokens))],
+                    lever: Some(lever),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::SetJobStake(a) => {
+            let tokens = number(&a.value, "job stake")?;
+            if tokens <= 0.0 || tokens >= 7.9e10 {
                 eyre::bail!(
-                    "no checkpoint at {}: run the orchestrator once first",
-                    paths.state.display()
+                    "job stake must be > 0 and fit uint96 (< 7.9e10 tokens) (got {tokens})"
                 );
             }
-            checkpoint::verify_file(&paths.state)?;
-            super::control::request(&paths, pause, "owner")
+            (
+                Plan {
+                    what: format!("job stake {tokens} tokens"),
+                    lever: Some(Lever::JobStake(token_units(tokens))),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::GovernanceSlash(a) => {
+            let user = address(&a.address)?;
+            let role = match a.role.to_ascii_lowercase().as_str() {
+                "agent" | "0" => 0,
+                "validator" | "1" => 1,
+                "platform" | "2" => 2,
+                other => eyre::bail!("role must be agent, validator or platform (got {other:?})"),
+            };
+            let bps = count(&a.bps, "basis points")?;
+            if bps > 10_000 {
+                eyre::bail!("basis points must be between 1 and 10000 (got {bps})");
+            }
+            (
+                Plan {
+                    what: format!("slash {bps} bps of {user}'s stake"),
+                    lever: Some(Lever::GovernanceSlash { user, role, bps }),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+        OwnerCommand::TransferGovernance(a) => {
+            let to = address(&a.value)?;
+            (
+                Plan {
+                    what: format!("governance to {to}"),
+                    lever: Some(Lever::TransferGovernance(to)),
+                    ..Default::default()
+                },
+                a.common,
+            )
+        }
+    };
+    apply(plan, common)
+}
+
+fn apply(plan: Plan, c: Common) -> Result<()> {
+    let (_config, paths) = c.files.load()?;
+    check_values(&c.files.config, &plan.edits)?;
+    if plan.pause.is_some() && !c.calldata && !c.dry_run {
+        if !paths.state.exists() {
+            eyre::bail!(
+                "no checkpoint at {}: run the orchestrator once first",
+                paths.state.display()
+            );
+        }
+        checkpoint::verify_file(&paths.state)?;
+    }
+    let target = chain_target(&c, &paths.dir)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    if let Some(lever) = &plan.lever {
+        match &target {
+            None if plan.edits.is_empty() && plan.pause.is_none() => {
+                eyre::bail!(
+                    "{} is an on-chain lever and no chain is configured: start the devnet (omega devnet up) or pass --rpc-url and --deployments",
+                    plan.what
+                )
+            }
+            None => {}
+            Some((rpc, d)) => {
+                let key = owner_key(&c)?;
+                let calls = lever.calls(d, key.address());
+                if c.calldata {
+                    for call in &calls {
+                        println!(
+                            "{}\n  to:   {}\n  data: {}",
+                            call.label, call.target, call.calldata
+                        );
+                    }
+                    return Ok(());
+                }
+                runtime.block_on(send(rpc, &key, &calls, c.dry_run, &paths.log))?;
+                if c.dry_run {
+                    return Ok(());
+                }
+            }
+        }
+    } else if c.calldata || c.dry_run {
+        println!(
+            "{} is off chain only: no transaction (the config would change)",
+            plan.what
+        );
+        return Ok(());
+    }
+    for (pointer, value) in &plan.edits {
+        let old = set_value(&c.files.config, pointer, value.clone())?;
+        println!(
+            "{pointer}: {old} → {value} in {}; a running orchestrator applies it within one cycle",
+            c.files.config.display()
+        );
+    }
+    if let Some(pause) = plan.pause {
+        super::control::request(&paths, pause, "owner")?;
+    }
+    Ok(())
+}
+
+/// Simulates every call; unless dry-running, sends them and logs each as an `owner_action`.
+async fn send(
+    rpc: &str,
+    key: &PrivateKeySigner,
+    calls: &[Call],
+    dry_run: bool,
+    log: &std::path::Path,
+) -> Result<()> {
+    let hub = TxHub::new(connect(rpc)?, [key.clone()])
+        .await
+        .wrap_err_with(|| format!("cannot reach {rpc}"))?;
+    let from = key.address();
+    for call in calls {
+        hub.call(call.label, from, call.target, call.calldata.clone())
+            .await
+            .map_err(explain)?;
+        if dry_run {
+            println!(
+                "dry run: {} on {} would succeed (sender {from})\n  calldata: {}",
+                call.label, call.target, call.calldata
+            );
+        }
+    }
+    if dry_run {
+        return Ok(());
+    }
+    for call in calls {
+        let receipt = hub
+            .send(
+                call.label,
+                from,
+                Some(call.target),
+                call.calldata.clone(),
+                Gas::Estimate,
+            )
+            .await
+            .map_err(explain)?;
+        let block = receipt.block_number.unwrap_or_default();
+        println!(
+            "{}: tx {} in block {block}",
+            call.label, receipt.transaction_hash
+        );
+        owner_action(
+            log,
+            json!({"call": call.label, "target": call.target, "tx": receipt.transaction_hash, "block": block, "sender": from}),
+        )?;
+    }
+    Ok(())
+}
+
+/// A refused governance call names the role it needs.
+fn explain(e: crate::chain::tx::TxError) -> eyre::Report {
+    let text = e.to_string();
+    if text.contains("OwnableUnauthorizedAccount")
+        || text.contains("NotGovernance")
+        || text.contains("Unauthorized")
+    {
+        eyre::eyre!(
+            "{text}: this needs the owner (governance) role of the contract; set OMEGA_OWNER_KEY to the owner's key"
+        )
+    } else {
+        eyre::eyre!(text)
+    }
+}
+
+fn owner_action(log: &std::path::Path, context: Value) -> Result<()> {
+    use std::io::Write;
+    let line = json!({"timestamp": crate::persistence::eventlog::EventLog::now(), "level": "INFO", "message": "owner_action", "context": context});
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    f.write_all(format!("{line}\n").as_bytes())?;
+    Ok(())
+}
+
+/// The chain this command talks to, if any.
+fn chain_target(c: &Common, reports: &std::path::Path) -> Result<Option<(String, Deployment)>> {
+    let mode = if c.rpc_url.is_some() && c.chain == OwnerChain::Auto {
+        OwnerChain::Rpc
+    } else {
+        c.chain
+    };
+    let devnet = DevnetPaths::new(reports);
+    match mode {
+        OwnerChain::Off => Ok(None),
+        OwnerChain::Rpc => {
+            let (Some(url), Some(manifest)) = (&c.rpc_url, &c.deployments) else {
+                eyre::bail!("--chain rpc needs --rpc-url URL and --deployments FILE");
+            };
+            Ok(Some((url.clone(), Deployment::load(manifest)?)))
+        }
+        OwnerChain::Devnet | OwnerChain::Auto => {
+            match (anvil::running(&devnet), Deployment::load(&devnet.manifest)) {
+                (Some(p), Ok(d)) => Ok(Some((p.rpc_url, d))),
+                _ if mode == OwnerChain::Devnet => eyre::bail!(
+                    "no devnet is running from {}: omega devnet up",
+                    reports.display()
+                ),
+                _ => Ok(None),
+            }
         }
     }
 }
 
-fn parse_number(text: &str, what: &str) -> Result<f64> {
+/// `OMEGA_OWNER_KEY`, or the devnet owner (anvil's first test key).
+fn owner_key(_c: &Common) -> Result<PrivateKeySigner> {
+    match std::env::var("OMEGA_OWNER_KEY") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| eyre::eyre!("OMEGA_OWNER_KEY is not a private key")),
+        Err(_) => Ok(Keys::devnet(0, 0)?.owner),
+    }
+}
+
+fn params(c: Common) -> Result<()> {
+    let (config, paths) = c.files.load()?;
+    let v = &config.validators;
+    let offchain = [
+        ("stake_ratio", v.stake_ratio.to_string()),
+        (
+            "energy_capacity",
+            config.resource_manager.energy_capacity.to_string(),
+        ),
+        ("commit_phase_seconds", v.commit_phase_seconds.to_string()),
+        ("reveal_phase_seconds", v.reveal_phase_seconds.to_string()),
+        ("quorum", v.quorum.to_string()),
+        ("penalty_ratio", v.penalty_ratio.to_string()),
+        ("burn_ratio", v.burn_ratio.to_string()),
+        ("min_stake", v.min_stake.to_string()),
+    ];
+    println!("configuration ({}):", c.files.config.display());
+    for (k, val) in &offchain {
+        println!("  {k:<24} {val}");
+    }
+    let Some((rpc, d)) = chain_target(&c, &paths.dir)? else {
+        println!("no chain configured (start the devnet or pass --rpc-url/--deployments)");
+        return Ok(());
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let onchain = runtime.block_on(async {
+        let hub = TxHub::new(connect(&rpc)?, []).await?;
+        Ok::<_, eyre::Report>(read_params(&hub, &d, d.owner).await)
+    })?;
+    let get = |name: &str| {
+        onchain
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.clone())
+    };
+    let pairs = [
+        (
+            "commit_phase_seconds",
+            "commitWindow",
+            v.commit_phase_seconds,
+        ),
+        (
+            "reveal_phase_seconds",
+            "revealWindow",
+            v.reveal_phase_seconds,
+        ),
+        ("quorum", "requiredValidatorApprovals", v.quorum as f64),
+        (
+            "penalty_ratio ×100",
+            "validatorSlashingPct",
+            v.penalty_ratio * 100.0,
+        ),
+        ("burn_ratio ×100", "feePct", v.burn_ratio * 100.0),
+        ("min_stake (wei)", "minStake", v.min_stake * 1e18),
+    ];
+    println!("on chain ({rpc}):");
+    for (name, value) in &onchain {
+        println!("  {name:<28} {}", value.as_deref().unwrap_or("n/a"));
+    }
+    println!("drift:");
+    let mut drift = 0;
+    for (off, on, want) in pairs {
+        let Some(have) = get(on).and_then(|s| s.parse::<f64>().ok()) else {
+            continue;
+        };
+        if (have - want).abs() > want.abs() * 1e-9 {
+            drift += 1;
+            println!("  DRIFT {off} = {want} but {on} = {have}");
+        }
+    }
+    if drift == 0 {
+        println!("  none");
+    }
+    Ok(())
+}
+
+fn number(text: &str, what: &str) -> Result<f64> {
     match text.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => eyre::bail!("{what} must be a number (got {text:?})"),
     }
 }
 
-fn set(files: &ConfigArgs, pointer: &str, value: f64, what: &str) -> Result<()> {
-    let json_value = if value.fract() == 0.0 && value.abs() < 9e15 && !pointer.ends_with("ratio") {
-        serde_json::Value::from(value as i64)
+fn ratio(text: &str, what: &str) -> Result<f64> {
+    let r = number(text, what)?;
+    if !(0.0..=1.0).contains(&r) {
+        eyre::bail!("{what} must be between 0 and 1 (got {r})");
+    }
+    Ok(r)
+}
+
+fn count(text: &str, what: &str) -> Result<u64> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => eyre::bail!("{what} must be a whole number ≥ 1 (got {text:?})"),
+    }
+}
+
+fn percent(text: &str, what: &str) -> Result<u64> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n <= 100 => Ok(n),
+        _ => eyre::bail!("{what} must be a whole number between 0 and 100 (got {text:?})"),
+    }
+}
+
+fn address(text: &str) -> Result<Address> {
+    match text.trim().parse::<Address>() {
+        Ok(a) if a != Address::ZERO => Ok(a),
+        _ => eyre::bail!("{text:?} is not a non-zero address (0x followed by 40 hex digits)"),
+    }
+}
+
+fn token_units(tokens: f64) -> U256 {
+    U256::from(crate::domain::amount::Amount::from_tokens(tokens).0)
+}
+
+fn whole_or_float(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9e15 {
+        Value::from(v as i64)
     } else {
-        serde_json::Value::from(value)
-    };
-    let old = set_value(&files.config, pointer, json_value)?;
-    println!(
-        "{what}: {old} → {value} in {}; a running orchestrator applies it within one cycle",
-        files.config.display()
-    );
-    Ok(())
+        Value::from(v)
+    }
 }

@@ -24,6 +24,30 @@ pub enum EditError {
     },
 }
 
+/// Checks that setting every (pointer, value) gives a valid config, without writing anything.
+pub fn check_values(path: &Path, edits: &[(&str, serde_json::Value)]) -> Result<(), EditError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| EditError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| EditError::Parse {
+            path: shown.clone(),
+            source,
+        })?;
+    for (pointer, value) in edits {
+        *doc.pointer_mut(pointer)
+            .ok_or_else(|| EditError::Invalid(format!("{shown} has no key {pointer}")))? =
+            value.clone();
+    }
+    let config: super::Config =
+        serde_json::from_value(doc).map_err(|e| EditError::Invalid(format!("{shown}: {e}")))?;
+    config
+        .validate()
+        .map_err(|e| EditError::Invalid(format!("{shown}: {e}")))
+}
+
 /// Sets `pointer` (e.g. `/validators/stake_ratio`) to `value`, validates the whole resulting
 /// config, and only then replaces the file atomically. Returns the previous value.
 pub fn set_value(

@@ -35,6 +35,8 @@ pub const GOVERNABLE: &[&str] = &[
     "energy_ceiling",
     "compute_ceiling",
     "generator_rate",
+    "burn_ratio",
+    "min_validator_stake",
 ];
 
 impl Params {
@@ -72,6 +74,8 @@ impl Params {
             "energy_ceiling" => self.energy_ceiling,
             "compute_ceiling" => self.compute_ceiling,
             "generator_rate" => self.generator.rate_per_cycle,
+            "burn_ratio" => self.burn_ratio,
+            "min_validator_stake" => self.min_validator_stake.tokens(),
             _ => return None,
         })
     }
@@ -139,6 +143,13 @@ impl Params {
                     return Err(format!("{name} must be ≥ 0 (got {value})"));
                 }
                 self.generator.rate_per_cycle = value;
+            }
+            "burn_ratio" => self.burn_ratio = ratio(value)?,
+            "min_validator_stake" => {
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(format!("{name} must be ≥ 0 (got {value})"));
+                }
+                self.min_validator_stake = Amount::from_tokens(value);
             }
             _ => unreachable!("get() accepted the name"),
         }

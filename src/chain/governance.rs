@@ -1,0 +1,251 @@
+//! Owner levers on chain: each governance command as the v2 setter calls it makes, and the
+//! on-chain values `omega owner params` compares with the configuration.
+
+use super::bindings::{IdentityRegistry, JobRegistry, StakeManager, SystemPause, ValidationModule};
+use super::manifest::Deployment;
+use super::tx::TxHub;
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::sol_types::SolCall;
+
+/// One governance change, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lever {
+    Pause(bool),
+    Windows {
+        commit_s: u64,
+        reveal_s: u64,
+    },
+    /// Approving reveals a job needs.
+    Quorum(u64),
+    /// Stake-weighted approval threshold, percent.
+    Approval(u64),
+    /// Share of a wrong-voting validator's stake slashed, percent.
+    ValidatorSlashPct(u64),
+    /// Protocol fee on top of each reward, percent (burned).
+    FeePct(u64),
+    /// Minimum stake per role, in token units (18 decimals).
+    MinStake(U256),
+    /// Stake an agent locks per job, in token units.
+    JobStake(U256),
+    GovernanceSlash {
+        user: Address,
+        role: u8,
+        bps: u64,
+    },
+    TransferGovernance(Address),
+}
+
+/// A call for the owner (or a multisig/timelock) to make.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub label: &'static str,
+    pub target: Address,
+    pub calldata: Bytes,
+}
+
+fn call(label: &'static str, target: Address, data: Vec<u8>) -> Call {
+    Call {
+        label,
+        target,
+        calldata: data.into(),
+    }
+}
+
+impl Lever {
+    /// The setter calls, in order.
+    pub fn calls(&self, d: &Deployment, owner: Address) -> Vec<Call> {
+        let (jr, sm, vm) = (d.job_registry, d.stake_manager, d.validation_module);
+        match *self {
+            Lever::Pause(true) => vec![call(
+                "SystemPause.pauseAll",
+                d.system_pause,
+                SystemPause::pauseAllCall {}.abi_encode(),
+            )],
+            Lever::Pause(false) => vec![call(
+                "SystemPause.unpauseAll",
+                d.system_pause,
+                SystemPause::unpauseAllCall {}.abi_encode(),
+            )],
+            Lever::Windows { commit_s, reveal_s } => vec![call(
+                "ValidationModule.setCommitRevealWindows",
+                vm,
+                ValidationModule::setCommitRevealWindowsCall {
+                    commitDur: U256::from(commit_s),
+                    revealDur: U256::from(reveal_s),
+                }
+                .abi_encode(),
+            )],
+            Lever::Quorum(n) => vec![call(
+                "ValidationModule.setRequiredValidatorApprovals",
+                vm,
+                ValidationModule::setRequiredValidatorApprovalsCall {
+                    count: U256::from(n),
+                }
+                .abi_encode(),
+            )],
+            Lever::Approval(pct) => {
+                vec![call(
+                    "ValidationModule.setApprovalThreshold",
+                    vm,
+                    ValidationModule::setApprovalThresholdCall {
+                        pct: U256::from(pct),
+                    }
+                    .abi_encode(),
+                )]
+            }
+            Lever::ValidatorSlashPct(pct) => vec![call(
+                "ValidationModule.setValidatorSlashingPct",
+                vm,
+                ValidationModule::setValidatorSlashingPctCall {
+                    pct: U256::from(pct),
+                }
+                .abi_encode(),
+            )],
+            Lever::FeePct(pct) => vec![call(
+                "JobRegistry.setFeePct",
+                jr,
+                JobRegistry::setFeePctCall {
+                    pct: U256::from(pct),
+                }
+                .abi_encode(),
+            )],
+            Lever::MinStake(amount) => vec![call(
+                "StakeManager.setMinStake",
+                sm,
+                StakeManager::setMinStakeCall {
+                    newMinStake: amount,
+                }
+                .abi_encode(),
+            )],
+            Lever::JobStake(amount) => vec![call(
+                "JobRegistry.setJobStake",
+                jr,
+                JobRegistry::setJobStakeCall {
+                    stake: alloy::primitives::Uint::<96, 2>::saturating_from(amount),
+                }
+                .abi_encode(),
+            )],
+            Lever::GovernanceSlash { user, role, bps } => vec![call(
+                "StakeManager.governanceSlash",
+                sm,
+                StakeManager::governanceSlashCall {
+                    user,
+                    role,
+                    pctBps: U256::from(bps),
+                    beneficiary: owner,
+                }
+                .abi_encode(),
+            )],
+            Lever::TransferGovernance(to) => {
+                let t = |label, target| {
+                    call(
+                        label,
+                        target,
+                        JobRegistry::transferOwnershipCall { newOwner: to }.abi_encode(),
+                    )
+                };
+                vec![
+                    t("JobRegistry.transferOwnership", jr),
+                    t("StakeManager.transferOwnership", sm),
+                    t("ValidationModule.transferOwnership", vm),
+                    t("IdentityRegistry.transferOwnership", d.identity_registry),
+                    t("SystemPause.transferOwnership", d.system_pause),
+                    t(
+                        "CheckpointRegistry.transferOwnership",
+                        d.checkpoint_registry,
+                    ),
+                ]
+            }
+        }
+    }
+}
+
+/// The governance values on chain, by name (a value a deployment does not expose reads as None).
+pub async fn read_params(
+    hub: &TxHub,
+    d: &Deployment,
+    from: Address,
+) -> Vec<(&'static str, Option<String>)> {
+    macro_rules! read {
+        ($name:literal, $target:expr, $call:expr, $ty:ty) => {{
+            let out = hub
+                .call($name, from, $target, $call.abi_encode().into())
+                .await
+                .ok();
+            (
+                $name,
+                out.and_then(|o| <$ty>::abi_decode_returns(&o).ok())
+                    .map(|v| v.to_string()),
+            )
+        }};
+    }
+    let (jr, sm, vm) = (d.job_registry, d.stake_manager, d.validation_module);
+    vec![
+        read!(
+            "paused",
+            jr,
+            JobRegistry::pausedCall {},
+            JobRegistry::pausedCall
+        ),
+        read!(
+            "commitWindow",
+            vm,
+            ValidationModule::commitWindowCall {},
+            ValidationModule::commitWindowCall
+        ),
+        read!(
+            "revealWindow",
+            vm,
+            ValidationModule::revealWindowCall {},
+            ValidationModule::revealWindowCall
+        ),
+        read!(
+            "requiredValidatorApprovals",
+            vm,
+            ValidationModule::requiredValidatorApprovalsCall {},
+            ValidationModule::requiredValidatorApprovalsCall
+        ),
+        read!(
+            "approvalThreshold",
+            vm,
+            ValidationModule::approvalThresholdCall {},
+            ValidationModule::approvalThresholdCall
+        ),
+        read!(
+            "validatorSlashingPct",
+            vm,
+            ValidationModule::validatorSlashingPctCall {},
+            ValidationModule::validatorSlashingPctCall
+        ),
+        read!(
+            "feePct",
+            jr,
+            JobRegistry::feePctCall {},
+            JobRegistry::feePctCall
+        ),
+        read!(
+            "minStake",
+            sm,
+            StakeManager::minStakeCall {},
+            StakeManager::minStakeCall
+        ),
+        read!(
+            "jobStake",
+            jr,
+            JobRegistry::jobStakeCall {},
+            JobRegistry::jobStakeCall
+        ),
+        read!(
+            "owner",
+            jr,
+            JobRegistry::ownerCall {},
+            JobRegistry::ownerCall
+        ),
+        read!(
+            "identityRegistry.owner",
+            d.identity_registry,
+            IdentityRegistry::ownerCall {},
+            IdentityRegistry::ownerCall
+        ),
+    ]
+}

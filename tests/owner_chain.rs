@@ -1,0 +1,311 @@
+//! `omega owner …` against a real anvil devnet: every lever round-trips to the chain, a non-owner
+//! is refused, dry runs and bad values change nothing, and a running orchestrator picks changes up.
+
+mod common;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use common::{sigterm, wait_for};
+use omega::chain::bindings::{JobRegistry, StakeManager, ValidationModule};
+use omega::chain::keys::Keys;
+use omega::chain::manifest::Deployment;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_omega");
+
+struct Net {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Net {
+    fn up() -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            include_str!("../config/default_config.json"),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let net = Net { dir, port };
+        assert!(net.omega(&["devnet", "up"], &[]).status.success());
+        net
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.json")
+    }
+
+    fn omega(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .arg("--config")
+            .arg(self.config())
+            .arg("--reports")
+            .arg(self.dir.path().join("reports"))
+            .env("OMEGA_DEVNET_PORT", self.port.to_string())
+            .env("OMEGA_LOG_LEVEL", "warn")
+            .env("OMEGA_STATUS_EVERY", "0")
+            .env_remove("OMEGA_OWNER_KEY")
+            .env_remove("OMEGA_CHAIN");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.omega(args, &[]);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn deployment(&self) -> Deployment {
+        Deployment::load(&self.dir.path().join("reports/devnet/deployments.json")).unwrap()
+    }
+
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.config()).unwrap()).unwrap()
+    }
+
+    fn rpc(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = self.omega(&["devnet", "down"], &[]);
+    }
+}
+
+/// The on-chain governance values this test reads back.
+#[derive(Debug, PartialEq)]
+struct OnChain {
+    approvals: U256,
+    approval: U256,
+    slash: U256,
+    commit: U256,
+    reveal: U256,
+    fee: U256,
+    min_stake: U256,
+    job_stake: U256,
+    paused: bool,
+    owner: Address,
+    block: u64,
+}
+
+fn read(net: &Net) -> OnChain {
+    let d = net.deployment();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+            let vm = ValidationModule::new(d.validation_module, &p);
+            let jr = JobRegistry::new(d.job_registry, &p);
+            let sm = StakeManager::new(d.stake_manager, &p);
+            OnChain {
+                approvals: vm.requiredValidatorApprovals().call().await.unwrap(),
+                approval: vm.approvalThreshold().call().await.unwrap(),
+                slash: vm.validatorSlashingPct().call().await.unwrap(),
+                commit: vm.commitWindow().call().await.unwrap(),
+                reveal: vm.revealWindow().call().await.unwrap(),
+                fee: jr.feePct().call().await.unwrap(),
+                min_stake: sm.minStake().call().await.unwrap(),
+                job_stake: U256::from(jr.jobStake().call().await.unwrap()),
+                paused: jr.paused().call().await.unwrap(),
+                owner: jr.owner().call().await.unwrap(),
+                block: p.get_block_number().await.unwrap(),
+            }
+        })
+}
+
+fn tokens(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+}
+
+#[test]
+fn every_lever_round_trips_to_the_chain_and_the_config() {
+    let net = Net::up();
+    net.ok(&["owner", "set-quorum", "2"]);
+    net.ok(&["owner", "set-approval", "70"]);
+    net.ok(&["owner", "set-slash-pct", "40"]);
+    net.ok(&["owner", "set-windows", "120", "90"]);
+    net.ok(&["owner", "set-fee-pct", "7"]);
+    net.ok(&["owner", "set-min-stake", "5"]);
+    net.ok(&["owner", "set-job-stake", "3"]);
+    let c = read(&net);
+    assert_eq!(
+        (
+            c.approvals,
+            c.approval,
+            c.slash,
+            c.commit,
+            c.reveal,
+            c.fee,
+            c.min_stake,
+            c.job_stake
+        ),
+        (
+            U256::from(2),
+            U256::from(70),
+            U256::from(40),
+            U256::from(120),
+            U256::from(90),
+            U256::from(7),
+            tokens(5),
+            tokens(3)
+        )
+    );
+    let cfg = net.config_json();
+    assert_eq!(cfg["validators"]["quorum"], 2);
+    assert_eq!(cfg["validators"]["penalty_ratio"], 0.4);
+    assert_eq!(cfg["validators"]["commit_phase_seconds"], 120);
+    assert_eq!(cfg["validators"]["burn_ratio"], 0.07);
+    assert_eq!(cfg["validators"]["min_stake"], 5);
+    let log = std::fs::read_to_string(net.dir.path().join("reports/orchestrator.log")).unwrap();
+    assert_eq!(log.matches("\"message\":\"owner_action\"").count(), 7);
+
+    // set-pause needs a checkpoint, then reaches SystemPause.
+    net.ok(&["run", "--chain", "off", "--cycles", "1", "--fast"]);
+    net.ok(&["owner", "set-pause", "true"]);
+    assert!(read(&net).paused);
+    net.ok(&["owner", "set-pause", "false"]);
+    assert!(!read(&net).paused);
+
+    // governance-slash takes from a validator's stake.
+    let keys = Keys::devnet(3, 5).unwrap();
+    let victim = keys.validators[0].address();
+    let stake = |net: &Net| {
+        let d = net.deployment();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+                StakeManager::new(d.stake_manager, &p)
+                    .stakeOf(victim, 1)
+                    .call()
+                    .await
+                    .unwrap()
+            })
+    };
+    let before = stake(&net);
+    net.ok(&[
+        "owner",
+        "governance-slash",
+        &victim.to_string(),
+        "validator",
+        "1000",
+    ]);
+    assert_eq!(stake(&net), before - before / U256::from(10));
+
+    let params = net.ok(&["owner", "params"]);
+    assert!(
+        params.contains("requiredValidatorApprovals") && params.contains("none"),
+        "{params}"
+    );
+
+    // Last: hand governance over.
+    let heir = keys.employer.address();
+    net.ok(&["owner", "transfer-governance", &heir.to_string()]);
+    assert_eq!(read(&net).owner, heir);
+}
+
+#[test]
+fn a_non_owner_dry_runs_and_bad_values_change_nothing() {
+    let net = Net::up();
+    let config_before = std::fs::read(net.config()).unwrap();
+    let chain_before = read(&net);
+    let employer_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let out = net.omega(
+        &["owner", "set-fee-pct", "9"],
+        &[("OMEGA_OWNER_KEY", employer_key)],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("OwnableUnauthorizedAccount") && err.contains("owner (governance) role"),
+        "{err}"
+    );
+    for args in [
+        vec!["owner", "set-fee-pct", "101"],
+        vec!["owner", "set-quorum", "0"],
+        vec!["owner", "set-quorum", "9"], // more than the committee
+        vec!["owner", "set-approval", "0"],
+        vec!["owner", "set-windows", "0", "10"],
+        vec!["owner", "governance-slash", "0x1234", "validator", "10"],
+        vec![
+            "owner",
+            "governance-slash",
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+            "wizard",
+            "10",
+        ],
+        vec![
+            "owner",
+            "transfer-governance",
+            "0x0000000000000000000000000000000000000000",
+        ],
+    ] {
+        let out = net.omega(&args, &[]);
+        assert!(!out.status.success(), "{args:?} was accepted");
+    }
+    let dry = net.ok(&["owner", "set-fee-pct", "9", "--dry-run"]);
+    assert!(
+        dry.contains("would succeed") && dry.contains("calldata"),
+        "{dry}"
+    );
+    let calldata = net.ok(&["owner", "set-quorum", "2", "--calldata"]);
+    assert!(
+        calldata.contains(&net.deployment().validation_module.to_string())
+            && calldata.contains("data: 0x"),
+        "{calldata}"
+    );
+    assert_eq!(
+        std::fs::read(net.config()).unwrap(),
+        config_before,
+        "the config changed"
+    );
+    assert_eq!(read(&net), chain_before, "the chain changed");
+}
+
+#[test]
+fn a_running_orchestrator_picks_up_an_owner_change() {
+    let net = Net::up();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--config"])
+        .arg(net.config())
+        .arg("--reports")
+        .arg(net.dir.path().join("reports"))
+        .env("OMEGA_DEVNET_PORT", net.port.to_string())
+        .env("OMEGA_STATUS_EVERY", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let log = || {
+        std::fs::read_to_string(net.dir.path().join("reports/orchestrator.log")).unwrap_or_default()
+    };
+    wait_for("the first checkpoint", Duration::from_secs(30), || {
+        log().contains("\"message\":\"checkpoint\"")
+    });
+    net.ok(&["owner", "set-fee-pct", "3"]);
+    wait_for("the live parameter change", Duration::from_secs(10), || {
+        log().contains("\"name\":\"burn_ratio\"")
+    });
+    assert_eq!(read(&net).fee, U256::from(3));
+    sigterm(&mut child);
+}
