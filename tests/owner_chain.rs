@@ -172,7 +172,10 @@ fn every_lever_round_trips_to_the_chain_and_the_config() {
     let cfg = net.config_json();
     assert_eq!(cfg["validators"]["quorum"], 2);
     assert_eq!(cfg["validators"]["penalty_ratio"], 0.4);
-    assert_eq!(cfg["validators"]["commit_phase_seconds"], 120);
+    assert_eq!(
+        cfg["validators"]["commit_phase_seconds"], 0.6,
+        "the engine's phases are not the chain's windows"
+    );
     assert_eq!(cfg["validators"]["burn_ratio"], 0.07);
     assert_eq!(cfg["validators"]["min_stake"], 5);
     let log = std::fs::read_to_string(net.dir.path().join("reports/orchestrator.log")).unwrap();

@@ -125,11 +125,20 @@ impl ChainArgs {
             .enumerate()
             .map(|(i, a)| (a.name.clone(), AccountId(i as u32)))
             .collect();
-        let (commit_window_s, reveal_window_s) = if devnet {
-            (300, 300)
-        } else {
-            (self.windows[0], self.windows[1])
+        // The chain's own windows when it exposes them (ours do), else the configured ones.
+        let onchain =
+            crate::chain::governance::read_params(&hub, &deployment, keys.owner.address()).await;
+        let window = |name: &str, fallback: u64| {
+            onchain
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.as_ref()?.parse().ok())
+                .unwrap_or(fallback)
         };
+        let (commit_window_s, reveal_window_s) = (
+            window("commitWindow", self.windows[0]),
+            window("revealWindow", self.windows[1]),
+        );
         let settings = MirrorSettings {
             journal: paths.dir.join("chain").join("mirror.jsonl"),
             devnet,

@@ -28,7 +28,7 @@ pub enum OwnerCommand {
     SetEnergy(One),
     /// Pause (true) or resume (false) the engine and, on chain, every module through SystemPause.
     SetPause(One),
-    /// Commit and reveal phases in seconds: the engine's phases and the chain's windows.
+    /// The chain's commit and reveal windows in seconds. On chain only.
     SetWindows(Two),
     /// Approving reveals a job needs: the engine's quorum and the chain's required approvals.
     SetQuorum(One),
@@ -163,18 +163,14 @@ pub fn execute(cmd: OwnerCommand) -> Result<()> {
             )
         }
         OwnerCommand::SetWindows(a) => {
+            // On chain only: the engine's own phases run at cycle scale (validators.*_phase_seconds).
             let (c, r) = (
                 count(&a.commit_seconds, "commit seconds")?,
                 count(&a.reveal_seconds, "reveal seconds")?,
             );
-            let edits = vec![
-                ("/validators/commit_phase_seconds", c.into()),
-                ("/validators/reveal_phase_seconds", r.into()),
-            ];
             (
                 Plan {
                     what: format!("windows {c} s + {r} s"),
-                    edits,
                     lever: Some(Lever::Windows {
                         commit_s: c,
                         reveal_s: r,
