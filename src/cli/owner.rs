@@ -517,16 +517,6 @@ fn params(c: Common) -> Result<()> {
             .and_then(|(_, v)| v.clone())
     };
     let pairs = [
-        (
-            "commit_phase_seconds",
-            "commitWindow",
-            v.commit_phase_seconds,
-        ),
-        (
-            "reveal_phase_seconds",
-            "revealWindow",
-            v.reveal_phase_seconds,
-        ),
         ("quorum", "requiredValidatorApprovals", v.quorum as f64),
         (
             "penalty_ratio ×100",
