@@ -18,18 +18,25 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let seconds = env("BENCH_SECONDS", 30);
     let raw_txs = env("BENCH_RAW_TXS", 2000);
-    let status = Command::new("cargo").args(["build", "--release", "--quiet"]).status()?;
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .status()?;
     eyre::ensure!(status.success(), "cargo build --release failed");
     let dir = tempfile::tempdir()?;
     let reports = dir.path().join("reports");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let paths = DevnetPaths::new(&reports);
     let params = DevnetParams {
         employer_tokens: 1_000_000_000,
@@ -41,7 +48,17 @@ async fn main() -> eyre::Result<()> {
         validators_per_job: 4,
         required_approvals: 3,
     };
-    let devnet = ensure_up(&paths, &DevnetOptions { anvil: None, port, params, agents: 3, validators: 5 }).await?;
+    let devnet = ensure_up(
+        &paths,
+        &DevnetOptions {
+            anvil: None,
+            port,
+            params,
+            agents: 3,
+            validators: 5,
+        },
+    )
+    .await?;
     let provider = connect(&devnet.process.rpc_url)?;
 
     // Raw baseline: the owner pipelines plain transfers with nonces assigned up front.
@@ -63,7 +80,12 @@ async fn main() -> eyre::Result<()> {
             .with_gas_limit(21_000)
             .with_max_fee_per_gas(price * 2 + 1)
             .with_max_priority_fee_per_gas(price.min(1_000_000_000));
-        hashes.push(*provider.send_tx_envelope(tx.build(&wallet).await?).await?.tx_hash());
+        hashes.push(
+            *provider
+                .send_tx_envelope(tx.build(&wallet).await?)
+                .await?
+                .tx_hash(),
+        );
     }
     for h in &hashes {
         while provider.get_transaction_receipt(*h).await?.is_none() {
@@ -74,7 +96,8 @@ async fn main() -> eyre::Result<()> {
 
     // The mirror: the real orchestrator, many jobs in flight, for a fixed time.
     let config = dir.path().join("config.json");
-    let mut cfg: serde_json::Value = serde_json::from_str(include_str!("../config/default_config.json"))?;
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(include_str!("../config/default_config.json"))?;
     cfg["cycle_seconds"] = 0.05.into();
     cfg["max_concurrent_jobs"] = 64.into();
     cfg["generator"]["rate_per_cycle"] = 4.into();
@@ -86,7 +109,15 @@ async fn main() -> eyre::Result<()> {
     let first_block = provider.get_block_number().await?;
     let started = Instant::now();
     let mut child = Command::new("target/release/omega")
-        .args(["run", "--status-every", "0", "--log-level", "error", "--port", &port.to_string()])
+        .args([
+            "run",
+            "--status-every",
+            "0",
+            "--log-level",
+            "error",
+            "--port",
+            &port.to_string(),
+        ])
         .arg("--config")
         .arg(&config)
         .arg("--reports")
@@ -105,7 +136,10 @@ async fn main() -> eyre::Result<()> {
         }
     }
     let journal = std::fs::read_to_string(reports.join("chain/mirror.jsonl")).unwrap_or_default();
-    let finalized = journal.lines().filter(|l| l.contains("\"step\":\"finish\"")).count();
+    let finalized = journal
+        .lines()
+        .filter(|l| l.contains("\"step\":\"finish\""))
+        .count();
     let mirror_tps = txs as f64 / elapsed;
     println!("| measure | value |\n|---|---:|");
     println!("| raw baseline: transfers | {raw_txs} |");
@@ -113,7 +147,10 @@ async fn main() -> eyre::Result<()> {
     println!("| mirror: run time s (incl. drain) | {elapsed:.1} |");
     println!("| mirror: transactions | {txs} |");
     println!("| mirror: lifecycles finalized on chain | {finalized} |");
-    println!("| mirror: lifecycles/s | {:.2} |", finalized as f64 / elapsed);
+    println!(
+        "| mirror: lifecycles/s | {:.2} |",
+        finalized as f64 / elapsed
+    );
     println!("| mirror: tx/s | {mirror_tps:.1} |");
     println!("| mirror tx/s ÷ raw tx/s | {:.3} |", mirror_tps / raw_tps);
     omega::chain::anvil::stop(&paths)?;

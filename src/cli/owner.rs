@@ -11,7 +11,7 @@ use crate::chain::governance::{Call, Lever, read_params};
 use crate::chain::keys::Keys;
 use crate::chain::manifest::Deployment;
 use crate::chain::tx::{Gas, TxHub, connect};
-use crate::config::edit::{check_values, set_value};
+use crate::config::edit::{check_values, set_values};
 use crate::persistence::checkpoint;
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
@@ -350,8 +350,8 @@ fn apply(plan: Plan, c: Common) -> Result<()> {
         );
         return Ok(());
     }
-    for (pointer, value) in &plan.edits {
-        let old = set_value(&c.files.config, pointer, value.clone())?;
+    let old = set_values(&c.files.config, &plan.edits)?;
+    for ((pointer, value), old) in plan.edits.iter().zip(old) {
         println!(
             "{pointer}: {old} → {value} in {}; a running orchestrator applies it within one cycle",
             c.files.config.display()

@@ -1,6 +1,7 @@
-//! Atomic owner edits of the config file: one key changes, every other key stays as it was.
+//! Atomic owner edits of the config file: the named keys change, every other key stays as it was.
 
 use crate::persistence::atomic::write_atomic;
+use serde_json::Value;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,60 +25,46 @@ pub enum EditError {
     },
 }
 
-/// Checks that setting every (pointer, value) gives a valid config, without writing anything.
-pub fn check_values(path: &Path, edits: &[(&str, serde_json::Value)]) -> Result<(), EditError> {
+/// The config document with `edits` (JSON pointer, value) applied and the whole result
+/// validated, plus the values they replace. Nothing is written.
+fn edited(path: &Path, edits: &[(&str, Value)]) -> Result<(Value, Vec<Value>), EditError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| EditError::Read {
         path: shown.clone(),
         source,
     })?;
-    let mut doc: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| EditError::Parse {
-            path: shown.clone(),
-            source,
-        })?;
+    let mut doc: Value = serde_json::from_str(&text).map_err(|source| EditError::Parse {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut old = Vec::with_capacity(edits.len());
     for (pointer, value) in edits {
-        *doc.pointer_mut(pointer)
-            .ok_or_else(|| EditError::Invalid(format!("{shown} has no key {pointer}")))? =
-            value.clone();
+        let slot = doc
+            .pointer_mut(pointer)
+            .ok_or_else(|| EditError::Invalid(format!("{shown} has no key {pointer}")))?;
+        old.push(std::mem::replace(slot, value.clone()));
     }
-    let config: super::Config =
-        serde_json::from_value(doc).map_err(|e| EditError::Invalid(format!("{shown}: {e}")))?;
-    config
-        .validate()
-        .map_err(|e| EditError::Invalid(format!("{shown}: {e}")))
-}
-
-/// Sets `pointer` (e.g. `/validators/stake_ratio`) to `value`, validates the whole resulting
-/// config, and only then replaces the file atomically. Returns the previous value.
-pub fn set_value(
-    path: &Path,
-    pointer: &str,
-    value: serde_json::Value,
-) -> Result<serde_json::Value, EditError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| EditError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    let mut doc: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| EditError::Parse {
-            path: shown.clone(),
-            source,
-        })?;
-    let slot = doc
-        .pointer_mut(pointer)
-        .ok_or_else(|| EditError::Invalid(format!("{shown} has no key {pointer}")))?;
-    let old = std::mem::replace(slot, value);
     let config: super::Config = serde_json::from_value(doc.clone())
         .map_err(|e| EditError::Invalid(format!("{shown}: {e}")))?;
     config
         .validate()
         .map_err(|e| EditError::Invalid(format!("{shown}: {e}")))?;
+    Ok((doc, old))
+}
+
+/// Checks that the edits give a valid config, without writing anything.
+pub fn check_values(path: &Path, edits: &[(&str, Value)]) -> Result<(), EditError> {
+    edited(path, edits).map(|_| ())
+}
+
+/// Applies every edit in one atomic replacement of the file, after validating the result.
+/// Returns the previous values, in order.
+pub fn set_values(path: &Path, edits: &[(&str, Value)]) -> Result<Vec<Value>, EditError> {
+    let (doc, old) = edited(path, edits)?;
     let mut out = serde_json::to_string_pretty(&doc).expect("JSON value serializes");
     out.push('\n');
     write_atomic(path, out.as_bytes()).map_err(|source| EditError::Write {
-        path: shown,
+        path: path.display().to_string(),
         source,
     })?;
     Ok(old)
