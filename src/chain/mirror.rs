@@ -269,7 +269,8 @@ struct Rec {
     finished: bool,
     cancelled: bool,
     detached: bool,
-    busy: bool,
+    /// Actions of this job in flight (commits and reveals of different validators run together).
+    busy: u32,
     /// Validation cannot close before this chain time; `force` once quorum is known to be missing.
     finish_wait: Option<(u64, bool)>,
 }
@@ -698,8 +699,8 @@ impl Worker {
             .state
             .recs
             .iter()
-            .filter(|(_, r)| !r.busy && !r.detached)
-            .filter_map(|(id, r)| self.next_action(r).map(|a| (*id, a)))
+            .filter(|(_, r)| r.busy == 0 && !r.detached)
+            .flat_map(|(id, r)| self.next_actions(r).into_iter().map(|a| (*id, a)))
             .collect();
         for (job, action) in ready {
             if let Action::Create = action {
@@ -714,7 +715,7 @@ impl Worker {
                 }
             }
             let r = self.state.recs.get_mut(&job).expect("listed");
-            r.busy = true;
+            r.busy += 1;
             let windows = (
                 self.settings.commit_window_s,
                 self.settings.reveal_window_s,
@@ -733,53 +734,62 @@ impl Worker {
     }
 
     fn next_action(&self, r: &Rec) -> Option<Action> {
+        self.next_actions(r).into_iter().next()
+    }
+
+    /// What a job can do now: one step, or all its validators' commits (or reveals) at once.
+    fn next_actions(&self, r: &Rec) -> Vec<Action> {
         if r.finished || r.cancelled || r.poster == Address::ZERO {
-            return None;
+            return vec![];
         }
         let Some(_) = r.onchain else {
-            return Some(Action::Create);
+            return vec![Action::Create];
         };
         if r.cancel_seen && !r.assigned {
-            return Some(Action::Cancel);
+            return vec![Action::Cancel];
         }
         if r.assigned && !r.applied {
-            return r.agent.map(|_| Action::Apply);
+            return r.agent.map(|_| Action::Apply).into_iter().collect();
         }
         if r.submit_seen && r.applied && !r.submitted {
-            return Some(Action::Submit);
+            return vec![Action::Submit];
         }
         if !r.submitted {
-            return None;
+            return vec![];
         }
         let Some(committee) = &r.committee else {
-            return Some(Action::Select);
+            return vec![Action::Select];
         };
-        if let Some((v, _)) = r
+        let commits: Vec<Action> = r
             .votes
             .iter()
-            .find(|(v, (_, _, sent))| !sent && committee.contains(v))
-        {
-            return Some(Action::Commit(*v));
+            .filter(|(v, (_, _, sent))| !sent && committee.contains(v))
+            .map(|(v, _)| Action::Commit(*v))
+            .collect();
+        if !commits.is_empty() {
+            return commits;
         }
         let chain_now = self.chain_time_estimate();
         let commit_deadline = r.selected_at + self.settings.commit_window_s;
         if chain_now > commit_deadline {
-            if let Some(v) = r
+            let reveals: Vec<Action> = r
                 .reveal_wanted
                 .iter()
-                .find(|v| !r.revealed.contains(*v) && r.votes.get(*v).is_some_and(|x| x.2))
-            {
-                return Some(Action::Reveal(*v));
+                .filter(|v| !r.revealed.contains(*v) && r.votes.get(*v).is_some_and(|x| x.2))
+                .map(|v| Action::Reveal(*v))
+                .collect();
+            if !reveals.is_empty() {
+                return reveals;
             }
         }
         if self.ready_to_finish(r) {
             return match r.finish_wait {
-                Some((at, _)) if chain_now < at => None,
-                Some((_, force)) => Some(Action::Finish { force }),
-                None => Some(Action::Finish { force: false }),
+                Some((at, _)) if chain_now < at => vec![],
+                Some((_, force)) => vec![Action::Finish { force }],
+                None => vec![Action::Finish { force: false }],
             };
         }
-        None
+        vec![]
     }
 
     /// The engine's reveal phase is over (or everyone on chain revealed) and nothing is pending.
@@ -810,7 +820,7 @@ impl Worker {
 
     /// The chain time a job waits for (devnet warps to it; elsewhere we wait).
     fn time_needed(&self, r: &Rec) -> Option<u64> {
-        if r.finished || r.committee.is_none() || r.busy {
+        if r.finished || r.committee.is_none() || r.busy > 0 {
             return None;
         }
         let commit_deadline = r.selected_at + self.settings.commit_window_s;
@@ -893,7 +903,7 @@ impl Worker {
         let Some(r) = self.state.recs.get_mut(&job) else {
             return;
         };
-        r.busy = false;
+        r.busy = r.busy.saturating_sub(1);
         let mut view = self.view.lock().expect("view");
         let done = |journal: &mut Journal, step: String| {
             if let Err(e) = journal.record(&Entry::Done { job: job.0, step }) {

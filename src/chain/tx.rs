@@ -70,7 +70,11 @@ pub struct TxHub {
     signers: Arc<HashMap<Address, Mutex<Signer>>>,
     receipt_timeout: Duration,
     pub sent: Arc<std::sync::atomic::AtomicU64>,
+    /// The last gas price read and when: refreshed every `PRICE_TTL`, not per transaction.
+    price: Arc<std::sync::Mutex<Option<(std::time::Instant, u128)>>>,
 }
+
+const PRICE_TTL: Duration = Duration::from_secs(2);
 
 const ATTEMPTS: u32 = 5;
 
@@ -97,6 +101,7 @@ impl TxHub {
             chain_id,
             signers: Arc::new(signers),
             receipt_timeout: Duration::from_secs(60),
+            price: Default::default(),
             sent: Default::default(),
         })
     }
@@ -140,9 +145,7 @@ impl TxHub {
                 estimate + estimate / 4 + 10_000
             }
         };
-        let price = retry(label, || self.provider.get_gas_price())
-            .await
-            .map_err(|e| rpc(label, e))?;
+        let price = self.gas_price(label).await?;
         request = request
             .with_gas_limit(limit)
             .with_max_fee_per_gas(price * 2 + 1)
@@ -182,6 +185,19 @@ impl TxHub {
             attempts: ATTEMPTS,
             message: "nonce kept changing".into(),
         })
+    }
+
+    async fn gas_price(&self, label: &str) -> Result<u128, TxError> {
+        if let Some((at, price)) = *self.price.lock().expect("price lock") {
+            if at.elapsed() < PRICE_TTL {
+                return Ok(price);
+            }
+        }
+        let price = retry(label, || self.provider.get_gas_price())
+            .await
+            .map_err(|e| rpc(label, e))?;
+        *self.price.lock().expect("price lock") = Some((std::time::Instant::now(), price));
+        Ok(price)
     }
 
     async fn wait_receipt(&self, label: &str, hash: B256) -> Result<TransactionReceipt, TxError> {
