@@ -104,6 +104,8 @@ async fn main() -> eyre::Result<()> {
     cfg["generator"]["max_pending"] = 64.into();
     for a in cfg["agents"].as_array_mut().unwrap() {
         a["max_parallel_jobs"] = 16.into();
+        a["energy_allowance"] = 1e9.into();
+        a["compute_allowance"] = 1e9.into();
     }
     std::fs::write(&config, serde_json::to_string(&cfg)?)?;
     let first_block = provider.get_block_number().await?;
