@@ -119,7 +119,7 @@ impl Orchestrator {
                 } else {
                     wall_ms()
                 };
-                let _ = archive::truncate_to(&paths.archive, Default::default());
+                set_aside_orphaned_archive(&paths)?;
                 (World::genesis(config, seed, start), false)
             }
         };
@@ -383,6 +383,17 @@ fn announce(e: &DomainEvent) {
         } => tracing::info!("{name}: {old} → {new} ({source})"),
         _ => {}
     }
+}
+
+/// A fresh start with an archive left from an earlier state (its checkpoint was removed): keep
+/// it under another name rather than mixing two histories or deleting one.
+fn set_aside_orphaned_archive(paths: &ReportPaths) -> Result<()> {
+    if std::fs::metadata(&paths.archive).is_ok_and(|m| m.len() > 0) {
+        let aside = crate::persistence::atomic::sibling(&paths.archive, &format!(".orphaned-{}", wall_ms()));
+        std::fs::rename(&paths.archive, &aside)?;
+        tracing::warn!("no checkpoint: starting fresh; the old job archive is kept as {}", aside.display());
+    }
+    Ok(())
 }
 
 /// `--from-backup`: set the unusable checkpoint aside and put the backup in its place.
