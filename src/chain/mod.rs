@@ -2,6 +2,7 @@
 //! on-chain mirror of the engine's job lifecycles.
 
 pub mod anvil;
+pub mod attest;
 pub mod bindings;
 pub mod commit_hash;
 pub mod deploy;

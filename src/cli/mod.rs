@@ -1,6 +1,7 @@
 //! The `omega` command line: one file per subcommand, shared option groups, every flag with an
 //! environment twin, `.env` loaded first.
 
+mod attest;
 mod chain_opts;
 mod control;
 pub mod devnet;
@@ -52,6 +53,10 @@ pub enum Command {
     /// The local anvil devnet with Omega's contracts.
     #[command(subcommand)]
     Devnet(devnet::DevnetCommand),
+    /// Attest the current checkpoint's content hash on chain (CheckpointRegistry).
+    Attest(attest::AttestArgs),
+    /// Check a checkpoint's content hash against the chain; non-zero exit on mismatch or when unattested.
+    Verify(attest::VerifyArgs),
 }
 
 /// Where the config and the runtime files are.
@@ -89,6 +94,8 @@ pub fn main() -> ExitCode {
         Command::Resume(args) => control::execute(args, false),
         Command::Owner(cmd) => owner::execute(cmd),
         Command::Devnet(cmd) => devnet::execute(cmd),
+        Command::Attest(a) => attest::attest_cmd(a),
+        Command::Verify(a) => attest::verify_cmd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

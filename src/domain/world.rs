@@ -60,6 +60,9 @@ pub struct WorldState {
     pub sim: serde_json::Value,
     pub counters: Counters,
     pub archive: ArchiveMark,
+    /// Checkpoints written so far: the strictly increasing index under which a checkpoint's hash
+    /// is attested on chain.
+    pub checkpoint_seq: u64,
     pub rng: ChaCha8Rng,
 }
 
@@ -156,6 +159,7 @@ impl World {
             sim: sim.save(),
             counters: Counters::default(),
             archive: ArchiveMark::default(),
+            checkpoint_seq: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
         };
         let mut world = World {

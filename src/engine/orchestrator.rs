@@ -289,6 +289,7 @@ impl Orchestrator {
             archive::append(&self.paths.archive, self.world.state.archive, &terminal)
                 .wrap_err_with(|| format!("cannot append to {}", self.paths.archive.display()))?;
         self.world.sync_sim_state();
+        self.world.state.checkpoint_seq += 1;
         let started = Instant::now();
         let (hash, bytes) = checkpoint::save(&self.paths.state, &self.world.state)?;
         self.last_hash = hash.to_string();
@@ -389,9 +390,15 @@ fn announce(e: &DomainEvent) {
 /// it under another name rather than mixing two histories or deleting one.
 fn set_aside_orphaned_archive(paths: &ReportPaths) -> Result<()> {
     if std::fs::metadata(&paths.archive).is_ok_and(|m| m.len() > 0) {
-        let aside = crate::persistence::atomic::sibling(&paths.archive, &format!(".orphaned-{}", wall_ms()));
+        let aside = crate::persistence::atomic::sibling(
+            &paths.archive,
+            &format!(".orphaned-{}", wall_ms()),
+        );
         std::fs::rename(&paths.archive, &aside)?;
-        tracing::warn!("no checkpoint: starting fresh; the old job archive is kept as {}", aside.display());
+        tracing::warn!(
+            "no checkpoint: starting fresh; the old job archive is kept as {}",
+            aside.display()
+        );
     }
     Ok(())
 }
