@@ -162,14 +162,34 @@ fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
             assert_eq!(agent, ev.worker);
             assert!(keys.addresses().contains(&agent) && keys.addresses().contains(&employer));
         }
-        // Agents still hold their stake after successful jobs.
+        // Every agent's stake is its deposit minus exactly what was slashed from it on chain.
         let provider = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
-        let stake = StakeManager::new(d.stake_manager, &provider)
-            .stakeOf(keys.agents[0].address(), 0)
-            .call()
-            .await
-            .unwrap();
-        assert!(stake >= U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64)));
+        let slashes = events::<StakeManager::StakeSlashed>(&net.rpc(), &d, d.stake_manager).await;
+        let deposit = U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18u64));
+        for key in &keys.agents {
+            let stake = StakeManager::new(d.stake_manager, &provider)
+                .stakeOf(key.address(), 0)
+                .call()
+                .await
+                .unwrap();
+            let slashed: U256 = slashes
+                .iter()
+                .filter(|e| e.user == key.address() && e.role == 0)
+                .map(|e| {
+                    e.employerShare
+                        + e.treasuryShare
+                        + e.operatorShare
+                        + e.validatorShare
+                        + e.burnShare
+                })
+                .sum();
+            assert_eq!(
+                stake + slashed,
+                deposit,
+                "agent {} stake does not add up",
+                key.address()
+            );
+        }
     });
     // Each engine job was created at most once on chain.
     let created: Vec<u64> = net
