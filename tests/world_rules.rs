@@ -47,7 +47,7 @@ proptest! {
         cfg.max_concurrent_jobs = max_jobs;
         let mut world = World::genesis(&cfg, seed, T0);
         let mut settled = BTreeSet::new();
-        let mut worker: BTreeMap<JobId, String> = BTreeMap::new();
+        let mut worker: BTreeMap<JobId, omega::domain::events::Name> = BTreeMap::new();
         for _ in 0..150 {
             let events = run(&mut world, 1, &OpenGate);
             prop_assert!(world.state.ledger.totals().balanced(), "{:?}", world.state.ledger.totals());
@@ -101,7 +101,7 @@ fn delegated_sub_jobs_follow_the_spec() {
     assert_eq!(c_reward, p_reward.mul_ratio(0.25));
     assert_eq!(c_skills.to_vec(), p_skills[1..].to_vec());
     assert_ne!(
-        c_poster, "steward",
+        &*c_poster, "steward",
         "the delegating agent posts and funds the sub-job"
     );
 }

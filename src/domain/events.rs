@@ -8,6 +8,9 @@ use super::ledger::AccountId;
 use super::sim::SimSnapshot;
 use serde::Serialize;
 
+/// An agent's or account's name, shared cheaply by the many events that carry it.
+pub type Name = std::sync::Arc<str>;
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 /// Serialized as its fields only (the name travels beside it, as the log's `message`).
 #[serde(untagged)]
@@ -15,7 +18,7 @@ pub enum DomainEvent {
     JobPosted {
         job: JobId,
         title: String,
-        poster: String,
+        poster: Name,
         reward: Amount,
         deadline_ms: u64,
         parent: Option<JobId>,
@@ -24,12 +27,12 @@ pub enum DomainEvent {
     },
     JobAssigned {
         job: JobId,
-        agent: String,
+        agent: Name,
         stake: Amount,
     },
     AgentAllocation {
         job: JobId,
-        agent: String,
+        agent: Name,
         energy: f64,
         compute: f64,
         cost: Amount,
@@ -37,25 +40,25 @@ pub enum DomainEvent {
     DelegatedJob {
         parent: JobId,
         job: JobId,
-        agent: String,
+        agent: Name,
         reward: Amount,
     },
     JobSubmitted {
         job: JobId,
-        agent: String,
+        agent: Name,
     },
     ValidationStarted {
         job: JobId,
         nonce: u32,
-        committee: Vec<String>,
+        committee: Vec<Name>,
         commit_deadline_ms: u64,
         reveal_deadline_ms: u64,
     },
     ValidationCommitted {
         job: JobId,
         nonce: u32,
-        validator: String,
-        commit_hash: String,
+        validator: Name,
+        commit_hash: alloy_primitives::B256,
         /// The validator's sealed vote, for its own on-chain signer only: never serialized.
         #[serde(skip)]
         sealed: Option<Sealed>,
@@ -63,13 +66,13 @@ pub enum DomainEvent {
     ValidatorVote {
         job: JobId,
         nonce: u32,
-        validator: String,
+        validator: Name,
         approve: bool,
         valid: bool,
     },
     JobCompleted {
         job: JobId,
-        agent: String,
+        agent: Name,
         reward: Amount,
         burned: Amount,
         approvals: u32,
@@ -77,13 +80,13 @@ pub enum DomainEvent {
     },
     JobFailed {
         job: JobId,
-        agent: Option<String>,
+        agent: Option<Name>,
         reason: String,
         slashed: Amount,
     },
     JobError {
         job: JobId,
-        agent: String,
+        agent: Name,
         reason: String,
     },
     JobCancelled {
@@ -92,7 +95,7 @@ pub enum DomainEvent {
     },
     ValidatorSlashed {
         job: JobId,
-        validator: String,
+        validator: Name,
         fault: Fault,
         amount: Amount,
     },

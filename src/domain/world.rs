@@ -9,7 +9,7 @@ use super::agent::{
 };
 use super::amount::Amount;
 use super::commit_reveal::{Phase, Round, Sealed, Verdict};
-use super::events::{DomainEvent, ExternalInput, Step, StepGate};
+use super::events::{DomainEvent, ExternalInput, Name, Step, StepGate};
 use super::governance::Params;
 use super::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus};
 use super::ledger::{AccountId, Ledger, STEWARD};
@@ -83,6 +83,11 @@ pub struct World {
     pub agents: Vec<AgentProfile>,
     sim: Box<dyn PlanetarySim>,
     events: Vec<DomainEvent>,
+    /// Jobs active or validating per account, rebuilt at the start of every cycle's dispatch and
+    /// kept current through it (derived, never stored).
+    load: Vec<u32>,
+    /// Account names by id, shared with events.
+    names: Vec<Name>,
 }
 
 impl World {
@@ -163,11 +168,20 @@ impl World {
             rng: ChaCha8Rng::seed_from_u64(seed),
         };
         let mut world = World {
+            load: Vec::new(),
+            names: Vec::new(),
             state,
             agents,
             sim: Box::new(sim),
             events: Vec::new(),
         };
+        world.names = world
+            .state
+            .ledger
+            .accounts()
+            .iter()
+            .map(|a| Name::from(a.name.as_str()))
+            .collect();
         world.follow_simulation();
         for job in &config.jobs {
             let spec = JobSpec {
@@ -212,11 +226,20 @@ impl World {
             serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?,
         );
         let mut world = World {
+            load: Vec::new(),
+            names: Vec::new(),
             state,
             agents,
             sim: Box::new(sim),
             events: Vec::new(),
         };
+        world.names = world
+            .state
+            .ledger
+            .accounts()
+            .iter()
+            .map(|a| Name::from(a.name.as_str()))
+            .collect();
         for (name, value) in world.state.params.changes_to(&Params::from_config(config)) {
             world.set_parameter(name, value, "config");
         }
@@ -256,12 +279,11 @@ impl World {
         self.state.sim = self.sim.save();
     }
 
-    pub fn name_of(&self, id: AccountId) -> String {
-        self.state
-            .ledger
-            .account(id)
-            .map(|a| a.name.clone())
-            .unwrap_or_else(|_| format!("account-{}", id.0))
+    pub fn name_of(&self, id: AccountId) -> Name {
+        match self.names.get(id.0 as usize) {
+            Some(n) => n.clone(),
+            None => format!("account-{}", id.0).into(),
+        }
     }
 
     pub fn apply_input(&mut self, input: ExternalInput) {
@@ -496,8 +518,9 @@ impl World {
                 ..Default::default()
             })
             .collect();
-        let load = self.agent_load();
-        let in_flight: u32 = load.values().sum();
+        self.rebuild_load();
+        let load = &self.load;
+        let in_flight: u32 = load.iter().sum();
         let free_slots = self
             .state
             .params
@@ -523,8 +546,7 @@ impl World {
                         let i = (job.id.0 as usize + k) % n;
                         let agent = &self.agents[i];
                         if job.shares_skill(&agent.skills)
-                            && load.get(&agent.id).copied().unwrap_or(0)
-                                < agent.behaviour.max_parallel_jobs
+                            && load[agent.id.0 as usize] < agent.behaviour.max_parallel_jobs
                         {
                             ticks[i].offers.push(Offer {
                                 job: job.id,
@@ -780,7 +802,7 @@ impl World {
                 job: c.job,
                 nonce: c.nonce,
                 validator,
-                commit_hash: c.hash.to_string(),
+                commit_hash: c.hash,
                 sealed: Some(sealed),
             });
         }
@@ -814,8 +836,7 @@ impl World {
     /// Highest bid wins each job (ties to the lower agent id), within every limit.
     fn assign_from_bids(&mut self, mut bids: Vec<(JobId, f64, AccountId)>, gate: &dyn StepGate) {
         bids.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
-        let mut load = self.agent_load();
-        let mut in_flight: u32 = load.values().sum();
+        let mut in_flight: u32 = self.load.iter().sum();
         let mut taken = BTreeSet::new();
         for (job, _score, agent) in bids {
             if in_flight >= self.state.params.max_concurrent_jobs {
@@ -825,14 +846,12 @@ impl World {
                 continue;
             };
             if taken.contains(&job)
-                || load.get(&agent).copied().unwrap_or(0)
-                    >= self.agents[i].behaviour.max_parallel_jobs
+                || self.load[agent.0 as usize] >= self.agents[i].behaviour.max_parallel_jobs
             {
                 continue;
             }
             if gate.allows(job, Step::Assign) && self.try_assign(job, agent) {
                 taken.insert(job);
-                *load.entry(agent).or_default() += 1;
                 in_flight += 1;
             }
         }
@@ -874,6 +893,9 @@ impl World {
             .jobs
             .assign(id, agent, stake)
             .expect("status checked");
+        if let Some(slot) = self.load.get_mut(agent.0 as usize) {
+            *slot += 1;
+        }
         let name = self.name_of(agent);
         self.events.push(DomainEvent::JobAssigned {
             job: id,
@@ -967,6 +989,7 @@ impl World {
             .settle(id, JobStatus::Validating, true, "approved by validators")
             .expect("status checked");
         self.state.counters.completed += 1;
+        self.unload(Some(agent));
         self.events.push(DomainEvent::JobCompleted {
             job: id,
             agent: self.name_of(agent),
@@ -1001,6 +1024,9 @@ impl World {
             .settle(id, from, false, reason)
             .expect("status checked");
         self.state.counters.failed += 1;
+        if from != JobStatus::Pending {
+            self.unload(agent);
+        }
         let agent = agent.map(|a| self.name_of(a));
         self.events.push(DomainEvent::JobFailed {
             job: id,
@@ -1018,18 +1044,24 @@ impl World {
         self.state.cycle += 1;
     }
 
-    fn agent_load(&self) -> BTreeMap<AccountId, u32> {
-        let mut load = BTreeMap::new();
+    fn rebuild_load(&mut self) {
+        self.load.clear();
+        self.load.resize(self.state.ledger.accounts().len(), 0);
         let jobs = &self.state.jobs;
         for job in jobs
             .with_status(JobStatus::Active)
             .chain(jobs.with_status(JobStatus::Validating))
         {
-            if let Some(a) = job.assignee {
-                *load.entry(a).or_default() += 1;
+            if let Some(slot) = job.assignee.and_then(|a| self.load.get_mut(a.0 as usize)) {
+                *slot += 1;
             }
         }
-        load
+    }
+
+    fn unload(&mut self, agent: Option<AccountId>) {
+        if let Some(slot) = agent.and_then(|a| self.load.get_mut(a.0 as usize)) {
+            *slot = slot.saturating_sub(1);
+        }
     }
 
     fn agent_index(&self, id: AccountId) -> Option<usize> {
