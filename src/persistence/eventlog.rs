@@ -149,6 +149,11 @@ fn write_loop(file: File, rx: Receiver<Msg>) {
 }
 
 fn write_event(out: &mut impl Write, timestamp: &str, event: &DomainEvent) -> io::Result<()> {
+    // Commitments are opaque until revealed; each `validator_vote` line says whether the reveal
+    // matched its commitment, so the log skips the commit lines (sinks still get them).
+    if matches!(event, DomainEvent::ValidationCommitted { .. }) {
+        return Ok(());
+    }
     let level = if event.is_warning() {
         "WARNING"
     } else {
