@@ -89,6 +89,14 @@ impl Keys {
         })
     }
 
+    /// The owner key alone: `OMEGA_OWNER_KEY`, or on the devnet anvil's first test key.
+    pub fn owner_from_env_or_devnet() -> Result<PrivateKeySigner, KeyError> {
+        match std::env::var("OMEGA_OWNER_KEY") {
+            Ok(text) => parse("OMEGA_OWNER_KEY", &text),
+            Err(_) => Ok(Keys::devnet(0, 0)?.owner),
+        }
+    }
+
     /// How many anvil accounts the devnet needs for this workforce.
     pub fn devnet_accounts(agents: usize, validators: usize) -> u32 {
         (2 + agents + validators) as u32

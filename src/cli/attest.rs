@@ -2,34 +2,22 @@
 //! checkpoint file against what the chain holds.
 
 use super::ConfigArgs;
-use crate::chain::anvil::{self, DevnetPaths};
+use super::target::TargetArgs;
 use crate::chain::attest::{Attested, attest, onchain_hash};
 use crate::chain::keys::Keys;
-use crate::chain::manifest::Deployment;
 use crate::chain::tx::{TxHub, connect};
 use crate::persistence::checkpoint;
 use alloy::primitives::B256;
-use alloy::signers::local::PrivateKeySigner;
 use clap::Args;
 use eyre::Result;
 use std::path::PathBuf;
-
-#[derive(Args, Debug)]
-pub struct ChainTarget {
-    /// JSON-RPC URL (default: the devnet running from the reports folder).
-    #[arg(long, env = "OMEGA_RPC_URL")]
-    pub rpc_url: Option<String>,
-    /// Deployment manifest for --rpc-url.
-    #[arg(long, env = "OMEGA_DEPLOYMENTS")]
-    pub deployments: Option<PathBuf>,
-}
 
 #[derive(Args, Debug)]
 pub struct AttestArgs {
     #[command(flatten)]
     pub files: ConfigArgs,
     #[command(flatten)]
-    pub target: ChainTarget,
+    pub target: TargetArgs,
 }
 
 #[derive(Args, Debug)]
@@ -37,7 +25,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub files: ConfigArgs,
     #[command(flatten)]
-    pub target: ChainTarget,
+    pub target: TargetArgs,
     /// The checkpoint to verify (default: the current one).
     #[arg(long, env = "OMEGA_CHECKPOINT")]
     pub checkpoint: Option<PathBuf>,
@@ -52,8 +40,8 @@ pub fn attest_cmd(a: AttestArgs) -> Result<()> {
         );
     };
     let index = loaded.state.checkpoint_seq;
-    let (rpc, d) = target(&a.target, &paths.dir)?;
-    let key = attestor_key()?;
+    let (rpc, d) = a.target.require(&paths.dir)?;
+    let key = Keys::owner_from_env_or_devnet()?; // the deployer makes the owner an attestor
     let journal = paths.dir.join("chain").join("attestations.jsonl");
     let uri = format!("file://{}", paths.state.display());
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -81,7 +69,7 @@ pub fn verify_cmd(a: VerifyArgs) -> Result<()> {
     let loaded = checkpoint::load(&file)?
         .ok_or_else(|| eyre::eyre!("no checkpoint at {}", file.display()))?;
     let index = loaded.state.checkpoint_seq;
-    let (rpc, d) = target(&a.target, &paths.dir)?;
+    let (rpc, d) = a.target.require(&paths.dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -107,28 +95,4 @@ pub fn verify_cmd(a: VerifyArgs) -> Result<()> {
         file.display()
     );
     Ok(())
-}
-
-fn target(t: &ChainTarget, reports: &std::path::Path) -> Result<(String, Deployment)> {
-    if let (Some(url), Some(manifest)) = (&t.rpc_url, &t.deployments) {
-        return Ok((url.clone(), Deployment::load(manifest)?));
-    }
-    let devnet = DevnetPaths::new(reports);
-    match (anvil::running(&devnet), Deployment::load(&devnet.manifest)) {
-        (Some(p), Ok(d)) => Ok((p.rpc_url, d)),
-        _ => eyre::bail!(
-            "no chain: start the devnet (omega devnet up) or pass --rpc-url and --deployments"
-        ),
-    }
-}
-
-/// `OMEGA_OWNER_KEY` (the deployer makes the owner an attestor), or the devnet owner.
-fn attestor_key() -> Result<PrivateKeySigner> {
-    match std::env::var("OMEGA_OWNER_KEY") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| eyre::eyre!("OMEGA_OWNER_KEY is not a private key")),
-        Err(_) => Ok(Keys::devnet(0, 0)?.owner),
-    }
 }

@@ -8,6 +8,7 @@ pub mod devnet;
 mod owner;
 mod run;
 mod status;
+mod target;
 
 use crate::config::{Config, ReportPaths};
 use clap::{Args, Parser, Subcommand, ValueEnum};

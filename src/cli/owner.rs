@@ -6,19 +6,17 @@
 //! changes anything.
 
 use super::ConfigArgs;
-use crate::chain::anvil::{self, DevnetPaths};
+use super::target::TargetArgs;
 use crate::chain::governance::{Call, Lever, read_params};
 use crate::chain::keys::Keys;
-use crate::chain::manifest::Deployment;
 use crate::chain::tx::{Gas, TxHub, connect};
 use crate::config::edit::{check_values, set_values};
 use crate::persistence::checkpoint;
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum OwnerCommand {
@@ -50,28 +48,13 @@ pub enum OwnerCommand {
     Params(Common),
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum OwnerChain {
-    /// The devnet when one is running from this reports folder, otherwise none.
-    Auto,
-    Devnet,
-    Rpc,
-    Off,
-}
-
 #[derive(Args, Debug)]
 pub struct Common {
     #[command(flatten)]
     pub files: ConfigArgs,
     /// Which chain the governance transaction goes to.
-    #[arg(long, env = "OMEGA_OWNER_CHAIN", value_enum, default_value_t = OwnerChain::Auto)]
-    pub chain: OwnerChain,
-    /// JSON-RPC URL (implies --chain rpc); the owner key comes from OMEGA_OWNER_KEY.
-    #[arg(long, env = "OMEGA_RPC_URL")]
-    pub rpc_url: Option<String>,
-    /// Deployment manifest for --rpc-url.
-    #[arg(long, env = "OMEGA_DEPLOYMENTS")]
-    pub deployments: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Simulate with eth_call, print the decoded effect and the calldata, change nothing.
     #[arg(long, env = "OMEGA_DRY_RUN")]
     pub dry_run: bool,
@@ -312,7 +295,7 @@ fn apply(plan: Plan, c: Common) -> Result<()> {
         }
         checkpoint::verify_file(&paths.state)?;
     }
-    let target = chain_target(&c, &paths.dir)?;
+    let target = c.target.resolve(&paths.dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -326,7 +309,7 @@ fn apply(plan: Plan, c: Common) -> Result<()> {
             }
             None => {}
             Some((rpc, d)) => {
-                let key = owner_key(&c)?;
+                let key = Keys::owner_from_env_or_devnet()?;
                 let calls = lever.calls(d, key.address());
                 if c.calldata {
                     for call in &calls {
@@ -439,46 +422,6 @@ fn owner_action(log: &std::path::Path, context: Value) -> Result<()> {
     Ok(())
 }
 
-/// The chain this command talks to, if any.
-fn chain_target(c: &Common, reports: &std::path::Path) -> Result<Option<(String, Deployment)>> {
-    let mode = if c.rpc_url.is_some() && c.chain == OwnerChain::Auto {
-        OwnerChain::Rpc
-    } else {
-        c.chain
-    };
-    let devnet = DevnetPaths::new(reports);
-    match mode {
-        OwnerChain::Off => Ok(None),
-        OwnerChain::Rpc => {
-            let (Some(url), Some(manifest)) = (&c.rpc_url, &c.deployments) else {
-                eyre::bail!("--chain rpc needs --rpc-url URL and --deployments FILE");
-            };
-            Ok(Some((url.clone(), Deployment::load(manifest)?)))
-        }
-        OwnerChain::Devnet | OwnerChain::Auto => {
-            match (anvil::running(&devnet), Deployment::load(&devnet.manifest)) {
-                (Some(p), Ok(d)) => Ok(Some((p.rpc_url, d))),
-                _ if mode == OwnerChain::Devnet => eyre::bail!(
-                    "no devnet is running from {}: omega devnet up",
-                    reports.display()
-                ),
-                _ => Ok(None),
-            }
-        }
-    }
-}
-
-/// `OMEGA_OWNER_KEY`, or the devnet owner (anvil's first test key).
-fn owner_key(_c: &Common) -> Result<PrivateKeySigner> {
-    match std::env::var("OMEGA_OWNER_KEY") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map_err(|_| eyre::eyre!("OMEGA_OWNER_KEY is not a private key")),
-        Err(_) => Ok(Keys::devnet(0, 0)?.owner),
-    }
-}
-
 fn params(c: Common) -> Result<()> {
     let (config, paths) = c.files.load()?;
     let v = &config.validators;
@@ -499,7 +442,7 @@ fn params(c: Common) -> Result<()> {
     for (k, val) in &offchain {
         println!("  {k:<24} {val}");
     }
-    let Some((rpc, d)) = chain_target(&c, &paths.dir)? else {
+    let Some((rpc, d)) = c.target.resolve(&paths.dir)? else {
         println!("no chain configured (start the devnet or pass --rpc-url/--deployments)");
         return Ok(());
     };

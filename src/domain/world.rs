@@ -167,21 +167,7 @@ impl World {
             checkpoint_seq: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
         };
-        let mut world = World {
-            load: Vec::new(),
-            names: Vec::new(),
-            state,
-            agents,
-            sim: Box::new(sim),
-            events: Vec::new(),
-        };
-        world.names = world
-            .state
-            .ledger
-            .accounts()
-            .iter()
-            .map(|a| Name::from(a.name.as_str()))
-            .collect();
+        let mut world = World::assemble(state, agents, Box::new(sim));
         world.follow_simulation();
         for job in &config.jobs {
             let spec = JobSpec {
@@ -200,6 +186,23 @@ impl World {
             }
         }
         world
+    }
+
+    fn assemble(state: WorldState, agents: Vec<AgentProfile>, sim: Box<dyn PlanetarySim>) -> World {
+        let names = state
+            .ledger
+            .accounts()
+            .iter()
+            .map(|a| Name::from(a.name.as_str()))
+            .collect();
+        World {
+            state,
+            agents,
+            sim,
+            events: Vec::new(),
+            load: Vec::new(),
+            names,
+        }
     }
 
     /// Rebuilds a world from a checkpoint. The config's governance values win over the
@@ -225,21 +228,7 @@ impl World {
         let sim = SyntheticEconomySim::new(
             serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?,
         );
-        let mut world = World {
-            load: Vec::new(),
-            names: Vec::new(),
-            state,
-            agents,
-            sim: Box::new(sim),
-            events: Vec::new(),
-        };
-        world.names = world
-            .state
-            .ledger
-            .accounts()
-            .iter()
-            .map(|a| Name::from(a.name.as_str()))
-            .collect();
+        let mut world = World::assemble(state, agents, Box::new(sim));
         for (name, value) in world.state.params.changes_to(&Params::from_config(config)) {
             world.set_parameter(name, value, "config");
         }
