@@ -8,111 +8,11 @@ use alloy::sol_types::SolEvent;
 use omega::chain::bindings::{JobRegistry, StakeManager};
 use omega::chain::keys::Keys;
 use omega::chain::manifest::Deployment;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 mod common;
 
-use common::{sigterm, wait_for};
-
-const BIN: &str = env!("CARGO_BIN_EXE_omega");
-
-struct Devnet {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Devnet {
-    fn new(tweak: impl FnOnce(&mut serde_json::Value)) -> Devnet {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg: serde_json::Value =
-            serde_json::from_str(include_str!("../config/default_config.json")).unwrap();
-        tweak(&mut cfg);
-        std::fs::write(
-            dir.path().join("config.json"),
-            serde_json::to_string_pretty(&cfg).unwrap(),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Devnet { dir, port }
-    }
-
-    fn reports(&self) -> PathBuf {
-        self.dir.path().join("reports")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--config")
-            .arg(self.dir.path().join("config.json"))
-            .arg("--reports")
-            .arg(self.reports())
-            .env("OMEGA_DEVNET_PORT", self.port.to_string())
-            .env("OMEGA_STATUS_EVERY", "0")
-            .env("OMEGA_LOG_LEVEL", "warn")
-            .env_remove("OMEGA_CHAIN")
-            .env_remove("OMEGA_CYCLES");
-        cmd
-    }
-
-    fn omega(&self, args: &[&str]) -> Output {
-        let out = self.command(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "omega {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        out
-    }
-
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    }
-
-    fn deployment(&self) -> Deployment {
-        Deployment::load(&self.reports().join("devnet/deployments.json")).unwrap()
-    }
-
-    fn rpc(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn journal(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.reports().join("chain/mirror.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.reports().join("orchestrator.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.command(&["devnet", "down"]).output();
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::{Sandbox, runtime, sigterm, wait_for};
 
 /// Every event of type `E` emitted by `address` since the deployment, decoded.
 async fn events<E: SolEvent>(rpc: &str, d: &Deployment, address: Address) -> Vec<E> {
@@ -144,9 +44,8 @@ async fn job_state(rpc: &str, d: &Deployment, id: U256) -> (Address, Address, u8
 
 #[test]
 fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
-    let net = Devnet::new(|_| {});
-    let out = net.omega(&["run", "--cycles", "40"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let net = Sandbox::new(|_| {});
+    let stdout = net.ok(&["run", "--cycles", "40"]);
     assert!(stdout.contains("finalized on chain"), "{stdout}");
     let d = net.deployment();
     let keys = Keys::devnet(3, 5).unwrap();
@@ -205,13 +104,13 @@ fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
 
 #[test]
 fn rejected_work_is_disputed_and_the_agent_slashed_on_chain() {
-    let net = Devnet::new(|c| {
+    let net = Sandbox::new(|c| {
         for a in c["agents"].as_array_mut().unwrap() {
             a["bad_work_rate"] = 1.0.into();
         }
         c["generator"]["rate_per_cycle"] = 0.0.into();
     });
-    net.omega(&["run", "--cycles", "40"]);
+    net.ok(&["run", "--cycles", "40"]);
     assert!(net.log().contains("rejected by validators"));
     let d = net.deployment();
     runtime().block_on(async {
@@ -235,18 +134,18 @@ async fn paused_on_chain(rpc: &str, d: &Deployment) -> bool {
 
 #[test]
 fn pause_blocks_the_chain_and_resume_continues() {
-    let net = Devnet::new(|_| {});
+    let net = Sandbox::new(|_| {});
     let mut child = net.spawn(&["run"]);
     wait_for("a job finalized on chain", Duration::from_secs(60), || {
         net.journal().iter().any(|e| e["step"] == "finish")
     });
-    net.omega(&["pause"]);
+    net.ok(&["pause"]);
     let d = net.deployment();
     let rt = runtime();
     wait_for("SystemPause on chain", Duration::from_secs(20), || {
         rt.block_on(paused_on_chain(&net.rpc(), &d))
     });
-    let finished = |n: &Devnet| n.journal().iter().filter(|e| e["step"] == "finish").count();
+    let finished = |n: &Sandbox| n.journal().iter().filter(|e| e["step"] == "finish").count();
     let at_pause = finished(&net);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
@@ -254,7 +153,7 @@ fn pause_blocks_the_chain_and_resume_continues() {
         at_pause,
         "nothing settles on chain while paused"
     );
-    net.omega(&["resume"]);
+    net.ok(&["resume"]);
     wait_for("unpaused on chain", Duration::from_secs(20), || {
         !rt.block_on(paused_on_chain(&net.rpc(), &d))
     });
@@ -266,8 +165,8 @@ fn pause_blocks_the_chain_and_resume_continues() {
 
 #[test]
 fn kill_9_mid_lifecycle_then_restart_creates_nothing_twice() {
-    let net = Devnet::new(|_| {});
-    net.omega(&["devnet", "up"]);
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
     let mut child = net.spawn(&["run"]);
     wait_for("jobs in flight on chain", Duration::from_secs(60), || {
         let j = net.journal();
@@ -277,7 +176,7 @@ fn kill_9_mid_lifecycle_then_restart_creates_nothing_twice() {
     std::thread::sleep(Duration::from_millis(333));
     child.kill().unwrap(); // SIGKILL while transactions are in flight; anvil keeps running
     child.wait().unwrap();
-    net.omega(&["run", "--cycles", "150"]);
+    net.ok(&["run", "--cycles", "150"]);
     let journal = net.journal();
     let d = net.deployment();
     let rt = runtime();

@@ -3,96 +3,13 @@
 
 use omega::domain::job::{Job, JobStatus};
 use omega::domain::world::WorldState;
-use omega::persistence::{archive, checkpoint};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 mod common;
 
-use common::{sigterm, wait_for};
-
-const BIN: &str = env!("CARGO_BIN_EXE_omega");
-
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    /// A temp folder with a config copy; `tweak` edits the config JSON.
-    fn new(tweak: impl FnOnce(&mut serde_json::Value)) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg: serde_json::Value =
-            serde_json::from_str(include_str!("../config/default_config.json")).unwrap();
-        tweak(&mut cfg);
-        std::fs::write(
-            dir.path().join("config.json"),
-            serde_json::to_string_pretty(&cfg).unwrap() + "\n",
-        )
-        .unwrap();
-        Sandbox { dir }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("config.json")
-    }
-
-    fn reports(&self) -> PathBuf {
-        self.dir.path().join("reports")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--config")
-            .arg(self.config())
-            .arg("--reports")
-            .arg(self.reports())
-            .env_remove("OMEGA_CYCLES")
-            .env("OMEGA_CHAIN", "off")
-            .env("OMEGA_STATUS_EVERY", "0")
-            .env("OMEGA_LOG_LEVEL", "warn");
-        cmd
-    }
-
-    fn omega(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    }
-
-    fn state(&self) -> WorldState {
-        checkpoint::load(&self.reports().join("orchestrator_state.json"))
-            .unwrap()
-            .expect("a checkpoint")
-            .state
-    }
-
-    fn archived(&self) -> Vec<Job> {
-        archive::read_all(&self.reports().join("jobs-archive.jsonl")).unwrap()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.reports().join("orchestrator.log")).unwrap_or_default()
-    }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "omega failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{Sandbox, sigterm, success, wait_for};
 
 /// A real-time config with short cycles and frequent checkpoints.
 fn quick(cfg: &mut serde_json::Value) {
@@ -138,8 +55,8 @@ fn assert_every_job_once(sb: &Sandbox) -> WorldState {
 
 #[test]
 fn a_short_fast_run_completes_jobs_end_to_end() {
-    let sb = Sandbox::new(|_| {});
-    let out = ok(&sb.omega(&["run", "--cycles", "30", "--fast", "--seed", "1", "--json"]));
+    let sb = Sandbox::new(|_| {}).chain_off();
+    let out = success(&sb.omega(&["run", "--cycles", "30", "--fast", "--seed", "1", "--json"]));
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["cycles_run"], 30);
     assert!(summary["completed"].as_u64().unwrap() >= 1, "{summary}");
@@ -178,17 +95,17 @@ fn a_short_fast_run_completes_jobs_end_to_end() {
     }
     assert!(sb.reports().join("synthetic_economy.json").exists());
     let status: serde_json::Value =
-        serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
+        serde_json::from_str(&success(&sb.omega(&["status", "--json"]))).unwrap();
     assert_eq!(status["jobs"]["completed"], summary["completed"]);
     assert_eq!(status["paused"], false);
 }
 
 #[test]
 fn the_same_seed_gives_the_same_checkpoint() {
-    let a = Sandbox::new(|_| {});
-    let b = Sandbox::new(|_| {});
+    let a = Sandbox::new(|_| {}).chain_off();
+    let b = Sandbox::new(|_| {}).chain_off();
     for sb in [&a, &b] {
-        ok(&sb.omega(&["run", "--cycles", "120", "--fast", "--seed", "99"]));
+        success(&sb.omega(&["run", "--cycles", "120", "--fast", "--seed", "99"]));
     }
     let read = |sb: &Sandbox| std::fs::read(sb.reports().join("orchestrator_state.json")).unwrap();
     assert_eq!(read(&a), read(&b));
@@ -196,12 +113,12 @@ fn the_same_seed_gives_the_same_checkpoint() {
 
 #[test]
 fn pause_reaches_a_running_process_and_survives_a_restart() {
-    let sb = Sandbox::new(quick);
+    let sb = Sandbox::new(quick).chain_off();
     let mut child = sb.spawn(&["run"]);
     wait_for("first completed job", Duration::from_secs(30), || {
         sb.log().contains("\"message\":\"job_completed\"")
     });
-    ok(&sb.omega(&["pause"]));
+    success(&sb.omega(&["pause"]));
     wait_for("the paused event", Duration::from_secs(10), || {
         sb.log().contains("\"message\":\"paused\"")
     });
@@ -225,16 +142,16 @@ fn pause_reaches_a_running_process_and_survives_a_restart() {
     assert!(sb.state().paused);
 
     // A restart stays paused until resumed.
-    ok(&sb.omega(&["run", "--cycles", "20", "--fast"]));
+    success(&sb.omega(&["run", "--cycles", "20", "--fast"]));
     let state = sb.state();
     assert!(state.paused);
     let status: serde_json::Value =
-        serde_json::from_str(&ok(&sb.omega(&["status", "--json"]))).unwrap();
+        serde_json::from_str(&success(&sb.omega(&["status", "--json"]))).unwrap();
     assert_eq!(status["paused"], true);
 
-    ok(&sb.omega(&["resume"]));
+    success(&sb.omega(&["resume"]));
     let before = sb.state().counters.clone();
-    ok(&sb.omega(&["run", "--cycles", "60", "--fast"]));
+    success(&sb.omega(&["run", "--cycles", "60", "--fast"]));
     let state = sb.state();
     assert!(!state.paused);
     assert!(state.counters.posted > before.posted, "work resumes");
@@ -243,7 +160,7 @@ fn pause_reaches_a_running_process_and_survives_a_restart() {
 
 #[test]
 fn kill_9_then_restart_loses_nothing_and_pays_nothing_twice() {
-    let sb = Sandbox::new(quick);
+    let sb = Sandbox::new(quick).chain_off();
     let mut child = sb.spawn(&["run"]);
     wait_for(
         "a few checkpoints with settled jobs",
@@ -258,7 +175,7 @@ fn kill_9_then_restart_loses_nothing_and_pays_nothing_twice() {
     child.wait().unwrap();
     let before = sb.state();
 
-    ok(&sb.omega(&["run", "--cycles", "150", "--fast"]));
+    success(&sb.omega(&["run", "--cycles", "150", "--fast"]));
     let after = assert_every_job_once(&sb);
     assert!(after.counters.completed >= before.counters.completed);
     let archived: BTreeMap<u64, Job> = sb.archived().into_iter().map(|j| (j.id.0, j)).collect();
@@ -280,9 +197,9 @@ fn kill_9_then_restart_loses_nothing_and_pays_nothing_twice() {
 
 #[test]
 fn a_truncated_checkpoint_is_refused_with_the_way_out() {
-    let sb = Sandbox::new(|_| {});
-    ok(&sb.omega(&["run", "--cycles", "40", "--fast", "--seed", "3"]));
-    ok(&sb.omega(&["run", "--cycles", "10", "--fast"])); // leaves a .bak
+    let sb = Sandbox::new(|_| {}).chain_off();
+    success(&sb.omega(&["run", "--cycles", "40", "--fast", "--seed", "3"]));
+    success(&sb.omega(&["run", "--cycles", "10", "--fast"])); // leaves a .bak
     let path = sb.reports().join("orchestrator_state.json");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
@@ -301,7 +218,7 @@ fn a_truncated_checkpoint_is_refused_with_the_way_out() {
     let status = sb.omega(&["status"]);
     assert!(!status.status.success());
 
-    let out = ok(&sb.omega(&["run", "--cycles", "5", "--fast", "--from-backup", "--json"]));
+    let out = success(&sb.omega(&["run", "--cycles", "5", "--fast", "--from-backup", "--json"]));
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["resumed"], true);
     assert_every_job_once(&sb);
@@ -309,8 +226,8 @@ fn a_truncated_checkpoint_is_refused_with_the_way_out() {
 
 #[test]
 fn tampered_checkpoint_content_fails_its_hash() {
-    let sb = Sandbox::new(|_| {});
-    ok(&sb.omega(&["run", "--cycles", "10", "--fast", "--seed", "3"]));
+    let sb = Sandbox::new(|_| {}).chain_off();
+    success(&sb.omega(&["run", "--cycles", "10", "--fast", "--seed", "3"]));
     let path = sb.reports().join("orchestrator_state.json");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
@@ -329,7 +246,7 @@ fn snapshot(paths: &[&Path]) -> Vec<Option<Vec<u8>>> {
 
 #[test]
 fn owner_commands_refuse_bad_values_and_touch_nothing() {
-    let sb = Sandbox::new(|_| {});
+    let sb = Sandbox::new(|_| {}).chain_off();
     let control = sb.reports().join("control.json");
     let files = [sb.config(), control.clone()];
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
@@ -362,10 +279,10 @@ fn owner_commands_refuse_bad_values_and_touch_nothing() {
 
 #[test]
 fn owner_changes_edit_one_key_and_reach_a_running_process() {
-    let sb = Sandbox::new(quick);
+    let sb = Sandbox::new(quick).chain_off();
     let original: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
-    ok(&sb.omega(&["owner", "set-stake", "0.12"]));
+    success(&sb.omega(&["owner", "set-stake", "0.12"]));
     let mut edited: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sb.config()).unwrap()).unwrap();
     assert_eq!(edited["validators"]["stake_ratio"], 0.12);
@@ -376,11 +293,11 @@ fn owner_changes_edit_one_key_and_reach_a_running_process() {
     wait_for("a checkpoint", Duration::from_secs(30), || {
         sb.log().contains("\"message\":\"checkpoint\"")
     });
-    ok(&sb.omega(&["owner", "set-energy", "1250000"]));
+    success(&sb.omega(&["owner", "set-energy", "1250000"]));
     wait_for("the live parameter change", Duration::from_secs(10), || {
         sb.log().contains("\"name\":\"energy_ceiling\"")
     });
-    ok(&sb.omega(&["owner", "set-pause", "true"]));
+    success(&sb.omega(&["owner", "set-pause", "true"]));
     wait_for("the paused event", Duration::from_secs(10), || {
         sb.log().contains("\"message\":\"paused\"")
     });
@@ -393,17 +310,17 @@ fn owner_changes_edit_one_key_and_reach_a_running_process() {
 
 #[test]
 fn owner_changes_apply_at_the_next_launch_over_a_checkpoint() {
-    let sb = Sandbox::new(|_| {});
-    ok(&sb.omega(&["run", "--cycles", "5", "--fast"]));
-    ok(&sb.omega(&["owner", "set-energy", "1500000"]));
-    ok(&sb.omega(&["run", "--cycles", "1", "--fast"]));
+    let sb = Sandbox::new(|_| {}).chain_off();
+    success(&sb.omega(&["run", "--cycles", "5", "--fast"]));
+    success(&sb.omega(&["owner", "set-energy", "1500000"]));
+    success(&sb.omega(&["run", "--cycles", "1", "--fast"]));
     assert_eq!(sb.state().params.energy_ceiling, 1_500_000.0);
     assert_eq!(sb.state().resources.energy_ceiling, 1_500_000.0);
 }
 
 #[test]
 fn bad_config_is_refused_with_the_key_named() {
-    let sb = Sandbox::new(|c| c["validators"]["stake_ratio"] = 2.0.into());
+    let sb = Sandbox::new(|c| c["validators"]["stake_ratio"] = 2.0.into()).chain_off();
     let out = sb.omega(&["run", "--cycles", "1", "--fast"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("validators.stake_ratio"));

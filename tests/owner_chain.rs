@@ -5,88 +5,16 @@ mod common;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
-use common::{sigterm, wait_for};
+use common::{Sandbox, sigterm, wait_for};
 use omega::chain::bindings::{JobRegistry, StakeManager, ValidationModule};
 use omega::chain::keys::Keys;
-use omega::chain::manifest::Deployment;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_omega");
-
-struct Net {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Net {
-    fn up() -> Net {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("config.json"),
-            include_str!("../config/default_config.json"),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let net = Net { dir, port };
-        assert!(net.omega(&["devnet", "up"], &[]).status.success());
-        net
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("config.json")
-    }
-
-    fn omega(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .arg("--config")
-            .arg(self.config())
-            .arg("--reports")
-            .arg(self.dir.path().join("reports"))
-            .env("OMEGA_DEVNET_PORT", self.port.to_string())
-            .env("OMEGA_LOG_LEVEL", "warn")
-            .env("OMEGA_STATUS_EVERY", "0")
-            .env_remove("OMEGA_OWNER_KEY")
-            .env_remove("OMEGA_CHAIN");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.omega(args, &[]);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn deployment(&self) -> Deployment {
-        Deployment::load(&self.dir.path().join("reports/devnet/deployments.json")).unwrap()
-    }
-
-    fn config_json(&self) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(self.config()).unwrap()).unwrap()
-    }
-
-    fn rpc(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = self.omega(&["devnet", "down"], &[]);
-    }
+/// A sandbox with the devnet up.
+fn up() -> Sandbox {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    net
 }
 
 /// The on-chain governance values this test reads back.
@@ -105,7 +33,7 @@ struct OnChain {
     block: u64,
 }
 
-fn read(net: &Net) -> OnChain {
+fn read(net: &Sandbox) -> OnChain {
     let d = net.deployment();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -138,7 +66,7 @@ fn tokens(n: u64) -> U256 {
 
 #[test]
 fn every_lever_round_trips_to_the_chain_and_the_config() {
-    let net = Net::up();
+    let net = up();
     net.ok(&["owner", "set-quorum", "2"]);
     net.ok(&["owner", "set-approval", "70"]);
     net.ok(&["owner", "set-slash-pct", "40"]);
@@ -191,7 +119,7 @@ fn every_lever_round_trips_to_the_chain_and_the_config() {
     // governance-slash takes from a validator's stake.
     let keys = Keys::devnet(3, 5).unwrap();
     let victim = keys.validators[0].address();
-    let stake = |net: &Net| {
+    let stake = |net: &Sandbox| {
         let d = net.deployment();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -230,11 +158,11 @@ fn every_lever_round_trips_to_the_chain_and_the_config() {
 
 #[test]
 fn a_non_owner_dry_runs_and_bad_values_change_nothing() {
-    let net = Net::up();
+    let net = up();
     let config_before = std::fs::read(net.config()).unwrap();
     let chain_before = read(&net);
     let employer_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-    let out = net.omega(
+    let out = net.omega_env(
         &["owner", "set-fee-pct", "9"],
         &[("OMEGA_OWNER_KEY", employer_key)],
     );
@@ -264,7 +192,7 @@ fn a_non_owner_dry_runs_and_bad_values_change_nothing() {
             "0x0000000000000000000000000000000000000000",
         ],
     ] {
-        let out = net.omega(&args, &[]);
+        let out = net.omega(&args);
         assert!(!out.status.success(), "{args:?} was accepted");
     }
     let dry = net.ok(&["owner", "set-fee-pct", "9", "--dry-run"]);
@@ -288,26 +216,14 @@ fn a_non_owner_dry_runs_and_bad_values_change_nothing() {
 
 #[test]
 fn a_running_orchestrator_picks_up_an_owner_change() {
-    let net = Net::up();
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--config"])
-        .arg(net.config())
-        .arg("--reports")
-        .arg(net.dir.path().join("reports"))
-        .env("OMEGA_DEVNET_PORT", net.port.to_string())
-        .env("OMEGA_STATUS_EVERY", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    let log = || {
-        std::fs::read_to_string(net.dir.path().join("reports/orchestrator.log")).unwrap_or_default()
-    };
+    let net = up();
+    let mut child = net.spawn(&["run"]);
     wait_for("the first checkpoint", Duration::from_secs(30), || {
-        log().contains("\"message\":\"checkpoint\"")
+        net.log().contains("\"message\":\"checkpoint\"")
     });
     net.ok(&["owner", "set-fee-pct", "3"]);
     wait_for("the live parameter change", Duration::from_secs(10), || {
-        log().contains("\"name\":\"burn_ratio\"")
+        net.log().contains("\"name\":\"burn_ratio\"")
     });
     assert_eq!(read(&net).fee, U256::from(3));
     sigterm(&mut child);
