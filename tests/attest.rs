@@ -56,3 +56,34 @@ fn attest_then_verify_and_fail_closed_on_divergence() {
     net.ok(&["attest"]);
     net.ok(&["verify"]);
 }
+
+#[test]
+fn every_nth_checkpoint_is_attested_automatically_and_reconciles() {
+    let net = Sandbox::new(|c| {
+        c["attest_every_checkpoints"] = 2.into();
+        c["checkpoint_interval_seconds"] = 1.0.into();
+    });
+    let out = net.ok(&["run", "--cycles", "40"]);
+    assert!(out.contains("attestations: "), "{out}");
+    let journal = std::fs::read_to_string(net.reports().join("chain/attestations.jsonl")).unwrap();
+    let intents: Vec<serde_json::Value> = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["intent"] == "attest")
+        .collect();
+    assert!(intents.len() >= 2, "{journal}");
+    // The indices are the checkpoints' sequence numbers, strictly increasing.
+    let indices: Vec<u64> = intents
+        .iter()
+        .map(|v| v["index"].as_u64().unwrap())
+        .collect();
+    assert!(indices.windows(2).all(|w| w[0] < w[1]), "{indices:?}");
+    // Every journaled attestation is on chain with the same hash: reconcile finds no drift.
+    let report = net.ok(&["reconcile", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let onchain = report["chain"]["attestations"].as_object().unwrap();
+    for v in &intents {
+        let i = v["index"].as_u64().unwrap().to_string();
+        assert_eq!(onchain[&i]["hash"], v["hash"], "checkpoint #{i}");
+    }
+}

@@ -6,7 +6,6 @@ use super::bindings::CheckpointRegistry;
 use super::manifest::Deployment;
 use super::tx::{Gas, TxHub};
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::Provider;
 use alloy::sol_types::SolCall;
 use std::io::Write;
 use std::path::Path;
@@ -51,6 +50,7 @@ pub async fn attest(
     hash: B256,
     uri: &str,
     journal: &Path,
+    cursor: u64,
 ) -> eyre::Result<Attested> {
     let existing = onchain_hash(hub, d, attestor, index).await?;
     if existing == hash {
@@ -63,7 +63,6 @@ pub async fn attest(
              Nothing was sent; a checkpoint with a later index can be attested"
         );
     }
-    let cursor = hub.provider().get_block_number().await?;
     if let Some(dir) = journal.parent() {
         std::fs::create_dir_all(dir)?;
     }

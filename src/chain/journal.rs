@@ -26,6 +26,15 @@ pub enum Entry {
     },
     /// Engine job `job` is on-chain job `onchain`.
     Created { job: u64, onchain: U256 },
+    /// Engine job `job` is on-chain job `onchain`, posted by someone else and adopted; `sender`
+    /// (governance) takes the employer's last step, the registry `finalize`.
+    Adopted {
+        job: u64,
+        onchain: U256,
+        sender: Address,
+        /// The employer's spec hash (every validator's commit hash binds it).
+        spec_hash: B256,
+    },
     /// About to commit: the validator's vote and salt.
     Salt {
         job: u64,

@@ -35,6 +35,8 @@ use tokio::task::JoinSet;
 const SUBDOMAIN: &str = "omega";
 /// `selectValidators` gas is not estimated: its path depends on the block (see the v2 notes).
 const SELECT_GAS: u64 = 2_000_000;
+/// How long (engine time) a freshly selected committee holds the devnet clock for its round.
+const ROUND_START_GRACE_MS: u64 = 3_000;
 
 /// Who is who on chain: engine accounts ↔ addresses.
 #[derive(Clone, Debug)]
@@ -73,6 +75,8 @@ struct View {
     applied: BTreeSet<JobId>,
     committees: BTreeMap<JobId, Vec<AccountId>>,
     finished: BTreeSet<JobId>,
+    /// The chain's validation outcome of each finished job (when known).
+    outcomes: BTreeMap<JobId, bool>,
     /// Jobs the mirror gave up on (a permanent revert): the engine carries on without the chain.
     detached: BTreeSet<JobId>,
 }
@@ -90,6 +94,7 @@ enum Input {
         events: Vec<DomainEvent>,
     },
     Drain(oneshot::Sender<()>),
+    Tick(u64),
 }
 
 /// The sink the orchestrator holds.
@@ -185,6 +190,10 @@ impl StepGate for ChainMirror {
             .get(&job)
             .cloned()
     }
+
+    fn outcome(&self, job: JobId) -> Option<bool> {
+        self.view.lock().expect("view").outcomes.get(&job).copied()
+    }
 }
 
 impl EventSink for ChainMirror {
@@ -203,6 +212,14 @@ impl EventSink for ChainMirror {
 
     fn gate(&self) -> Option<&dyn StepGate> {
         Some(self)
+    }
+
+    fn write_ahead(&self) -> bool {
+        true
+    }
+
+    fn tick(&mut self, now_ms: u64) {
+        let _ = self.inbox.send(Input::Tick(now_ms));
     }
 
     fn drain(&mut self, timeout: Duration) -> BoxFuture<'_, eyre::Result<()>> {
@@ -259,6 +276,8 @@ struct Rec {
     submitted: bool,
     committee: Option<Vec<Address>>,
     selected_at: u64,
+    /// Engine time when the committee was chosen (0 when replayed from the journal).
+    selected_engine_ms: u64,
     offchain_committee: Vec<Address>,
     offchain_commit_deadline_ms: u64,
     offchain_reveal_deadline_ms: u64,
@@ -267,8 +286,12 @@ struct Rec {
     reveal_wanted: BTreeSet<Address>,
     revealed: BTreeSet<Address>,
     finished: bool,
+    /// The chain's verdict once finished (`None` in journals written before it was recorded).
+    outcome: Option<bool>,
     cancelled: bool,
     detached: bool,
+    /// Posted on chain by someone else: never created or cancelled by us.
+    adopted: bool,
     /// Actions of this job in flight (commits and reveals of different validators run together).
     busy: u32,
     /// Validation cannot close before this chain time; `force` once quorum is known to be missing.
@@ -318,6 +341,18 @@ impl MirrorState {
                     self.pending_creates.remove(&JobId(*job));
                     self.recs.entry(JobId(*job)).or_default().onchain = Some(*onchain);
                 }
+                Entry::Adopted {
+                    job,
+                    onchain,
+                    sender,
+                    spec_hash,
+                } => {
+                    let r = self.recs.entry(JobId(*job)).or_default();
+                    r.onchain = Some(*onchain);
+                    r.poster = *sender;
+                    r.spec_hash = *spec_hash;
+                    r.adopted = true;
+                }
                 Entry::Salt {
                     job,
                     validator,
@@ -341,7 +376,10 @@ impl MirrorState {
                         }
                         "select" => r.selected_at = arg.parse().unwrap_or(0),
                         "submit" => r.submitted = true,
-                        "finish" => r.finished = true,
+                        "finish" => {
+                            r.finished = true;
+                            r.outcome = arg.parse().ok();
+                        }
                         "cancel" => r.cancelled = true,
                         s => {
                             if let Some(v) = s
@@ -375,6 +413,9 @@ impl MirrorState {
             }
             if r.finished {
                 v.finished.insert(*id);
+                if let Some(ok) = r.outcome {
+                    v.outcomes.insert(*id, ok);
+                }
             }
         }
     }
@@ -389,11 +430,18 @@ enum Outcome {
     NotYetSelected,
     Committed(Address),
     Revealed(Address),
+    /// The chain's window for this validator's commit or reveal closed first (typically a round
+    /// the engine re-ran after a restart): the vote stays off chain and validation settles
+    /// without it; the engine then follows the chain's verdict.
+    Missed(Address),
     NotYet,
-    Finished,
+    /// Finalized on chain, with the chain's verdict.
+    Finished(bool),
     Cancelled,
     /// Try again once the chain clock reaches this time (`true`: force-finalize then).
     WaitUntil(u64, bool),
+    /// The contracts are paused: retry once they are not.
+    ChainPaused,
     Failed(String),
 }
 
@@ -430,6 +478,7 @@ impl Worker {
                         }
                     }
                     Some(Input::Drain(done)) => drains.push(done),
+                    Some(Input::Tick(now_ms)) => self.now_ms = self.now_ms.max(now_ms),
                     None => return,
                 },
                 Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
@@ -492,12 +541,45 @@ impl Worker {
     }
 
     /// Turns engine events into what each job needs on chain; pause/resume go out at once.
+    /// An engine job that is already on chain (posted by another employer): journal the mapping;
+    /// the next actions are the agent's.
+    async fn adopt(&mut self, job: JobId, reference: &str) -> eyre::Result<()> {
+        let onchain: U256 = reference["chain:".len()..]
+            .parse()
+            .map_err(|e| eyre::eyre!("bad adopted job reference {reference}: {e}"))?;
+        let sender = self.actors.owner;
+        let call = JobRegistry::jobsCall { jobId: onchain }.abi_encode();
+        let out = self
+            .hub
+            .call("jobs", sender, self.d.job_registry, call.into())
+            .await?;
+        let spec_hash = JobRegistry::jobsCall::abi_decode_returns(&out)?.specHash;
+        self.journal.record(&Entry::Adopted {
+            job: job.0,
+            onchain,
+            sender,
+            spec_hash,
+        })?;
+        let r = self.state.recs.entry(job).or_default();
+        r.onchain = Some(onchain);
+        r.poster = sender;
+        r.spec_hash = spec_hash;
+        r.adopted = true;
+        self.view.lock().expect("view").created.insert(job);
+        Ok(())
+    }
+
     async fn ingest(&mut self, e: DomainEvent) -> eyre::Result<()> {
         let first = self.view.lock().expect("view").first_job;
         if e.job().is_some_and(|j| j.0 < first) {
             return Ok(());
         }
         match e {
+            DomainEvent::JobPosted {
+                job,
+                external: Some(reference),
+                ..
+            } if reference.starts_with("chain:") => self.adopt(job, &reference).await?,
             DomainEvent::JobPosted {
                 job,
                 poster,
@@ -604,6 +686,9 @@ impl Worker {
                     }
                 }
             }
+            // A pause that came from the chain is already there: follow it, send nothing.
+            DomainEvent::Paused { source } if source == "chain" => self.paused = true,
+            DomainEvent::Resumed { source } if source == "chain" => self.paused = false,
             DomainEvent::Paused { .. } => self.set_pause(true).await?,
             DomainEvent::Resumed { .. } => self.set_pause(false).await?,
             _ => {}
@@ -848,7 +933,13 @@ impl Worker {
                 let commit_deadline = r.selected_at + self.settings.commit_window_s;
                 // Only a live engine round holds the clock: a job whose round has not started (its
                 // engine state is behind, e.g. after a restart) must not stall every other job.
-                let expecting = self.now_ms < r.offchain_commit_deadline_ms
+                // A round the engine is about to start (its committee was just chosen) holds the
+                // clock too, for a few engine seconds: else another job's warp can close its
+                // commit window before the engine's first commit arrives.
+                let round_due = r.offchain_commit_deadline_ms <= r.selected_engine_ms
+                    && self.now_ms < r.selected_engine_ms + ROUND_START_GRACE_MS;
+                let expecting = round_due
+                    || self.now_ms < r.offchain_commit_deadline_ms
                     || r.votes.iter().any(|(v, x)| !x.2 && c.contains(v));
                 if expecting {
                     limit = limit.min(commit_deadline);
@@ -938,6 +1029,7 @@ impl Worker {
             Outcome::Selected(committee, at) => {
                 if r.selected_at == 0 {
                     r.selected_at = at;
+                    r.selected_engine_ms = self.now_ms;
                     done(&mut self.journal, format!("select:{at}"));
                 }
                 view.committees
@@ -954,11 +1046,18 @@ impl Worker {
                 r.revealed.insert(v);
                 done(&mut self.journal, format!("reveal:{v}"));
             }
-            Outcome::Finished => {
+            Outcome::Missed(v) => {
+                tracing::info!("chain mirror: job {job}: {v}'s vote missed its window on chain");
+                r.votes.remove(&v);
+                r.reveal_wanted.remove(&v);
+            }
+            Outcome::Finished(success) => {
                 r.finished = true;
+                r.outcome = Some(success);
                 view.finished.insert(job);
+                view.outcomes.insert(job, success);
                 self.stats.finalized.fetch_add(1, Relaxed);
-                done(&mut self.journal, "finish".into());
+                done(&mut self.journal, format!("finish:{success}"));
             }
             Outcome::Cancelled => {
                 r.cancelled = true;
@@ -966,6 +1065,12 @@ impl Worker {
             }
             Outcome::WaitUntil(at, force) => r.finish_wait = Some((at, force)),
             Outcome::NotYetSelected | Outcome::NotYet => {}
+            Outcome::ChainPaused => {
+                if !self.paused {
+                    tracing::info!("chain mirror: the chain is paused; holding until it resumes");
+                }
+                self.paused = true;
+            }
             Outcome::Failed(reason) => {
                 tracing::error!("chain mirror: job {job} detached from the chain: {reason}");
                 r.detached = true;
@@ -1009,6 +1114,8 @@ impl Ctx {
     async fn perform(self, action: Action) -> Outcome {
         match self.try_perform(action).await {
             Ok(o) => o,
+            // Paused on chain (by the owner, with any tool): wait for the unpause, give up nothing.
+            Err(e) if format!("{e:#}").contains("EnforcedPause") => Outcome::ChainPaused,
             Err(e) => Outcome::Failed(format!("{action:?}: {e:#}")),
         }
     }
@@ -1040,7 +1147,7 @@ impl Ctx {
                 Ok(Outcome::Created(created.jobId))
             }
             Action::Cancel => {
-                if self.state(id).await? == 1 {
+                if self.state(id).await? == 1 && !r.adopted {
                     send(
                         "cancelJob",
                         r.poster,
@@ -1175,6 +1282,12 @@ impl Ctx {
                     {
                         Ok(Outcome::Committed(v))
                     }
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("CommitPhaseClosed")
+                            || reason.contains("NotSelected") =>
+                    {
+                        Ok(Outcome::Missed(v))
+                    }
                     Err(e) => Err(e.into()),
                 }
             }
@@ -1199,6 +1312,11 @@ impl Ctx {
                         if reason.contains("RevealPhaseNotOpen") =>
                     {
                         Ok(Outcome::NotYet)
+                    }
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("RevealPhaseClosed") =>
+                    {
+                        Ok(Outcome::Missed(v))
                     }
                     Err(e) => Err(e.into()),
                 }
@@ -1277,10 +1395,10 @@ impl Ctx {
                 )
                 .await?;
         }
-        if self.state(id).await? != 6 {
-            return Ok(Outcome::NotYet);
+        match self.meta(id).await? {
+            (6, success) => Ok(Outcome::Finished(success)),
+            _ => Ok(Outcome::NotYet),
         }
-        Ok(Outcome::Finished)
     }
 
     async fn force(&self, id: U256, from: Address) -> eyre::Result<()> {
@@ -1299,6 +1417,11 @@ impl Ctx {
 
     /// The v2 job state from the 9-field `jobs()` tuple and `decodeJobMetadata`.
     async fn state(&self, id: U256) -> eyre::Result<u8> {
+        Ok(self.meta(id).await?.0)
+    }
+
+    /// The job's v2 state and its success flag.
+    async fn meta(&self, id: U256) -> eyre::Result<(u8, bool)> {
         let out = self
             .hub
             .call(
@@ -1322,7 +1445,8 @@ impl Ctx {
                 .into(),
             )
             .await?;
-        Ok(JobRegistry::decodeJobMetadataCall::abi_decode_returns(&out)?.state)
+        let meta = JobRegistry::decodeJobMetadataCall::abi_decode_returns(&out)?;
+        Ok((meta.state, meta.success))
     }
 
     async fn committee(&self, id: U256) -> eyre::Result<Vec<Address>> {

@@ -3,13 +3,19 @@
 
 pub mod anvil;
 pub mod attest;
+pub mod attestor;
 pub mod bindings;
 pub mod commit_hash;
 pub mod deploy;
 pub mod devnet;
+pub mod events;
+pub mod follower;
 pub mod governance;
+pub mod indexer;
 pub mod journal;
 pub mod keys;
 pub mod manifest;
 pub mod mirror;
+pub mod reconcile;
 pub mod tx;
+pub mod view;

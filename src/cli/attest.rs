@@ -8,6 +8,7 @@ use crate::chain::keys::Keys;
 use crate::chain::tx::{TxHub, connect};
 use crate::persistence::checkpoint;
 use alloy::primitives::B256;
+use alloy::providers::Provider;
 use clap::Args;
 use eyre::Result;
 use std::path::PathBuf;
@@ -49,7 +50,24 @@ pub fn attest_cmd(a: AttestArgs) -> Result<()> {
         .build()?;
     let outcome = runtime.block_on(async {
         let hub = TxHub::new(connect(&rpc)?, [key.clone()]).await?;
-        attest(&hub, &d, key.address(), index, loaded.hash, &uri, &journal).await
+        // The indexer's cursor when there is one: the chain state this checkpoint was reconciled with.
+        let indexed =
+            crate::chain::indexer::Indexer::read(&paths.dir.join("chain").join("indexer.json"));
+        let cursor = match indexed {
+            Some((s, _)) if s.registry == d.job_registry => s.block,
+            _ => hub.provider().get_block_number().await?,
+        };
+        attest(
+            &hub,
+            &d,
+            key.address(),
+            index,
+            loaded.hash,
+            &uri,
+            &journal,
+            cursor,
+        )
+        .await
     })?;
     match outcome {
         Attested::Sent { tx, block } => println!(

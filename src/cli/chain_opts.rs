@@ -2,18 +2,25 @@
 
 use super::devnet::{AnvilArgs, up, workforce};
 use crate::chain::anvil::DevnetPaths;
+use crate::chain::attestor::{AttestorSettings, AutoAttestor};
+use crate::chain::follower::{Adoption, ChainFollower};
+use crate::chain::indexer::{Indexer, IndexerSettings, RpcSource};
 use crate::chain::keys::Keys;
 use crate::chain::manifest::Deployment;
 use crate::chain::mirror::{Actors, ChainMirror, MirrorSettings};
+use crate::chain::reconcile::{EngineSide, reconcile};
 use crate::chain::tx::{TxHub, connect};
 use crate::config::{Config, ReportPaths};
 use crate::domain::agent::Role;
 use crate::domain::ledger::AccountId;
 use crate::engine::Orchestrator;
+use crate::engine::seams::EventSink;
 use clap::{Args, ValueEnum};
 use eyre::{Result, WrapErr};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum ChainMode {
@@ -47,6 +54,33 @@ pub struct ChainArgs {
     pub windows: Vec<u64>,
     #[command(flatten)]
     pub anvil: AnvilArgs,
+    #[command(flatten)]
+    pub indexer: IndexerArgs,
+}
+
+/// How the event indexer reads the chain (shared by `run` and `reconcile`).
+#[derive(Args, Debug, Clone)]
+pub struct IndexerArgs {
+    /// Blocks per `eth_getLogs` request; halves on a provider's range or size error, grows back.
+    #[arg(long, env = "OMEGA_LOG_CHUNK", default_value_t = 2_000)]
+    pub log_chunk: u64,
+    /// Blocks a block must be buried under before it is indexed (default: 0 on the devnet, 2 elsewhere).
+    #[arg(long, env = "OMEGA_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
+    /// Milliseconds between two indexer steps while running.
+    #[arg(long, env = "OMEGA_CHAIN_POLL_MS", default_value_t = 500)]
+    pub chain_poll_ms: u64,
+}
+
+impl IndexerArgs {
+    pub fn settings(&self, reports: &std::path::Path, devnet: bool) -> IndexerSettings {
+        let mut s = IndexerSettings::new(
+            reports,
+            self.confirmations.unwrap_or(if devnet { 0 } else { 2 }),
+        );
+        s.chunk = self.log_chunk.max(1);
+        s
+    }
 }
 
 impl ChainArgs {
@@ -161,8 +195,76 @@ impl ChainArgs {
             "mirroring job lifecycles to {rpc_url} (JobRegistry {})",
             deployment.job_registry
         );
-        let mirror = ChainMirror::start(hub, deployment, actors, names, settings, rpc_url)?;
+        let ours = keys.all().map(|k| k.address()).collect();
+        let cursor = Arc::new(AtomicU64::new(0));
+        let follower = self
+            .follow(&rpc_url, &deployment, paths, devnet, ours, cursor.clone())
+            .await?;
+        orchestrator.add_source(Box::new(follower));
+        if config.attest_every_checkpoints > 0 {
+            let settings = AttestorSettings {
+                every: config.attest_every_checkpoints,
+                attestor: keys.owner.address(), // the deployer makes the owner an attestor
+                journal: paths.dir.join("chain").join("attestations.jsonl"),
+                checkpoint: paths.state.clone(),
+                cursor,
+            };
+            let attestor = AutoAttestor::start(hub.clone(), deployment.clone(), settings);
+            orchestrator.add_sink(Box::new(attestor));
+        }
+        let mut mirror = ChainMirror::start(hub, deployment, actors, names, settings, rpc_url)?;
+        // What the mirror was told before a crash may be lost with it: tell it again.
+        let world = orchestrator.world();
+        let (cycle, now) = (world.state.cycle, world.state.now_ms);
+        mirror.deliver(cycle, now, &world.catch_up_events())?;
         orchestrator.add_sink(Box::new(mirror));
         Ok(())
+    }
+
+    /// Catches the indexer up, reconciles the checkpoint with the chain (start-up
+    /// reconciliation), then follows the chain for the engine.
+    async fn follow(
+        &self,
+        rpc_url: &str,
+        deployment: &Deployment,
+        paths: &ReportPaths,
+        devnet: bool,
+        ours: std::collections::BTreeSet<alloy::primitives::Address>,
+        cursor: Arc<AtomicU64>,
+    ) -> Result<ChainFollower> {
+        let settings = self.indexer.settings(&paths.dir, devnet);
+        let mut indexer = Indexer::open(deployment, settings)?;
+        let source = RpcSource::connect(rpc_url)?;
+        let started = std::time::Instant::now();
+        let n = indexer.sync(&source).await.wrap_err("indexing the chain")?;
+        let engine = EngineSide::load(&paths.state, &paths.archive, &paths.dir.join("chain"))?;
+        let report = reconcile(&engine, indexer.view());
+        tracing::info!(
+            "start-up reconciliation: {n} new events indexed to block {} in {:.2?}; {} of {} jobs in sync, {} drift",
+            indexer.state.block,
+            started.elapsed(),
+            report.in_sync,
+            report.jobs_checked,
+            report.drift.len()
+        );
+        for d in report.drift.iter().take(10) {
+            tracing::info!(
+                "  {} ({:?}): off chain {}, on chain {}",
+                d.subject,
+                d.side,
+                d.offchain,
+                d.onchain
+            );
+        }
+        let mut employers = engine.employers.clone();
+        employers.extend(ours);
+        let known = engine.mapping.values().copied().collect();
+        Ok(ChainFollower::start(
+            indexer,
+            source,
+            Adoption::new(employers, known),
+            std::time::Duration::from_millis(self.indexer.chain_poll_ms.max(10)),
+            cursor,
+        ))
     }
 }

@@ -6,6 +6,7 @@ mod chain_opts;
 mod control;
 pub mod devnet;
 mod owner;
+mod reconcile;
 mod run;
 mod status;
 mod target;
@@ -58,6 +59,8 @@ pub enum Command {
     Attest(attest::AttestArgs),
     /// Check a checkpoint's content hash against the chain; non-zero exit on mismatch or when unattested.
     Verify(attest::VerifyArgs),
+    /// Compare the latest checkpoint with the chain's events; non-zero exit when anything drifts.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 /// Where the config and the runtime files are.
@@ -97,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Devnet(cmd) => devnet::execute(cmd),
         Command::Attest(a) => attest::attest_cmd(a),
         Command::Verify(a) => attest::verify_cmd(a),
+        Command::Reconcile(a) => reconcile::execute(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

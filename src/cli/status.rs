@@ -28,18 +28,33 @@ pub fn execute(args: StatusArgs) -> Result<()> {
     let pending =
         control::read(&paths.control)?.filter(|c| c.seq > loaded.state.applied_control_seq);
     let running = pidfile::running(&paths.lock);
-    let report = report(
+    let mut report = report(
         &loaded.state,
         pending.as_ref().map(|c| c.paused),
         running,
         &loaded.hash.to_string(),
     );
+    report["chain"] = chain_report(&paths.dir);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_readable(&report);
     }
     Ok(())
+}
+
+/// What the indexer last saw on chain (pause flags, parameters set by the owner, attestations).
+fn chain_report(reports: &std::path::Path) -> serde_json::Value {
+    let path = reports.join("chain").join("indexer.json");
+    let Some((s, view)) = crate::chain::indexer::Indexer::read(&path) else {
+        return serde_json::Value::Null;
+    };
+    json!({
+        "cursor_block": s.block, "head": s.head, "reorgs": s.reorgs, "events": s.events,
+        "jobs": view.jobs.len(), "paused": view.any_paused(), "params": view.params,
+        "attestations": view.attestations.len(),
+        "latest_attestation": view.attestations.iter().next_back().map(|(i, a)| json!({"index": i, "hash": a.hash})),
+    })
 }
 
 fn report(
@@ -86,12 +101,8 @@ fn report(
 
 fn print_readable(r: &serde_json::Value) {
     let j = &r["jobs"];
-    let tokens = |v: &serde_json::Value| {
-        v.as_str()
-            .and_then(|s| s.parse::<u128>().ok())
-            .map(|u| crate::domain::amount::Amount(u).to_string())
-            .unwrap_or_default()
-    };
+    // The report already holds amounts in whole tokens (`Amount`'s Display).
+    let tokens = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_string();
     println!(
         "cycle {}  |  paused: {}{}  |  {}",
         r["cycle"],
@@ -158,4 +169,15 @@ fn print_readable(r: &serde_json::Value) {
         "checkpoint hash {}",
         r["checkpoint_hash"].as_str().unwrap_or("")
     );
+    let c = &r["chain"];
+    if c.is_object() {
+        println!(
+            "chain: indexed to block {} (head {}), {} jobs, paused: {}, {} attestation(s), {} reorg(s)",
+            c["cursor_block"], c["head"], c["jobs"], c["paused"], c["attestations"], c["reorgs"]
+        );
+        let params = c["params"].as_object().into_iter().flatten();
+        for (name, value) in params.filter(|(n, _)| !n.contains('[') && !n.ends_with("owner")) {
+            println!("  {name:<40} {}", value.as_str().unwrap_or(""));
+        }
+    }
 }

@@ -27,6 +27,9 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub agents: Vec<AgentConfig>,
+    /// Attest every Nth periodic checkpoint on chain (CheckpointRegistry); 0: never.
+    #[serde(default = "default_attest_every")]
+    pub attest_every_checkpoints: u32,
     pub checkpoint_interval_seconds: f64,
     pub cycle_seconds: f64,
     pub generator: GeneratorConfig,
@@ -132,6 +135,10 @@ pub struct ValidatorConfig {
     pub min_stake: f64,
     /// Share of the reward burned on success (escrowed from the poster on top of the reward).
     pub burn_ratio: f64,
+}
+
+fn default_attest_every() -> u32 {
+    4
 }
 
 impl Config {

@@ -23,7 +23,9 @@ pub enum DomainEvent {
         deadline_ms: u64,
         parent: Option<JobId>,
         skills: Skills,
-        external: bool,
+        /// Where a job posted from outside came from (`chain:<id>` for a job adopted from chain).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external: Option<String>,
     },
     JobAssigned {
         job: JobId,
@@ -189,6 +191,11 @@ pub trait StepGate {
     fn committee(&self, _job: JobId) -> Option<Vec<AccountId>> {
         None
     }
+    /// The validation outcome someone else settled for this job (the chain, when mirrored):
+    /// it wins over the engine's own tally, which a restart may have re-run with other votes.
+    fn outcome(&self, _job: JobId) -> Option<bool> {
+        None
+    }
 }
 
 /// A gate that never holds anything (pure simulation).
@@ -216,5 +223,12 @@ pub enum ExternalInput {
     },
     PostJob {
         spec: super::job::JobSpec,
+    },
+    /// A job someone else posted (on chain): the steward fronts the escrow off chain, Omega's
+    /// agents work it like any other.
+    AdoptJob {
+        reference: String,
+        title: String,
+        reward: Amount,
     },
 }

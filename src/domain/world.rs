@@ -251,6 +251,78 @@ impl World {
         (redispatched, revalidated)
     }
 
+    /// The events that bring a listener attached now up to date with every live job: how it was
+    /// posted, who took it, whether it was submitted, and its validation round so far. A sink that
+    /// lost what it was told before a crash learns it again from these.
+    pub fn catch_up_events(&self) -> Vec<DomainEvent> {
+        let mut out = Vec::new();
+        for job in self.state.jobs.iter().filter(|j| !j.status.is_terminal()) {
+            out.push(DomainEvent::JobPosted {
+                job: job.id,
+                title: job.title.clone(),
+                poster: self.name_of(job.poster),
+                reward: job.reward,
+                deadline_ms: job.deadline_ms,
+                parent: job.parent,
+                skills: job.skills.clone(),
+                external: match &job.origin {
+                    JobOrigin::External { reference } => Some(reference.clone()),
+                    JobOrigin::Local => None,
+                },
+            });
+            let Some(agent) = job.assignee.map(|a| self.name_of(a)) else {
+                continue;
+            };
+            out.push(DomainEvent::JobAssigned {
+                job: job.id,
+                agent: agent.clone(),
+                stake: job.stake,
+            });
+            if job.status != JobStatus::Validating {
+                continue;
+            }
+            out.push(DomainEvent::JobSubmitted { job: job.id, agent });
+            if let Some(round) = &job.round {
+                self.round_events(job.id, round, &mut out);
+            }
+        }
+        out
+    }
+
+    fn round_events(&self, job: JobId, round: &Round, out: &mut Vec<DomainEvent>) {
+        out.push(DomainEvent::ValidationStarted {
+            job,
+            nonce: round.nonce,
+            committee: round
+                .ballots
+                .iter()
+                .map(|b| self.name_of(b.validator))
+                .collect(),
+            commit_deadline_ms: round.commit_deadline_ms,
+            reveal_deadline_ms: round.reveal_deadline_ms,
+        });
+        for b in &round.ballots {
+            if let Some(commit_hash) = b.commit {
+                out.push(DomainEvent::ValidationCommitted {
+                    job,
+                    nonce: round.nonce,
+                    validator: self.name_of(b.validator),
+                    commit_hash,
+                    sealed: b.sealed,
+                });
+            }
+            if let Some(reveal) = b.reveal {
+                out.push(DomainEvent::ValidatorVote {
+                    job,
+                    nonce: round.nonce,
+                    validator: self.name_of(b.validator),
+                    approve: reveal.approve,
+                    valid: reveal.valid,
+                });
+            }
+        }
+    }
+
     pub fn take_events(&mut self) -> Vec<DomainEvent> {
         std::mem::take(&mut self.events)
     }
@@ -299,6 +371,25 @@ impl World {
                     tracing::warn!("external job refused: {e}");
                 }
             }
+            ExternalInput::AdoptJob {
+                reference,
+                title,
+                reward,
+            } => {
+                let g = self.state.params.generator.clone();
+                let spec = JobSpec {
+                    title,
+                    reward,
+                    poster: STEWARD,
+                    origin: JobOrigin::External {
+                        reference: reference.clone(),
+                    },
+                    ..self.generated_job(&g)
+                };
+                if let Err(e) = self.post_job(spec) {
+                    tracing::warn!("job {reference} not adopted: {e}");
+                }
+            }
         }
     }
 
@@ -340,7 +431,10 @@ impl World {
             spec.skills.clone(),
             spec.deadline_ms,
         );
-        let external = matches!(spec.origin, JobOrigin::External { .. });
+        let external = match &spec.origin {
+            JobOrigin::External { reference } => Some(reference.clone()),
+            JobOrigin::Local => None,
+        };
         if let Err(e) = self.state.jobs.post(spec, burn_fee, self.state.now_ms) {
             self.state
                 .ledger
@@ -924,12 +1018,13 @@ impl World {
         }
         for id in to_close {
             if gate.allows(id, Step::Settle) {
-                self.close_round(id);
+                self.close_round(id, gate.outcome(id));
             }
         }
     }
 
-    fn close_round(&mut self, id: JobId) {
+    /// Settles a round by its tally, or by `settled` when the chain already decided the job.
+    fn close_round(&mut self, id: JobId, settled: Option<bool>) {
         let job = self.state.jobs.get(id).expect("listed");
         let round = job.round.as_ref().expect("listed with a round");
         let tally = round.tally(self.state.params.quorum);
@@ -953,7 +1048,12 @@ impl World {
                 amount,
             });
         }
-        match tally.verdict {
+        let verdict = match (settled, tally.verdict) {
+            (Some(true), _) => Verdict::Approved,
+            (Some(false), Verdict::Approved) => Verdict::Rejected,
+            (_, v) => v,
+        };
+        match verdict {
             Verdict::Approved => self.complete(id, tally.approvals, tally.rejections),
             Verdict::Rejected => self.fail(id, JobStatus::Validating, "rejected by validators"),
             Verdict::NoQuorum => self.fail(id, JobStatus::Validating, "validation quorum failed"),

@@ -72,6 +72,8 @@ pub struct Orchestrator {
     resumed: bool,
     last_hash: String,
     progress: Option<Box<dyn FnMut(&World) + Send>>,
+    /// Events held for write-ahead sinks until the state that produced them is saved.
+    held: Vec<(u64, u64, Vec<DomainEvent>)>,
 }
 
 impl Orchestrator {
@@ -151,6 +153,7 @@ impl Orchestrator {
             resumed,
             last_hash: String::new(),
             progress: None,
+            held: Vec::new(),
             options,
         })
     }
@@ -194,6 +197,8 @@ impl Orchestrator {
             ran += 1;
             if self.world.state.now_ms >= self.last_checkpoint_ms + self.checkpoint_every_ms {
                 self.checkpoint()?;
+            } else if !self.held.is_empty() {
+                self.save_then_release()?;
             } else if !self.options.fast {
                 self.log.flush()?;
             }
@@ -236,7 +241,10 @@ impl Orchestrator {
             world.thermostat();
         }
         self.world.end_cycle();
-        self.publish_events()
+        self.publish_events()?;
+        let now = self.world.state.now_ms;
+        self.sinks.iter_mut().for_each(|s| s.tick(now));
+        Ok(())
     }
 
     fn poll_inputs(&mut self) {
@@ -268,18 +276,36 @@ impl Orchestrator {
             announce(e);
         }
         let (cycle, now) = (self.world.state.cycle, self.world.state.now_ms);
-        for sink in &mut self.sinks {
+        for sink in self.sinks.iter_mut().filter(|s| !s.write_ahead()) {
             sink.deliver(cycle, now, &events)
                 .wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
+        }
+        if self.sinks.iter().any(|s| s.write_ahead()) {
+            self.held.push((cycle, now, events.clone()));
         }
         self.log.events(EventLog::now(), events)?;
         Ok(())
     }
 
-    /// Archives terminal jobs, then writes the checkpoint and the telemetry.
-    fn checkpoint(&mut self) -> Result<()> {
-        self.world.simulation_update();
-        self.publish_events()?;
+    /// Saves the state, then hands the held events to the write-ahead sinks: what they do on
+    /// the chain never gets ahead of what a restart would load.
+    fn save_then_release(&mut self) -> Result<()> {
+        self.save_state()?;
+        self.release_held()
+    }
+
+    fn release_held(&mut self) -> Result<()> {
+        for (cycle, now, events) in std::mem::take(&mut self.held) {
+            for sink in self.sinks.iter_mut().filter(|s| s.write_ahead()) {
+                sink.deliver(cycle, now, &events)
+                    .wrap_err_with(|| format!("event sink {} failed", sink.name()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Archives terminal jobs and writes the checkpoint file; returns its size in bytes.
+    fn save_state(&mut self) -> Result<(usize, usize, alloy_primitives::B256)> {
         for sink in &mut self.sinks {
             sink.flush()
                 .wrap_err_with(|| format!("event sink {} could not flush", sink.name()))?;
@@ -290,9 +316,22 @@ impl Orchestrator {
                 .wrap_err_with(|| format!("cannot append to {}", self.paths.archive.display()))?;
         self.world.sync_sim_state();
         self.world.state.checkpoint_seq += 1;
-        let started = Instant::now();
         let (hash, bytes) = checkpoint::save(&self.paths.state, &self.world.state)?;
         self.last_hash = hash.to_string();
+        Ok((bytes, terminal.len(), hash))
+    }
+
+    /// Archives terminal jobs, then writes the checkpoint and the telemetry.
+    fn checkpoint(&mut self) -> Result<()> {
+        self.world.simulation_update();
+        self.publish_events()?;
+        let started = Instant::now();
+        let (bytes, archived, hash) = self.save_state()?;
+        self.release_held()?;
+        let seq = self.world.state.checkpoint_seq;
+        self.sinks
+            .iter_mut()
+            .for_each(|s| s.checkpointed(seq, hash));
         self.last_checkpoint_ms = self.world.state.now_ms;
         let r = &self.world.state.resources;
         self.telemetry.record(Sample {
@@ -310,7 +349,7 @@ impl Orchestrator {
             .wrap_err_with(|| format!("cannot write {}", self.paths.telemetry.display()))?;
         self.log.line("INFO", "checkpoint", json!({
             "path": self.paths.state, "hash": self.last_hash, "bytes": bytes, "cycle": self.world.state.cycle,
-            "active_jobs": self.world.state.jobs.len(), "archived": terminal.len(), "write_ms": started.elapsed().as_secs_f64() * 1e3,
+            "active_jobs": self.world.state.jobs.len(), "archived": archived, "write_ms": started.elapsed().as_secs_f64() * 1e3,
         }))?;
         self.log.flush()?;
         Ok(())

@@ -13,6 +13,17 @@ pub trait EventSink: Send {
     fn gate(&self) -> Option<&dyn StepGate> {
         None
     }
+    /// A sink whose effects outlive the process (the chain) gets each cycle's events only once
+    /// the checkpoint holding that cycle is saved, so a crash never leaves it ahead of the state
+    /// a restart loads. The orchestrator then saves after every cycle that produced events.
+    fn write_ahead(&self) -> bool {
+        false
+    }
+    /// The engine's time at the end of every cycle, events or not (a quiet engine still ages
+    /// its validation rounds).
+    fn tick(&mut self, _now_ms: u64) {}
+    /// A periodic checkpoint was saved with this sequence number and content hash.
+    fn checkpointed(&mut self, _seq: u64, _hash: alloy_primitives::B256) {}
     /// Called right before each checkpoint: make everything delivered so far durable.
     fn flush(&mut self) -> eyre::Result<()> {
         Ok(())
@@ -45,5 +56,9 @@ impl StepGate for Gates<'_> {
 
     fn committee(&self, job: JobId) -> Option<Vec<crate::domain::ledger::AccountId>> {
         self.0.iter().find_map(|g| g.committee(job))
+    }
+
+    fn outcome(&self, job: JobId) -> Option<bool> {
+        self.0.iter().find_map(|g| g.outcome(job))
     }
 }

@@ -1,0 +1,449 @@
+//! The event indexer: folds every module event since the deploy block into a [`ChainView`], with a
+//! persisted cursor (block number *and* hash) in `reports/chain/indexer.json`.
+//!
+//! - Backfill in chunks (default 2,000 blocks) that halve on a provider's range or size error and
+//!   grow back after each success.
+//! - A confirmation depth: only blocks `head − confirmations` and older are indexed.
+//! - Reorgs: before each step the cursor's hash is compared with the chain; on a mismatch the
+//!   stored hashes of the last `window` blocks find the fork, events after it are dropped and
+//!   re-fetched. Events older than the window are folded into a settled view; younger ones stay
+//!   in a tail that can be rewound. A fork older than the window re-indexes from scratch.
+//! - The cursor advances only after its range's events are applied and the file is durable.
+//! - The head is only a wake-up: what is indexed is decided by the cursor, never by a subscription.
+
+use super::events::{ChainEvent, Module, decode};
+use super::manifest::Deployment;
+use super::view::ChainView;
+use crate::persistence::atomic;
+use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::{Filter, Log};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The provider refused the block range or the size of the answer: retry with a smaller one.
+    #[error("range too large: {0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SourceError {
+    /// Sorts a provider's error text: range and result-size limits are retried with less.
+    pub fn classify(message: String) -> SourceError {
+        let m = message.to_ascii_lowercase();
+        let limit = [
+            "range",
+            "too many",
+            "too large",
+            "limit",
+            "exceed",
+            "response size",
+            "-32005",
+            "10000 results",
+        ];
+        if limit.iter().any(|k| m.contains(k)) {
+            SourceError::TooLarge(message)
+        } else {
+            SourceError::Other(message)
+        }
+    }
+}
+
+/// Where logs and block hashes come from (a JSON-RPC provider; tests wrap it to inject limits).
+pub trait LogSource: Sync {
+    fn head(&self) -> impl Future<Output = Result<u64, SourceError>> + Send;
+    /// The canonical hash of block `n`, `None` past the head.
+    fn block_hash(&self, n: u64) -> impl Future<Output = Result<Option<B256>, SourceError>> + Send;
+    fn logs(
+        &self,
+        from: u64,
+        to: u64,
+        addresses: &[Address],
+    ) -> impl Future<Output = Result<Vec<Log>, SourceError>> + Send;
+}
+
+/// A JSON-RPC provider as a log source.
+#[derive(Clone)]
+pub struct RpcSource(pub DynProvider);
+
+impl RpcSource {
+    pub fn connect(url: &str) -> eyre::Result<RpcSource> {
+        let url = url
+            .parse()
+            .map_err(|e| eyre::eyre!("bad RPC URL {url}: {e}"))?;
+        Ok(RpcSource(
+            alloy::providers::ProviderBuilder::new()
+                .connect_http(url)
+                .erased(),
+        ))
+    }
+}
+
+impl LogSource for RpcSource {
+    async fn head(&self) -> Result<u64, SourceError> {
+        self.0
+            .get_block_number()
+            .await
+            .map_err(|e| SourceError::Other(e.to_string()))
+    }
+
+    async fn block_hash(&self, n: u64) -> Result<Option<B256>, SourceError> {
+        let block = self
+            .0
+            .get_block_by_number(n.into())
+            .await
+            .map_err(|e| SourceError::Other(e.to_string()))?;
+        Ok(block.map(|b| b.header.hash))
+    }
+
+    async fn logs(
+        &self,
+        from: u64,
+        to: u64,
+        addresses: &[Address],
+    ) -> Result<Vec<Log>, SourceError> {
+        let filter = Filter::new()
+            .address(addresses.to_vec())
+            .from_block(from)
+            .to_block(to);
+        self.0
+            .get_logs(&filter)
+            .await
+            .map_err(|e| SourceError::classify(e.to_string()))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct IndexerSettings {
+    pub path: PathBuf,
+    pub chunk: u64,
+    pub confirmations: u64,
+    pub window: u64,
+}
+
+impl IndexerSettings {
+    pub fn new(reports: &Path, confirmations: u64) -> IndexerSettings {
+        IndexerSettings {
+            path: reports.join("chain").join("indexer.json"),
+            chunk: 2_000,
+            confirmations,
+            window: 64,
+        }
+    }
+}
+
+/// One decoded event with where it happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Indexed {
+    pub block: u64,
+    pub log_index: u64,
+    pub tx: B256,
+    pub event: ChainEvent,
+}
+
+/// What is persisted: the cursor, the hashes of the reorg window, the settled view and the tail.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IndexerState {
+    /// The deployment this file belongs to (its JobRegistry).
+    pub registry: Address,
+    /// The cursor: the last block whose events are applied, and its hash.
+    pub block: u64,
+    pub hash: B256,
+    /// The chain head at the last step (lag = head − block).
+    pub head: u64,
+    pub reorgs: u64,
+    pub events: u64,
+    pub chunk: u64,
+    pub halvings: u64,
+    recent: Vec<(u64, B256)>,
+    settled_block: u64,
+    settled: ChainView,
+    tail: Vec<Indexed>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    #[error("provider: {0}")]
+    Source(#[from] SourceError),
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+pub struct Indexer {
+    settings: IndexerSettings,
+    addresses: Vec<(Module, Address)>,
+    deploy_block: u64,
+    pub state: IndexerState,
+    view: ChainView,
+}
+
+impl Indexer {
+    /// Opens the persisted indexer of this deployment, or starts at its deploy block.
+    pub fn open(d: &Deployment, settings: IndexerSettings) -> Result<Indexer, IndexerError> {
+        let fresh = IndexerState {
+            registry: d.job_registry,
+            block: d.deploy_block.saturating_sub(1),
+            hash: B256::ZERO,
+            head: 0,
+            reorgs: 0,
+            events: 0,
+            chunk: settings.chunk,
+            halvings: 0,
+            recent: Vec::new(),
+            settled_block: d.deploy_block.saturating_sub(1),
+            settled: ChainView::default(),
+            tail: Vec::new(),
+        };
+        let state = match std::fs::read(&settings.path) {
+            Ok(bytes) => {
+                let s: IndexerState =
+                    serde_json::from_slice(&bytes).map_err(|e| IndexerError::File {
+                        path: settings.path.clone(),
+                        message: format!(
+                            "unreadable ({e}); delete it to re-index from the deploy block"
+                        ),
+                    })?;
+                if s.registry == d.job_registry {
+                    s
+                } else {
+                    fresh
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fresh,
+            Err(e) => {
+                return Err(IndexerError::File {
+                    path: settings.path.clone(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        let mut indexer = Indexer {
+            addresses: Module::all(d).to_vec(),
+            deploy_block: d.deploy_block,
+            settings,
+            state,
+            view: ChainView::default(),
+        };
+        indexer.rebuild_view();
+        Ok(indexer)
+    }
+
+    pub fn view(&self) -> &ChainView {
+        &self.view
+    }
+
+    /// The persisted indexer at `path` and its view, for read-only tools (`omega status`).
+    pub fn read(path: &Path) -> Option<(IndexerState, ChainView)> {
+        let state: IndexerState = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        let mut view = state.settled.clone();
+        state.tail.iter().for_each(|e| view.apply(&e.event));
+        Some((state, view))
+    }
+
+    /// Events of the reorg window, oldest first (the settled ones are folded into the view).
+    pub fn tail(&self) -> &[Indexed] {
+        &self.state.tail
+    }
+
+    /// Indexes up to the safe head; returns how many events were applied.
+    pub async fn sync<S: LogSource>(&mut self, src: &S) -> Result<u64, IndexerError> {
+        let mut applied = 0;
+        loop {
+            let head = src.head().await?;
+            self.state.head = head;
+            self.check_reorg(src).await?;
+            let safe = head.saturating_sub(self.settings.confirmations);
+            if self.state.block >= safe {
+                return Ok(applied);
+            }
+            let from = self.state.block + 1;
+            let to = safe.min(from + self.state.chunk - 1);
+            match self.step(src, from, to).await {
+                Ok(n) => applied += n,
+                Err(IndexerError::Source(SourceError::TooLarge(m))) if self.state.chunk > 1 => {
+                    self.state.chunk = (self.state.chunk / 2).max(1);
+                    self.state.halvings += 1;
+                    tracing::debug!("indexer: {m}; chunk now {} blocks", self.state.chunk);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Indexes `from..=to`; the cursor moves only once the events are applied and saved.
+    async fn step<S: LogSource>(
+        &mut self,
+        src: &S,
+        from: u64,
+        to: u64,
+    ) -> Result<u64, IndexerError> {
+        let Some(to_hash) = src.block_hash(to).await? else {
+            return Ok(0); // the head moved back (a reorg): the next round rewinds
+        };
+        let addresses: Vec<Address> = self.addresses.iter().map(|(_, a)| *a).collect();
+        let logs = src.logs(from, to, &addresses).await?;
+        if src.block_hash(to).await? != Some(to_hash) {
+            return Ok(0); // reorganised while we read: read the range again
+        }
+        let mut batch = Vec::with_capacity(logs.len());
+        for log in &logs {
+            let Some(module) = self.module_of(log.address()) else {
+                continue;
+            };
+            let (Some(block), Some(hash)) = (log.block_number, log.block_hash) else {
+                continue;
+            };
+            self.remember(block, hash);
+            if let Some(event) = decode(module, log) {
+                batch.push(Indexed {
+                    block,
+                    log_index: log.log_index.unwrap_or(0),
+                    tx: log.transaction_hash.unwrap_or_default(),
+                    event,
+                });
+            }
+        }
+        batch.sort_by_key(|e| (e.block, e.log_index));
+        let n = batch.len() as u64;
+        for e in &batch {
+            self.view.apply(&e.event);
+        }
+        self.state.tail.extend(batch);
+        self.state.events += n;
+        self.remember(to, to_hash);
+        self.state.block = to;
+        self.state.hash = to_hash;
+        self.state.chunk = (self.state.chunk * 2).min(self.settings.chunk);
+        self.settle();
+        self.save()?;
+        Ok(n)
+    }
+
+    fn module_of(&self, address: Address) -> Option<Module> {
+        self.addresses
+            .iter()
+            .find(|(_, a)| *a == address)
+            .map(|(m, _)| *m)
+    }
+
+    fn remember(&mut self, block: u64, hash: B256) {
+        match self.state.recent.last() {
+            Some((b, _)) if *b >= block => {}
+            _ => self.state.recent.push((block, hash)),
+        }
+    }
+
+    /// Folds events older than the window into the settled view and forgets old block hashes.
+    fn settle(&mut self) {
+        let horizon = self.state.block.saturating_sub(self.settings.window);
+        if horizon <= self.state.settled_block {
+            return;
+        }
+        let keep_from = self.state.tail.partition_point(|e| e.block <= horizon);
+        for e in self.state.tail.drain(..keep_from) {
+            self.state.settled.apply(&e.event);
+        }
+        self.state.settled_block = horizon;
+        // Keep one hash at or below the horizon so a fork right above it is still located.
+        let first_kept = self
+            .state
+            .recent
+            .partition_point(|(b, _)| *b <= horizon)
+            .saturating_sub(1);
+        self.state.recent.drain(..first_kept);
+    }
+
+    /// Compares the cursor's hash with the chain; on a mismatch, rewinds to the fork.
+    async fn check_reorg<S: LogSource>(&mut self, src: &S) -> Result<(), IndexerError> {
+        if self.state.hash == B256::ZERO
+            || src.block_hash(self.state.block).await? == Some(self.state.hash)
+        {
+            return Ok(());
+        }
+        let mut fork_base = None;
+        for (block, hash) in self.state.recent.iter().rev() {
+            if src.block_hash(*block).await? == Some(*hash) {
+                fork_base = Some((*block, *hash));
+                break;
+            }
+        }
+        self.state.reorgs += 1;
+        match fork_base {
+            Some((block, hash)) if block >= self.state.settled_block => {
+                tracing::warn!(
+                    "indexer: reorg detected at block {}; rewinding to block {block}",
+                    self.state.block
+                );
+                self.state.tail.retain(|e| e.block <= block);
+                self.state.recent.retain(|(b, _)| *b <= block);
+                self.state.block = block;
+                self.state.hash = hash;
+            }
+            _ => {
+                tracing::warn!(
+                    "indexer: reorg deeper than the {}-block window; re-indexing from the deploy block",
+                    self.settings.window
+                );
+                let reorgs = self.state.reorgs;
+                self.state.tail.clear();
+                self.state.recent.clear();
+                self.state.settled = ChainView::default();
+                self.state.block = self.deploy_block.saturating_sub(1);
+                self.state.settled_block = self.state.block;
+                self.state.hash = B256::ZERO;
+                self.state.reorgs = reorgs;
+            }
+        }
+        self.state.events = self.state.settled.events + self.state.tail.len() as u64;
+        self.rebuild_view();
+        self.save()
+    }
+
+    fn rebuild_view(&mut self) {
+        let mut view = self.state.settled.clone();
+        for e in &self.state.tail {
+            view.apply(&e.event);
+        }
+        self.view = view;
+    }
+
+    fn save(&self) -> Result<(), IndexerError> {
+        let err = |message: String| IndexerError::File {
+            path: self.settings.path.clone(),
+            message,
+        };
+        if let Some(dir) = self.settings.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        }
+        let bytes = serde_json::to_vec(&self.state).map_err(|e| err(e.to_string()))?;
+        atomic::write_atomic(&self.settings.path, &bytes).map_err(|e| err(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_limit_messages_are_retried_smaller() {
+        for m in [
+            "query returned more than 10000 results",
+            "block range is too large",
+            "Log response size exceeded",
+            "eth_getLogs is limited to a 1000 blocks range",
+        ] {
+            assert!(
+                matches!(SourceError::classify(m.into()), SourceError::TooLarge(_)),
+                "{m}"
+            );
+        }
+        assert!(matches!(
+            SourceError::classify("connection refused".into()),
+            SourceError::Other(_)
+        ));
+    }
+}

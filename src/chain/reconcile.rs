@@ -1,0 +1,413 @@
+//! Checkpoint ↔ chain reconciliation: what the engine's files say (the checkpoint, the archive of
+//! settled jobs, the mirror's journal, the attestation journal) against the view the indexer built
+//! from events. The diff is pure; loading the engine side reads files and nothing else.
+//!
+//! The mirror's gate lets an engine job be at most one step ahead of the chain, so each engine
+//! status has a set of chain states that are in sync; a chain behind that set is *off-chain ahead*
+//! (the mirror has work to send), a chain beyond it is *chain ahead* (the engine must adopt it).
+
+use super::journal::{Entry, Journal};
+use super::view::{ChainView, JobState};
+use crate::domain::job::{JobOrigin, JobStatus};
+use crate::persistence::{archive, checkpoint};
+use alloy::primitives::{Address, B256};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// One engine job as reconciliation sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineJob {
+    pub status: JobStatus,
+    /// The on-chain id of a job adopted from the chain (`JobOrigin::External` "chain:N").
+    pub adopted_from: Option<u64>,
+}
+
+/// The engine's side: jobs, the engine ↔ chain id mapping, pause flag, attestation intents.
+#[derive(Clone, Debug, Default)]
+pub struct EngineSide {
+    pub jobs: BTreeMap<u64, EngineJob>,
+    /// Engine jobs from this id on are mirrored (older ones ran without a chain).
+    pub first_job: u64,
+    /// Engine job → on-chain job id (from the mirror journal and from adoptions).
+    pub mapping: BTreeMap<u64, u64>,
+    /// Engine jobs whose `createJob` was about to be sent (journaled intent, no id yet).
+    pub create_intents: BTreeSet<u64>,
+    pub paused: bool,
+    /// Checkpoint index → hash the attestation journal says was (about to be) attested.
+    pub attestations: BTreeMap<u64, B256>,
+    /// Employers Omega posts with: their on-chain jobs must map to engine jobs.
+    pub employers: BTreeSet<Address>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The engine is ahead: the mirror has something to send.
+    OffChainAhead,
+    /// The chain is ahead: the engine has something to adopt.
+    ChainAhead,
+    /// Both sides disagree in a way neither can catch up with.
+    Conflict,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Drift {
+    pub subject: String,
+    pub side: Side,
+    pub offchain: String,
+    pub onchain: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub jobs_checked: usize,
+    pub onchain_jobs: usize,
+    pub in_sync: usize,
+    pub drift: Vec<Drift>,
+}
+
+impl Report {
+    pub fn clean(&self) -> bool {
+        self.drift.is_empty()
+    }
+}
+
+impl EngineSide {
+    /// Reads the checkpoint, the archive and the journals under `reports`.
+    pub fn load(state: &Path, archive_path: &Path, chain_dir: &Path) -> eyre::Result<EngineSide> {
+        let mut side = EngineSide {
+            first_job: 1,
+            ..Default::default()
+        };
+        for job in archive::read_all(archive_path)? {
+            side.add_job(job.id.0, job.status, &job.origin);
+        }
+        if let Some(loaded) = checkpoint::load(state)? {
+            side.paused = loaded.state.paused;
+            for job in loaded.state.jobs.iter() {
+                side.add_job(job.id.0, job.status, &job.origin);
+            }
+        }
+        let (_, entries) = Journal::open(&chain_dir.join("mirror.jsonl"))?;
+        side.read_mirror_journal(&entries);
+        side.read_attestations(&chain_dir.join("attestations.jsonl"))?;
+        Ok(side)
+    }
+
+    fn add_job(&mut self, id: u64, status: JobStatus, origin: &JobOrigin) {
+        let adopted_from = match origin {
+            JobOrigin::External { reference } => reference
+                .strip_prefix("chain:")
+                .and_then(|n| n.parse().ok()),
+            JobOrigin::Local => None,
+        };
+        if let Some(onchain) = adopted_from {
+            self.mapping.insert(id, onchain);
+        }
+        self.jobs.insert(
+            id,
+            EngineJob {
+                status,
+                adopted_from,
+            },
+        );
+    }
+
+    /// The last deployment's entries only (a reset devnet starts a new header).
+    pub fn read_mirror_journal(&mut self, entries: &[Entry]) {
+        for e in entries {
+            match e {
+                Entry::Header { first_job, .. } => {
+                    self.first_job = *first_job;
+                    self.create_intents.clear();
+                    let jobs = &self.jobs;
+                    self.mapping
+                        .retain(|job, _| jobs.get(job).is_some_and(|j| j.adopted_from.is_some()));
+                }
+                Entry::CreateIntent { job, poster, .. } => {
+                    self.create_intents.insert(*job);
+                    self.employers.insert(*poster);
+                }
+                Entry::Created { job, onchain } | Entry::Adopted { job, onchain, .. } => {
+                    self.create_intents.remove(job);
+                    self.mapping
+                        .insert(*job, onchain.try_into().unwrap_or(u64::MAX));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn read_attestations(&mut self, path: &Path) -> eyre::Result<()> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue; // a torn last line
+            };
+            if v["intent"] == "attest" {
+                if let (Some(i), Some(h)) = (v["index"].as_u64(), v["hash"].as_str()) {
+                    if let Ok(h) = h.parse() {
+                        self.attestations.insert(i, h);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Diffs the engine side with the chain view.
+pub fn reconcile(engine: &EngineSide, chain: &ChainView) -> Report {
+    let mut drift = Vec::new();
+    let mut in_sync = 0;
+    let mut checked = 0;
+    for (id, job) in engine.jobs.range(engine.first_job..) {
+        checked += 1;
+        let onchain = engine.mapping.get(id).and_then(|c| chain.jobs.get(c));
+        let state = onchain.map(|j| (j.state, j.success));
+        match judge(job.status, state, engine.create_intents.contains(id)) {
+            None => in_sync += 1,
+            Some(side) => drift.push(Drift {
+                subject: format!("job {id}"),
+                side,
+                offchain: job.status.name().to_string(),
+                onchain: match (engine.mapping.get(id), state) {
+                    (Some(c), Some((s, _))) => format!("#{c} {}", s.name()),
+                    (Some(c), None) => format!("#{c} missing"),
+                    (None, _) => "not created".into(),
+                },
+            }),
+        }
+    }
+    let mapped: BTreeSet<u64> = engine.mapping.values().copied().collect();
+    for (id, j) in &chain.jobs {
+        if mapped.contains(id) {
+            continue;
+        }
+        let whose = if engine.employers.contains(&j.employer) {
+            "posted by Omega's employer but not in the journal"
+        } else {
+            "posted by another employer, not adopted"
+        };
+        drift.push(Drift {
+            subject: format!("chain job #{id}"),
+            side: Side::ChainAhead,
+            offchain: "unknown".into(),
+            onchain: format!("{} ({whose})", j.state.name()),
+        });
+    }
+    if engine.paused != chain.any_paused() {
+        drift.push(Drift {
+            subject: "pause".into(),
+            side: Side::ChainAhead,
+            offchain: engine.paused.to_string(),
+            onchain: chain.any_paused().to_string(),
+        });
+    }
+    for (index, hash) in &engine.attestations {
+        match chain.attestations.get(index) {
+            Some(a) if a.hash == *hash => {}
+            Some(a) => drift.push(Drift {
+                subject: format!("attestation #{index}"),
+                side: Side::Conflict,
+                offchain: hash.to_string(),
+                onchain: a.hash.to_string(),
+            }),
+            None => drift.push(Drift {
+                subject: format!("attestation #{index}"),
+                side: Side::OffChainAhead,
+                offchain: hash.to_string(),
+                onchain: "unattested".into(),
+            }),
+        }
+    }
+    Report {
+        jobs_checked: checked,
+        onchain_jobs: chain.jobs.len(),
+        in_sync,
+        drift,
+    }
+}
+
+/// `None` when the chain state is in sync with the engine status, else which side is ahead.
+fn judge(status: JobStatus, chain: Option<(JobState, Option<bool>)>, intent: bool) -> Option<Side> {
+    use JobState as C;
+    use JobStatus as E;
+    let Some((state, success)) = chain else {
+        return match status {
+            // Never created and cancelled off chain: nothing to mirror.
+            E::Cancelled if !intent => None,
+            _ => Some(Side::OffChainAhead),
+        };
+    };
+    // Progress along the lifecycle, to tell behind from ahead.
+    let rank = |s: JobState| match s {
+        C::Created => 1,
+        C::Applied => 2,
+        C::Submitted => 3,
+        C::Completed | C::Disputed => 4,
+        C::Finalized => 5,
+        C::Cancelled => 6,
+    };
+    // Validating may meet a finalized job: the mirror settles on chain first, and the engine
+    // follows at its next cycle. A job that failed before submission stays Applied on chain until
+    // it expires (nothing the engine does later depends on it).
+    let (low, high) = match status {
+        E::Pending => (1, 1),
+        E::Active => (2, 2),
+        E::Validating => (3, 5),
+        E::Completed => (5, 5),
+        E::Failed if state == C::Applied => (2, 2),
+        E::Failed => (5, 5),
+        E::Cancelled => (6, 6),
+    };
+    let r = rank(state);
+    if status == E::Cancelled {
+        return match state {
+            C::Cancelled => None,
+            C::Created => Some(Side::OffChainAhead),
+            _ => Some(Side::Conflict),
+        };
+    }
+    if state == C::Cancelled {
+        return Some(Side::Conflict);
+    }
+    if r < low {
+        return Some(Side::OffChainAhead);
+    }
+    if r > high {
+        return Some(Side::ChainAhead);
+    }
+    let outcome_agrees = match (status, success) {
+        (E::Completed, Some(ok)) => ok,
+        (E::Failed, Some(ok)) => !ok,
+        _ => true,
+    };
+    (!outcome_agrees).then_some(Side::Conflict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::view::JobView;
+    use alloy::primitives::U256;
+
+    fn chain_job(state: JobState, success: Option<bool>) -> JobView {
+        JobView {
+            employer: Address::repeat_byte(1),
+            reward: U256::from(1),
+            spec_hash: B256::ZERO,
+            state,
+            agent: None,
+            success,
+            validators: vec![],
+            commits: 0,
+            reveals: 0,
+        }
+    }
+
+    fn engine(jobs: &[(u64, JobStatus)]) -> EngineSide {
+        let mut e = EngineSide {
+            first_job: 1,
+            ..Default::default()
+        };
+        for (id, status) in jobs {
+            e.jobs.insert(
+                *id,
+                EngineJob {
+                    status: *status,
+                    adopted_from: None,
+                },
+            );
+            e.mapping.insert(*id, id + 100);
+        }
+        e.employers.insert(Address::repeat_byte(1));
+        e
+    }
+
+    #[test]
+    fn each_engine_status_has_its_chain_states() {
+        use JobStatus as E;
+        let cases = [
+            (E::Pending, JobState::Created, None, None),
+            (
+                E::Active,
+                JobState::Created,
+                None,
+                Some(Side::OffChainAhead),
+            ),
+            (E::Active, JobState::Applied, None, None),
+            (E::Validating, JobState::Disputed, None, None),
+            (E::Validating, JobState::Finalized, Some(true), None),
+            (E::Active, JobState::Submitted, None, Some(Side::ChainAhead)),
+            (E::Failed, JobState::Applied, None, None),
+            (
+                E::Failed,
+                JobState::Submitted,
+                None,
+                Some(Side::OffChainAhead),
+            ),
+            (E::Completed, JobState::Finalized, Some(true), None),
+            (
+                E::Completed,
+                JobState::Finalized,
+                Some(false),
+                Some(Side::Conflict),
+            ),
+            (E::Failed, JobState::Finalized, Some(false), None),
+            (
+                E::Completed,
+                JobState::Completed,
+                Some(true),
+                Some(Side::OffChainAhead),
+            ),
+            (E::Cancelled, JobState::Cancelled, None, None),
+            (E::Cancelled, JobState::Applied, None, Some(Side::Conflict)),
+        ];
+        for (status, state, success, want) in cases {
+            assert_eq!(
+                judge(status, Some((state, success)), false),
+                want,
+                "{status:?} vs {state:?}"
+            );
+        }
+        assert_eq!(
+            judge(JobStatus::Pending, None, false),
+            Some(Side::OffChainAhead)
+        );
+        assert_eq!(judge(JobStatus::Cancelled, None, false), None);
+    }
+
+    #[test]
+    fn unmapped_chain_jobs_pause_and_attestations_are_drift() {
+        let e = engine(&[(1, JobStatus::Completed)]);
+        let mut c = ChainView::default();
+        c.jobs
+            .insert(101, chain_job(JobState::Finalized, Some(true)));
+        assert!(reconcile(&e, &c).clean());
+        c.jobs.insert(7, chain_job(JobState::Created, None));
+        c.paused
+            .insert(crate::chain::events::Module::JobRegistry, true);
+        let mut e2 = e.clone();
+        e2.attestations.insert(3, B256::repeat_byte(3));
+        let r = reconcile(&e2, &c);
+        let subjects: Vec<_> = r
+            .drift
+            .iter()
+            .map(|d| (d.subject.as_str(), d.side))
+            .collect();
+        assert_eq!(
+            subjects,
+            [
+                ("chain job #7", Side::ChainAhead),
+                ("pause", Side::ChainAhead),
+                ("attestation #3", Side::OffChainAhead)
+            ]
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The event indexer, chain → engine adoption and `omega reconcile`, against a real anvil.
+
+mod common;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use common::{Sandbox, runtime, sigterm, wait_for};
+use omega::chain::bindings::{AGIALPHA, JobRegistry, SystemPause};
+use omega::chain::indexer::{Indexer, IndexerSettings, LogSource, RpcSource, SourceError};
+use omega::chain::keys::Keys;
+use omega::chain::manifest::Deployment;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A key of anvil's public test mnemonic that Omega does not use: "another employer".
+fn outsider() -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default()
+        .phrase("test test test test test test test test test test test junk")
+        .index(15)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// Posts a job on chain from the outsider's key with plain contract calls; returns its id.
+async fn post_external_job(rpc: &str, d: &Deployment) -> U256 {
+    let owner = Keys::devnet(0, 0).unwrap().owner;
+    let employer = outsider();
+    let reward = U256::from(10u64) * U256::from(10u64).pow(U256::from(18u64));
+    let as_owner = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(owner))
+        .connect_http(rpc.parse().unwrap());
+    let _: serde_json::Value = as_owner
+        .raw_request(
+            "anvil_setBalance".into(),
+            (employer.address(), U256::from(10u64).pow(U256::from(20u64))),
+        )
+        .await
+        .unwrap();
+    let token = AGIALPHA::new(d.token, &as_owner);
+    let amount = reward * U256::from(2u64);
+    let r = token.mint(employer.address(), amount).send().await.unwrap();
+    r.get_receipt().await.unwrap();
+    let as_employer = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(employer.clone()))
+        .connect_http(rpc.parse().unwrap());
+    let r = AGIALPHA::new(d.token, &as_employer)
+        .approve(d.stake_manager, amount)
+        .send()
+        .await
+        .unwrap();
+    r.get_receipt().await.unwrap();
+    let now = as_employer
+        .get_block_by_number(Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    let registry = JobRegistry::new(d.job_registry, &as_employer);
+    let call = registry.createJob(
+        reward,
+        now + 86_400,
+        B256::repeat_byte(0xee),
+        "ipfs://external".into(),
+    );
+    let id = call.call().await.unwrap();
+    call.send().await.unwrap().get_receipt().await.unwrap();
+    id
+}
+
+async fn job_state(rpc: &str, d: &Deployment, id: U256) -> (Address, u8) {
+    let p = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    let registry = JobRegistry::new(d.job_registry, &p);
+    let job = registry.jobs(id).call().await.unwrap();
+    let meta = registry
+        .decodeJobMetadata(job.packedMetadata)
+        .call()
+        .await
+        .unwrap();
+    (job.agent, meta.state)
+}
+
+fn reconcile_json(net: &Sandbox) -> (bool, serde_json::Value) {
+    let out = net.omega(&["reconcile", "--json"]);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "reconcile printed no JSON: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), json)
+}
+
+#[test]
+fn a_job_posted_by_another_employer_is_adopted_and_finalized() {
+    let net = Sandbox::new(|c| c["generator"]["rate_per_cycle"] = 0.0.into());
+    net.ok(&["devnet", "up"]);
+    let d = net.deployment();
+    let rt = runtime();
+    let id = rt.block_on(post_external_job(&net.rpc(), &d));
+    let (clean, report) = reconcile_json(&net);
+    assert!(!clean, "an unadopted job is drift");
+    assert!(
+        report["report"]["drift"]
+            .to_string()
+            .contains("not adopted")
+    );
+
+    let run = net.omega(&["run", "--cycles", "60"]);
+    let out = common::success(&run);
+    let errors: Vec<String> = String::from_utf8_lossy(&run.stderr)
+        .lines()
+        .filter(|l| l.contains("detached") || l.contains("WARN"))
+        .map(str::to_string)
+        .collect();
+    let (agent, state) = rt.block_on(job_state(&net.rpc(), &d, id));
+    if state != 6 {
+        let log = net.log();
+        let adopted: Vec<&str> = log.lines().filter(|l| l.contains("chain:")).collect();
+        let journal: Vec<_> = net.journal().into_iter().rev().take(30).collect();
+        panic!("the adopted job is in state {state}, not finalized\n{out}\n{errors:#?}\n{adopted:#?}\n{journal:#?}");
+    }
+    let ours = Keys::devnet(3, 5).unwrap().addresses();
+    assert!(ours.contains(&agent), "one of Omega's agents did it: {agent}");
+    assert!(net.log().contains(&format!("chain:{id}")));
+    let (clean, report) = reconcile_json(&net);
+    assert!(clean, "no drift after adoption: {report:#}");
+}
+
+#[test]
+fn an_owner_pause_sent_straight_to_system_pause_pauses_the_engine() {
+    let net = Sandbox::new(|_| {});
+    let stderr = std::fs::File::create(net.path("run.err")).unwrap();
+    let mut child = net.command(&["run"]).stderr(stderr).spawn().unwrap();
+    wait_for("a job created on chain", Duration::from_secs(60), || {
+        net.journal().iter().any(|e| e["kind"] == "created")
+    });
+    let d = net.deployment();
+    let rt = runtime();
+    let owner = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(Keys::devnet(0, 0).unwrap().owner))
+        .connect_http(net.rpc().parse().unwrap());
+    let pause = SystemPause::new(d.system_pause, &owner);
+    rt.block_on(async {
+        pause
+            .pauseAll()
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+    });
+    wait_for(
+        "the engine paused by the chain",
+        Duration::from_secs(20),
+        || {
+            net.log()
+                .contains(r#""message":"paused","context":{"source":"chain"}"#)
+        },
+    );
+    rt.block_on(async {
+        pause
+            .unpauseAll()
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+    });
+    wait_for(
+        "the engine resumed by the chain",
+        Duration::from_secs(20),
+        || {
+            net.log()
+                .contains(r#""message":"resumed","context":{"source":"chain"}"#)
+        },
+    );
+    sigterm(&mut child);
+    assert!(!net.state().paused);
+    let (clean, report) = reconcile_json(&net);
+    let errors = std::fs::read_to_string(net.path("run.err")).unwrap();
+    let errors: Vec<&str> = errors.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(clean, "{report:#}\n{errors:#?}");
+}
+
+#[test]
+fn a_reorg_is_detected_and_leaves_no_drift() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["run", "--cycles", "15"]);
+    let d = net.deployment();
+    let rt = runtime();
+    rt.block_on(post_external_job(&net.rpc(), &d));
+    let (clean, _) = reconcile_json(&net);
+    assert!(!clean, "the indexer saw the outsider's job");
+    // Replace the block holding the outsider's createJob with an empty one.
+    let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+    rt.block_on(async {
+        let _: serde_json::Value = p
+            .raw_request(
+                "anvil_reorg".into(),
+                (1u64, Vec::<serde_json::Value>::new()),
+            )
+            .await
+            .unwrap();
+    });
+    let (clean, report) = reconcile_json(&net);
+    assert_eq!(report["reorgs"], 1, "{report:#}");
+    assert!(
+        clean,
+        "the reorged-out job is gone from the view: {report:#}"
+    );
+}
+
+/// A provider that refuses `eth_getLogs` over more than `max` blocks, as hosted RPCs do.
+struct RangeLimited {
+    inner: RpcSource,
+    max: u64,
+    refused: AtomicU64,
+}
+
+impl LogSource for RangeLimited {
+    async fn head(&self) -> Result<u64, SourceError> {
+        self.inner.head().await
+    }
+    async fn block_hash(&self, n: u64) -> Result<Option<B256>, SourceError> {
+        self.inner.block_hash(n).await
+    }
+    async fn logs(
+        &self,
+        from: u64,
+        to: u64,
+        addresses: &[Address],
+    ) -> Result<Vec<alloy::rpc::types::Log>, SourceError> {
+        if to - from + 1 > self.max {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(SourceError::classify(format!(
+                "eth_getLogs is limited to a {} blocks range",
+                self.max
+            )));
+        }
+        self.inner.logs(from, to, addresses).await
+    }
+}
+
+#[test]
+fn a_provider_range_limit_is_handled_by_halving() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["run", "--cycles", "10"]);
+    let d = net.deployment();
+    runtime().block_on(async {
+        let plain = RpcSource::connect(&net.rpc()).unwrap();
+        let mut reference = Indexer::open(&d, IndexerSettings::new(&net.path("a"), 0)).unwrap();
+        reference.sync(&plain).await.unwrap();
+        let limited = RangeLimited {
+            inner: plain.clone(),
+            max: 7,
+            refused: AtomicU64::new(0),
+        };
+        let mut indexer = Indexer::open(&d, IndexerSettings::new(&net.path("b"), 0)).unwrap();
+        indexer.sync(&limited).await.unwrap();
+        assert!(limited.refused.load(Ordering::Relaxed) > 0);
+        assert!(indexer.state.halvings > 0);
+        assert_eq!(
+            indexer.view(),
+            reference.view(),
+            "same view in smaller chunks"
+        );
+        assert!(!indexer.view().jobs.is_empty());
+    });
+}
+
+#[test]
+fn after_a_kill_9_start_up_reconciliation_leaves_zero_drift() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    let mut child = net.spawn(&["run"]);
+    wait_for("jobs in flight on chain", Duration::from_secs(60), || {
+        net.journal()
+            .iter()
+            .filter(|e| e["kind"] == "created")
+            .count()
+            >= 2
+    });
+    // A pseudo-random moment in the next two seconds.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    std::thread::sleep(Duration::from_millis(u64::from(nanos % 2_000)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    net.ok(&["run", "--cycles", "3"]);
+    let (clean, report) = reconcile_json(&net);
+    assert!(clean, "right after the restart: {report:#}");
+    // And the two sides stay together as the work goes on.
+    net.ok(&["run", "--cycles", "30"]);
+    let (clean, report) = reconcile_json(&net);
+    assert!(clean, "30 cycles later: {report:#}");
+}
