@@ -140,7 +140,7 @@ async fn main() -> eyre::Result<()> {
     let journal = std::fs::read_to_string(reports.join("chain/mirror.jsonl")).unwrap_or_default();
     let finalized = journal
         .lines()
-        .filter(|l| l.contains("\"step\":\"finish\""))
+        .filter(|l| l.contains("\"step\":\"finish"))
         .count();
     let mirror_tps = txs as f64 / elapsed;
     println!("| measure | value |\n|---|---:|");
