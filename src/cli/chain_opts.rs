@@ -66,6 +66,31 @@ impl ChainArgs {
         Ok(())
     }
 
+    /// Where the status API finds the manifest and RPC URL (call after `attach`, which starts
+    /// the devnet).
+    pub fn source(&self, paths: &ReportPaths) -> crate::http::ChainSource {
+        use crate::http::ChainSource;
+        match self.mode() {
+            ChainMode::Off => ChainSource {
+                mode: "off",
+                ..Default::default()
+            },
+            ChainMode::Devnet => {
+                let devnet = DevnetPaths::new(&paths.dir);
+                ChainSource {
+                    mode: "devnet",
+                    rpc_url: crate::chain::anvil::running(&devnet).map(|p| p.rpc_url),
+                    manifest: Some(devnet.manifest),
+                }
+            }
+            ChainMode::Rpc => ChainSource {
+                mode: "rpc",
+                manifest: self.deployments.clone(),
+                rpc_url: self.rpc_url.clone(),
+            },
+        }
+    }
+
     /// Attaches the chain mirror to the orchestrator; returns a label for the summary.
     pub async fn attach(
         &self,

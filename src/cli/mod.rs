@@ -7,8 +7,11 @@ mod control;
 pub mod devnet;
 mod owner;
 mod run;
+mod serve;
 mod status;
 mod target;
+
+pub(crate) use status::report as status_report;
 
 use crate::config::{Config, ReportPaths};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -58,6 +61,8 @@ pub enum Command {
     Attest(attest::AttestArgs),
     /// Check a checkpoint's content hash against the chain; non-zero exit on mismatch or when unattested.
     Verify(attest::VerifyArgs),
+    /// Serve the status API and dashboard over an existing reports folder (read-only view).
+    Serve(serve::ServeArgs),
 }
 
 /// Where the config and the runtime files are.
@@ -97,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Devnet(cmd) => devnet::execute(cmd),
         Command::Attest(a) => attest::attest_cmd(a),
         Command::Verify(a) => attest::verify_cmd(a),
+        Command::Serve(a) => serve::execute(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -42,7 +42,7 @@ pub fn execute(args: StatusArgs) -> Result<()> {
     Ok(())
 }
 
-fn report(
+pub(crate) fn report(
     s: &WorldState,
     pending_pause: Option<bool>,
     running: Option<u32>,

@@ -1,0 +1,130 @@
+//! `/chain`: contract addresses, the indexer's cursor and lag, the mirror's progress and the
+//! attestation status. Everything is read from files the chain half writes, plus one cached
+//! read of `CheckpointRegistry.latestCheckpoint` when an RPC URL is known.
+
+use super::state::HttpContext;
+use crate::chain::bindings::CheckpointRegistry;
+use crate::chain::manifest::Deployment;
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long an on-chain attestation read is reused.
+const ATTESTATION_TTL: Duration = Duration::from_secs(5);
+const RPC_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The indexer's cursor (`reports/chain/indexer.json`), with `lag = head - block`.
+pub fn indexer(reports: &Path) -> Value {
+    let path = reports.join("chain").join("indexer.json");
+    let Some(mut v) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    else {
+        return Value::Null;
+    };
+    if let (Some(block), Some(head)) = (v["block"].as_u64(), v["head"].as_u64()) {
+        v["lag"] = json!(head.saturating_sub(block));
+    }
+    v
+}
+
+/// Counts in the mirror's journal: jobs created on chain and steps done.
+pub fn mirror(reports: &Path) -> Value {
+    let path = reports.join("chain").join("mirror.jsonl");
+    let Ok(file) = std::fs::File::open(&path) else {
+        return Value::Null;
+    };
+    let (mut created, mut steps) = (0u64, 0u64);
+    for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+        // Cheap substring checks: the journal can be long and only the kind matters here.
+        if line.contains("\"kind\":\"created\"") {
+            created += 1;
+        } else if line.contains("\"kind\":\"done\"") {
+            steps += 1;
+        }
+    }
+    json!({"jobs_created": created, "steps_done": steps})
+}
+
+/// The local attestation journal (`reports/chain/attestations.jsonl`): how many were sent and
+/// the latest one.
+pub fn attestations(reports: &Path) -> Value {
+    let path = reports.join("chain").join("attestations.jsonl");
+    let Ok(file) = std::fs::File::open(&path) else {
+        return json!({"count": 0, "latest": null});
+    };
+    let done: Vec<Value> = std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .filter(|v| v["done"] == "attest")
+        .collect();
+    json!({"count": done.len(), "latest": done.last()})
+}
+
+pub fn manifest(ctx: &HttpContext) -> Option<Deployment> {
+    Deployment::load(ctx.chain.manifest.as_ref()?).ok()
+}
+
+/// The chain's latest attested checkpoint (cached), or null when no chain is reachable.
+pub async fn onchain_attestation(ctx: &HttpContext, d: Option<&Deployment>) -> Value {
+    let (Some(url), Some(d)) = (ctx.chain.rpc_url.as_deref(), d) else {
+        return Value::Null;
+    };
+    let mut cache = ctx.attestation_cache.lock().await;
+    if let Some((_, v)) = cache
+        .as_ref()
+        .filter(|(at, _)| at.elapsed() < ATTESTATION_TTL)
+    {
+        return v.clone();
+    }
+    let v = match tokio::time::timeout(RPC_TIMEOUT, read_latest(url, d)).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => json!({"error": format!("{e:#}")}),
+        Err(_) => json!({"error": format!("{url} did not answer within {RPC_TIMEOUT:?}")}),
+    };
+    *cache = Some((Instant::now(), v.clone()));
+    v
+}
+
+async fn read_latest(url: &str, d: &Deployment) -> eyre::Result<Value> {
+    use alloy::providers::Provider;
+    let provider = crate::chain::tx::connect(url)?;
+    let head = provider.get_block_number().await?;
+    let registry = CheckpointRegistry::new(d.checkpoint_registry, &provider);
+    let count = registry.checkpointCount().call().await?;
+    if count.is_zero() {
+        return Ok(json!({"head": head, "count": 0, "latest": null}));
+    }
+    let latest = registry.latestCheckpoint().call().await?;
+    Ok(json!({
+        "head": head,
+        "count": count.to_string(),
+        "latest": {
+            "index": latest.index.to_string(),
+            "hash": latest.stateHash,
+            "attestor": latest.attestor,
+            "cursor_block": latest.cursorBlock.to_string(),
+            "attested_at": latest.attestedAt.to_string(),
+        },
+    }))
+}
+
+/// The whole `/chain` document.
+pub async fn document(ctx: &HttpContext) -> Value {
+    let d = manifest(ctx);
+    let onchain = onchain_attestation(ctx, d.as_ref()).await;
+    json!({
+        "mode": ctx.chain.mode,
+        "rpc_url": ctx.chain.rpc_url,
+        "chain_id": d.as_ref().map(|d| d.chain_id),
+        "contracts": d,
+        "indexer": indexer(&ctx.paths.dir),
+        "mirror": mirror(&ctx.paths.dir),
+        "attestations": {
+            "local": attestations(&ctx.paths.dir),
+            "onchain": onchain,
+        },
+    })
+}
