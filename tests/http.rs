@@ -330,3 +330,78 @@ fn serve_shows_a_reports_folder_and_follows_a_later_run() {
     );
     sigterm(&mut serve);
 }
+
+#[test]
+fn chain_view_of_a_mirrored_run_on_the_devnet() {
+    let sb = Sandbox::new(|_| {});
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut run = sb.spawn(&["run", "--http", &addr]);
+    wait_for_http(port, Duration::from_secs(120));
+    wait_for(
+        "a job created and a step done on chain",
+        Duration::from_secs(120),
+        || {
+            let j = sb.journal();
+            j.iter().any(|e| e["kind"] == "created") && j.iter().any(|e| e["kind"] == "done")
+        },
+    );
+    let d = sb.deployment();
+
+    let c = get(port, "/chain").json();
+    assert_eq!(c["mode"], "devnet");
+    assert_eq!(c["chain_id"].as_u64(), Some(d.chain_id));
+    assert_eq!(c["rpc_url"].as_str(), Some(sb.rpc().as_str()));
+    let registry: alloy::primitives::Address = c["contracts"]["jobRegistry"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(registry, d.job_registry);
+    assert!(c["mirror"]["jobs_created"].as_u64() >= Some(1), "{c}");
+    let onchain = &c["attestations"]["onchain"];
+    assert!(
+        onchain["head"].as_u64() > Some(d.deploy_block),
+        "the chain was read: {onchain}"
+    );
+    assert_eq!(
+        onchain["count"].as_u64(),
+        Some(0),
+        "nothing attested yet: {onchain}"
+    );
+
+    // /jobs/{id} carries the mirror's state of that job, as journaled.
+    let journal = sb.journal();
+    let created = journal.iter().find(|e| e["kind"] == "created").unwrap();
+    let id = created["job"].as_u64().unwrap();
+    let job = get(port, &format!("/jobs/{id}")).json();
+    assert_eq!(job["chain"]["onchain_id"], created["onchain"], "{job}");
+    let intent = journal
+        .iter()
+        .find(|e| e["kind"] == "create_intent" && e["job"] == id)
+        .unwrap();
+    assert_eq!(job["chain"]["spec_hash"], intent["spec_hash"]);
+    let steps: Vec<&Value> = journal
+        .iter()
+        .filter(|e| e["kind"] == "done" && e["job"] == id)
+        .map(|e| &e["step"])
+        .collect();
+    let shown: Vec<&Value> = job["chain"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["step"])
+        .collect();
+    assert!(
+        shown.len() >= steps.len() && shown[..steps.len()] == steps[..],
+        "{shown:?} vs {steps:?}"
+    );
+    assert!(
+        !job.to_string().contains("salt"),
+        "a validator's salt is never shown"
+    );
+
+    let m = get(port, "/metrics").body;
+    assert!(m.contains("omega_chain_jobs_created_total "), "{m}");
+    sigterm(&mut run);
+}
