@@ -386,12 +386,7 @@ fn chain_view_of_a_mirrored_run_on_the_devnet() {
         .filter(|e| e["kind"] == "done" && e["job"] == id)
         .map(|e| &e["step"])
         .collect();
-    let shown: Vec<&Value> = job["chain"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| &s["step"])
-        .collect();
+    let shown: Vec<&Value> = job["chain"]["steps"].as_array().unwrap().iter().collect();
     assert!(
         shown.len() >= steps.len() && shown[..steps.len()] == steps[..],
         "{shown:?} vs {steps:?}"
@@ -400,6 +395,24 @@ fn chain_view_of_a_mirrored_run_on_the_devnet() {
         !job.to_string().contains("salt"),
         "a validator's salt is never shown"
     );
+
+    // Its on-chain events carry real transaction hashes: the JobCreated one was sent to the registry.
+    let events = job["chain"]["onchain_events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{job}"));
+    let created_ev = events
+        .iter()
+        .find(|e| e["event"] == "JobCreated")
+        .unwrap_or_else(|| panic!("{job}"));
+    let tx: alloy::primitives::B256 = created_ev["tx"].as_str().unwrap().parse().unwrap();
+    let receipt = common::runtime().block_on(async {
+        use alloy::providers::{Provider, ProviderBuilder};
+        let provider = ProviderBuilder::new().connect_http(sb.rpc().parse().unwrap());
+        provider.get_transaction_receipt(tx).await.unwrap()
+    });
+    let receipt = receipt.expect("the transaction exists");
+    assert_eq!(receipt.to, Some(d.job_registry));
+    assert_eq!(receipt.block_number, created_ev["block"].as_u64());
 
     let m = get(port, "/metrics").body;
     assert!(m.contains("omega_chain_jobs_created_total "), "{m}");

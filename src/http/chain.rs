@@ -128,3 +128,76 @@ pub async fn document(ctx: &HttpContext) -> Value {
         },
     })
 }
+
+/// The lifecycle events of on-chain job `id` (JobRegistry and ValidationModule logs whose first
+/// topic is the job id), each with its block and transaction hash. Read from the chain rather
+/// than the journal, so steps taken by others (a gateway, the employer) show up too.
+pub async fn job_events(ctx: &HttpContext, id: alloy::primitives::U256) -> Value {
+    let (Some(url), Some(d)) = (ctx.chain.rpc_url.as_deref(), manifest(ctx)) else {
+        return Value::Null;
+    };
+    match tokio::time::timeout(RPC_TIMEOUT, read_job_events(url, &d, id)).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => json!({"error": format!("{e:#}")}),
+        Err(_) => json!({"error": format!("{url} did not answer within {RPC_TIMEOUT:?}")}),
+    }
+}
+
+async fn read_job_events(
+    url: &str,
+    d: &Deployment,
+    id: alloy::primitives::U256,
+) -> eyre::Result<Value> {
+    use alloy::primitives::B256;
+    use alloy::providers::Provider;
+    use alloy::rpc::types::Filter;
+    let provider = crate::chain::tx::connect(url)?;
+    let filter = Filter::new()
+        .address(vec![d.job_registry, d.validation_module])
+        .topic1(B256::from(id))
+        .from_block(d.deploy_block);
+    let logs = provider.get_logs(&filter).await?;
+    Ok(logs
+        .iter()
+        .filter_map(|log| {
+            let name = event_name(*log.topic0()?)?;
+            Some(json!({
+                "event": name,
+                "block": log.block_number,
+                "tx": log.transaction_hash,
+            }))
+        })
+        .collect())
+}
+
+/// Names of the job lifecycle events by their signature hash.
+fn event_name(topic0: alloy::primitives::B256) -> Option<&'static str> {
+    use crate::chain::bindings::{JobRegistry as J, ValidationModule as V};
+    use alloy::sol_types::SolEvent;
+    [
+        (J::JobCreated::SIGNATURE_HASH, "JobCreated"),
+        (J::AgentAssigned::SIGNATURE_HASH, "AgentAssigned"),
+        (J::ResultSubmitted::SIGNATURE_HASH, "ResultSubmitted"),
+        (J::JobCompleted::SIGNATURE_HASH, "JobCompleted"),
+        (J::JobPayout::SIGNATURE_HASH, "JobPayout"),
+        (J::JobFinalized::SIGNATURE_HASH, "JobFinalized"),
+        (J::JobCancelled::SIGNATURE_HASH, "JobCancelled"),
+        (J::JobExpired::SIGNATURE_HASH, "JobExpired"),
+        (J::JobDisputed::SIGNATURE_HASH, "JobDisputed"),
+        (J::DisputeResolved::SIGNATURE_HASH, "DisputeResolved"),
+        (V::ValidatorsSelected::SIGNATURE_HASH, "ValidatorsSelected"),
+        (
+            V::ValidationCommitted::SIGNATURE_HASH,
+            "ValidationCommitted",
+        ),
+        (V::ValidationRevealed::SIGNATURE_HASH, "ValidationRevealed"),
+        (V::ValidationTallied::SIGNATURE_HASH, "ValidationTallied"),
+        (V::ValidationResult::SIGNATURE_HASH, "ValidationResult"),
+        (
+            V::ValidationQuorumFailed::SIGNATURE_HASH,
+            "ValidationQuorumFailed",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(hash, name)| (hash == topic0).then_some(name))
+}

@@ -136,7 +136,8 @@ pub fn archived(archive: &Path, id: JobId) -> Option<Job> {
 }
 
 /// What the chain mirror's journal says about engine job `id`: the on-chain id, the spec hash
-/// it was created with, and the steps done (with their transaction hashes when journaled).
+/// it was created with, and the steps it confirmed (the journal holds no transaction hashes;
+/// `/jobs/{id}` reads those from the chain's logs).
 pub fn mirror_state(journal: &Path, id: JobId) -> Value {
     let Ok(file) = std::fs::File::open(journal) else {
         return Value::Null;
@@ -158,12 +159,11 @@ pub fn mirror_state(journal: &Path, id: JobId) -> Value {
             }
             Some("created") => {
                 state["onchain_id"] = entry["onchain"].clone();
-                state["create_tx"] = entry["tx"].clone();
             }
             Some("done") => state["steps"]
                 .as_array_mut()
                 .expect("array")
-                .push(json!({"step": entry["step"], "tx": entry["tx"]})),
+                .push(entry["step"].clone()),
             _ => {}
         }
     }

@@ -136,6 +136,11 @@ async fn job_detail(State(ctx): Ctx, Path(id): Path<String>) -> Response {
     };
     doc["archived"] = json!(archived);
     doc["chain"] = jobs::mirror_state(&ctx.paths.dir.join("chain").join("mirror.jsonl"), id);
+    let onchain_id =
+        serde_json::from_value::<alloy::primitives::U256>(doc["chain"]["onchain_id"].clone());
+    if let Ok(onchain_id) = onchain_id {
+        doc["chain"]["onchain_events"] = chain::job_events(&ctx, onchain_id).await;
+    }
     Json(doc).into_response()
 }
 
