@@ -414,7 +414,20 @@ fn chain_view_of_a_mirrored_run_on_the_devnet() {
     assert_eq!(receipt.to, Some(d.job_registry));
     assert_eq!(receipt.block_number, created_ev["block"].as_u64());
 
+    let signers = c["signers"].as_array().unwrap_or_else(|| panic!("{c}"));
+    assert_eq!(signers[0]["name"], "owner");
+    let owner = d.owner.to_string().to_lowercase();
+    assert_eq!(signers[0]["address"].as_str(), Some(owner.as_str()));
+    assert!(
+        signers.iter().all(|s| s["pending"].as_u64().is_some()),
+        "{c}"
+    );
+    let agents = sb.state().ledger.accounts().len() - 1; // every account but the steward signs
+    assert_eq!(signers.len(), 2 + agents, "owner, employer and each agent");
+
     let m = get(port, "/metrics").body;
     assert!(m.contains("omega_chain_jobs_created_total "), "{m}");
+    let owner_line = format!("omega_pending_transactions{{signer=\"owner\",address=\"{owner}\"}} ");
+    assert!(m.contains(&owner_line), "{m}");
     sigterm(&mut run);
 }

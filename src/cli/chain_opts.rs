@@ -66,28 +66,40 @@ impl ChainArgs {
         Ok(())
     }
 
-    /// Where the status API finds the manifest and RPC URL (call after `attach`, which starts
-    /// the devnet).
-    pub fn source(&self, paths: &ReportPaths) -> crate::http::ChainSource {
+    /// Where the status API finds the manifest, the RPC URL and the signers' addresses (call
+    /// after `attach`, which starts the devnet).
+    pub fn source(&self, config: &Config, paths: &ReportPaths) -> crate::http::ChainSource {
         use crate::http::ChainSource;
-        match self.mode() {
-            ChainMode::Off => ChainSource {
-                mode: "off",
-                ..Default::default()
-            },
+        let (agents, validators) = workforce(config);
+        let (mode, manifest, rpc_url, keys) = match self.mode() {
+            ChainMode::Off => {
+                return ChainSource {
+                    mode: "off",
+                    ..Default::default()
+                };
+            }
             ChainMode::Devnet => {
                 let devnet = DevnetPaths::new(&paths.dir);
-                ChainSource {
-                    mode: "devnet",
-                    rpc_url: crate::chain::anvil::running(&devnet).map(|p| p.rpc_url),
-                    manifest: Some(devnet.manifest),
-                }
+                let url = crate::chain::anvil::running(&devnet).map(|p| p.rpc_url);
+                (
+                    "devnet",
+                    Some(devnet.manifest),
+                    url,
+                    Keys::devnet(agents, validators),
+                )
             }
-            ChainMode::Rpc => ChainSource {
-                mode: "rpc",
-                manifest: self.deployments.clone(),
-                rpc_url: self.rpc_url.clone(),
-            },
+            ChainMode::Rpc => (
+                "rpc",
+                self.deployments.clone(),
+                self.rpc_url.clone(),
+                Keys::from_env(agents, validators),
+            ),
+        };
+        ChainSource {
+            mode,
+            manifest,
+            rpc_url,
+            signers: keys.map(|k| signers(config, &k)).unwrap_or_default(),
         }
     }
 
@@ -190,4 +202,25 @@ impl ChainArgs {
         orchestrator.add_sink(Box::new(mirror));
         Ok(())
     }
+}
+
+/// Who signs what, by public address: the owner, the employer, then each agent by name (agents
+/// and validators take their keys in config order, as the mirror assigns them).
+pub(super) fn signers(config: &Config, keys: &Keys) -> Vec<(String, alloy::primitives::Address)> {
+    let (mut agents, mut validators) = (keys.agents.iter(), keys.validators.iter());
+    let mut out = vec![
+        ("owner".to_string(), keys.owner.address()),
+        ("employer".to_string(), keys.employer.address()),
+    ];
+    for profile in crate::domain::world::profiles(config) {
+        let key = if profile.role == Role::Validator {
+            validators.next()
+        } else {
+            agents.next()
+        };
+        if let Some(key) = key {
+            out.push((profile.name, key.address()));
+        }
+    }
+    out
 }

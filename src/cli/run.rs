@@ -74,7 +74,7 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             hooks.push(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
         }
         if let Some(listener) = listener {
-            hooks.push(serve_http(listener, &args.chain, &paths, &mut orchestrator));
+            hooks.push(serve_http(listener, &args.chain, &config, &paths, &mut orchestrator));
         }
         if !hooks.is_empty() {
             orchestrator.on_progress(Box::new(move |world| hooks.iter_mut().for_each(|h| h(world))));
@@ -109,12 +109,13 @@ type ProgressHook = Box<dyn FnMut(&crate::domain::world::World) + Send>;
 fn serve_http(
     listener: tokio::net::TcpListener,
     chain: &super::chain_opts::ChainArgs,
+    config: &crate::config::Config,
     paths: &crate::config::ReportPaths,
     orchestrator: &mut Orchestrator,
 ) -> ProgressHook {
     use crate::http::{HttpContext, HttpSink, View};
     let initial = View::new(orchestrator.world().state.clone(), None);
-    let (feed, ctx) = HttpContext::new(initial, paths.clone(), chain.source(paths), "live");
+    let (feed, ctx) = HttpContext::new(initial, paths.clone(), chain.source(config, paths), "live");
     orchestrator.add_sink(Box::new(HttpSink::new(feed.events())));
     crate::http::spawn(listener, ctx);
     feed.progress_hook()

@@ -33,7 +33,7 @@ pub struct ServeArgs {
 }
 
 pub fn execute(args: ServeArgs) -> Result<()> {
-    let (_config, paths) = args.files.load()?;
+    let (config, paths) = args.files.load()?;
     if !(args.refresh > 0.0 && args.refresh.is_finite()) {
         eyre::bail!("--refresh must be a positive number of seconds");
     }
@@ -45,7 +45,17 @@ pub fn execute(args: ServeArgs) -> Result<()> {
     };
     let addr: SocketAddr = args.http.http.unwrap_or(DEFAULT_ADDR.parse()?);
     let devnet = DevnetPaths::new(&paths.dir);
+    // Public addresses for the pending-transaction figures: the devnet's, or the keys in the
+    // environment for another chain (none when they are not set).
+    let (agents, validators) = super::devnet::workforce(&config);
+    let keys = match args.rpc_url {
+        Some(_) => crate::chain::keys::Keys::from_env(agents, validators),
+        None => crate::chain::keys::Keys::devnet(agents, validators),
+    };
     let chain = ChainSource {
+        signers: keys
+            .map(|k| super::chain_opts::signers(&config, &k))
+            .unwrap_or_default(),
         mode: if args.rpc_url.is_some() {
             "rpc"
         } else {

@@ -8,10 +8,10 @@ use crate::chain::manifest::Deployment;
 use serde_json::{Value, json};
 use std::io::BufRead;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How long an on-chain attestation read is reused.
-const ATTESTATION_TTL: Duration = Duration::from_secs(5);
+/// How long a read from the chain is reused.
+const CACHE_TTL: Duration = Duration::from_secs(5);
 const RPC_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The indexer's cursor (`reports/chain/indexer.json`), with `lag = head - block`.
@@ -72,20 +72,61 @@ pub async fn onchain_attestation(ctx: &HttpContext, d: Option<&Deployment>) -> V
     let (Some(url), Some(d)) = (ctx.chain.rpc_url.as_deref(), d) else {
         return Value::Null;
     };
-    let mut cache = ctx.attestation_cache.lock().await;
-    if let Some((_, v)) = cache
-        .as_ref()
-        .filter(|(at, _)| at.elapsed() < ATTESTATION_TTL)
-    {
-        return v.clone();
-    }
-    let v = match tokio::time::timeout(RPC_TIMEOUT, read_latest(url, d)).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => json!({"error": format!("{e:#}")}),
-        Err(_) => json!({"error": format!("{url} did not answer within {RPC_TIMEOUT:?}")}),
+    ctx.attestation_cache
+        .get_or(CACHE_TTL, async {
+            match tokio::time::timeout(RPC_TIMEOUT, read_latest(url, d)).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => json!({"error": format!("{e:#}")}),
+                Err(_) => timed_out(url),
+            }
+        })
+        .await
+}
+
+fn timed_out(url: &str) -> Value {
+    json!({"error": format!("{url} did not answer within {RPC_TIMEOUT:?}")})
+}
+
+/// Each signer's transactions sent but not yet mined (pending nonce − latest nonce), cached.
+pub async fn pending(ctx: &HttpContext) -> Value {
+    let Some(url) = ctx.chain.rpc_url.as_deref() else {
+        return Value::Null;
     };
-    *cache = Some((Instant::now(), v.clone()));
-    v
+    if ctx.chain.signers.is_empty() {
+        return Value::Null;
+    }
+    ctx.pending_cache
+        .get_or(CACHE_TTL, async {
+            match tokio::time::timeout(RPC_TIMEOUT, read_pending(url, &ctx.chain.signers)).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => json!({"error": format!("{e:#}")}),
+                Err(_) => timed_out(url),
+            }
+        })
+        .await
+}
+
+async fn read_pending(
+    url: &str,
+    signers: &[(String, alloy::primitives::Address)],
+) -> eyre::Result<Value> {
+    use alloy::eips::BlockNumberOrTag;
+    use alloy::providers::Provider;
+    let provider = crate::chain::tx::connect(url)?;
+    let mut out = Vec::with_capacity(signers.len());
+    for (name, address) in signers {
+        let count = |tag: BlockNumberOrTag| {
+            provider
+                .get_transaction_count(*address)
+                .block_id(tag.into())
+        };
+        let pending = count(BlockNumberOrTag::Pending).await?;
+        let mined = count(BlockNumberOrTag::Latest).await?;
+        out.push(
+            json!({"name": name, "address": address, "pending": pending.saturating_sub(mined)}),
+        );
+    }
+    Ok(Value::Array(out))
 }
 
 async fn read_latest(url: &str, d: &Deployment) -> eyre::Result<Value> {
@@ -115,6 +156,7 @@ async fn read_latest(url: &str, d: &Deployment) -> eyre::Result<Value> {
 pub async fn document(ctx: &HttpContext) -> Value {
     let d = manifest(ctx);
     let onchain = onchain_attestation(ctx, d.as_ref()).await;
+    let signers = pending(ctx).await;
     json!({
         "mode": ctx.chain.mode,
         "rpc_url": ctx.chain.rpc_url,
@@ -122,6 +164,7 @@ pub async fn document(ctx: &HttpContext) -> Value {
         "contracts": d,
         "indexer": indexer(&ctx.paths.dir),
         "mirror": mirror(&ctx.paths.dir),
+        "signers": signers,
         "attestations": {
             "local": attestations(&ctx.paths.dir),
             "onchain": onchain,
@@ -139,7 +182,7 @@ pub async fn job_events(ctx: &HttpContext, id: alloy::primitives::U256) -> Value
     match tokio::time::timeout(RPC_TIMEOUT, read_job_events(url, &d, id)).await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => json!({"error": format!("{e:#}")}),
-        Err(_) => json!({"error": format!("{url} did not answer within {RPC_TIMEOUT:?}")}),
+        Err(_) => timed_out(url),
     }
 }
 

@@ -43,13 +43,54 @@ fn tokens(a: Amount) -> f64 {
     a.0 as f64 / 1e18
 }
 
-/// Every series: the world's, then the chain's (indexer, mirror, attestations) when present.
-pub fn render(s: &WorldState, indexer: &Value, mirror: &Value, attestations: &Value) -> String {
+/// What the chain half contributes: each is null when unknown.
+pub struct ChainFigures<'a> {
+    pub indexer: &'a Value,
+    pub mirror: &'a Value,
+    pub attestations: &'a Value,
+    pub pending: &'a Value,
+}
+
+/// Every series: the world's, then the chain's (indexer, mirror, attestations, pending
+/// transactions) when present.
+pub fn render(s: &WorldState, c: &ChainFigures) -> String {
     let mut out = String::with_capacity(4096);
     let mut f = Family { out: &mut out };
     world(&mut f, s);
-    chain(&mut f, indexer, mirror, attestations);
+    chain(&mut f, c.indexer, c.mirror, c.attestations);
+    pending(&mut f, c.pending);
     out
+}
+
+/// A label value with `\`, `"` and newlines escaped, as the text format requires.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn pending(f: &mut Family, pending: &Value) {
+    let Some(signers) = pending.as_array() else {
+        return;
+    };
+    let labels: Vec<(String, f64)> = signers
+        .iter()
+        .map(|s| {
+            let l = format!(
+                "signer=\"{}\",address=\"{}\"",
+                label(s["name"].as_str().unwrap_or("")),
+                s["address"].as_str().unwrap_or("")
+            );
+            (l, s["pending"].as_u64().unwrap_or(0) as f64)
+        })
+        .collect();
+    let samples: Vec<(&str, f64)> = labels.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+    f.metric(
+        "omega_pending_transactions",
+        "gauge",
+        "Transactions a signer has sent that are not mined yet.",
+        &samples,
+    );
 }
 
 fn world(f: &mut Family, s: &WorldState) {
@@ -247,5 +288,11 @@ mod tests {
         assert_eq!(number(0.25), "0.25");
         assert_eq!(number(f64::NAN), "NaN");
         assert_eq!(number(f64::INFINITY), "+Inf");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(label("x\ny"), "x\\ny");
     }
 }

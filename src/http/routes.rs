@@ -151,12 +151,15 @@ async fn chain_doc(State(ctx): Ctx) -> Json<Value> {
 async fn prometheus(State(ctx): Ctx) -> Response {
     let view = ctx.current();
     let dir = &ctx.paths.dir;
-    let text = metrics::render(
-        &view.state,
-        &chain::indexer(dir),
-        &chain::mirror(dir),
-        &chain::attestations(dir),
-    );
+    let (indexer, mirror) = (chain::indexer(dir), chain::mirror(dir));
+    let (attestations, pending) = (chain::attestations(dir), chain::pending(&ctx).await);
+    let figures = metrics::ChainFigures {
+        indexer: &indexer,
+        mirror: &mirror,
+        attestations: &attestations,
+        pending: &pending,
+    };
+    let text = metrics::render(&view.state, &figures);
     (
         [(
             header::CONTENT_TYPE,

@@ -51,6 +51,28 @@ pub struct ChainSource {
     pub mode: &'static str,
     pub manifest: Option<PathBuf>,
     pub rpc_url: Option<String>,
+    /// The addresses that send the run's transactions, by who they are ("owner", "employer",
+    /// agent names): public addresses only, never keys.
+    pub signers: Vec<(String, alloy::primitives::Address)>,
+}
+
+/// One value read from the chain, reused for `ttl` however often the dashboard or a scraper asks.
+#[derive(Default)]
+pub struct Cache(tokio::sync::Mutex<Option<(Instant, serde_json::Value)>>);
+
+impl Cache {
+    pub async fn get_or<F>(&self, ttl: Duration, read: F) -> serde_json::Value
+    where
+        F: std::future::Future<Output = serde_json::Value>,
+    {
+        let mut slot = self.0.lock().await;
+        if let Some((_, v)) = slot.as_ref().filter(|(at, _)| at.elapsed() < ttl) {
+            return v.clone();
+        }
+        let v = read.await;
+        *slot = Some((Instant::now(), v.clone()));
+        v
+    }
 }
 
 /// Everything a request handler may read.
@@ -64,9 +86,9 @@ pub struct HttpContext {
     pub token: Option<String>,
     /// "live" (`omega run --http`) or "serve".
     pub mode: &'static str,
-    /// The last on-chain attestation read, with when it was read (the chain is asked at most
-    /// every few seconds however often the dashboard polls).
-    pub attestation_cache: tokio::sync::Mutex<Option<(Instant, serde_json::Value)>>,
+    /// The latest on-chain attestation and the signers' pending transactions, as last read.
+    pub attestation_cache: Cache,
+    pub pending_cache: Cache,
 }
 
 /// The producer side: publishes views and history points.
@@ -107,7 +129,8 @@ impl HttpContext {
             chain,
             token,
             mode,
-            attestation_cache: tokio::sync::Mutex::new(None),
+            attestation_cache: Cache::default(),
+            pending_cache: Cache::default(),
         };
         (feed, ctx)
     }
