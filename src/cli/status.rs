@@ -86,12 +86,8 @@ pub(crate) fn report(
 
 fn print_readable(r: &serde_json::Value) {
     let j = &r["jobs"];
-    let tokens = |v: &serde_json::Value| {
-        v.as_str()
-            .and_then(|s| s.parse::<u128>().ok())
-            .map(|u| crate::domain::amount::Amount(u).to_string())
-            .unwrap_or_default()
-    };
+    // The report already holds amounts as token strings (Amount's Display).
+    let tokens = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     println!(
         "cycle {}  |  paused: {}{}  |  {}",
         r["cycle"],
