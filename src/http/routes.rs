@@ -87,7 +87,7 @@ fn job_stakes_by_account(s: &crate::domain::world::WorldState) -> Value {
     let mut stakes = vec![crate::domain::amount::Amount::ZERO; s.ledger.accounts().len()];
     for job in s.jobs.iter().filter(|j| !j.status.is_terminal()) {
         if let Some(slot) = job.assignee.and_then(|a| stakes.get_mut(a.0 as usize)) {
-            *slot = *slot + job.stake;
+            *slot += job.stake;
         }
     }
     let map: serde_json::Map<String, Value> = s
@@ -176,19 +176,15 @@ async fn events(
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let rx = ctx.events.subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(e) => return Some((Ok(Event::default().event(&*e.name).data(&*e.json)), rx)),
-                // A slow client skips what it missed and says so.
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    let note = Event::default()
-                        .event("lagged")
-                        .data(json!({"skipped": n}).to_string());
-                    return Some((Ok(note), rx));
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+        let event = match rx.recv().await {
+            Ok(e) => Event::default().event(&*e.name).data(&*e.json),
+            // A slow client skips what it missed and says so.
+            Err(broadcast::error::RecvError::Lagged(n)) => Event::default()
+                .event("lagged")
+                .data(json!({"skipped": n}).to_string()),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
