@@ -45,9 +45,14 @@ fn status_jobs_chain_metrics_and_errors_of_a_live_run() {
         (Some(true), Some("live"))
     );
 
-    wait_for("jobs to be posted", Duration::from_secs(20), || {
-        status(port)["jobs"]["tracked"].as_u64() > Some(2)
-    });
+    wait_for(
+        "jobs and a first checkpoint",
+        Duration::from_secs(20),
+        || {
+            let s = status(port);
+            s["jobs"]["tracked"].as_u64() > Some(2) && s["checkpoint_hash"].is_string()
+        },
+    );
     let s = status(port);
     assert_eq!(s["mode"], "live");
     assert_eq!(s["running_pid"].as_u64(), Some(child.id() as u64));
@@ -83,9 +88,11 @@ fn status_jobs_chain_metrics_and_errors_of_a_live_run() {
         "/jobs?limit=0",
         "/jobs?limit=100000",
         "/jobs?offset=-1",
+        "/jobs?limit=ten",
     ] {
         let r = get(port, bad);
         assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.json()["error"].is_string(), "{bad}: {}", r.body);
     }
     assert!(
         get(port, "/jobs?status=bogus").json()["error"]

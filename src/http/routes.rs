@@ -72,9 +72,12 @@ async fn status(State(ctx): Ctx) -> Response {
     let hash = view
         .checkpoint_hash
         .clone()
-        .or_else(|| checkpoint_hash_on_disk(&ctx.paths))
-        .unwrap_or_default();
-    let mut report = crate::cli::status_report(s, pending, running, &hash);
+        .or_else(|| checkpoint_hash_on_disk(&ctx.paths));
+    let mut report =
+        crate::cli::status_report(s, pending, running, hash.as_deref().unwrap_or_default());
+    if hash.is_none() {
+        report["checkpoint_hash"] = Value::Null; // a live run before its first checkpoint
+    }
     report["mode"] = json!(ctx.mode);
     report["updated_ms"] = json!(view.updated_ms);
     report["now_ms"] = json!(s.now_ms);
@@ -111,7 +114,15 @@ async fn history(State(ctx): Ctx) -> Json<Value> {
     Json(json!({"points": points}))
 }
 
-async fn job_list(State(ctx): Ctx, Query(q): Query<jobs::JobQuery>) -> Response {
+async fn job_list(
+    State(ctx): Ctx,
+    query: Result<Query<jobs::JobQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    // A malformed query (`offset=-1`, `limit=ten`) gets the same JSON error as a bad value.
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.body_text()),
+    };
     let view = ctx.current();
     match jobs::list(&view.state, &q) {
         Ok(v) => Json(v).into_response(),

@@ -232,9 +232,19 @@ impl Response {
 /// One HTTP/1.1 request on a fresh connection (`Connection: close`), read to the end. Enough
 /// for the status API, and no HTTP client dependency.
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    try_http(port, method, path, headers)
+        .unwrap_or_else(|e| panic!("{method} {path} on port {port}: {e}"))
+}
+
+pub fn try_http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n"
     );
@@ -242,9 +252,9 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Re
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    s.read_to_end(&mut raw)?;
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let status = head
@@ -260,11 +270,11 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Re
     } else {
         body.to_string()
     };
-    Response {
+    Ok(Response {
         status,
         head: head.to_string(),
         body,
-    }
+    })
 }
 
 pub fn get(port: u16, path: &str) -> Response {
@@ -284,10 +294,10 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// Waits until the status API on `port` answers `/healthz`.
+/// Waits until the status API on `port` answers `/healthz`. The port is bound before the
+/// orchestrator starts (and, on the devnet, before anvil is up) but answers only once it runs.
 pub fn wait_for_http(port: u16, timeout: Duration) {
     wait_for("the status API", timeout, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && get(port, "/healthz").status == 200
+        try_http(port, "GET", "/healthz", &[]).is_ok_and(|r| r.status == 200)
     });
 }
