@@ -61,7 +61,8 @@ pub enum Command {
     Attest(attest::AttestArgs),
     /// Check a checkpoint's content hash against the chain; non-zero exit on mismatch or when unattested.
     Verify(attest::VerifyArgs),
-    /// Serve the status API and dashboard over an existing reports folder (read-only view).
+    /// Serve the status API and dashboard over an existing reports folder (read-only view;
+    /// --http defaults to 127.0.0.1:8080).
     Serve(serve::ServeArgs),
 }
 
