@@ -18,6 +18,10 @@ const EVENT_BUFFER: usize = 4096;
 /// A live run publishes at most this often (fast mode runs thousands of cycles a second, and
 /// each publication clones the live state).
 const MIN_PUBLISH_INTERVAL: Duration = Duration::from_millis(50);
+/// And it spends at most 1/PUBLISH_DUTY of its time publishing: a large state (fast mode
+/// between checkpoints holds many settled jobs) is published less often instead of slowing
+/// the run down.
+const PUBLISH_DUTY: u32 = 50;
 
 /// One state of the world as the API shows it.
 pub struct View {
@@ -96,7 +100,8 @@ pub struct Feed {
     view: watch::Sender<Arc<View>>,
     history: Arc<Mutex<VecDeque<HistoryPoint>>>,
     events: broadcast::Sender<StreamEvent>,
-    last: Option<Instant>,
+    /// No publication before this instant (see `PUBLISH_DUTY`).
+    next: Option<Instant>,
 }
 
 impl HttpContext {
@@ -116,7 +121,7 @@ impl HttpContext {
             view: view_tx,
             history: history.clone(),
             events: events.clone(),
-            last: None,
+            next: None,
         };
         let token = std::env::var("OMEGA_CONTROL_TOKEN")
             .ok()
@@ -176,14 +181,13 @@ impl Feed {
     /// The orchestrator's per-cycle hook for a live run.
     pub fn progress_hook(mut self) -> Box<dyn FnMut(&World) + Send> {
         Box::new(move |world| {
-            if self
-                .last
-                .is_some_and(|t| t.elapsed() < MIN_PUBLISH_INTERVAL)
-            {
+            let started = Instant::now();
+            if self.next.is_some_and(|next| started < next) {
                 return;
             }
-            self.last = Some(Instant::now());
             self.publish(View::new(world.state.clone(), None));
+            let cost = started.elapsed();
+            self.next = Some(Instant::now() + MIN_PUBLISH_INTERVAL.max(cost * PUBLISH_DUTY));
         })
     }
 
