@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the contracts toolchain (Foundry forge/anvil/cast 1.7.1, solc-js, OpenZeppelin 5) from the
-# npm registry into ./node_modules, exactly as pinned in package-lock.json. Idempotent and quick when
+# Installs the contracts toolchain (Foundry forge/anvil/cast 1.7.1, solc-js, OpenZeppelin 5) and
+# playwright-core (the dashboard browser test's driver, without a browser of its own) from the npm
+# registry into ./node_modules, exactly as pinned in package-lock.json. Idempotent and quick when
 # everything is already installed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +27,7 @@ installed() {
   [ -f node_modules/solc/package.json ] && [ -f node_modules/@openzeppelin/contracts/package.json ] || return 1
   node -e '
     const lock = require("./package-lock.json").packages || {};
-    for (const p of ["node_modules/solc", "node_modules/@openzeppelin/contracts", "node_modules/@foundry-rs/forge"]) {
+    for (const p of ["node_modules/solc", "node_modules/@openzeppelin/contracts", "node_modules/@foundry-rs/forge", "node_modules/playwright-core"]) {
       const want = (lock[p] || {}).version;
       let have; try { have = require("./" + p + "/package.json").version; } catch (e) { process.exit(1); }
       if (want && want !== have) process.exit(1);

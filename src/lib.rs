@@ -4,6 +4,7 @@
 //! - `engine`: the tokio cycle loop, the A2A bus, agent tasks, sinks and sources.
 //! - `persistence`: checkpoints, the job archive, the JSON-lines event log, control files.
 //! - `config`: the configuration schema and the owner's atomic edits.
+//! - `http`: the status API, event stream, metrics and the steward's dashboard.
 //! - `cli`: the `omega` command line.
 
 pub mod chain;
@@ -11,4 +12,5 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod http;
 pub mod persistence;

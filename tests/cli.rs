@@ -326,3 +326,20 @@ fn bad_config_is_refused_with_the_key_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("validators.stake_ratio"));
     assert!(!sb.reports().join("orchestrator_state.json").exists());
 }
+
+#[test]
+fn readable_status_shows_token_amounts() {
+    let sb = Sandbox::new(|_| {}).chain_off();
+    success(&sb.omega(&["run", "--cycles", "10", "--fast", "--seed", "3"]));
+    let json: serde_json::Value =
+        serde_json::from_str(&success(&sb.omega(&["status", "--json"]))).unwrap();
+    let text = success(&sb.omega(&["status"]));
+    let minted = json["ledger"]["minted"].as_str().unwrap();
+    let steward = json["accounts"][0]["free"].as_str().unwrap();
+    assert!(text.contains(&format!("minted {minted} ")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("steward") && l.trim_end().ends_with(steward)),
+        "{text}"
+    );
+}

@@ -121,10 +121,15 @@ fn a_job_posted_by_another_employer_is_adopted_and_finalized() {
         let log = net.log();
         let adopted: Vec<&str> = log.lines().filter(|l| l.contains("chain:")).collect();
         let journal: Vec<_> = net.journal().into_iter().rev().take(30).collect();
-        panic!("the adopted job is in state {state}, not finalized\n{out}\n{errors:#?}\n{adopted:#?}\n{journal:#?}");
+        panic!(
+            "the adopted job is in state {state}, not finalized\n{out}\n{errors:#?}\n{adopted:#?}\n{journal:#?}"
+        );
     }
     let ours = Keys::devnet(3, 5).unwrap().addresses();
-    assert!(ours.contains(&agent), "one of Omega's agents did it: {agent}");
+    assert!(
+        ours.contains(&agent),
+        "one of Omega's agents did it: {agent}"
+    );
     assert!(net.log().contains(&format!("chain:{id}")));
     let (clean, report) = reconcile_json(&net);
     assert!(clean, "no drift after adoption: {report:#}");

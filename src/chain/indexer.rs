@@ -146,7 +146,8 @@ pub struct Indexed {
 }
 
 /// What is persisted: the cursor, the hashes of the reorg window, the settled view and the tail.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct IndexerState {
     /// The deployment this file belongs to (its JobRegistry).
     pub registry: Address,

@@ -100,6 +100,43 @@ impl ChainArgs {
         Ok(())
     }
 
+    /// Where the status API finds the manifest, the RPC URL and the signers' addresses (call
+    /// after `attach`, which starts the devnet).
+    pub fn source(&self, config: &Config, paths: &ReportPaths) -> crate::http::ChainSource {
+        use crate::http::ChainSource;
+        let (agents, validators) = workforce(config);
+        let (mode, manifest, rpc_url, keys) = match self.mode() {
+            ChainMode::Off => {
+                return ChainSource {
+                    mode: "off",
+                    ..Default::default()
+                };
+            }
+            ChainMode::Devnet => {
+                let devnet = DevnetPaths::new(&paths.dir);
+                let url = crate::chain::anvil::running(&devnet).map(|p| p.rpc_url);
+                (
+                    "devnet",
+                    Some(devnet.manifest),
+                    url,
+                    Keys::devnet(agents, validators),
+                )
+            }
+            ChainMode::Rpc => (
+                "rpc",
+                self.deployments.clone(),
+                self.rpc_url.clone(),
+                Keys::from_env(agents, validators),
+            ),
+        };
+        ChainSource {
+            mode,
+            manifest,
+            rpc_url,
+            signers: keys.map(|k| signers(config, &k)).unwrap_or_default(),
+        }
+    }
+
     /// Attaches the chain mirror to the orchestrator; returns a label for the summary.
     pub async fn attach(
         &self,
@@ -267,4 +304,25 @@ impl ChainArgs {
             cursor,
         ))
     }
+}
+
+/// Who signs what, by public address: the owner, the employer, then each agent by name (agents
+/// and validators take their keys in config order, as the mirror assigns them).
+pub(super) fn signers(config: &Config, keys: &Keys) -> Vec<(String, alloy::primitives::Address)> {
+    let (mut agents, mut validators) = (keys.agents.iter(), keys.validators.iter());
+    let mut out = vec![
+        ("owner".to_string(), keys.owner.address()),
+        ("employer".to_string(), keys.employer.address()),
+    ];
+    for profile in crate::domain::world::profiles(config) {
+        let key = if profile.role == Role::Validator {
+            validators.next()
+        } else {
+            agents.next()
+        };
+        if let Some(key) = key {
+            out.push((profile.name, key.address()));
+        }
+    }
+    out
 }

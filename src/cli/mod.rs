@@ -8,8 +8,11 @@ pub mod devnet;
 mod owner;
 mod reconcile;
 mod run;
+mod serve;
 mod status;
 mod target;
+
+pub(crate) use status::report as status_report;
 
 use crate::config::{Config, ReportPaths};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -61,6 +64,9 @@ pub enum Command {
     Verify(attest::VerifyArgs),
     /// Compare the latest checkpoint with the chain's events; non-zero exit when anything drifts.
     Reconcile(reconcile::ReconcileArgs),
+    /// Serve the status API and dashboard over an existing reports folder (read-only view;
+    /// --http defaults to 127.0.0.1:8080).
+    Serve(serve::ServeArgs),
 }
 
 /// Where the config and the runtime files are.
@@ -101,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Attest(a) => attest::attest_cmd(a),
         Command::Verify(a) => attest::verify_cmd(a),
         Command::Reconcile(a) => reconcile::execute(a),
+        Command::Serve(a) => serve::execute(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,11 +37,16 @@ pub struct RunArgs {
     pub json: bool,
     #[command(flatten)]
     pub chain: super::chain_opts::ChainArgs,
+    #[command(flatten)]
+    pub http: crate::http::HttpArgs,
 }
 
 pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
     let (config, paths) = args.files.load()?;
     args.chain.check()?;
+    if let Some(addr) = args.http.http {
+        crate::http::check_bind(addr, args.http.http_public)?;
+    }
     std::fs::create_dir_all(&paths.dir)?;
     let _claim = pidfile::claim(&paths.lock).map_err(|e| eyre::eyre!(e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -49,6 +54,11 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Bound before anything starts, so a busy port fails fast.
+        let listener = match args.http.http {
+            Some(addr) => Some(crate::http::bind(addr, args.http.http_public).await?),
+            None => None,
+        };
         let options = RunOptions {
             cycles: args.cycles,
             fast: args.fast,
@@ -59,8 +69,15 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
         };
         let mut orchestrator = Orchestrator::open(&config, paths.clone(), options)?;
         args.chain.attach(&config, &paths, &mut orchestrator).await?;
+        let mut hooks: Vec<ProgressHook> = Vec::new();
         if args.status_every > 0.0 {
-            orchestrator.on_progress(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
+            hooks.push(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
+        }
+        if let Some(listener) = listener {
+            hooks.push(serve_http(listener, &args.chain, &config, &paths, &mut orchestrator));
+        }
+        if !hooks.is_empty() {
+            orchestrator.on_progress(Box::new(move |world| hooks.iter_mut().for_each(|h| h(world))));
         }
         let stop = Arc::new(AtomicBool::new(false));
         watch_signals(stop.clone());
@@ -85,6 +102,25 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
     })
 }
 
+type ProgressHook = Box<dyn FnMut(&crate::domain::world::World) + Send>;
+
+/// Starts the status API on `listener`: an "http" event sink feeds the event stream and the
+/// returned hook publishes the world after every cycle.
+fn serve_http(
+    listener: tokio::net::TcpListener,
+    chain: &super::chain_opts::ChainArgs,
+    config: &crate::config::Config,
+    paths: &crate::config::ReportPaths,
+    orchestrator: &mut Orchestrator,
+) -> ProgressHook {
+    use crate::http::{HttpContext, HttpSink, View};
+    let initial = View::new(orchestrator.world().state.clone(), None);
+    let (feed, ctx) = HttpContext::new(initial, paths.clone(), chain.source(config, paths), "live");
+    orchestrator.add_sink(Box::new(HttpSink::new(feed.events())));
+    crate::http::spawn(listener, ctx);
+    feed.progress_hook()
+}
+
 /// SIGINT and SIGTERM stop the loop; the run then writes its final checkpoint.
 fn watch_signals(stop: Arc<AtomicBool>) {
     use tokio::signal::unix::{SignalKind, signal};
@@ -104,10 +140,7 @@ fn watch_signals(stop: Arc<AtomicBool>) {
     });
 }
 
-fn status_line(
-    every: Duration,
-    total: Option<u64>,
-) -> Box<dyn FnMut(&crate::domain::world::World) + Send> {
+fn status_line(every: Duration, total: Option<u64>) -> ProgressHook {
     let mut last = Instant::now();
     Box::new(move |world| {
         if last.elapsed() < every {

@@ -57,7 +57,7 @@ fn chain_report(reports: &std::path::Path) -> serde_json::Value {
     })
 }
 
-fn report(
+pub(crate) fn report(
     s: &WorldState,
     pending_pause: Option<bool>,
     running: Option<u32>,
@@ -101,8 +101,8 @@ fn report(
 
 fn print_readable(r: &serde_json::Value) {
     let j = &r["jobs"];
-    // The report already holds amounts in whole tokens (`Amount`'s Display).
-    let tokens = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_string();
+    // The report already holds amounts as token strings (Amount's Display).
+    let tokens = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     println!(
         "cycle {}  |  paused: {}{}  |  {}",
         r["cycle"],

@@ -79,7 +79,9 @@ impl Sandbox {
             .env_remove("OMEGA_CYCLES")
             .env_remove("OMEGA_OWNER_KEY")
             .env_remove("OMEGA_TARGET_CHAIN")
-            .env_remove("OMEGA_CHAIN");
+            .env_remove("OMEGA_CHAIN")
+            .env_remove("OMEGA_HTTP")
+            .env_remove("OMEGA_CONTROL_TOKEN");
         if self.chain_off {
             cmd.env("OMEGA_CHAIN", "off");
         }
@@ -195,4 +197,107 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// A free loopback port (for `--http`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A response from the tiny HTTP/1.1 client below.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`), read to the end. Enough
+/// for the status API, and no HTTP client dependency.
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    try_http(port, method, path, headers)
+        .unwrap_or_else(|e| panic!("{method} {path} on port {port}: {e}"))
+}
+
+pub fn try_http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n"
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok(Response {
+        status,
+        head: head.to_string(),
+        body,
+    })
+}
+
+pub fn get(port: u16, path: &str) -> Response {
+    http(port, "GET", path, &[])
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Waits until the status API on `port` answers `/healthz`. The port is bound before the
+/// orchestrator starts (and, on the devnet, before anvil is up) but answers only once it runs.
+pub fn wait_for_http(port: u16, timeout: Duration) {
+    wait_for("the status API", timeout, || {
+        try_http(port, "GET", "/healthz", &[]).is_ok_and(|r| r.status == 200)
+    });
 }
