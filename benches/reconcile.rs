@@ -84,12 +84,18 @@ async fn main() -> eyre::Result<()> {
     };
     let mut hashes = vec![
         *provider
-            .send_tx_envelope(tx(d.token, approve.abi_encode(), nonce, 100_000).build(&wallet).await?)
+            .send_tx_envelope(
+                tx(d.token, approve.abi_encode(), nonce, 100_000)
+                    .build(&wallet)
+                    .await?,
+            )
             .await?
             .tx_hash(),
     ];
     // Many transactions per block: automine would mine one block per transaction.
-    let _: serde_json::Value = provider.raw_request("evm_setAutomine".into(), (false,)).await?;
+    let _: serde_json::Value = provider
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await?;
     let posting = Instant::now();
     for i in 0..jobs {
         let create = JobRegistry::createJobCall {
@@ -99,7 +105,12 @@ async fn main() -> eyre::Result<()> {
             uri: String::new(),
         };
         let t = tx(d.job_registry, create.abi_encode(), nonce + 1 + i, 400_000);
-        hashes.push(*provider.send_tx_envelope(t.build(&wallet).await?).await?.tx_hash());
+        hashes.push(
+            *provider
+                .send_tx_envelope(t.build(&wallet).await?)
+                .await?
+                .tx_hash(),
+        );
     }
     let last = *hashes.last().expect("sent");
     let receipt = loop {
@@ -108,7 +119,9 @@ async fn main() -> eyre::Result<()> {
             break r;
         }
     };
-    let _: serde_json::Value = provider.raw_request("evm_setAutomine".into(), (true,)).await?;
+    let _: serde_json::Value = provider
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await?;
     eyre::ensure!(receipt.status(), "the last createJob reverted");
     let posting = posting.elapsed();
 
@@ -153,16 +166,26 @@ async fn main() -> eyre::Result<()> {
     let started = Instant::now();
     let report = reconcile(&engine, indexer.view());
     let diffing = started.elapsed();
-    eyre::ensure!(report.clean(), "drift: {:?}", &report.drift[..report.drift.len().min(5)]);
+    eyre::ensure!(
+        report.clean(),
+        "drift: {:?}",
+        &report.drift[..report.drift.len().min(5)]
+    );
 
     let secs = |d: Duration| d.as_secs_f64();
     println!("| measure | value |\n|---|---:|");
     println!("| jobs posted on chain | {jobs} |");
     println!("| posting: tx/s | {:.0} |", jobs as f64 / secs(posting));
-    println!("| blocks indexed | {} |", indexer.state.block - d.deploy_block + 1);
+    println!(
+        "| blocks indexed | {} |",
+        indexer.state.block - d.deploy_block + 1
+    );
     println!("| events indexed | {events} |");
     println!("| indexing: s | {:.2} |", secs(indexing));
-    println!("| indexing: events/s | {:.0} |", events as f64 / secs(indexing));
+    println!(
+        "| indexing: events/s | {:.0} |",
+        events as f64 / secs(indexing)
+    );
     println!("| reconcile: load engine side s | {:.3} |", secs(loading));
     println!("| reconcile: diff s | {:.3} |", secs(diffing));
     println!(
