@@ -108,6 +108,13 @@ fn a_job_posted_by_another_employer_is_adopted_and_finalized() {
             .to_string()
             .contains("not adopted")
     );
+    // --repair adopts it (one engine cycle with the chain attached), then finds no drift.
+    let repaired = net.ok(&["reconcile", "--repair"]);
+    assert!(repaired.contains("no drift"), "{repaired}");
+    assert!(net.state().jobs.iter().any(|j| matches!(
+        &j.origin,
+        omega::domain::job::JobOrigin::External { reference } if *reference == format!("chain:{id}")
+    )));
 
     let run = net.omega(&["run", "--cycles", "60"]);
     let out = common::success(&run);

@@ -304,7 +304,8 @@ impl Orchestrator {
         Ok(())
     }
 
-    /// Archives terminal jobs and writes the checkpoint file; returns its size in bytes.
+    /// Archives terminal jobs and writes the checkpoint file; returns its size in bytes, the
+    /// number of jobs archived and its content hash.
     fn save_state(&mut self) -> Result<(usize, usize, alloy_primitives::B256)> {
         for sink in &mut self.sinks {
             sink.flush()
