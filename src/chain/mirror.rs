@@ -151,6 +151,7 @@ impl ChainMirror {
             stats: stats.clone(),
             now_ms: 0,
             paused: false,
+            paused_by_chain: None,
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {
@@ -457,6 +458,8 @@ struct Worker {
     stats: Arc<MirrorStats>,
     now_ms: u64,
     paused: bool,
+    /// Held because the chain refused a transaction as paused: when it was last checked.
+    paused_by_chain: Option<std::time::Instant>,
 }
 
 impl Worker {
@@ -488,6 +491,7 @@ impl Worker {
                 }
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
             }
+            self.recheck_chain_pause().await;
             if !self.paused {
                 self.dispatch(&mut inflight);
                 if inflight.is_empty() {
@@ -688,7 +692,10 @@ impl Worker {
             }
             // A pause that came from the chain is already there: follow it, send nothing.
             DomainEvent::Paused { source } if source == "chain" => self.paused = true,
-            DomainEvent::Resumed { source } if source == "chain" => self.paused = false,
+            DomainEvent::Resumed { source } if source == "chain" => {
+                self.paused = false;
+                self.paused_by_chain = None;
+            }
             DomainEvent::Paused { .. } => self.set_pause(true).await?,
             DomainEvent::Resumed { .. } => self.set_pause(false).await?,
             _ => {}
@@ -720,20 +727,30 @@ impl Worker {
                 .await?;
         }
         self.paused = pause;
+        self.paused_by_chain = None; // the engine decides from here on
         Ok(())
     }
 
+    /// A hold that came from a refused transaction ends when the chain is unpaused, even if the
+    /// pause was too short for the engine to see it.
+    async fn recheck_chain_pause(&mut self) {
+        let Some(at) = self.paused_by_chain else {
+            return;
+        };
+        if at.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        match self.chain_paused().await {
+            Ok(false) => {
+                self.paused = false;
+                self.paused_by_chain = None;
+            }
+            _ => self.paused_by_chain = Some(std::time::Instant::now()),
+        }
+    }
+
     async fn chain_paused(&self) -> eyre::Result<bool> {
-        let out = self
-            .hub
-            .call(
-                "JobRegistry.paused",
-                self.actors.owner,
-                self.d.job_registry,
-                JobRegistry::pausedCall {}.abi_encode().into(),
-            )
-            .await?;
-        Ok(JobRegistry::pausedCall::abi_decode_returns(&out)?)
+        paused_on_chain(&self.hub, &self.d, self.actors.owner).await
     }
 
     /// At start: adopt jobs whose `createJob` was sent but not journaled as done.
@@ -1070,6 +1087,7 @@ impl Worker {
                     tracing::info!("chain mirror: the chain is paused; holding until it resumes");
                 }
                 self.paused = true;
+                self.paused_by_chain = Some(std::time::Instant::now());
             }
             Outcome::Failed(reason) => {
                 tracing::error!("chain mirror: job {job} detached from the chain: {reason}");
@@ -1079,6 +1097,14 @@ impl Worker {
             }
         }
     }
+}
+
+async fn paused_on_chain(hub: &TxHub, d: &Deployment, from: Address) -> eyre::Result<bool> {
+    let call = JobRegistry::pausedCall {}.abi_encode();
+    let out = hub
+        .call("JobRegistry.paused", from, d.job_registry, call.into())
+        .await?;
+    Ok(JobRegistry::pausedCall::abi_decode_returns(&out)?)
 }
 
 /// The latest chain timestamp seen (refreshed by the worker).
@@ -1115,8 +1141,12 @@ impl Ctx {
         match self.try_perform(action).await {
             Ok(o) => o,
             // Paused on chain (by the owner, with any tool): wait for the unpause, give up nothing.
+            // A transaction mined as the pause landed reverts without a reason: ask the chain.
             Err(e) if format!("{e:#}").contains("EnforcedPause") => Outcome::ChainPaused,
-            Err(e) => Outcome::Failed(format!("{action:?}: {e:#}")),
+            Err(e) => match paused_on_chain(&self.hub, &self.d, self.owner).await {
+                Ok(true) => Outcome::ChainPaused,
+                _ => Outcome::Failed(format!("{action:?}: {e:#}")),
+            },
         }
     }
 

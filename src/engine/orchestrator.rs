@@ -197,10 +197,13 @@ impl Orchestrator {
             ran += 1;
             if self.world.state.now_ms >= self.last_checkpoint_ms + self.checkpoint_every_ms {
                 self.checkpoint()?;
-            } else if !self.held.is_empty() {
-                self.save_then_release()?;
-            } else if !self.options.fast {
-                self.log.flush()?;
+            } else {
+                if !self.held.is_empty() {
+                    self.save_then_release()?;
+                }
+                if !self.options.fast {
+                    self.log.flush()?;
+                }
             }
             if let Some(progress) = self.progress.as_mut() {
                 progress(&self.world);
