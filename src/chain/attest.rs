@@ -41,7 +41,9 @@ pub async fn onchain_hash(
     )?)
 }
 
-/// Attests `hash` under `index` from `attestor`, journaling the intent in `journal` first.
+/// Attests `hash` under `index` from `attestor`, journaling the intent in `journal` first;
+/// `cursor` is the chain block the checkpoint was reconciled with.
+#[allow(clippy::too_many_arguments)]
 pub async fn attest(
     hub: &TxHub,
     d: &Deployment,

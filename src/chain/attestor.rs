@@ -76,10 +76,12 @@ impl EventSink for AutoAttestor {
 
     fn checkpointed(&mut self, seq: u64, hash: B256) {
         self.seen += 1;
-        if self.seen % self.every == 0 {
-            if let Some(q) = &self.queue {
-                let _ = q.send((seq, hash));
-            }
+        if let Some(q) = self
+            .queue
+            .as_ref()
+            .filter(|_| self.seen.is_multiple_of(self.every))
+        {
+            let _ = q.send((seq, hash));
         }
     }
 

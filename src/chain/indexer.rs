@@ -428,6 +428,172 @@ impl Indexer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::bindings::JobRegistry;
+    use alloy::primitives::{U256, keccak256};
+    use alloy::sol_types::SolEvent;
+    use std::sync::Mutex;
+
+    /// A scripted chain: block n has a hash and maybe one JobCreated; forks replace its tail.
+    struct Scripted {
+        registry: Address,
+        blocks: Mutex<Vec<(B256, Option<u64>)>>,
+        max_range: u64,
+    }
+
+    impl Scripted {
+        fn new(registry: Address, jobs_at: &[(u64, u64)], len: u64, salt: u8) -> Scripted {
+            let blocks = (0..=len)
+                .map(|n| {
+                    (
+                        Self::hash(n, salt),
+                        jobs_at.iter().find(|(b, _)| *b == n).map(|(_, j)| *j),
+                    )
+                })
+                .collect();
+            Scripted {
+                registry,
+                blocks: Mutex::new(blocks),
+                max_range: u64::MAX,
+            }
+        }
+
+        fn hash(n: u64, salt: u8) -> B256 {
+            keccak256([&n.to_be_bytes()[..], &[salt]].concat())
+        }
+
+        /// Replaces blocks from `from` on with a fork of `len` blocks holding `jobs_at`.
+        fn fork(&self, from: u64, len: u64, jobs_at: &[(u64, u64)]) {
+            let mut b = self.blocks.lock().unwrap();
+            b.truncate(from as usize);
+            for n in from..from + len {
+                b.push((
+                    Self::hash(n, 9),
+                    jobs_at.iter().find(|(x, _)| *x == n).map(|(_, j)| *j),
+                ));
+            }
+        }
+    }
+
+    impl LogSource for Scripted {
+        async fn head(&self) -> Result<u64, SourceError> {
+            Ok(self.blocks.lock().unwrap().len() as u64 - 1)
+        }
+        async fn block_hash(&self, n: u64) -> Result<Option<B256>, SourceError> {
+            Ok(self.blocks.lock().unwrap().get(n as usize).map(|b| b.0))
+        }
+        async fn logs(&self, from: u64, to: u64, _: &[Address]) -> Result<Vec<Log>, SourceError> {
+            if to - from + 1 > self.max_range {
+                return Err(SourceError::classify("block range too large".into()));
+            }
+            let blocks = self.blocks.lock().unwrap();
+            let mut out = Vec::new();
+            for n in from..=to.min(blocks.len() as u64 - 1) {
+                let (hash, job) = blocks[n as usize];
+                let Some(job) = job else { continue };
+                let event = JobRegistry::JobCreated {
+                    jobId: U256::from(job),
+                    employer: Address::repeat_byte(1),
+                    agent: Address::ZERO,
+                    reward: U256::from(1),
+                    stake: U256::ZERO,
+                    fee: U256::ZERO,
+                    specHash: B256::repeat_byte(job as u8),
+                    uri: String::new(),
+                };
+                out.push(Log {
+                    inner: alloy::primitives::Log {
+                        address: self.registry,
+                        data: event.encode_log_data(),
+                    },
+                    block_hash: Some(hash),
+                    block_number: Some(n),
+                    log_index: Some(0),
+                    ..Default::default()
+                });
+            }
+            Ok(out)
+        }
+    }
+
+    fn deployment() -> Deployment {
+        Deployment {
+            chain_id: 1,
+            deploy_block: 1,
+            token: Address::repeat_byte(0x10),
+            stake_manager: Address::repeat_byte(0x11),
+            job_registry: Address::repeat_byte(0x12),
+            validation_module: Address::repeat_byte(0x13),
+            identity_registry: Address::repeat_byte(0x14),
+            system_pause: Address::repeat_byte(0x15),
+            checkpoint_registry: Address::repeat_byte(0x16),
+            owner: Address::repeat_byte(0x17),
+        }
+    }
+
+    fn indexer(dir: &Path, window: u64, chunk: u64) -> Indexer {
+        let mut s = IndexerSettings::new(dir, 0);
+        s.window = window;
+        s.chunk = chunk;
+        Indexer::open(&deployment(), s).unwrap()
+    }
+
+    fn jobs(i: &Indexer) -> Vec<u64> {
+        i.view().jobs.keys().copied().collect()
+    }
+
+    #[tokio::test]
+    async fn a_fork_inside_the_window_is_rewound_and_the_new_branch_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Scripted::new(
+            deployment().job_registry,
+            &[(3, 1), (10, 2), (18, 3)],
+            20,
+            0,
+        );
+        let mut idx = indexer(dir.path(), 64, 4);
+        idx.sync(&chain).await.unwrap();
+        assert_eq!(jobs(&idx), [1, 2, 3]);
+        chain.fork(15, 10, &[(16, 4)]); // job 3 is reorged out, job 4 appears
+        idx.sync(&chain).await.unwrap();
+        assert_eq!((jobs(&idx), idx.state.reorgs), (vec![1, 2, 4], 1));
+        // The rewound state was saved: a reopened indexer has the same view and cursor.
+        let again = indexer(dir.path(), 64, 4);
+        assert_eq!((again.view(), again.state.block), (idx.view(), 24));
+    }
+
+    #[tokio::test]
+    async fn a_fork_deeper_than_the_window_reindexes_from_the_deploy_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Scripted::new(deployment().job_registry, &[(2, 1), (30, 2)], 40, 0);
+        let mut idx = indexer(dir.path(), 5, 8);
+        idx.sync(&chain).await.unwrap();
+        chain.fork(1, 45, &[(20, 7)]); // everything since block 1 replaced
+        idx.sync(&chain).await.unwrap();
+        assert_eq!((jobs(&idx), idx.state.reorgs), (vec![7], 1));
+    }
+
+    #[tokio::test]
+    async fn chunks_halve_on_a_range_limit_and_the_result_is_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut chain = Scripted::new(
+            deployment().job_registry,
+            &[(5, 1), (77, 2), (150, 3)],
+            200,
+            0,
+        );
+        chain.max_range = 10;
+        let mut idx = indexer(dir.path(), 64, 2_000);
+        idx.sync(&chain).await.unwrap();
+        assert_eq!(jobs(&idx), [1, 2, 3]);
+        // 2,000 → 7 takes eight halvings; each success doubles it again (and the limit halves it).
+        assert!(idx.state.halvings >= 8, "{}", idx.state.halvings);
+        chain.max_range = u64::MAX;
+        let other = tempfile::tempdir().unwrap();
+        let mut unlimited = indexer(other.path(), 64, 2_000);
+        unlimited.sync(&chain).await.unwrap();
+        assert_eq!(unlimited.view(), idx.view());
+        assert_eq!(unlimited.state.halvings, 0);
+    }
 
     #[test]
     fn provider_limit_messages_are_retried_smaller() {

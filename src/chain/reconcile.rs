@@ -149,12 +149,12 @@ impl EngineSide {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
                 continue; // a torn last line
             };
-            if v["intent"] == "attest" {
-                if let (Some(i), Some(h)) = (v["index"].as_u64(), v["hash"].as_str()) {
-                    if let Ok(h) = h.parse() {
-                        self.attestations.insert(i, h);
-                    }
-                }
+            if v["intent"] != "attest" {
+                continue;
+            }
+            let hash = v["hash"].as_str().and_then(|h| h.parse().ok());
+            if let (Some(i), Some(h)) = (v["index"].as_u64(), hash) {
+                self.attestations.insert(i, h);
             }
         }
         Ok(())

@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn a_lifecycle_folds_to_finalized_and_refolding_is_identical() {
         let agent = Address::repeat_byte(2);
-        let events = vec![
+        let events = [
             created(1),
             ChainEvent::AgentAssigned { job: 1, agent },
             ChainEvent::ResultSubmitted { job: 1, agent },

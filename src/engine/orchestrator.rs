@@ -73,8 +73,11 @@ pub struct Orchestrator {
     last_hash: String,
     progress: Option<Box<dyn FnMut(&World) + Send>>,
     /// Events held for write-ahead sinks until the state that produced them is saved.
-    held: Vec<(u64, u64, Vec<DomainEvent>)>,
+    held: Vec<HeldEvents>,
 }
+
+/// One cycle's events waiting for the checkpoint: (cycle, engine time, events).
+type HeldEvents = (u64, u64, Vec<DomainEvent>);
 
 impl Orchestrator {
     /// Loads the checkpoint (refusing a corrupt one) or creates a fresh world.
