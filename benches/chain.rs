@@ -9,13 +9,12 @@ use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use omega::chain::anvil::DevnetPaths;
-use omega::chain::deploy::DevnetParams;
-use omega::chain::devnet::{DevnetOptions, ensure_up};
 use omega::chain::keys::Keys;
 use omega::chain::tx::connect;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod common;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -32,33 +31,13 @@ async fn main() -> eyre::Result<()> {
         .args(["build", "--release", "--quiet"])
         .status()?;
     eyre::ensure!(status.success(), "cargo build --release failed");
-    let dir = tempfile::tempdir()?;
-    let reports = dir.path().join("reports");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let paths = DevnetPaths::new(&reports);
-    let params = DevnetParams {
-        employer_tokens: 1_000_000_000,
-        member_tokens: 50_000_000,
-        agent_stake: 1_000,
-        validator_stake: 1_000,
-        commit_window_s: 300,
-        reveal_window_s: 300,
-        validators_per_job: 4,
-        required_approvals: 3,
-    };
-    let devnet = ensure_up(
-        &paths,
-        &DevnetOptions {
-            anvil: None,
-            port,
-            params,
-            agents: 3,
-            validators: 5,
-        },
-    )
-    .await?;
+    let common::BenchDevnet {
+        dir,
+        reports,
+        paths,
+        port,
+        devnet,
+    } = common::devnet().await?;
     let provider = connect(&devnet.process.rpc_url)?;
 
     // Raw baseline: the owner pipelines plain transfers with nonces assigned up front.

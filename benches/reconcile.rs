@@ -12,10 +12,7 @@ use alloy::primitives::{B256, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use omega::chain::anvil::DevnetPaths;
 use omega::chain::bindings::{AGIALPHA, JobRegistry};
-use omega::chain::deploy::DevnetParams;
-use omega::chain::devnet::{DevnetOptions, ensure_up};
 use omega::chain::indexer::{Indexer, IndexerSettings, RpcSource};
 use omega::chain::journal::{Entry, Journal};
 use omega::chain::keys::Keys;
@@ -24,36 +21,17 @@ use omega::chain::tx::connect;
 use omega::domain::job::JobStatus;
 use std::time::{Duration, Instant};
 
+mod common;
+
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let jobs: u64 = std::env::var("BENCH_JOBS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let dir = tempfile::tempdir()?;
-    let reports = dir.path().join("reports");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let paths = DevnetPaths::new(&reports);
-    let params = DevnetParams {
-        employer_tokens: 1_000_000_000,
-        member_tokens: 1_000_000,
-        agent_stake: 1_000,
-        validator_stake: 1_000,
-        commit_window_s: 300,
-        reveal_window_s: 300,
-        validators_per_job: 4,
-        required_approvals: 3,
-    };
-    let options = DevnetOptions {
-        anvil: None,
-        port,
-        params,
-        agents: 3,
-        validators: 5,
-    };
-    let devnet = ensure_up(&paths, &options).await?;
+    let common::BenchDevnet {
+        dir, paths, devnet, ..
+    } = common::devnet().await?;
     let d = devnet.deployment.clone();
     let provider = connect(&devnet.process.rpc_url)?;
     let employer = Keys::devnet(3, 5)?.employer;

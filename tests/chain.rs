@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Sandbox, runtime, sigterm, wait_for};
+use common::{Sandbox, job_state, runtime, sigterm, wait_for};
 
 /// Logs of type `E` from `address` in blocks `from..=latest`, with their block numbers.
 async fn logs_since<E: SolEvent>(rpc: &str, address: Address, from: u64) -> Vec<(u64, E)> {
@@ -42,18 +42,6 @@ async fn logs_since<E: SolEvent>(rpc: &str, address: Address, from: u64) -> Vec<
 async fn events<E: SolEvent>(rpc: &str, d: &Deployment, address: Address) -> Vec<E> {
     let logs = logs_since::<E>(rpc, address, d.deploy_block).await;
     logs.into_iter().map(|(_, e)| e).collect()
-}
-
-async fn job_state(rpc: &str, d: &Deployment, id: U256) -> (Address, Address, u8) {
-    let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
-    let registry = JobRegistry::new(d.job_registry, &provider);
-    let job = registry.jobs(id).call().await.unwrap();
-    let meta = registry
-        .decodeJobMetadata(job.packedMetadata)
-        .call()
-        .await
-        .unwrap();
-    (job.employer, job.agent, meta.state)
 }
 
 #[test]

@@ -6,7 +6,7 @@ use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
-use common::{Sandbox, runtime, sigterm, wait_for};
+use common::{Sandbox, job_state, runtime, sigterm, wait_for};
 use omega::chain::bindings::{AGIALPHA, JobRegistry, SystemPause};
 use omega::chain::indexer::{Indexer, IndexerSettings, LogSource, RpcSource, SourceError};
 use omega::chain::keys::Keys;
@@ -71,18 +71,6 @@ async fn post_external_job(rpc: &str, d: &Deployment) -> U256 {
     id
 }
 
-async fn job_state(rpc: &str, d: &Deployment, id: U256) -> (Address, u8) {
-    let p = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
-    let registry = JobRegistry::new(d.job_registry, &p);
-    let job = registry.jobs(id).call().await.unwrap();
-    let meta = registry
-        .decodeJobMetadata(job.packedMetadata)
-        .call()
-        .await
-        .unwrap();
-    (job.agent, meta.state)
-}
-
 fn reconcile_json(net: &Sandbox) -> (bool, serde_json::Value) {
     let out = net.omega(&["reconcile", "--json"]);
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -123,7 +111,7 @@ fn a_job_posted_by_another_employer_is_adopted_and_finalized() {
         .filter(|l| l.contains("detached") || l.contains("WARN"))
         .map(str::to_string)
         .collect();
-    let (agent, state) = rt.block_on(job_state(&net.rpc(), &d, id));
+    let (_, agent, state) = rt.block_on(job_state(&net.rpc(), &d, id));
     if state != 6 {
         let log = net.log();
         let adopted: Vec<&str> = log.lines().filter(|l| l.contains("chain:")).collect();

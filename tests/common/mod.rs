@@ -301,3 +301,20 @@ pub fn wait_for_http(port: u16, timeout: Duration) {
         try_http(port, "GET", "/healthz", &[]).is_ok_and(|r| r.status == 200)
     });
 }
+
+/// The on-chain job `id`: (employer, agent, v2 state).
+pub async fn job_state(
+    rpc: &str,
+    d: &Deployment,
+    id: alloy::primitives::U256,
+) -> (alloy::primitives::Address, alloy::primitives::Address, u8) {
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    let registry = omega::chain::bindings::JobRegistry::new(d.job_registry, &provider);
+    let job = registry.jobs(id).call().await.unwrap();
+    let meta = registry
+        .decodeJobMetadata(job.packedMetadata)
+        .call()
+        .await
+        .unwrap();
+    (job.employer, job.agent, meta.state)
+}
