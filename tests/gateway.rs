@@ -118,13 +118,7 @@ fn a_gateway_posts_a_job_and_omegas_agents_see_it_through() {
             .await
             .unwrap();
         approved.get_receipt().await.unwrap();
-        let now = as_gateway
-            .get_block_by_number(Default::default())
-            .await
-            .unwrap()
-            .unwrap()
-            .header
-            .timestamp;
+        let now = common::chain_time(&as_gateway).await;
         let registry = Registry::new(env["JOB_REGISTRY_ADDRESS"].parse().unwrap(), &as_gateway);
         let reward = U256::from(5u64) * U256::from(10u64).pow(U256::from(18u64));
         let create = registry.createJob(

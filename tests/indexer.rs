@@ -52,13 +52,7 @@ async fn post_external_job(rpc: &str, d: &Deployment) -> U256 {
         .await
         .unwrap();
     r.get_receipt().await.unwrap();
-    let now = as_employer
-        .get_block_by_number(Default::default())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .timestamp;
+    let now = common::chain_time(&as_employer).await;
     let registry = JobRegistry::new(d.job_registry, &as_employer);
     let call = registry.createJob(
         reward,

@@ -180,6 +180,8 @@ pub struct Indexer {
     deploy_block: u64,
     pub state: IndexerState,
     view: ChainView,
+    /// The cursor moved over empty blocks since the file was last written.
+    unsaved: bool,
 }
 
 impl Indexer {
@@ -228,6 +230,7 @@ impl Indexer {
             settings,
             state,
             view: ChainView::default(),
+            unsaved: false,
         };
         indexer.rebuild_view();
         Ok(indexer)
@@ -259,6 +262,9 @@ impl Indexer {
             self.check_reorg(src).await?;
             let safe = head.saturating_sub(self.settings.confirmations);
             if self.state.block >= safe {
+                if self.unsaved {
+                    self.save()?;
+                }
                 return Ok(applied);
             }
             let from = self.state.block + 1;
@@ -320,7 +326,13 @@ impl Indexer {
         self.state.hash = to_hash;
         self.state.chunk = (self.state.chunk * 2).min(self.settings.chunk);
         self.settle();
-        self.save()?;
+        // An empty range need not be saved at once (reading it again after a crash is harmless,
+        // and the file holds the whole view): `sync` saves the cursor once when it returns.
+        if n > 0 {
+            self.save()?;
+        } else {
+            self.unsaved = true;
+        }
         Ok(n)
     }
 
@@ -412,7 +424,8 @@ impl Indexer {
         self.view = view;
     }
 
-    fn save(&self) -> Result<(), IndexerError> {
+    fn save(&mut self) -> Result<(), IndexerError> {
+        self.unsaved = false;
         let err = |message: String| IndexerError::File {
             path: self.settings.path.clone(),
             message,

@@ -318,3 +318,12 @@ pub async fn job_state(
         .unwrap();
     (job.employer, job.agent, meta.state)
 }
+
+/// The timestamp of the latest block (the chain's clock, which the devnet may have moved on).
+pub async fn chain_time(provider: &impl alloy::providers::Provider) -> u64 {
+    let block = provider
+        .get_block_by_number(Default::default())
+        .await
+        .unwrap();
+    block.expect("a latest block").header.timestamp
+}
