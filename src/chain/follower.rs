@@ -81,9 +81,16 @@ impl ChainFollower {
         cursor: Arc<AtomicU64>,
     ) -> ChainFollower {
         let (tx, rx) = mpsc::channel();
+        // What the already-synced view asks for is queued now, so the engine's first cycle sees
+        // it (a one-cycle `reconcile --repair` run must adopt what start-up reconciliation found).
+        for input in adoption.inputs(indexer.view()) {
+            tx.send(input).expect("the receiver is alive");
+        }
+        cursor.store(indexer.state.block, Relaxed);
         let task = tokio::spawn(async move {
             let mut failing = false;
             loop {
+                tokio::time::sleep(every).await;
                 match indexer.sync(&source).await {
                     Ok(_) => failing = false,
                     Err(e) if !failing => {
@@ -98,7 +105,6 @@ impl ChainFollower {
                     }
                 }
                 cursor.store(indexer.state.block, Relaxed);
-                tokio::time::sleep(every).await;
             }
         });
         ChainFollower { inputs: rx, task }
