@@ -258,3 +258,73 @@ fn kill_9_mid_lifecycle_then_restart_creates_nothing_twice() {
         "jobs with commits before the crash were finalized after it"
     );
 }
+
+async fn automine(rpc: &str) -> bool {
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    provider
+        .raw_request("anvil_getAutomine".into(), ())
+        .await
+        .unwrap()
+}
+
+/// Blocks since `from` and the transactions in them.
+async fn blocks_and_txs(rpc: &str, from: u64) -> (u64, u64) {
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    let head = provider.get_block_number().await.unwrap();
+    let mut txs = 0;
+    for n in from + 1..=head {
+        let block = provider
+            .get_block_by_number(n.into())
+            .await
+            .unwrap()
+            .unwrap();
+        txs += block.transactions.len() as u64;
+    }
+    (head - from, txs)
+}
+
+#[test]
+fn a_run_mines_in_batches_and_gives_automine_back_even_after_kill_9() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    let rt = runtime();
+    let lease = net.reports().join("devnet").join("miner.json");
+    let deployed_at = net.deployment().deploy_block;
+    assert!(
+        rt.block_on(automine(&net.rpc())),
+        "a fresh devnet automines"
+    );
+
+    let mut child = net.spawn(&["run"]);
+    wait_for("jobs in flight on chain", Duration::from_secs(60), || {
+        net.journal().iter().filter(|e| e["kind"] == "done").count() >= 10
+    });
+    assert!(
+        !rt.block_on(automine(&net.rpc())),
+        "the run builds the blocks"
+    );
+    assert!(lease.exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !rt.block_on(automine(&net.rpc())),
+        "nobody gave it back yet"
+    );
+    net.ok(&["devnet", "up"]);
+    assert!(
+        rt.block_on(automine(&net.rpc())),
+        "devnet up restores an orphaned devnet"
+    );
+    assert!(!lease.exists());
+
+    net.ok(&["run", "--cycles", "60"]);
+    assert!(
+        rt.block_on(automine(&net.rpc())),
+        "a run that ends gives it back"
+    );
+    let (blocks, txs) = rt.block_on(blocks_and_txs(&net.rpc(), deployed_at));
+    assert!(
+        blocks < txs,
+        "{txs} transactions in {blocks} blocks: transactions sent together share a block"
+    );
+}

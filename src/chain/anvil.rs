@@ -18,10 +18,15 @@ pub fn wall_s() -> u64 {
 }
 pub const CHAIN_ID: u64 = 31337;
 
+/// Block states anvil keeps (older ones are dropped, not written to disk).
+pub const PRUNED_STATES: u32 = 256;
+
 /// Files of the devnet, all in `<reports>/devnet/`.
 #[derive(Clone, Debug)]
 pub struct DevnetPaths {
     pub dir: PathBuf,
+    /// Which `omega run` mines the devnet on demand (see `chain::miner`).
+    pub miner: PathBuf,
     pub process: PathBuf,
     pub state: PathBuf,
     pub log: PathBuf,
@@ -34,6 +39,7 @@ impl DevnetPaths {
         let dir = reports.join("devnet");
         DevnetPaths {
             process: dir.join("anvil.json"),
+            miner: dir.join("miner.json"),
             state: dir.join("chain-state.json"),
             log: dir.join("anvil.log"),
             manifest: dir.join("deployments.json"),
@@ -158,6 +164,11 @@ pub fn start(
         .arg("--state")
         .arg(&paths.state)
         .args(["--state-interval", "2"])
+        // By default anvil writes every block's state to ~/.foundry/anvil/tmp and never removes it
+        // when killed: gigabytes per few thousand blocks, a full disk within a day. Keep the
+        // states of the latest blocks in memory only (enough for the indexer's reorg window and
+        // `anvil_reorg`; blocks, receipts and logs are all kept).
+        .args(["--prune-history", &PRUNED_STATES.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))

@@ -37,7 +37,11 @@ pub async fn ensure_up(paths: &DevnetPaths, o: &DevnetOptions<'_>) -> Result<Dev
         }
     };
     let keys = Keys::devnet(o.agents, o.validators)?;
-    let hub = TxHub::new(connect(&process.rpc_url)?, keys.all().cloned()).await?;
+    let provider = connect(&process.rpc_url)?;
+    if super::miner::restore_if_orphaned(&provider, &paths.miner).await? {
+        tracing::info!("devnet: automine restored (the run that was mining it is gone)");
+    }
+    let hub = TxHub::new(provider, keys.all().cloned()).await?;
     let existing = Deployment::load(&paths.manifest).ok();
     let reusable = match &existing {
         Some(d) => deploy::verify(&hub, d).await.unwrap_or(false),

@@ -16,6 +16,7 @@ use super::bindings::{JobRegistry, SystemPause, ValidationModule};
 use super::commit_hash::{commit_hash, domain_separator};
 use super::journal::{Entry, Journal};
 use super::manifest::Deployment;
+use super::stages::StageTimes;
 use super::tx::{Gas, TxHub};
 use crate::domain::events::{DomainEvent, Step, StepGate};
 use crate::domain::job::JobId;
@@ -86,6 +87,7 @@ pub struct MirrorStats {
     pub created: std::sync::atomic::AtomicU64,
     pub finalized: std::sync::atomic::AtomicU64,
     pub detached: std::sync::atomic::AtomicU64,
+    pub stages: std::sync::Mutex<StageTimes>,
 }
 
 enum Input {
@@ -152,6 +154,8 @@ impl ChainMirror {
             now_ms: 0,
             paused: false,
             paused_by_chain: None,
+            selecting: 0,
+            select_blocked: None,
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {
@@ -241,13 +245,19 @@ impl EventSink for ChainMirror {
     fn summary(&self) -> Option<String> {
         use std::sync::atomic::Ordering::Relaxed;
         Some(format!(
-            "chain ({}): {} jobs created, {} finalized on chain{}",
+            "chain ({}): {} jobs created, {} finalized on chain{}{}",
             self.rpc_label,
             self.stats.created.load(Relaxed),
             self.stats.finalized.load(Relaxed),
             match self.stats.detached.load(Relaxed) {
                 0 => String::new(),
                 n => format!(", {n} detached after chain errors"),
+            },
+            match self.stats.stages.lock().expect("stages").report() {
+                Some(r) => format!(
+                    "\nchain steps (mean wait after the previous step, mean time to act): {r}"
+                ),
+                None => String::new(),
             }
         ))
     }
@@ -297,6 +307,8 @@ struct Rec {
     busy: u32,
     /// Validation cannot close before this chain time; `force` once quorum is known to be missing.
     finish_wait: Option<(u64, bool)>,
+    /// When the job's previous step ended (for the stage latency figures).
+    last_step: Option<std::time::Instant>,
 }
 
 #[derive(Default)]
@@ -428,7 +440,10 @@ enum Outcome {
     Applied,
     Submitted,
     Selected(Vec<Address>, u64),
-    NotYetSelected,
+    /// Selection must wait: for a later block (`too_early`), or for validators with free stake.
+    NotYetSelected {
+        too_early: bool,
+    },
     Committed(Address),
     Revealed(Address),
     /// The chain's window for this validator's commit or reveal closed first (typically a round
@@ -460,14 +475,25 @@ struct Worker {
     paused: bool,
     /// Held because the chain refused a transaction as paused: when it was last checked.
     paused_by_chain: Option<std::time::Instant>,
+    /// `selectValidators` calls in flight.
+    selecting: usize,
+    /// No validator had free stake for a committee: no job tries to select again until another
+    /// job settles (freeing its committee's stake) or this time passes. Without it every waiting
+    /// job retried in a loop, and each try cost the devnet a block.
+    select_blocked: Option<std::time::Instant>,
 }
+
+/// At most this many `selectValidators` in flight (they compete for the same validators).
+const SELECTS_IN_FLIGHT: usize = 4;
+/// How long selection waits after "not enough eligible validators" if no job settles first.
+const SELECT_RETRY: Duration = Duration::from_secs(1);
 
 impl Worker {
     async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Input>) {
         if let Err(e) = self.recover().await {
             tracing::error!("chain mirror: recovery failed: {e:#}");
         }
-        let mut inflight: JoinSet<(JobId, Outcome)> = JoinSet::new();
+        let mut inflight: JoinSet<Done> = JoinSet::new();
         let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
         loop {
             tokio::select! {
@@ -485,8 +511,16 @@ impl Worker {
                     None => return,
                 },
                 Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
-                    if let Ok((job, outcome)) = joined {
-                        self.apply(job, outcome);
+                    if let Ok(done) = joined {
+                        if let Action::Select = done.action {
+                            self.selecting -= 1;
+                        }
+                        self.stats.stages.lock().expect("stages").record(
+                            done.action.kind(),
+                            done.waited,
+                            done.took,
+                        );
+                        self.apply(done.job, done.outcome);
                     }
                 }
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
@@ -526,10 +560,17 @@ impl Worker {
     /// Nothing left that the mirror can send now (jobs waiting for the engine or for the chain
     /// clock carry on at the next start, from the journal).
     fn idle(&self) -> bool {
-        self.state
-            .recs
-            .values()
-            .all(|r| r.detached || r.finished || r.cancelled || self.next_action(r).is_none())
+        self.state.recs.values().all(|r| {
+            r.detached
+                || r.finished
+                || r.cancelled
+                || match self.next_action(r) {
+                    None => true,
+                    // Waiting for validators that only other jobs' progress frees.
+                    Some(Action::Select) => self.selection_waits(),
+                    Some(_) => false,
+                }
+        })
     }
 
     fn addr(&self, name: &str) -> Option<Address> {
@@ -603,6 +644,7 @@ impl Worker {
                 r.reward = U256::from(reward.0);
                 r.deadline_s = deadline_s;
                 r.spec_hash = spec_hash;
+                r.last_step = Some(std::time::Instant::now());
             }
             DomainEvent::JobAssigned { job, agent, .. } => {
                 let a = self.addr(&agent);
@@ -796,7 +838,7 @@ impl Worker {
     }
 
     /// Starts the next action of every job that has one and is not busy.
-    fn dispatch(&mut self, inflight: &mut JoinSet<(JobId, Outcome)>) {
+    fn dispatch(&mut self, inflight: &mut JoinSet<Done>) {
         let ready: Vec<(JobId, Action)> = self
             .state
             .recs
@@ -805,6 +847,12 @@ impl Worker {
             .flat_map(|(id, r)| self.next_actions(r).into_iter().map(|a| (*id, a)))
             .collect();
         for (job, action) in ready {
+            if let Action::Select = action {
+                if self.selection_waits() || self.selecting >= SELECTS_IN_FLIGHT {
+                    continue;
+                }
+                self.selecting += 1;
+            }
             if let Action::Create = action {
                 let r = &self.state.recs[&job];
                 if let Err(e) = self.journal.record(&Entry::CreateIntent {
@@ -831,8 +879,24 @@ impl Worker {
                 windows,
                 rec: r.clone(),
             };
-            inflight.spawn(async move { (job, ctx.perform(action).await) });
+            let started = std::time::Instant::now();
+            let waited = r.last_step.map(|t| started - t).unwrap_or_default();
+            inflight.spawn(async move {
+                let outcome = ctx.perform(action).await;
+                Done {
+                    job,
+                    action,
+                    outcome,
+                    waited,
+                    took: started.elapsed(),
+                }
+            });
         }
+    }
+
+    fn selection_waits(&self) -> bool {
+        self.select_blocked
+            .is_some_and(|until| std::time::Instant::now() < until)
     }
 
     fn next_action(&self, r: &Rec) -> Option<Action> {
@@ -1012,6 +1076,7 @@ impl Worker {
             return;
         };
         r.busy = r.busy.saturating_sub(1);
+        r.last_step = Some(std::time::Instant::now());
         let mut view = self.view.lock().expect("view");
         let done = |journal: &mut Journal, step: String| {
             if let Err(e) = journal.record(&Entry::Done { job: job.0, step }) {
@@ -1064,11 +1129,13 @@ impl Worker {
                 done(&mut self.journal, format!("reveal:{v}"));
             }
             Outcome::Missed(v) => {
+                self.select_blocked = None;
                 tracing::info!("chain mirror: job {job}: {v}'s vote missed its window on chain");
                 r.votes.remove(&v);
                 r.reveal_wanted.remove(&v);
             }
             Outcome::Finished(success) => {
+                self.select_blocked = None;
                 r.finished = true;
                 r.outcome = Some(success);
                 view.finished.insert(job);
@@ -1081,7 +1148,10 @@ impl Worker {
                 done(&mut self.journal, "cancel".into());
             }
             Outcome::WaitUntil(at, force) => r.finish_wait = Some((at, force)),
-            Outcome::NotYetSelected | Outcome::NotYet => {}
+            Outcome::NotYetSelected { too_early: false } => {
+                self.select_blocked = Some(std::time::Instant::now() + SELECT_RETRY);
+            }
+            Outcome::NotYetSelected { too_early: true } | Outcome::NotYet => {}
             Outcome::ChainPaused => {
                 if !self.paused {
                     tracing::info!("chain mirror: the chain is paused; holding until it resumes");
@@ -1110,6 +1180,15 @@ async fn paused_on_chain(hub: &TxHub, d: &Deployment, from: Address) -> eyre::Re
 /// The latest chain timestamp seen (refreshed by the worker).
 static CHAIN_TIME: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A finished action, with its timings.
+struct Done {
+    job: JobId,
+    action: Action,
+    outcome: Outcome,
+    waited: Duration,
+    took: Duration,
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Action {
     Create,
@@ -1123,6 +1202,21 @@ enum Action {
     Finish {
         force: bool,
     },
+}
+
+impl Action {
+    fn kind(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Cancel => "cancel",
+            Action::Apply => "apply",
+            Action::Submit => "submit",
+            Action::Select => "select",
+            Action::Commit(_) => "commit",
+            Action::Reveal(_) => "reveal",
+            Action::Finish { .. } => "finish",
+        }
+    }
 }
 
 /// What one action needs, detached from the worker so actions of many jobs run at once.
@@ -1233,28 +1327,37 @@ impl Ctx {
                     // Selected before a restart: the journal holds when (the chain time now is later).
                     return Ok(Outcome::Selected(existing, self.chain_time().await?));
                 }
-                if self.devnet {
-                    self.hub.mine(1).await?; // selection must happen in a later block than submit
-                }
                 let call = ValidationModule::selectValidatorsCall {
                     jobId: id,
                     _1: U256::from(0x0e6a),
                 };
                 // A dry run first: the fixed gas limit would otherwise hide the revert reason.
-                if let Err(e) = self
-                    .hub
-                    .call("selectValidators", r.poster, vm, call.abi_encode().into())
-                    .await
-                {
-                    return match e {
-                        super::tx::TxError::Reverted { reason, .. }
-                            if reason.contains("SelectionTooEarly")
-                                || reason.contains("NotEnoughEligible") =>
+                // Selection needs a block after the submit's; on the devnet one is mined for it,
+                // only when the dry run says so.
+                let mut mined = false;
+                loop {
+                    let dry = self
+                        .hub
+                        .call("selectValidators", r.poster, vm, call.abi_encode().into())
+                        .await;
+                    match dry {
+                        Ok(_) => break,
+                        Err(super::tx::TxError::Reverted { reason, .. })
+                            if reason.contains("SelectionTooEarly") =>
                         {
-                            Ok(Outcome::NotYetSelected)
+                            if !self.devnet || mined {
+                                return Ok(Outcome::NotYetSelected { too_early: true });
+                            }
+                            self.hub.mine(1).await?;
+                            mined = true;
                         }
-                        e => Err(e.into()),
-                    };
+                        Err(super::tx::TxError::Reverted { reason, .. })
+                            if reason.contains("NotEnoughEligible") =>
+                        {
+                            return Ok(Outcome::NotYetSelected { too_early: false });
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 match send(
                     "selectValidators",
@@ -1273,13 +1376,13 @@ impl Ctx {
                             ValidationModule::ValidatorsSelected::decode_log_data(l.data()).ok()
                         }) {
                             Some(ev) => Ok(Outcome::Selected(ev.validators, at)),
-                            None => Ok(Outcome::NotYetSelected),
+                            None => Ok(Outcome::NotYetSelected { too_early: true }),
                         }
                     }
                     Err(super::tx::TxError::Reverted { reason, .. })
                         if reason.contains("SelectionTooEarly") =>
                     {
-                        Ok(Outcome::NotYetSelected)
+                        Ok(Outcome::NotYetSelected { too_early: true })
                     }
                     Err(e) => Err(e.into()),
                 }

@@ -6,6 +6,7 @@ use super::bindings::{
     AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause,
     ValidationModule,
 };
+use super::miner::Miner;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -72,6 +73,8 @@ pub struct TxHub {
     pub sent: Arc<std::sync::atomic::AtomicU64>,
     /// The last gas price read and when: refreshed every `PRICE_TTL`, not per transaction.
     price: Arc<std::sync::Mutex<Option<(std::time::Instant, u128)>>>,
+    /// Devnet: the block builder that mines what we send (else the chain mines on its own).
+    miner: Option<Arc<Miner>>,
 }
 
 const PRICE_TTL: Duration = Duration::from_secs(2);
@@ -103,7 +106,14 @@ impl TxHub {
             receipt_timeout: Duration::from_secs(60),
             price: Default::default(),
             sent: Default::default(),
+            miner: None,
         })
+    }
+
+    /// From now on, transactions are mined by `miner` (devnet block building).
+    pub fn with_miner(mut self, miner: Arc<Miner>) -> TxHub {
+        self.miner = Some(miner);
+        self
     }
 
     pub fn provider(&self) -> &DynProvider {
@@ -165,13 +175,17 @@ impl TxHub {
                 .build(&signer.wallet)
                 .await
                 .map_err(|e| rpc(label, e))?;
+            let mined = self.miner.as_ref().map(|m| m.subscribe());
             match self.provider.send_tx_envelope(envelope).await {
                 Ok(pending) => {
                     signer.nonce = Some(nonce + 1);
                     self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let hash = *pending.tx_hash();
                     drop(signer);
-                    return self.wait_receipt(label, hash).await;
+                    if let Some(m) = &self.miner {
+                        m.poke();
+                    }
+                    return self.wait_receipt(label, hash, mined).await;
                 }
                 Err(e) if is_nonce_error(&e.to_string()) => signer.nonce = None, // resync and try again
                 Err(e) if attempt < ATTEMPTS && e.as_error_resp().is_none() => {
@@ -200,9 +214,22 @@ impl TxHub {
         Ok(price)
     }
 
-    async fn wait_receipt(&self, label: &str, hash: B256) -> Result<TransactionReceipt, TxError> {
+    /// Polls for the receipt; with a block builder, looks only after each block it mines.
+    async fn wait_receipt(
+        &self,
+        label: &str,
+        hash: B256,
+        mut mined: Option<tokio::sync::watch::Receiver<u64>>,
+    ) -> Result<TransactionReceipt, TxError> {
         let start = std::time::Instant::now();
         loop {
+            if let Some(rx) = mined.as_mut() {
+                // A lost builder (closed channel) or a slow one: fall back to polling.
+                let wait = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
+                if !matches!(wait, Ok(Ok(()))) {
+                    mined = None;
+                }
+            }
             if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(hash).await {
                 if !receipt.status() {
                     return Err(TxError::Reverted {
@@ -219,7 +246,9 @@ impl TxHub {
                     secs: self.receipt_timeout.as_secs(),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(15)).await;
+            if mined.is_none() {
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
         }
     }
 
@@ -244,11 +273,7 @@ impl TxHub {
             .provider
             .raw_request("evm_increaseTime".into(), (U256::from(seconds),))
             .await?;
-        let _: serde_json::Value = self
-            .provider
-            .raw_request("anvil_mine".into(), (U256::from(1),))
-            .await?;
-        Ok(())
+        self.mine(1).await
     }
 
     /// Devnet only: mines `n` empty blocks.
@@ -257,6 +282,9 @@ impl TxHub {
             .provider
             .raw_request("anvil_mine".into(), (U256::from(n),))
             .await?;
+        if let Some(m) = &self.miner {
+            m.note_mined();
+        }
         Ok(())
     }
 }

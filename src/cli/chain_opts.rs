@@ -7,6 +7,7 @@ use crate::chain::follower::{Adoption, ChainFollower};
 use crate::chain::indexer::{Indexer, IndexerSettings, RpcSource};
 use crate::chain::keys::Keys;
 use crate::chain::manifest::Deployment;
+use crate::chain::miner::Miner;
 use crate::chain::mirror::{Actors, ChainMirror, MirrorSettings};
 use crate::chain::reconcile::{EngineSide, reconcile};
 use crate::chain::tx::{TxHub, connect};
@@ -137,16 +138,17 @@ impl ChainArgs {
         }
     }
 
-    /// Attaches the chain mirror to the orchestrator; returns a label for the summary.
+    /// Attaches the chain mirror to the orchestrator. On the devnet, returns the block builder
+    /// that mines for the run; stop it when the run ends (it gives the devnet its automine back).
     pub async fn attach(
         &self,
         config: &Config,
         paths: &ReportPaths,
         orchestrator: &mut Orchestrator,
-    ) -> Result<()> {
+    ) -> Result<Option<Arc<Miner>>> {
         let (agents, validators) = workforce(config);
         let (rpc_url, deployment, keys, devnet) = match self.mode() {
-            ChainMode::Off => return Ok(()),
+            ChainMode::Off => return Ok(None),
             ChainMode::Devnet => {
                 let d = up(config, &DevnetPaths::new(&paths.dir), &self.anvil).await?;
                 (
@@ -167,9 +169,17 @@ impl ChainArgs {
                 )
             }
         };
-        let hub = TxHub::new(connect(&rpc_url)?, keys.all().cloned())
+        let mut hub = TxHub::new(connect(&rpc_url)?, keys.all().cloned())
             .await
             .wrap_err_with(|| format!("cannot reach {rpc_url}"))?;
+        let miner = if devnet {
+            let lease = DevnetPaths::new(&paths.dir).miner;
+            let miner = Miner::start(hub.provider().clone(), &lease).await?;
+            hub = hub.with_miner(miner.clone());
+            Some(miner)
+        } else {
+            None
+        };
         if hub.chain_id() != deployment.chain_id {
             eyre::bail!(
                 "{rpc_url} is chain {} but the deployment manifest is for chain {}",
@@ -255,7 +265,7 @@ impl ChainArgs {
         let (cycle, now) = (world.state.cycle, world.state.now_ms);
         mirror.deliver(cycle, now, &world.catch_up_events())?;
         orchestrator.add_sink(Box::new(mirror));
-        Ok(())
+        Ok(miner)
     }
 
     /// Catches the indexer up, reconciles the checkpoint with the chain (start-up

@@ -5,7 +5,7 @@ use crate::engine::orchestrator::live_counts;
 use crate::engine::{Orchestrator, RunOptions};
 use crate::persistence::pidfile;
 use clap::Args;
-use eyre::Result;
+use eyre::{Result, WrapErr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -68,7 +68,7 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             stop_after_jobs: args.stop_after_jobs,
         };
         let mut orchestrator = Orchestrator::open(&config, paths.clone(), options)?;
-        args.chain.attach(&config, &paths, &mut orchestrator).await?;
+        let miner = args.chain.attach(&config, &paths, &mut orchestrator).await?;
         let mut hooks: Vec<ProgressHook> = Vec::new();
         if args.status_every > 0.0 {
             hooks.push(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
@@ -81,7 +81,11 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
         }
         let stop = Arc::new(AtomicBool::new(false));
         watch_signals(stop.clone());
-        let summary = orchestrator.run(stop).await?;
+        let summary = orchestrator.run(stop).await;
+        if let Some(miner) = miner {
+            miner.stop().await.wrap_err("giving the devnet its automine back")?;
+        }
+        let summary = summary?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&summary)?);
         } else {
