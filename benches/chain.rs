@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+/// The mirror's workforce: three kinds of agents, this many of each, and the validators.
+const AGENTS_PER_KIND: usize = 6;
+const VALIDATORS: usize = 24;
+/// Jobs in flight at once.
+const IN_FLIGHT: usize = 256;
+
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -37,7 +43,7 @@ async fn main() -> eyre::Result<()> {
         paths,
         port,
         devnet,
-    } = common::devnet().await?;
+    } = common::devnet(AGENTS_PER_KIND * 3, VALIDATORS).await?;
     let provider = connect(&devnet.process.rpc_url)?;
 
     // Raw baseline: the owner pipelines plain transfers with nonces assigned up front.
@@ -78,10 +84,17 @@ async fn main() -> eyre::Result<()> {
     let mut cfg: serde_json::Value =
         serde_json::from_str(include_str!("../config/default_config.json"))?;
     cfg["cycle_seconds"] = 0.05.into();
-    cfg["max_concurrent_jobs"] = 64.into();
-    cfg["generator"]["rate_per_cycle"] = 4.into();
-    cfg["generator"]["max_pending"] = 64.into();
+    cfg["max_concurrent_jobs"] = IN_FLIGHT.into();
+    cfg["generator"]["rate_per_cycle"] = 16.into();
+    cfg["generator"]["max_pending"] = IN_FLIGHT.into();
     for a in cfg["agents"].as_array_mut().unwrap() {
+        let validator = a["role"] == "validator";
+        a["count"] = if validator {
+            VALIDATORS
+        } else {
+            AGENTS_PER_KIND
+        }
+        .into();
         a["max_parallel_jobs"] = 16.into();
         a["energy_allowance"] = 1e9.into();
         a["compute_allowance"] = 1e9.into();
@@ -103,7 +116,7 @@ async fn main() -> eyre::Result<()> {
         .arg(&config)
         .arg("--reports")
         .arg(&reports)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("run.out"))?)
         .spawn()?;
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -134,6 +147,10 @@ async fn main() -> eyre::Result<()> {
     );
     println!("| mirror: tx/s | {mirror_tps:.1} |");
     println!("| mirror tx/s ÷ raw tx/s | {:.3} |", mirror_tps / raw_tps);
+    let run_out = std::fs::read_to_string(dir.path().join("run.out"))?;
+    if let Some(steps) = run_out.lines().find(|l| l.starts_with("chain steps")) {
+        println!("\n{steps}");
+    }
     omega::chain::anvil::stop(&paths)?;
     Ok(())
 }

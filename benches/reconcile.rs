@@ -31,7 +31,7 @@ async fn main() -> eyre::Result<()> {
         .unwrap_or(10_000);
     let common::BenchDevnet {
         dir, paths, devnet, ..
-    } = common::devnet().await?;
+    } = common::devnet(3, 5).await?;
     let d = devnet.deployment.clone();
     let provider = connect(&devnet.process.rpc_url)?;
     let employer = Keys::devnet(3, 5)?.employer;

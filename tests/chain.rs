@@ -328,3 +328,44 @@ fn a_run_mines_in_batches_and_gives_automine_back_even_after_kill_9() {
         "{txs} transactions in {blocks} blocks: transactions sent together share a block"
     );
 }
+
+#[test]
+fn a_transaction_left_in_the_pool_by_a_killed_run_is_mined_when_automine_comes_back() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    let rt = runtime();
+    // What a run killed mid-send leaves behind: automine off, its lease, a transaction pending.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let lease = net.reports().join("devnet").join("miner.json");
+    std::fs::write(&lease, format!("{{\"pid\":{dead_pid}}}")).unwrap();
+    let hash = rt.block_on(async {
+        use alloy::network::{EthereumWallet, TransactionBuilder};
+        use alloy::rpc::types::TransactionRequest;
+        let owner = Keys::devnet(0, 0).unwrap().owner;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(owner.clone()))
+            .connect_http(net.rpc().parse().unwrap());
+        let _: serde_json::Value = provider
+            .raw_request("evm_setAutomine".into(), (false,))
+            .await
+            .unwrap();
+        let tx = TransactionRequest::default()
+            .with_to(Address::with_last_byte(0x42))
+            .with_value(U256::from(1));
+        *provider.send_transaction(tx).await.unwrap().tx_hash()
+    });
+    let receipt = |h| {
+        rt.block_on(async {
+            let provider = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+            provider.get_transaction_receipt(h).await.unwrap()
+        })
+    };
+    assert!(receipt(hash).is_none(), "pending while nobody mines");
+    let status = net.ok(&["devnet", "status"]);
+    assert!(status.contains("automine restored"), "{status}");
+    assert!(receipt(hash).is_some(), "mined when automine came back");
+    assert!(!lease.exists());
+    assert!(rt.block_on(automine(&net.rpc())));
+}

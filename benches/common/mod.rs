@@ -16,8 +16,9 @@ pub struct BenchDevnet {
     pub devnet: Devnet,
 }
 
-/// Starts anvil (3 agents, 5 validators, 300 s windows), deploys and funds the workforce.
-pub async fn devnet() -> eyre::Result<BenchDevnet> {
+/// Starts anvil (300 s windows), deploys and funds a workforce of `agents` agents and
+/// `validators` validators.
+pub async fn devnet(agents: usize, validators: usize) -> eyre::Result<BenchDevnet> {
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -38,8 +39,8 @@ pub async fn devnet() -> eyre::Result<BenchDevnet> {
         anvil: None,
         port,
         params,
-        agents: 3,
-        validators: 5,
+        agents,
+        validators,
     };
     let devnet = ensure_up(&paths, &options).await?;
     Ok(BenchDevnet {

@@ -169,6 +169,8 @@ pub fn start(
         // states of the latest blocks in memory only (enough for the indexer's reorg window and
         // `anvil_reorg`; blocks, receipts and logs are all kept).
         .args(["--prune-history", &PRUNED_STATES.to_string()])
+        // Room for hundreds of transactions per block (see `chain::miner`).
+        .args(["--gas-limit", "300000000"])
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))

@@ -46,6 +46,9 @@ impl Miner {
         })?;
         crate::persistence::atomic::write_atomic(lease, &lease_json)?;
         set_automine(&provider, false).await?;
+        // A killed run may have left sent transactions in the pool: they go into a block now,
+        // before recovery looks at the chain (else it would not see, say, a job it created).
+        mine_pending(&provider).await?;
         let miner = Arc::new(Miner {
             provider,
             lease: lease.to_path_buf(),
@@ -145,8 +148,17 @@ pub async fn restore_if_orphaned(provider: &DynProvider, lease: &Path) -> Result
         return Ok(false);
     }
     set_automine(provider, true).await?;
+    mine_pending(provider).await?;
     let _ = std::fs::remove_file(lease);
     Ok(true)
+}
+
+/// Mines one block when transactions wait in the pool.
+async fn mine_pending(provider: &DynProvider) -> Result<()> {
+    if pending(provider).await? > 0 {
+        mine(provider).await?;
+    }
+    Ok(())
 }
 
 fn alive(pid: u32) -> bool {

@@ -483,6 +483,10 @@ struct Worker {
     select_blocked: Option<std::time::Instant>,
 }
 
+/// Added to on-chain deadlines on the devnet (see `ingest`): 30 days.
+const DEVNET_DEADLINE_MARGIN_S: u64 = 30 * 86_400;
+/// How often the devnet clock is looked at while actions are in flight.
+const PASS_TIME_EVERY: Duration = Duration::from_millis(50);
 /// At most this many `selectValidators` in flight (they compete for the same validators).
 const SELECTS_IN_FLIGHT: usize = 4;
 /// How long selection waits after "not enough eligible validators" if no job settles first.
@@ -495,6 +499,7 @@ impl Worker {
         }
         let mut inflight: JoinSet<Done> = JoinSet::new();
         let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut last_pass = std::time::Instant::now();
         loop {
             tokio::select! {
                 input = inbox.recv() => match input {
@@ -528,7 +533,10 @@ impl Worker {
             self.recheck_chain_pause().await;
             if !self.paused {
                 self.dispatch(&mut inflight);
-                if inflight.is_empty() {
+                // Time moves even while other jobs' actions are in flight: `time_limit` keeps
+                // every window someone still needs open.
+                if inflight.is_empty() || last_pass.elapsed() >= PASS_TIME_EVERY {
+                    last_pass = std::time::Instant::now();
                     if let Err(e) = self.pass_time().await {
                         tracing::warn!("chain mirror: moving time: {e:#}");
                     }
@@ -638,7 +646,16 @@ impl Worker {
                 let spec_hash = keccak256((self.state.run_id, U256::from(job.0)).abi_encode());
                 // The engine's clock may be virtual (--fast): keep the time left, not the timestamp.
                 let left_s = deadline_ms.saturating_sub(self.now_ms).div_ceil(1000);
-                let deadline_s = self.chain_time_estimate().max(super::anvil::wall_s()) + left_s;
+                // The devnet clock jumps a commit window at a time to pass validation windows,
+                // so it runs far ahead of the engine's: there the engine enforces the deadline
+                // and the chain's gets a margin (else submits revert with DeadlinePassed).
+                let margin_s = if self.settings.devnet {
+                    DEVNET_DEADLINE_MARGIN_S
+                } else {
+                    0
+                };
+                let deadline_s =
+                    self.chain_time_estimate().max(super::anvil::wall_s()) + left_s + margin_s;
                 let r = self.state.recs.entry(job).or_default();
                 r.poster = poster;
                 r.reward = U256::from(reward.0);
@@ -1237,6 +1254,11 @@ impl Ctx {
             // Paused on chain (by the owner, with any tool): wait for the unpause, give up nothing.
             // A transaction mined as the pause landed reverts without a reason: ask the chain.
             Err(e) if format!("{e:#}").contains("EnforcedPause") => Outcome::ChainPaused,
+            // Another transaction of the same block got there first: try again.
+            Err(e) if matches!(e.downcast_ref(), Some(super::tx::TxError::Raced { .. })) => {
+                tracing::debug!("chain mirror: {action:?}: {e:#}");
+                Outcome::NotYet
+            }
             Err(e) => match paused_on_chain(&self.hub, &self.d, self.owner).await {
                 Ok(true) => Outcome::ChainPaused,
                 _ => Outcome::Failed(format!("{action:?}: {e:#}")),
@@ -1383,6 +1405,12 @@ impl Ctx {
                         if reason.contains("SelectionTooEarly") =>
                     {
                         Ok(Outcome::NotYetSelected { too_early: true })
+                    }
+                    // Another selection of the same block took the free validators.
+                    Err(super::tx::TxError::Reverted { reason, .. })
+                        if reason.contains("NotEnoughEligible") =>
+                    {
+                        Ok(Outcome::NotYetSelected { too_early: false })
                     }
                     Err(e) => Err(e.into()),
                 }

@@ -56,7 +56,7 @@ pub fn execute(cmd: DevnetCommand) -> Result<()> {
                 if !d.started && !d.deployed {
                     println!("devnet already running");
                 }
-                status(&devnet, a.json)
+                status(&devnet, a.json).await
             }
             DevnetCommand::Down(a) => {
                 let (_, paths) = a.files.load()?;
@@ -71,7 +71,7 @@ pub fn execute(cmd: DevnetCommand) -> Result<()> {
             }
             DevnetCommand::Status(a) => {
                 let (_, paths) = a.files.load()?;
-                status(&DevnetPaths::new(&paths.dir), a.json)
+                status(&DevnetPaths::new(&paths.dir), a.json).await
             }
             DevnetCommand::Reset(a) => {
                 let (_, paths) = a.files.load()?;
@@ -137,6 +137,22 @@ pub fn workforce(config: &Config) -> (usize, usize) {
     (count(false), count(true))
 }
 
+/// Who mines: anvil's automine, or a run building blocks on demand. Restores automine first when
+/// the run that turned it off is gone.
+async fn block_building(devnet: &DevnetPaths, rpc_url: &str) -> Result<String> {
+    use alloy::providers::Provider;
+    let provider = crate::chain::tx::connect(rpc_url)?;
+    if crate::chain::miner::restore_if_orphaned(&provider, &devnet.miner).await? {
+        println!("automine restored (the run that was building blocks is gone)");
+    }
+    let automine: bool = provider.raw_request("anvil_getAutomine".into(), ()).await?;
+    Ok(if automine {
+        "one per transaction (automine)".into()
+    } else {
+        "built on demand by `omega run` (see reports/devnet/miner.json)".into()
+    })
+}
+
 fn params(config: &Config) -> crate::chain::deploy::DevnetParams {
     crate::chain::deploy::DevnetParams {
         employer_tokens: config.resource_manager.token_supply as u128,
@@ -150,20 +166,29 @@ fn params(config: &Config) -> crate::chain::deploy::DevnetParams {
     }
 }
 
-fn status(devnet: &DevnetPaths, json: bool) -> Result<()> {
+async fn status(devnet: &DevnetPaths, json: bool) -> Result<()> {
     let process = anvil::running(devnet);
     let deployment = Deployment::load(&devnet.manifest).ok();
+    let blocks = match &process {
+        Some(p) => Some(block_building(devnet, &p.rpc_url).await?),
+        None => None,
+    };
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "process": process, "deployment": deployment })
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "process": process, "blocks": blocks, "deployment": deployment
+            }))?
         );
         return Ok(());
     }
     match &process {
-        Some(p) => println!("devnet: running (pid {}) at {}", p.pid, p.rpc_url),
+        Some(p) => println!(
+            "devnet: running (pid {}) at {}; blocks: {}",
+            p.pid,
+            p.rpc_url,
+            blocks.unwrap_or_default()
+        ),
         None => println!("devnet: not running"),
     }
     match deployment {
