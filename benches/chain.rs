@@ -10,6 +10,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use omega::chain::keys::Keys;
+use omega::chain::miner::Miner;
 use omega::chain::tx::connect;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -21,6 +22,49 @@ const AGENTS_PER_KIND: usize = 6;
 const VALIDATORS: usize = 24;
 /// Jobs in flight at once.
 const IN_FLIGHT: usize = 256;
+
+/// `n` plain transfers from the owner, all sent with nonces assigned up front, then every receipt
+/// awaited; returns transactions per second. With `miner`, each send pokes the block builder.
+async fn raw_loop(
+    provider: &alloy::providers::DynProvider,
+    keys: &Keys,
+    n: u64,
+    miner: Option<&Miner>,
+) -> eyre::Result<f64> {
+    let wallet = EthereumWallet::from(keys.owner.clone());
+    let from = keys.owner.address();
+    let chain_id = provider.get_chain_id().await?;
+    let nonce = provider.get_transaction_count(from).pending().await?;
+    let price = provider.get_gas_price().await?;
+    let start = Instant::now();
+    let mut hashes = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_to(Address::with_last_byte(0x42))
+            .with_value(U256::from(1))
+            .with_nonce(nonce + i)
+            .with_chain_id(chain_id)
+            .with_gas_limit(21_000)
+            .with_max_fee_per_gas(price * 2 + 1)
+            .with_max_priority_fee_per_gas(price.min(1_000_000_000));
+        hashes.push(
+            *provider
+                .send_tx_envelope(tx.build(&wallet).await?)
+                .await?
+                .tx_hash(),
+        );
+        if let Some(m) = miner {
+            m.poke();
+        }
+    }
+    for h in &hashes {
+        while provider.get_transaction_receipt(*h).await?.is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -46,38 +90,15 @@ async fn main() -> eyre::Result<()> {
     } = common::devnet(AGENTS_PER_KIND * 3, VALIDATORS).await?;
     let provider = connect(&devnet.process.rpc_url)?;
 
-    // Raw baseline: the owner pipelines plain transfers with nonces assigned up front.
+    // Raw baseline: the owner pipelines plain transfers with nonces assigned up front; first on
+    // the devnet as anvil starts it (automine: one block per transaction), then with Omega's
+    // block builder mining (what the mirror runs with), for comparison.
     let keys = Keys::devnet(3, 5)?;
-    let wallet = EthereumWallet::from(keys.owner.clone());
-    let from = keys.owner.address();
-    let chain_id = provider.get_chain_id().await?;
-    let nonce = provider.get_transaction_count(from).pending().await?;
-    let price = provider.get_gas_price().await?;
-    let start = Instant::now();
-    let mut hashes = Vec::with_capacity(raw_txs as usize);
-    for i in 0..raw_txs {
-        let tx = TransactionRequest::default()
-            .with_from(from)
-            .with_to(Address::with_last_byte(0x42))
-            .with_value(U256::from(1))
-            .with_nonce(nonce + i)
-            .with_chain_id(chain_id)
-            .with_gas_limit(21_000)
-            .with_max_fee_per_gas(price * 2 + 1)
-            .with_max_priority_fee_per_gas(price.min(1_000_000_000));
-        hashes.push(
-            *provider
-                .send_tx_envelope(tx.build(&wallet).await?)
-                .await?
-                .tx_hash(),
-        );
-    }
-    for h in &hashes {
-        while provider.get_transaction_receipt(*h).await?.is_none() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-    let raw_tps = raw_txs as f64 / start.elapsed().as_secs_f64();
+    let raw_tps = raw_loop(&provider, &keys, raw_txs, None).await?;
+    let lease = dir.path().join("bench-miner.json");
+    let miner = Miner::start(provider.clone(), &lease).await?;
+    let raw_built_tps = raw_loop(&provider, &keys, raw_txs, Some(&miner)).await?;
+    miner.stop().await?;
 
     // The mirror: the real orchestrator, many jobs in flight, for a fixed time.
     let config = dir.path().join("config.json");
@@ -138,6 +159,7 @@ async fn main() -> eyre::Result<()> {
     println!("| measure | value |\n|---|---:|");
     println!("| raw baseline: transfers | {raw_txs} |");
     println!("| raw baseline: tx/s | {raw_tps:.0} |");
+    println!("| raw loop with the block builder: tx/s | {raw_built_tps:.0} |");
     println!("| mirror: run time s (incl. drain) | {elapsed:.1} |");
     println!("| mirror: transactions | {txs} |");
     println!("| mirror: lifecycles finalized on chain | {finalized} |");
@@ -147,6 +169,10 @@ async fn main() -> eyre::Result<()> {
     );
     println!("| mirror: tx/s | {mirror_tps:.1} |");
     println!("| mirror tx/s ÷ raw tx/s | {:.3} |", mirror_tps / raw_tps);
+    println!(
+        "| mirror tx/s ÷ raw tx/s with the block builder | {:.3} |",
+        mirror_tps / raw_built_tps
+    );
     let run_out = std::fs::read_to_string(dir.path().join("run.out"))?;
     if let Some(steps) = run_out.lines().find(|l| l.starts_with("chain steps")) {
         println!("\n{steps}");

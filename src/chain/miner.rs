@@ -2,8 +2,8 @@
 //! and hold every transaction sent within a few milliseconds, instead of anvil's automine (one
 //! block per transaction).
 //!
-//! Why: anvil 1.7's cost to mine a block grows with the length of the chain (measured: ≈ 2 ms at
-//! block 20, ≈ 15 ms at block 4,000, ≈ 35 ms at block 10,000), so one block per transaction made
+//! Why: anvil 1.7's cost to mine a block grows with the length of the chain (measured: ≈ 1–2 ms
+//! at block 20, ≈ 15 ms at block 4,000, ≈ 30 ms at block 10,000), so one block per transaction made
 //! the devnet slower every minute. Batching keeps the block count proportional to the engine's
 //! steps, not to its transactions. Transactions of other senders (a gateway, `omega owner`) are
 //! picked up by polling the pool. The run that mines records itself in `devnet/miner.json`; when
