@@ -11,7 +11,7 @@ PORT="${1:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1"
 ANVIL="$(ls node_modules/@foundry-rs/anvil-*/bin/anvil | head -1)"
 CAST="$(ls node_modules/@foundry-rs/cast-*/bin/cast | head -1)"
 RPC="http://127.0.0.1:$PORT"
-"$ANVIL" --port "$PORT" --silent --chain-id 31337 >/dev/null 2>&1 &
+"$ANVIL" --port "$PORT" --silent --chain-id 31337 --prune-history 64 >/dev/null 2>&1 &
 ANVIL_PID=$!
 trap 'kill $ANVIL_PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do "$CAST" chain-id --rpc-url "$RPC" >/dev/null 2>&1 && break; sleep 0.1; done
