@@ -138,42 +138,29 @@ fn an_owner_pause_sent_straight_to_system_pause_pauses_the_engine() {
         .wallet(EthereumWallet::from(Keys::devnet(0, 0).unwrap().owner))
         .connect_http(net.rpc().parse().unwrap());
     let pause = SystemPause::new(d.system_pause, &owner);
-    rt.block_on(async {
-        pause
-            .pauseAll()
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap()
-    });
-    wait_for(
-        "the engine paused by the chain",
-        Duration::from_secs(20),
-        || {
-            net.log()
-                .contains(r#""message":"paused","context":{"source":"chain"}"#)
-        },
-    );
-    rt.block_on(async {
-        pause
-            .unpauseAll()
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap()
-    });
-    wait_for(
-        "the engine resumed by the chain",
-        Duration::from_secs(20),
-        || {
-            net.log()
-                .contains(r#""message":"resumed","context":{"source":"chain"}"#)
-        },
-    );
+    // Sent straight to SystemPause with the owner's key; the engine follows within a cycle.
+    let set_paused = |paused: bool| {
+        rt.block_on(async {
+            let sent = if paused {
+                pause.pauseAll().send().await
+            } else {
+                pause.unpauseAll().send().await
+            };
+            sent.unwrap().get_receipt().await.unwrap();
+        });
+        let message = if paused { "paused" } else { "resumed" };
+        wait_for(
+            &format!("the engine {message} by the chain"),
+            Duration::from_secs(20),
+            || {
+                net.log().contains(&format!(
+                    r#""message":"{message}","context":{{"source":"chain"}}"#
+                ))
+            },
+        );
+    };
+    set_paused(true);
+    set_paused(false);
     sigterm(&mut child);
     assert!(!net.state().paused);
     let (clean, report) = reconcile_json(&net);
