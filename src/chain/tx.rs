@@ -91,9 +91,6 @@ const DEVNET_CALL_GAS: u64 = 600_000;
 
 const PRICE_TTL: Duration = Duration::from_secs(2);
 
-/// How a mined revert starts its reason before it is decoded.
-const STATUS_0: &str = "status 0";
-
 const ATTEMPTS: u32 = 5;
 
 impl TxHub {
@@ -202,12 +199,11 @@ impl TxHub {
                     if let Some(m) = &self.miner {
                         m.poke();
                     }
-                    return match self.wait_receipt(label, hash, mined).await {
-                        Err(TxError::Reverted { reason, .. }) if reason.starts_with(STATUS_0) => {
-                            Err(self.why_reverted(label, &request, hash, &reason).await)
-                        }
-                        other => other,
-                    };
+                    let receipt = self.wait_receipt(label, hash, mined).await?;
+                    if !receipt.status() {
+                        return Err(self.why_reverted(label, &request, &receipt).await);
+                    }
+                    return Ok(receipt);
                 }
                 Err(e) if is_nonce_error(&e.to_string()) => signer.nonce = None, // resync and try again
                 Err(e) if attempt < ATTEMPTS && e.as_error_resp().is_none() => {
@@ -236,7 +232,8 @@ impl TxHub {
         Ok(price)
     }
 
-    /// Polls for the receipt; with a block builder, looks only after each block it mines.
+    /// Polls for the receipt (whatever its status); with a block builder, looks only after each
+    /// block it mines.
     async fn wait_receipt(
         &self,
         label: &str,
@@ -253,15 +250,6 @@ impl TxHub {
                 }
             }
             if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(hash).await {
-                if !receipt.status() {
-                    return Err(TxError::Reverted {
-                        label: label.into(),
-                        reason: format!(
-                            "{STATUS_0} in block {} (tx {hash})",
-                            receipt.block_number.unwrap_or_default()
-                        ),
-                    });
-                }
                 return Ok(receipt);
             }
             if start.elapsed() > self.receipt_timeout {
@@ -283,9 +271,13 @@ impl TxHub {
         &self,
         label: &str,
         request: &TransactionRequest,
-        hash: B256,
-        status: &str,
+        receipt: &TransactionReceipt,
     ) -> TxError {
+        let (hash, block) = (
+            receipt.transaction_hash,
+            receipt.block_number.unwrap_or_default(),
+        );
+        let status = format!("status 0 in block {block} (tx {hash})");
         // The same call without fees or a gas cap, against the latest state.
         let mut replay = TransactionRequest::default()
             .with_input(request.input.input().cloned().unwrap_or_default());
@@ -304,11 +296,7 @@ impl TxHub {
                     _ => TxError::Raced {
                         label: label.into(),
                         hash,
-                        block: status
-                            .split_whitespace()
-                            .nth(4)
-                            .and_then(|b| b.parse().ok())
-                            .unwrap_or_default(),
+                        block,
                     },
                 }
             }
