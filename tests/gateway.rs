@@ -11,7 +11,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use alloy::sol;
-use common::{Sandbox, sigterm, wait_for};
+use common::{Sandbox, sigterm};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -133,7 +133,7 @@ fn a_gateway_posts_a_job_and_omegas_agents_see_it_through() {
     });
 
     let mut omega = net.spawn(&["run"]);
-    wait_for(
+    net.wait_for(
         "the gateway's job finalized by Omega",
         Duration::from_secs(120),
         || {

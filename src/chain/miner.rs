@@ -9,6 +9,11 @@
 //! picked up by polling the pool. The run that mines records itself in `devnet/miner.json`; when
 //! it stops, automine comes back, and a devnet left without automine by a crashed run is restored
 //! by the next `omega devnet up`, `status` or `run`.
+//!
+//! Every block Omega mines goes through `Miner::mine`, one at a time: anvil's `anvil_mine` takes
+//! the pool's ready transactions before it takes its own lock, so two concurrent calls can both
+//! execute transaction N; the second finds its nonce used, calls it invalid and drops it from the
+//! pool together with every later transaction of that sender — which then never get a receipt.
 
 use alloy::primitives::U256;
 use alloy::providers::{DynProvider, Provider};
@@ -35,6 +40,8 @@ pub struct Miner {
     poke: Notify,
     /// Counts the blocks this builder (or a warp) mined; receipts are looked for after a change.
     mined: watch::Sender<u64>,
+    /// Held while a block is mined: one `anvil_mine` at a time (see the module docs).
+    mining: tokio::sync::Mutex<()>,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -54,6 +61,7 @@ impl Miner {
             lease: lease.to_path_buf(),
             poke: Notify::new(),
             mined: watch::channel(0).0,
+            mining: tokio::sync::Mutex::new(()),
             task: Default::default(),
         });
         let task = tokio::spawn(build_blocks(Arc::downgrade(&miner)));
@@ -71,9 +79,12 @@ impl Miner {
         self.mined.subscribe()
     }
 
-    /// Something else (a warp) mined a block.
-    pub fn note_mined(&self) {
-        self.mined.send_modify(|n| *n += 1);
+    /// Mines `n` blocks, never while another of Omega's mining calls is under way.
+    pub async fn mine(&self, n: u64) -> Result<()> {
+        let _turn = self.mining.lock().await;
+        mine_blocks(&self.provider, n).await?;
+        self.mined.send_modify(|count| *count += 1);
+        Ok(())
     }
 
     /// Stops building, mines what is pending and gives the devnet its automine back.
@@ -101,11 +112,8 @@ async fn build_blocks(miner: std::sync::Weak<Miner>) {
         if !wanted {
             continue;
         }
-        match mine(&m.provider).await {
-            Ok(()) => {
-                failing = false;
-                m.note_mined();
-            }
+        match m.mine(1).await {
+            Ok(()) => failing = false,
             Err(e) if !failing => {
                 tracing::warn!("devnet block builder: {e:#} (retrying)");
                 failing = true;
@@ -115,10 +123,11 @@ async fn build_blocks(miner: std::sync::Weak<Miner>) {
     }
 }
 
-async fn mine(provider: &DynProvider) -> Result<()> {
+pub(crate) async fn mine_blocks(provider: &DynProvider, n: u64) -> Result<()> {
     let _: serde_json::Value = provider
-        .raw_request("anvil_mine".into(), (U256::from(1),))
-        .await?;
+        .raw_request("anvil_mine".into(), (U256::from(n),))
+        .await
+        .wrap_err("anvil_mine")?;
     Ok(())
 }
 
@@ -156,7 +165,7 @@ pub async fn restore_if_orphaned(provider: &DynProvider, lease: &Path) -> Result
 /// Mines one block when transactions wait in the pool.
 async fn mine_pending(provider: &DynProvider) -> Result<()> {
     if pending(provider).await? > 0 {
-        mine(provider).await?;
+        mine_blocks(provider, 1).await?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use super::bindings::{
     ValidationModule,
 };
 use super::miner::Miner;
+use alloy::eips::Encodable2718;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -90,6 +91,9 @@ pub struct TxHub {
 const DEVNET_CALL_GAS: u64 = 600_000;
 
 const PRICE_TTL: Duration = Duration::from_secs(2);
+
+/// How long a receipt may be missing before we check that the node still has the transaction.
+const LOOK_FOR_DROPPED: Duration = Duration::from_secs(5);
 
 const ATTEMPTS: u32 = 5;
 
@@ -189,6 +193,7 @@ impl TxHub {
                 .build(&signer.wallet)
                 .await
                 .map_err(|e| rpc(label, e))?;
+            let raw = Bytes::from(envelope.encoded_2718());
             let mined = self.miner.as_ref().map(|m| m.subscribe());
             match self.provider.send_tx_envelope(envelope).await {
                 Ok(pending) => {
@@ -199,7 +204,7 @@ impl TxHub {
                     if let Some(m) = &self.miner {
                         m.poke();
                     }
-                    let receipt = self.wait_receipt(label, hash, mined).await?;
+                    let receipt = self.wait_receipt(label, hash, &raw, mined).await?;
                     if !receipt.status() {
                         return Err(self.why_reverted(label, &request, &receipt).await);
                     }
@@ -233,15 +238,22 @@ impl TxHub {
     }
 
     /// Polls for the receipt (whatever its status); with a block builder, looks only after each
-    /// block it mines.
+    /// block it mines. A transaction the node no longer knows (dropped from its pool) is sent
+    /// again, `raw` as signed: else every later transaction of its sender would wait forever.
     async fn wait_receipt(
         &self,
         label: &str,
         hash: B256,
+        raw: &Bytes,
         mut mined: Option<tokio::sync::watch::Receiver<u64>>,
     ) -> Result<TransactionReceipt, TxError> {
         let start = std::time::Instant::now();
+        let mut last_look = start;
         loop {
+            if last_look.elapsed() >= LOOK_FOR_DROPPED {
+                last_look = std::time::Instant::now();
+                self.rebroadcast_if_dropped(label, hash, raw).await;
+            }
             if let Some(rx) = mined.as_mut() {
                 // A lost builder (closed channel) or a slow one: fall back to polling.
                 let wait = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
@@ -262,6 +274,27 @@ impl TxHub {
             if mined.is_none() {
                 tokio::time::sleep(Duration::from_millis(15)).await;
             }
+        }
+    }
+
+    async fn rebroadcast_if_dropped(&self, label: &str, hash: B256, raw: &Bytes) {
+        if !matches!(self.provider.get_transaction_by_hash(hash).await, Ok(None)) {
+            return;
+        }
+        // Mined between the two calls, or dropped: only a missing receipt means dropped.
+        if !matches!(self.provider.get_transaction_receipt(hash).await, Ok(None)) {
+            return;
+        }
+        match self.provider.send_raw_transaction(raw).await {
+            Ok(_) => {
+                tracing::warn!(
+                    "{label}: transaction {hash} was dropped by the node; sent it again"
+                );
+                if let Some(m) = &self.miner {
+                    m.poke();
+                }
+            }
+            Err(e) => tracing::debug!("{label}: resending dropped {hash}: {e}"),
         }
     }
 
@@ -334,16 +367,12 @@ impl TxHub {
         self.mine(1).await
     }
 
-    /// Devnet only: mines `n` empty blocks.
+    /// Devnet only: mines `n` blocks (through the block builder when there is one).
     pub async fn mine(&self, n: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self
-            .provider
-            .raw_request("anvil_mine".into(), (U256::from(n),))
-            .await?;
-        if let Some(m) = &self.miner {
-            m.note_mined();
+        match &self.miner {
+            Some(m) => m.mine(n).await,
+            None => super::miner::mine_blocks(&self.provider, n).await,
         }
-        Ok(())
     }
 }
 

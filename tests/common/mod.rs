@@ -112,12 +112,70 @@ impl Sandbox {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Starts a long-running command; its stderr goes to `omega.stderr` in the sandbox (appended)
+    /// so that a failing test can show it (see `stderr`).
     pub fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_env(args, &[])
+    }
+
+    /// `spawn` with extra environment variables.
+    pub fn spawn_env(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("omega.stderr"))
+            .unwrap();
         self.command(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap()
+    }
+
+    /// The devnet's `txpool_content` and latest block number, as text.
+    pub fn txpool(&self) -> String {
+        use alloy::providers::{Provider, ProviderBuilder};
+        let provider = ProviderBuilder::new().connect_http(self.rpc().parse().unwrap());
+        runtime().block_on(async {
+            let pool: Result<serde_json::Value, _> =
+                provider.raw_request("txpool_content".into(), ()).await;
+            let block = provider.get_block_number().await;
+            format!("block {block:?}, pool {pool:?}")
+        })
+    }
+
+    /// What spawned commands wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.path("omega.stderr")).unwrap_or_default()
+    }
+
+    /// `wait_for`, but a timeout also prints the spawned commands' stderr and the tail of the
+    /// chain mirror's journal, so that a failure on CI can be read.
+    pub fn wait_for(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !f() {
+            if start.elapsed() >= timeout {
+                let journal = self.journal();
+                let tail = &journal[journal.len().saturating_sub(40)..];
+                eprintln!("--- omega stderr ---\n{}", self.stderr());
+                eprintln!("--- chain mirror journal (last {} lines) ---", tail.len());
+                tail.iter().for_each(|l| eprintln!("{l}"));
+                if self.reports().join("devnet/anvil.json").exists() {
+                    eprintln!("--- devnet txpool ---\n{}", self.txpool());
+                    let anvil = std::fs::read_to_string(self.reports().join("devnet/anvil.log"))
+                        .unwrap_or_default();
+                    let notable = anvil.lines().filter(|l| {
+                        let l = l.to_lowercase();
+                        l.contains("warn") || l.contains("error") || l.contains("invalid")
+                    });
+                    eprintln!("--- anvil.log warnings ---");
+                    notable.for_each(|l| eprintln!("{l}"));
+                }
+                panic!("timed out waiting for {what}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn state(&self) -> WorldState {

@@ -1,0 +1,148 @@
+//! The transaction layer against a real anvil: nothing it sends may be lost, whatever happens to
+//! the node's pool and however many of Omega's tasks mine blocks at once.
+
+mod common;
+
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use common::{Sandbox, runtime};
+use omega::chain::miner::Miner;
+use omega::chain::tx::{Gas, TxHub, connect};
+use std::time::{Duration, Instant};
+
+/// Keys of anvil's public test mnemonic that Omega's default config does not use.
+fn spare_key(index: u32) -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default()
+        .phrase("test test test test test test test test test test test junk")
+        .index(20 + index)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+async fn fund(provider: &DynProvider, who: Address) {
+    let ether = U256::from(10u64).pow(U256::from(20u64));
+    let _: serde_json::Value = provider
+        .raw_request("anvil_setBalance".into(), (who, ether))
+        .await
+        .unwrap();
+}
+
+async fn pool_size(provider: &DynProvider) -> u64 {
+    let status: serde_json::Value = provider
+        .raw_request("txpool_status".into(), ())
+        .await
+        .unwrap();
+    ["pending", "queued"]
+        .iter()
+        .map(|k| u64::from_str_radix(status[k].as_str().unwrap().trim_start_matches("0x"), 16))
+        .map(Result::unwrap)
+        .sum()
+}
+
+async fn mine(provider: &DynProvider) {
+    let _: serde_json::Value = provider
+        .raw_request("anvil_mine".into(), (U256::from(1),))
+        .await
+        .unwrap();
+}
+
+/// A plain transfer of 1 wei from `hub`'s signer `from`.
+async fn transfer(hub: &TxHub, from: Address) -> bool {
+    let to = Some(Address::repeat_byte(0x42));
+    hub.send("transfer", from, to, Bytes::new(), Gas::Fixed(21_000))
+        .await
+        .expect("transfer mined")
+        .status()
+}
+
+#[test]
+fn a_transaction_dropped_from_the_pool_is_sent_again_and_mined() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    runtime().block_on(async {
+        let provider = connect(&net.rpc()).unwrap();
+        let key = spare_key(0);
+        let from = key.address();
+        fund(&provider, from).await;
+        let _: serde_json::Value = provider
+            .raw_request("evm_setAutomine".into(), (false,))
+            .await
+            .unwrap();
+        let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
+        let sending = tokio::spawn({
+            let hub = hub.clone();
+            async move { transfer(&hub, from).await }
+        });
+
+        let start = Instant::now();
+        while pool_size(&provider).await == 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never sent");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _: serde_json::Value = provider
+            .raw_request("anvil_dropAllTransactions".into(), ())
+            .await
+            .unwrap();
+        assert_eq!(pool_size(&provider).await, 0, "the node forgot it");
+
+        // Blocks keep coming; the hub must notice and send its transaction again.
+        while !sending.is_finished() {
+            assert!(start.elapsed() < Duration::from_secs(40), "never mined");
+            mine(&provider).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(sending.await.unwrap(), "mined with status 1");
+        assert_eq!(provider.get_transaction_count(from).await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn many_senders_and_many_miners_at_once_lose_no_transaction() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    runtime().block_on(async {
+        let provider = connect(&net.rpc()).unwrap();
+        let keys: Vec<PrivateKeySigner> = (0..3).map(spare_key).collect();
+        for k in &keys {
+            fund(&provider, k.address()).await;
+        }
+        let senders: Vec<Address> = keys.iter().map(|k| k.address()).collect();
+        let miner = Miner::start(provider.clone(), &net.path("miner.json"))
+            .await
+            .unwrap();
+        let hub = TxHub::new(provider.clone(), keys)
+            .await
+            .unwrap()
+            .with_miner(miner.clone());
+
+        // Besides the block builder, other tasks mine too (as warps and selections do).
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut miners = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (hub, stop) = (hub.clone(), stop.clone());
+            miners.spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    hub.mine(1).await.unwrap();
+                }
+            });
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for from in &senders {
+            for _ in 0..100 {
+                let (hub, from) = (hub.clone(), *from);
+                sends.spawn(async move { transfer(&hub, from).await });
+            }
+        }
+        while let Some(mined) = sends.join_next().await {
+            assert!(mined.unwrap());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        while miners.join_next().await.is_some() {}
+        miner.stop().await.unwrap();
+        for from in senders {
+            assert_eq!(provider.get_transaction_count(from).await.unwrap(), 100);
+        }
+    });
+}
