@@ -328,6 +328,19 @@ fn bad_config_is_refused_with_the_key_named() {
 }
 
 #[test]
+fn a_bad_log_filter_is_refused_not_replaced() {
+    let sb = Sandbox::new(|_| {}).chain_off();
+    let out = sb.omega_env(
+        &["run", "--cycles", "1", "--fast"],
+        &[("OMEGA_LOG_LEVEL", "omega=loudest")],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a log filter"), "{err}");
+    assert!(!sb.reports().join("orchestrator_state.json").exists());
+}
+
+#[test]
 fn readable_status_shows_token_amounts() {
     let sb = Sandbox::new(|_| {}).chain_off();
     success(&sb.omega(&["run", "--cycles", "10", "--fast", "--seed", "3"]));

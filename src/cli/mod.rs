@@ -30,7 +30,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "OMEGA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
     /// Console verbosity (a tracing filter such as `info` or `omega=debug`).
-    #[arg(long, global = true, env = "OMEGA_LOG_LEVEL", default_value = "info")]
+    #[arg(long, global = true, env = "OMEGA_LOG_LEVEL", default_value = "info", value_parser = log_filter)]
     pub log_level: String,
     #[command(subcommand)]
     pub command: Command,
@@ -116,6 +116,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A bad filter is refused at parse time, not silently replaced by `info`.
+fn log_filter(level: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(level)
+        .map(|_| level.to_string())
+        .map_err(|e| format!("not a log filter ({e}); try info, debug or omega=debug"))
 }
 
 fn init_tracing(format: LogFormat, level: &str) {
