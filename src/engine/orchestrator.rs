@@ -7,8 +7,8 @@ use super::seams::{EventSink, Gates, InputSource};
 use super::sources::{ConfigWatcher, ControlWatcher};
 use crate::config::{Config, ReportPaths};
 use crate::domain::events::{DomainEvent, ExternalInput};
-use crate::domain::job::JobStatus;
-use crate::domain::world::World;
+use crate::domain::job::{Job, JobStatus};
+use crate::domain::world::{ArchiveMark, World, WorldState};
 use crate::persistence::eventlog::EventLog;
 use crate::persistence::telemetry::{Sample, Telemetry};
 use crate::persistence::{archive, checkpoint};
@@ -74,6 +74,45 @@ pub struct Orchestrator {
     progress: Option<Box<dyn FnMut(&World) + Send>>,
     /// Events held for write-ahead sinks until the state that produced them is saved.
     held: Vec<HeldEvents>,
+    /// A checkpoint being written in the background (at most one at a time).
+    writing: Option<std::thread::JoinHandle<Result<Saved>>>,
+}
+
+/// What writing a checkpoint produced.
+struct Saved {
+    seq: u64,
+    cycle: u64,
+    active_jobs: usize,
+    archived: usize,
+    archive: ArchiveMark,
+    hash: alloy_primitives::B256,
+    bytes: usize,
+    write_ms: f64,
+}
+
+/// Appends `terminal` to the archive (fsynced), then writes `state` with the archive's new
+/// length: the checkpoint that no longer holds those jobs never lands before they are archived.
+/// `files` are the archive and the checkpoint.
+fn write_checkpoint(
+    files: &(PathBuf, PathBuf),
+    state: &mut WorldState,
+    terminal: Vec<Job>,
+) -> Result<Saved> {
+    let started = Instant::now();
+    let (archive_path, state_path) = files;
+    state.archive = archive::append(archive_path, state.archive, &terminal)
+        .wrap_err_with(|| format!("cannot append to {}", archive_path.display()))?;
+    let (hash, bytes) = checkpoint::save(state_path, state)?;
+    Ok(Saved {
+        seq: state.checkpoint_seq,
+        cycle: state.cycle,
+        active_jobs: state.jobs.len(),
+        archived: terminal.len(),
+        archive: state.archive,
+        hash,
+        bytes,
+        write_ms: started.elapsed().as_secs_f64() * 1e3,
+    })
 }
 
 /// One cycle's events waiting for the checkpoint: (cycle, engine time, events).
@@ -157,6 +196,7 @@ impl Orchestrator {
             last_hash: String::new(),
             progress: None,
             held: Vec::new(),
+            writing: None,
             options,
         })
     }
@@ -184,7 +224,7 @@ impl Orchestrator {
         let mut ticker = tokio::time::interval(self.period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let first_ms = self.world.state.now_ms;
-        self.checkpoint()?; // a resumable state exists from the first moment
+        self.checkpoint(true)?; // a resumable state exists from the first moment
         while self.options.cycles.is_none_or(|n| ran < n) && !stop.load(Ordering::Relaxed) {
             if !self.options.fast {
                 ticker.tick().await;
@@ -199,7 +239,7 @@ impl Orchestrator {
             self.cycle(now).await?;
             ran += 1;
             if self.world.state.now_ms >= self.last_checkpoint_ms + self.checkpoint_every_ms {
-                self.checkpoint()?;
+                self.checkpoint(false)?;
             } else {
                 if !self.held.is_empty() {
                     self.save_then_release()?;
@@ -225,7 +265,7 @@ impl Orchestrator {
                 .await
                 .wrap_err_with(|| format!("event sink {} could not finish", sink.name()))?;
         }
-        self.checkpoint()?;
+        self.checkpoint(true)?;
         self.log.line("INFO", "state_saved", json!({"path": self.paths.state, "hash": self.last_hash, "cycle": self.world.state.cycle}))?;
         self.log.flush()?;
         Ok(self.summary(ran))
@@ -296,7 +336,7 @@ impl Orchestrator {
     /// Saves the state, then hands the held events to the write-ahead sinks: what they do on
     /// the chain never gets ahead of what a restart would load.
     fn save_then_release(&mut self) -> Result<()> {
-        self.save_state()?;
+        self.save_state(true)?;
         self.release_held()
     }
 
@@ -310,35 +350,70 @@ impl Orchestrator {
         Ok(())
     }
 
-    /// Archives terminal jobs and writes the checkpoint file; returns its size in bytes, the
-    /// number of jobs archived and its content hash.
-    fn save_state(&mut self) -> Result<(usize, usize, alloy_primitives::B256)> {
+    /// Archives terminal jobs and writes the checkpoint. With `wait`, on this thread (returns
+    /// what it wrote); otherwise on a thread of its own from a copy of the state while the
+    /// cycles go on, announced by `finish_writing` before the next save.
+    fn save_state(&mut self, wait: bool) -> Result<Option<Saved>> {
+        self.finish_writing()?;
         for sink in &mut self.sinks {
             sink.flush()
                 .wrap_err_with(|| format!("event sink {} could not flush", sink.name()))?;
         }
         let terminal = self.world.state.jobs.take_terminal();
-        self.world.state.archive =
-            archive::append(&self.paths.archive, self.world.state.archive, &terminal)
-                .wrap_err_with(|| format!("cannot append to {}", self.paths.archive.display()))?;
         self.world.sync_sim_state();
         self.world.state.checkpoint_seq += 1;
-        let (hash, bytes) = checkpoint::save(&self.paths.state, &self.world.state)?;
-        self.last_hash = hash.to_string();
-        Ok((bytes, terminal.len(), hash))
+        let files = (self.paths.archive.clone(), self.paths.state.clone());
+        if wait {
+            let saved = write_checkpoint(&files, &mut self.world.state, terminal)?;
+            self.last_hash = saved.hash.to_string();
+            return Ok(Some(saved));
+        }
+        let mut copy = self.world.state.clone();
+        let thread = std::thread::Builder::new()
+            .name("omega-checkpoint".into())
+            .spawn(move || write_checkpoint(&files, &mut copy, terminal))
+            .wrap_err("cannot start the checkpoint writer")?;
+        self.writing = Some(thread);
+        Ok(None)
     }
 
-    /// Archives terminal jobs, then writes the checkpoint and the telemetry.
-    fn checkpoint(&mut self) -> Result<()> {
-        self.world.simulation_update();
-        self.publish_events()?;
-        let started = Instant::now();
-        let (bytes, archived, hash) = self.save_state()?;
-        self.release_held()?;
-        let seq = self.world.state.checkpoint_seq;
+    /// Waits for a checkpoint being written in the background, if any, and records it.
+    fn finish_writing(&mut self) -> Result<()> {
+        let Some(thread) = self.writing.take() else {
+            return Ok(());
+        };
+        let saved = thread
+            .join()
+            .map_err(|_| eyre::eyre!("the checkpoint writer panicked"))??;
+        self.world.state.archive = saved.archive;
+        self.last_hash = saved.hash.to_string();
+        self.announce(saved)
+    }
+
+    /// A periodic checkpoint is on disk: sinks hear of it (the attestor) and the log says so.
+    fn announce(&mut self, saved: Saved) -> Result<()> {
         self.sinks
             .iter_mut()
-            .for_each(|s| s.checkpointed(seq, hash));
+            .for_each(|s| s.checkpointed(saved.seq, saved.hash));
+        self.log.line("INFO", "checkpoint", json!({
+            "path": self.paths.state, "hash": self.last_hash, "bytes": saved.bytes, "cycle": saved.cycle,
+            "active_jobs": saved.active_jobs, "archived": saved.archived, "write_ms": saved.write_ms,
+        }))?;
+        Ok(())
+    }
+
+    /// Archives terminal jobs, then writes the checkpoint and the telemetry. Write-ahead sinks
+    /// (the chain mirror) need the checkpoint on disk before they act: then it is written here
+    /// and now; otherwise in the background.
+    fn checkpoint(&mut self, wait: bool) -> Result<()> {
+        self.world.simulation_update();
+        self.publish_events()?;
+        let wait = wait || self.sinks.iter().any(|s| s.write_ahead());
+        let saved = self.save_state(wait)?;
+        self.release_held()?;
+        if let Some(saved) = saved {
+            self.announce(saved)?;
+        }
         self.last_checkpoint_ms = self.world.state.now_ms;
         let r = &self.world.state.resources;
         self.telemetry.record(Sample {
@@ -354,10 +429,6 @@ impl Orchestrator {
         self.telemetry
             .write()
             .wrap_err_with(|| format!("cannot write {}", self.paths.telemetry.display()))?;
-        self.log.line("INFO", "checkpoint", json!({
-            "path": self.paths.state, "hash": self.last_hash, "bytes": bytes, "cycle": self.world.state.cycle,
-            "active_jobs": self.world.state.jobs.len(), "archived": archived, "write_ms": started.elapsed().as_secs_f64() * 1e3,
-        }))?;
         self.log.flush()?;
         Ok(())
     }
