@@ -127,8 +127,7 @@ fn a_job_posted_by_another_employer_is_adopted_and_finalized() {
 #[test]
 fn an_owner_pause_sent_straight_to_system_pause_pauses_the_engine() {
     let net = Sandbox::new(|_| {});
-    let stderr = std::fs::File::create(net.path("run.err")).unwrap();
-    let mut child = net.command(&["run"]).stderr(stderr).spawn().unwrap();
+    let mut child = net.spawn(&["run"]);
     wait_for("a job created on chain", Duration::from_secs(60), || {
         net.journal().iter().any(|e| e["kind"] == "created")
     });
@@ -164,7 +163,7 @@ fn an_owner_pause_sent_straight_to_system_pause_pauses_the_engine() {
     sigterm(&mut child);
     assert!(!net.state().paused);
     let (clean, report) = reconcile_json(&net);
-    let errors = std::fs::read_to_string(net.path("run.err")).unwrap();
+    let errors = net.stderr();
     let errors: Vec<&str> = errors.lines().filter(|l| l.contains("ERROR")).collect();
     assert!(clean, "{report:#}\n{errors:#?}");
 }

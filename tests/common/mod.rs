@@ -17,6 +17,9 @@ pub struct Sandbox {
     /// A free loopback port for this sandbox's devnet.
     pub port: u16,
     chain_off: bool,
+    /// Processes started by `spawn`: killed when the sandbox goes, should a failed test leave
+    /// one running (it would hold the test's output pipe open and spin against a dead devnet).
+    spawned: std::cell::RefCell<Vec<u32>>,
 }
 
 impl Sandbox {
@@ -40,6 +43,7 @@ impl Sandbox {
             dir,
             port,
             chain_off: false,
+            spawned: Default::default(),
         }
     }
 
@@ -125,12 +129,15 @@ impl Sandbox {
             .append(true)
             .open(self.path("omega.stderr"))
             .unwrap();
-        self.command(args)
+        let child = self
+            .command(args)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .unwrap()
+            .unwrap();
+        self.spawned.borrow_mut().push(child.id());
+        child
     }
 
     /// The devnet's `txpool_content` and latest block number, as text.
@@ -212,8 +219,16 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
-    /// Stops a devnet this sandbox started, if any.
+    /// Kills what `spawn` started and is still running here, then stops this sandbox's devnet.
     fn drop(&mut self) {
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        for pid in self.spawned.borrow().iter() {
+            // Only if that pid is still one of ours (pids get reused).
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&dir) {
+                unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+            }
+        }
         if self.reports().join("devnet/anvil.json").exists() {
             let _ = self.command(&["devnet", "down"]).output();
         }
