@@ -402,13 +402,14 @@ impl Orchestrator {
         Ok(())
     }
 
-    /// Archives terminal jobs, then writes the checkpoint and the telemetry. Write-ahead sinks
-    /// (the chain mirror) need the checkpoint on disk before they act: then it is written here
-    /// and now; otherwise in the background.
+    /// Archives terminal jobs, then writes the checkpoint and the telemetry. In fast mode it is
+    /// written in the background, unless a write-ahead sink (the chain mirror) needs it on disk
+    /// before acting. At real-time pace a checkpoint is cheap, and writing it here keeps every
+    /// settled job readable (live view or archive) at every moment.
     fn checkpoint(&mut self, wait: bool) -> Result<()> {
         self.world.simulation_update();
         self.publish_events()?;
-        let wait = wait || self.sinks.iter().any(|s| s.write_ahead());
+        let wait = wait || !self.options.fast || self.sinks.iter().any(|s| s.write_ahead());
         let saved = self.save_state(wait)?;
         self.release_held()?;
         if let Some(saved) = saved {
