@@ -14,7 +14,7 @@ use crate::persistence::telemetry::{Sample, Telemetry};
 use crate::persistence::{archive, checkpoint};
 use eyre::{Result, WrapErr};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -92,14 +92,13 @@ struct Saved {
 
 /// Appends `terminal` to the archive (fsynced), then writes `state` with the archive's new
 /// length: the checkpoint that no longer holds those jobs never lands before they are archived.
-/// `files` are the archive and the checkpoint.
 fn write_checkpoint(
-    files: &(PathBuf, PathBuf),
+    archive_path: &Path,
+    state_path: &Path,
     state: &mut WorldState,
     terminal: Vec<Job>,
 ) -> Result<Saved> {
     let started = Instant::now();
-    let (archive_path, state_path) = files;
     state.archive = archive::append(archive_path, state.archive, &terminal)
         .wrap_err_with(|| format!("cannot append to {}", archive_path.display()))?;
     let (hash, bytes) = checkpoint::save(state_path, state)?;
@@ -362,16 +361,18 @@ impl Orchestrator {
         let terminal = self.world.state.jobs.take_terminal();
         self.world.sync_sim_state();
         self.world.state.checkpoint_seq += 1;
-        let files = (self.paths.archive.clone(), self.paths.state.clone());
+        let (archive_path, state_path) = (&self.paths.archive, &self.paths.state);
         if wait {
-            let saved = write_checkpoint(&files, &mut self.world.state, terminal)?;
+            let saved =
+                write_checkpoint(archive_path, state_path, &mut self.world.state, terminal)?;
             self.last_hash = saved.hash.to_string();
             return Ok(Some(saved));
         }
         let mut copy = self.world.state.clone();
+        let (archive_path, state_path) = (archive_path.clone(), state_path.clone());
         let thread = std::thread::Builder::new()
             .name("omega-checkpoint".into())
-            .spawn(move || write_checkpoint(&files, &mut copy, terminal))
+            .spawn(move || write_checkpoint(&archive_path, &state_path, &mut copy, terminal))
             .wrap_err("cannot start the checkpoint writer")?;
         self.writing = Some(thread);
         Ok(None)

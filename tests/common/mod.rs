@@ -159,30 +159,35 @@ impl Sandbox {
 
     /// `wait_for`, but a timeout also prints the spawned commands' stderr and the tail of the
     /// chain mirror's journal, so that a failure on CI can be read.
-    pub fn wait_for(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !f() {
-            if start.elapsed() >= timeout {
-                let journal = self.journal();
-                let tail = &journal[journal.len().saturating_sub(40)..];
-                eprintln!("--- omega stderr ---\n{}", self.stderr());
-                eprintln!("--- chain mirror journal (last {} lines) ---", tail.len());
-                tail.iter().for_each(|l| eprintln!("{l}"));
-                if self.reports().join("devnet/anvil.json").exists() {
-                    eprintln!("--- devnet txpool ---\n{}", self.txpool());
-                    let anvil = std::fs::read_to_string(self.reports().join("devnet/anvil.log"))
-                        .unwrap_or_default();
-                    let notable = anvil.lines().filter(|l| {
-                        let l = l.to_lowercase();
-                        l.contains("warn") || l.contains("error") || l.contains("invalid")
-                    });
-                    eprintln!("--- anvil.log warnings ---");
-                    notable.for_each(|l| eprintln!("{l}"));
-                }
-                panic!("timed out waiting for {what}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+    pub fn wait_for(&self, what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+        if !holds_within(timeout, f) {
+            self.print_diagnostics();
+            panic!("timed out waiting for {what}");
         }
+    }
+
+    /// The spawned commands' stderr, the mirror journal's tail, the devnet's pool and anvil's
+    /// warnings.
+    fn print_diagnostics(&self) {
+        let journal = self.journal();
+        let tail = &journal[journal.len().saturating_sub(40)..];
+        eprintln!("--- omega stderr ---\n{}", self.stderr());
+        eprintln!("--- chain mirror journal (last {} lines) ---", tail.len());
+        tail.iter().for_each(|l| eprintln!("{l}"));
+        if !self.reports().join("devnet/anvil.json").exists() {
+            return;
+        }
+        eprintln!("--- devnet txpool ---\n{}", self.txpool());
+        let anvil =
+            std::fs::read_to_string(self.reports().join("devnet/anvil.log")).unwrap_or_default();
+        eprintln!("--- anvil.log warnings ---");
+        anvil
+            .lines()
+            .filter(|l| {
+                let l = l.to_lowercase();
+                l.contains("warn") || l.contains("error") || l.contains("invalid")
+            })
+            .for_each(|l| eprintln!("{l}"));
     }
 
     pub fn state(&self) -> WorldState {
@@ -247,12 +252,20 @@ pub fn success(out: &Output) -> String {
 }
 
 /// Polls `f` every 20 ms until it holds; fails the test after `timeout`.
-pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    assert!(holds_within(timeout, f), "timed out waiting for {what}");
+}
+
+/// Polls `f` every 20 ms; false if it still does not hold after `timeout`.
+fn holds_within(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        if start.elapsed() >= timeout {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
+    true
 }
 
 /// SIGTERM, then the orchestrator must exit cleanly (it writes its final checkpoint first).
