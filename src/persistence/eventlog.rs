@@ -5,6 +5,7 @@
 //! serialization or the disk; the queue is bounded, so a slow disk slows the loop instead of
 //! growing memory. `flush` waits until everything sent so far is on disk.
 
+use super::event_json;
 use crate::domain::events::DomainEvent;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
@@ -111,12 +112,17 @@ fn gone() -> io::Error {
 
 fn write_loop(file: File, rx: Receiver<Msg>) {
     let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut lines = Vec::new();
     let mut failed: Option<io::Error> = None;
     while let Ok(msg) = rx.recv() {
         let result = match msg {
-            Msg::Events { timestamp, events } => events
-                .iter()
-                .try_for_each(|e| write_event(&mut out, &timestamp, e)),
+            Msg::Events { timestamp, events } => {
+                lines.clear();
+                events
+                    .iter()
+                    .for_each(|e| write_event(&mut lines, &timestamp, e));
+                out.write_all(&lines)
+            }
             Msg::Line {
                 timestamp,
                 level,
@@ -148,26 +154,18 @@ fn write_loop(file: File, rx: Receiver<Msg>) {
     let _ = out.flush();
 }
 
-fn write_event(out: &mut impl Write, timestamp: &str, event: &DomainEvent) -> io::Result<()> {
+fn write_event(lines: &mut Vec<u8>, timestamp: &str, event: &DomainEvent) {
     // Commitments are opaque until revealed; each `validator_vote` line says whether the reveal
     // matched its commitment, so the log skips the commit lines (sinks still get them).
     if matches!(event, DomainEvent::ValidationCommitted { .. }) {
-        return Ok(());
+        return;
     }
     let level = if event.is_warning() {
         "WARNING"
     } else {
         "INFO"
     };
-    write_line(
-        out,
-        &Line {
-            timestamp,
-            level,
-            message: event.name(),
-            context: event,
-        },
-    )
+    event_json::write_line(lines, timestamp, level, event);
 }
 
 fn write_line<C: Serialize>(out: &mut impl Write, line: &Line<'_, C>) -> io::Result<()> {

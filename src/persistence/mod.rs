@@ -4,6 +4,7 @@ pub mod archive;
 pub mod atomic;
 pub mod checkpoint;
 pub mod control;
+pub mod event_json;
 pub mod eventlog;
 pub mod pidfile;
 pub mod telemetry;
