@@ -7,7 +7,8 @@
 use super::amount::Amount;
 use super::commit_reveal::Round;
 use super::ledger::AccountId;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -140,33 +141,56 @@ pub enum JobError {
 }
 
 /// The live part of the DAG. Terminal jobs leave it when they are archived.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Settled jobs wait for the archive in a map of their own, so the map the cycle works on holds
+/// only pending, active and validating jobs and stays small enough for the CPU's caches. Jobs are
+/// boxed, so moving one between maps (and the B-tree's own shuffling) copies a pointer, not a job.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(from = "StoredBook")]
 pub struct JobBook {
-    jobs: BTreeMap<JobId, Job>,
+    live: BTreeMap<JobId, Box<Job>>,
+    settled: BTreeMap<JobId, Box<Job>>,
     next_id: u64,
     /// Job ids by status, so each cycle visits only the jobs it acts on (derived, not stored).
-    #[serde(skip)]
     by_status: [BTreeSet<JobId>; 6],
 }
 
+/// The stored form: every job in one map by id, and the next id.
 #[derive(Deserialize)]
 struct StoredBook {
-    jobs: BTreeMap<JobId, Job>,
+    jobs: BTreeMap<JobId, Box<Job>>,
     next_id: u64,
 }
 
 impl From<StoredBook> for JobBook {
     fn from(stored: StoredBook) -> JobBook {
-        let mut by_status: [BTreeSet<JobId>; 6] = Default::default();
-        for job in stored.jobs.values() {
-            by_status[job.status as usize].insert(job.id);
-        }
-        JobBook {
-            jobs: stored.jobs,
+        let mut book = JobBook {
             next_id: stored.next_id,
-            by_status,
+            ..Default::default()
+        };
+        for (id, job) in stored.jobs {
+            book.by_status[job.status as usize].insert(id);
+            match job.status.is_terminal() {
+                true => book.settled.insert(id, job),
+                false => book.live.insert(id, job),
+            };
         }
+        book
+    }
+}
+
+impl Serialize for JobBook {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct InOrder<'a>(&'a JobBook);
+        impl Serialize for InOrder<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.iter().map(|j| (j.id, j)))
+            }
+        }
+        let mut book = serializer.serialize_struct("JobBook", 2)?;
+        book.serialize_field("jobs", &InOrder(self))?;
+        book.serialize_field("next_id", &self.next_id)?;
+        book.end()
     }
 }
 
@@ -183,23 +207,37 @@ impl JobBook {
     }
 
     pub fn get(&self, id: JobId) -> Option<&Job> {
-        self.jobs.get(&id)
+        self.live
+            .get(&id)
+            .or_else(|| self.settled.get(&id))
+            .map(|j| &**j)
     }
 
     pub fn get_mut(&mut self, id: JobId) -> Option<&mut Job> {
-        self.jobs.get_mut(&id)
+        match self.live.get_mut(&id) {
+            Some(job) => Some(job),
+            None => self.settled.get_mut(&id).map(|j| &mut **j),
+        }
     }
 
+    /// Every job, live and settled, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Job> {
-        self.jobs.values()
+        let mut live = self.live.values().peekable();
+        let mut settled = self.settled.values().peekable();
+        std::iter::from_fn(move || match (live.peek(), settled.peek()) {
+            (Some(a), Some(b)) if b.id < a.id => settled.next(),
+            (Some(_), _) => live.next(),
+            (None, _) => settled.next(),
+        })
+        .map(|j| &**j)
     }
 
     pub fn len(&self) -> usize {
-        self.jobs.len()
+        self.live.len() + self.settled.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty()
+        self.live.is_empty() && self.settled.is_empty()
     }
 
     pub fn ids_with(&self, status: JobStatus) -> Vec<JobId> {
@@ -212,9 +250,11 @@ impl JobBook {
 
     /// Jobs in one status, by id.
     pub fn with_status(&self, status: JobStatus) -> impl Iterator<Item = &Job> {
-        self.by_status[status as usize]
-            .iter()
-            .map(|id| &self.jobs[id])
+        let jobs = match status.is_terminal() {
+            true => &self.settled,
+            false => &self.live,
+        };
+        self.by_status[status as usize].iter().map(|id| &*jobs[id])
     }
 
     /// Validates and inserts a new pending job; links it to its parent when the parent is live.
@@ -238,7 +278,7 @@ impl JobBook {
             ));
         }
         let id = JobId(self.next_id);
-        let lineage = match spec.parent.and_then(|p| self.jobs.get_mut(&p)) {
+        let lineage = match spec.parent.and_then(|p| self.get_mut(p)) {
             Some(parent) => {
                 parent.children.push(id);
                 let mut lineage = parent.lineage.clone();
@@ -249,9 +289,9 @@ impl JobBook {
         };
         self.next_id += 1;
         self.by_status[JobStatus::Pending as usize].insert(id);
-        self.jobs.insert(
+        self.live.insert(
             id,
-            Job {
+            Box::new(Job {
                 id,
                 title: spec.title,
                 reward: spec.reward,
@@ -274,7 +314,7 @@ impl JobBook {
                 round: None,
                 validation_rounds: 0,
                 outcome: None,
-            },
+            }),
         );
         Ok(id)
     }
@@ -282,7 +322,7 @@ impl JobBook {
     /// At-most-once assignment: only a pending, unassigned job can be taken.
     pub fn assign(&mut self, id: JobId, agent: AccountId, stake: Amount) -> Result<&Job, JobError> {
         self.move_to(id, JobStatus::Pending, JobStatus::Active)?;
-        let job = self.jobs.get_mut(&id).expect("moved");
+        let job = self.get_mut(id).expect("moved");
         job.assignee = Some(agent);
         job.stake = stake;
         job.work_done = 0;
@@ -310,7 +350,7 @@ impl JobBook {
             return Err(JobError::NotAssignee(id));
         }
         self.move_to(id, JobStatus::Active, JobStatus::Validating)?;
-        let job = self.jobs.get_mut(&id).expect("moved");
+        let job = self.get_mut(id).expect("moved");
         job.quality_ok = Some(quality_ok);
         Ok(job)
     }
@@ -332,7 +372,7 @@ impl JobBook {
                 JobStatus::Failed
             },
         )?;
-        let job = self.jobs.get_mut(&id).expect("moved");
+        let job = self.get_mut(id).expect("moved");
         job.outcome = Some(outcome.to_string());
         job.round = None;
         Ok(job)
@@ -340,44 +380,42 @@ impl JobBook {
 
     pub fn cancel(&mut self, id: JobId, outcome: &str) -> Result<&Job, JobError> {
         self.move_to(id, JobStatus::Pending, JobStatus::Cancelled)?;
-        let job = self.jobs.get_mut(&id).expect("moved");
+        let job = self.get_mut(id).expect("moved");
         job.outcome = Some(outcome.to_string());
         Ok(job)
     }
 
     /// Removes terminal jobs (for the archive), oldest id first.
-    pub fn take_terminal(&mut self) -> Vec<Job> {
-        let mut ids: Vec<JobId> = Vec::new();
-        for status in [
-            JobStatus::Completed,
-            JobStatus::Failed,
-            JobStatus::Cancelled,
-        ] {
-            ids.extend(std::mem::take(&mut self.by_status[status as usize]));
+    pub fn take_terminal(&mut self) -> Vec<Box<Job>> {
+        for status in JobStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
+            self.by_status[status as usize].clear();
         }
-        ids.sort();
-        ids.into_iter()
-            .filter_map(|id| self.jobs.remove(&id))
-            .collect()
+        std::mem::take(&mut self.settled).into_values().collect()
     }
 
     fn move_to(&mut self, id: JobId, from: JobStatus, to: JobStatus) -> Result<(), JobError> {
         self.expect(id, from)?.status = to;
         self.by_status[from as usize].remove(&id);
         self.by_status[to as usize].insert(id);
+        if to.is_terminal() {
+            let job = self.live.remove(&id).expect("checked live");
+            self.settled.insert(id, job);
+        }
         Ok(())
     }
 
+    /// The live job `id`, if it has the status expected.
     fn expect(&mut self, id: JobId, expected: JobStatus) -> Result<&mut Job, JobError> {
-        let job = self.jobs.get_mut(&id).ok_or(JobError::Unknown(id))?;
-        if job.status != expected {
-            return Err(JobError::WrongStatus {
-                job: id,
-                actual: job.status,
-                expected,
-            });
-        }
-        Ok(job)
+        let actual = match self.live.get_mut(&id) {
+            Some(job) if job.status == expected => return Ok(job),
+            Some(job) => job.status,
+            None => self.settled.get(&id).ok_or(JobError::Unknown(id))?.status,
+        };
+        Err(JobError::WrongStatus {
+            job: id,
+            actual,
+            expected,
+        })
     }
 }
 
@@ -462,6 +500,49 @@ mod tests {
         assert_eq!(restored, book);
         assert_eq!(restored.ids_with(JobStatus::Pending), vec![a]);
         assert_eq!(restored.ids_with(JobStatus::Active), vec![b]);
+    }
+
+    #[test]
+    fn settled_jobs_stay_readable_and_in_id_order_until_archived() {
+        let mut book = JobBook::new();
+        let ids: Vec<JobId> = (0..5)
+            .map(|_| book.post(spec(&["a"], None), Amount(2), 0).unwrap())
+            .collect();
+        // Settle the 2nd and 4th, cancel the 1st: settled and live ids interleave.
+        for &id in &[ids[1], ids[3]] {
+            book.assign(id, AccountId(1), Amount(1)).unwrap();
+            book.submit(id, AccountId(1), true).unwrap();
+            book.settle(id, JobStatus::Validating, true, "approved")
+                .unwrap();
+        }
+        book.cancel(ids[0], "deadline").unwrap();
+        let order: Vec<JobId> = book.iter().map(|j| j.id).collect();
+        assert_eq!(order, ids, "every job, in id order");
+        assert_eq!(book.get(ids[1]).unwrap().status, JobStatus::Completed);
+        assert_eq!(
+            book.settle(ids[1], JobStatus::Validating, true, "again"),
+            Err(JobError::WrongStatus {
+                job: ids[1],
+                actual: JobStatus::Completed,
+                expected: JobStatus::Validating
+            })
+        );
+        let text = serde_json::to_string(&book).unwrap();
+        let keys: Vec<u64> = serde_json::from_str::<serde_json::Value>(&text).unwrap()["jobs"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.parse().unwrap())
+            .collect();
+        assert_eq!(keys, vec![1, 2, 3, 4, 5], "stored as one map in id order");
+        let restored: JobBook = serde_json::from_str(&text).unwrap();
+        assert_eq!(restored, book);
+        let archived: Vec<JobId> = book.take_terminal().iter().map(|j| j.id).collect();
+        assert_eq!(archived, vec![ids[0], ids[1], ids[3]]);
+        assert_eq!(book.len(), 2);
+        assert!(book.get(ids[1]).is_none());
+        assert_eq!(book.count(JobStatus::Completed), 0);
+        assert_eq!(book.ids_with(JobStatus::Pending), vec![ids[2], ids[4]]);
     }
 
     #[test]

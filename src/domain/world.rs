@@ -324,9 +324,16 @@ impl World {
     }
 
     pub fn take_events(&mut self) -> Vec<DomainEvent> {
-        // The next cycle emits about as many: allocate once instead of growing by doubling.
-        let room = self.events.len();
-        std::mem::replace(&mut self.events, Vec::with_capacity(room))
+        self.take_events_into(Vec::new())
+    }
+
+    /// Takes the events so far and collects the next ones in `spare` (an emptied buffer handed
+    /// back by a consumer), made room for as many as this time, so a busy cycle neither grows
+    /// its buffer by doubling nor touches fresh memory for it.
+    pub fn take_events_into(&mut self, mut spare: Vec<DomainEvent>) -> Vec<DomainEvent> {
+        spare.clear();
+        spare.reserve(self.events.len());
+        std::mem::replace(&mut self.events, spare)
     }
 
     pub fn paused(&self) -> bool {
@@ -703,7 +710,7 @@ impl World {
     /// Applies the agents' replies in agent order: work, commits, reveals, then assignments.
     pub fn apply_replies(&mut self, mut replies: Vec<AgentReply>, gate: &dyn StepGate) {
         replies.sort_by_key(|r| r.agent);
-        let mut bids = Vec::new();
+        let mut bids = Vec::with_capacity(replies.iter().map(|r| r.bids.len()).sum());
         for reply in replies {
             if reply.cycle != self.state.cycle {
                 continue; // a stale reply from before a restart: never act on it

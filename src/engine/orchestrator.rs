@@ -96,7 +96,7 @@ fn write_checkpoint(
     archive_path: &Path,
     state_path: &Path,
     state: &mut WorldState,
-    terminal: Vec<Job>,
+    terminal: Vec<Box<Job>>,
 ) -> Result<Saved> {
     let started = Instant::now();
     state.archive = archive::append(archive_path, state.archive, &terminal)
@@ -313,7 +313,7 @@ impl Orchestrator {
     }
 
     fn publish_events(&mut self) -> Result<()> {
-        let events = self.world.take_events();
+        let events = self.world.take_events_into(self.log.spare());
         if events.is_empty() {
             return Ok(());
         }

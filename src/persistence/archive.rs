@@ -6,18 +6,23 @@
 
 use crate::domain::job::Job;
 use crate::domain::world::ArchiveMark;
+use std::borrow::Borrow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
 /// Appends `jobs` and fsyncs; returns the new mark.
-pub fn append(path: &Path, mark: ArchiveMark, jobs: &[Job]) -> io::Result<ArchiveMark> {
+pub fn append<J: Borrow<Job>>(
+    path: &Path,
+    mark: ArchiveMark,
+    jobs: &[J],
+) -> io::Result<ArchiveMark> {
     if jobs.is_empty() {
         return Ok(mark);
     }
     let mut buf = Vec::with_capacity(jobs.len() * 512);
     for job in jobs {
-        serde_json::to_writer(&mut buf, job).expect("job serializes");
+        serde_json::to_writer(&mut buf, job.borrow()).expect("job serializes");
         buf.push(b'\n');
     }
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;

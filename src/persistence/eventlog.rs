@@ -31,6 +31,8 @@ enum Msg {
 pub struct EventLog {
     tx: Option<SyncSender<Msg>>,
     writer: Option<JoinHandle<()>>,
+    /// Event buffers the writer has emptied, for the engine to fill again.
+    spare: Receiver<Vec<DomainEvent>>,
 }
 
 #[derive(Serialize)]
@@ -48,17 +50,24 @@ impl EventLog {
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let (tx, rx) = sync_channel(64);
+        let (spare_tx, spare) = sync_channel(2);
         let writer = std::thread::Builder::new()
             .name("omega-log".into())
-            .spawn(move || write_loop(file, rx))?;
+            .spawn(move || write_loop(file, rx, spare_tx))?;
         Ok(EventLog {
             tx: Some(tx),
             writer: Some(writer),
+            spare,
         })
     }
 
     pub fn now() -> String {
         humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+    }
+
+    /// An emptied event buffer to reuse, if the writer has one to give back.
+    pub fn spare(&self) -> Vec<DomainEvent> {
+        self.spare.try_recv().unwrap_or_default()
     }
 
     /// Queues one cycle's events.
@@ -110,17 +119,22 @@ fn gone() -> io::Error {
     io::Error::other("the log writer stopped (see the error above)")
 }
 
-fn write_loop(file: File, rx: Receiver<Msg>) {
+fn write_loop(file: File, rx: Receiver<Msg>, spare: SyncSender<Vec<DomainEvent>>) {
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut lines = Vec::new();
     let mut failed: Option<io::Error> = None;
     while let Ok(msg) = rx.recv() {
         let result = match msg {
-            Msg::Events { timestamp, events } => {
+            Msg::Events {
+                timestamp,
+                mut events,
+            } => {
                 lines.clear();
                 events
                     .iter()
                     .for_each(|e| write_event(&mut lines, &timestamp, e));
+                events.clear();
+                let _ = spare.try_send(events); // when the engine has enough, it is freed
                 out.write_all(&lines)
             }
             Msg::Line {
