@@ -40,7 +40,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Over any seed: the ledger balances after every cycle, no job settles twice, a validator
-    /// never judges its own work, and the concurrency limit holds.
+    /// never judges its own work, and the concurrency limits (overall and per agent) hold.
     #[test]
     fn world_invariants_hold_for_any_seed(seed in any::<u64>(), max_jobs in 1u32..12) {
         let mut cfg = config();
@@ -53,6 +53,14 @@ proptest! {
             prop_assert!(world.state.ledger.totals().balanced(), "{:?}", world.state.ledger.totals());
             let in_flight = world.state.jobs.iter().filter(|j| matches!(j.status, JobStatus::Active | JobStatus::Validating)).count();
             prop_assert!(in_flight as u32 <= max_jobs, "{in_flight} in flight > {max_jobs}");
+            let mut held = vec![0u32; world.state.ledger.accounts().len()];
+            for job in world.state.jobs.iter().filter(|j| matches!(j.status, JobStatus::Active | JobStatus::Validating)) {
+                held[job.assignee.expect("in-flight jobs are assigned").0 as usize] += 1;
+            }
+            prop_assert_eq!(world.load(), &held[..], "the load kept through the cycles matches a recount");
+            for agent in &world.agents {
+                prop_assert!(held[agent.id.0 as usize] <= agent.behaviour.max_parallel_jobs, "{} over its limit", agent.name);
+            }
             for e in events {
                 match e {
                     DomainEvent::JobAssigned { job, agent, .. } => { worker.insert(job, agent); }

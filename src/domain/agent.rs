@@ -111,7 +111,8 @@ pub struct WorkItem {
     pub work_done: u32,
     pub energy: f64,
     pub compute: f64,
-    pub skills: Skills,
+    /// How many skills the job needs (more than one can be delegated).
+    pub skill_count: usize,
     pub reward: Amount,
 }
 
@@ -249,7 +250,7 @@ impl AgentProfile {
         let b = &self.behaviour;
         let innovation = rng.random_range(0.0..0.02);
         let delegate =
-            w.work_done == 0 && w.skills.len() > 1 && rng.random_bool(b.delegation_probability);
+            w.work_done == 0 && w.skill_count > 1 && rng.random_bool(b.delegation_probability);
         let progress = if w.work_done + 1 < b.work_cycles {
             Progress::Working
         } else if rng.random_bool(b.error_rate) {

@@ -20,7 +20,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
 /// Agents a pending job is offered to per cycle.
@@ -88,6 +88,8 @@ pub struct World {
     load: Vec<u32>,
     /// Account names by id, shared with events.
     names: Vec<Name>,
+    /// Who can take what: each agent's skills as bits (derived, never stored).
+    skill_bits: SkillBits,
 }
 
 impl World {
@@ -195,14 +197,18 @@ impl World {
             .iter()
             .map(|a| Name::from(a.name.as_str()))
             .collect();
-        World {
+        let skill_bits = SkillBits::new(&agents);
+        let mut world = World {
             state,
             agents,
             sim,
             events: Vec::new(),
             load: Vec::new(),
             names,
-        }
+            skill_bits,
+        };
+        world.rebuild_load();
+        world
     }
 
     /// Rebuilds a world from a checkpoint. The config's governance values win over the
@@ -334,6 +340,11 @@ impl World {
         spare.clear();
         spare.reserve(self.events.len());
         std::mem::replace(&mut self.events, spare)
+    }
+
+    /// Jobs active or validating per account (by account id), as the cycle keeps count.
+    pub fn load(&self) -> &[u32] {
+        &self.load
     }
 
     pub fn paused(&self) -> bool {
@@ -523,8 +534,7 @@ impl World {
         let agent = self
             .agents
             .choose(&mut self.state.rng)
-            .expect("config has agents")
-            .clone();
+            .expect("config has agents");
         let take = self.state.rng.random_range(1..=agent.skills.len().min(3));
         let skills: Vec<String> = agent
             .skills
@@ -610,7 +620,6 @@ impl World {
                 ..Default::default()
             })
             .collect();
-        self.rebuild_load();
         let load = &self.load;
         let in_flight: u32 = load.iter().sum();
         let free_slots = self
@@ -633,11 +642,12 @@ impl World {
                     // Offer each job to a few eligible agents, starting at a different agent per
                     // job so that large workforces share the work without quadratic messaging.
                     let n = self.agents.len();
+                    let wanted = self.skill_bits.of(&job.skills);
                     let mut sent = 0;
                     for k in 0..n {
                         let i = (job.id.0 as usize + k) % n;
                         let agent = &self.agents[i];
-                        if job.shares_skill(&agent.skills)
+                        if self.skill_bits.shares(wanted, i, job, agent)
                             && load[agent.id.0 as usize] < agent.behaviour.max_parallel_jobs
                         {
                             ticks[i].offers.push(Offer {
@@ -662,7 +672,7 @@ impl World {
                             work_done: job.work_done,
                             energy: job.energy,
                             compute: job.compute,
-                            skills: job.skills.clone(),
+                            skill_count: job.skills.len(),
                             reward: job.reward,
                         });
                     }
@@ -1142,6 +1152,8 @@ impl World {
         self.state.cycle += 1;
     }
 
+    /// Counts the jobs each account holds from scratch. The count is kept current as jobs are
+    /// assigned and settled, so this runs only when the world is put together.
     fn rebuild_load(&mut self) {
         self.load.clear();
         self.load.resize(self.state.ledger.accounts().len(), 0);
@@ -1186,6 +1198,57 @@ impl World {
             self.thermostat();
         }
         self.end_cycle();
+    }
+}
+
+/// The skills agents hold, numbered, so that "does this agent have one of the skills this job
+/// needs" is one AND of two bit sets instead of comparing strings. With more distinct skills
+/// than bits, it falls back to comparing strings.
+struct SkillBits {
+    /// Bit number of each skill some agent holds; empty when there are too many to number.
+    bit: HashMap<String, u32>,
+    /// Each agent's skills as bits, by agent index.
+    agents: Vec<u128>,
+}
+
+impl SkillBits {
+    fn new(agents: &[AgentProfile]) -> SkillBits {
+        let mut bit = HashMap::new();
+        for skill in agents.iter().flat_map(|a| &a.skills) {
+            let next = bit.len() as u32;
+            bit.entry(skill.clone()).or_insert(next);
+        }
+        if bit.len() > u128::BITS as usize {
+            bit.clear();
+        }
+        let mut bits = SkillBits {
+            bit,
+            agents: Vec::new(),
+        };
+        bits.agents = agents.iter().map(|a| bits.of(&a.skills)).collect();
+        bits
+    }
+
+    /// The bits of `skills` (skills no agent holds have none).
+    fn of(&self, skills: &[String]) -> u128 {
+        skills
+            .iter()
+            .filter_map(|s| self.bit.get(s))
+            .fold(0, |acc, b| acc | 1 << b)
+    }
+
+    /// Whether agent `index` holds one of the job's skills (`wanted` = the job's bits).
+    fn shares(
+        &self,
+        wanted: u128,
+        index: usize,
+        job: &super::job::Job,
+        agent: &AgentProfile,
+    ) -> bool {
+        match self.bit.is_empty() {
+            false => wanted & self.agents[index] != 0,
+            true => job.shares_skill(&agent.skills),
+        }
     }
 }
 
