@@ -3,10 +3,11 @@
 
 use super::bus::{Bus, Envelope};
 use crate::domain::agent::{AgentProfile, AgentReply, AgentTick};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum A2a {
     Tick(AgentTick),
     Reply(AgentReply),
@@ -59,9 +60,12 @@ impl AgentPool {
             let Some(envelope) = self.replies.recv().await else {
                 break;
             };
-            if let A2a::Reply(reply) = envelope.message.as_ref() {
+            // The bus shares each message; the reply is copied only if someone else still
+            // holds it (another subscription), which is rare.
+            let message = Arc::try_unwrap(envelope.message).unwrap_or_else(|m| m.as_ref().clone());
+            if let A2a::Reply(reply) = message {
                 if Some(reply.cycle) == cycle {
-                    replies.push(reply.clone());
+                    replies.push(reply);
                 }
             }
         }
