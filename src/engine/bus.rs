@@ -5,6 +5,7 @@
 //! each message once; a full subscription makes the publisher wait (back-pressure), nothing is
 //! ever dropped. Closed subscriptions are pruned.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -28,14 +29,22 @@ struct Subscription<M> {
     tx: mpsc::Sender<Envelope<M>>,
 }
 
+/// The subscriptions, and for each topic published so far the queues it goes to: the engine
+/// publishes to the same topics every cycle, so patterns are matched once per topic, not once
+/// per message. Any change to the subscriptions forgets the routes.
+struct Routes<M> {
+    subscriptions: Vec<Subscription<M>>,
+    by_topic: HashMap<Arc<str>, Vec<mpsc::Sender<Envelope<M>>>>,
+}
+
 pub struct Bus<M> {
-    subscriptions: Arc<Mutex<Vec<Subscription<M>>>>,
+    routes: Arc<Mutex<Routes<M>>>,
 }
 
 impl<M> Clone for Bus<M> {
     fn clone(&self) -> Self {
         Bus {
-            subscriptions: self.subscriptions.clone(),
+            routes: self.routes.clone(),
         }
     }
 }
@@ -43,7 +52,10 @@ impl<M> Clone for Bus<M> {
 impl<M> Default for Bus<M> {
     fn default() -> Self {
         Bus {
-            subscriptions: Arc::new(Mutex::new(Vec::new())),
+            routes: Arc::new(Mutex::new(Routes {
+                subscriptions: Vec::new(),
+                by_topic: HashMap::new(),
+            })),
         }
     }
 }
@@ -57,27 +69,19 @@ impl<M: Send + Sync + 'static> Bus<M> {
     pub fn subscribe(&self, pattern: &str, capacity: usize) -> mpsc::Receiver<Envelope<M>> {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let pattern = pattern.split('.').map(str::to_string).collect();
-        self.subscriptions
-            .lock()
-            .expect("bus lock")
-            .push(Subscription { pattern, tx });
+        let mut routes = self.routes.lock().expect("bus lock");
+        routes.subscriptions.push(Subscription { pattern, tx });
+        routes.by_topic.clear();
         rx
     }
 
     /// Delivers `message` to every matching subscription, waiting for room in each queue.
     /// Returns how many subscriptions received it.
     pub async fn publish(&self, topic: &str, message: M) -> usize {
+        let (topic, targets) = self.route(topic);
         let envelope = Envelope {
-            topic: Arc::from(topic),
+            topic,
             message: Arc::new(message),
-        };
-        let targets: Vec<mpsc::Sender<Envelope<M>>> = {
-            let mut subs = self.subscriptions.lock().expect("bus lock");
-            subs.retain(|s| !s.tx.is_closed());
-            subs.iter()
-                .filter(|s| matches(&s.pattern, topic))
-                .map(|s| s.tx.clone())
-                .collect()
         };
         let mut delivered = 0;
         for tx in targets {
@@ -86,6 +90,28 @@ impl<M: Send + Sync + 'static> Bus<M> {
             }
         }
         delivered
+    }
+
+    /// The queues subscribed to `topic` (closed ones pruned first).
+    fn route(&self, topic: &str) -> (Arc<str>, Vec<mpsc::Sender<Envelope<M>>>) {
+        let mut routes = self.routes.lock().expect("bus lock");
+        let routes = &mut *routes;
+        if routes.subscriptions.iter().any(|s| s.tx.is_closed()) {
+            routes.subscriptions.retain(|s| !s.tx.is_closed());
+            routes.by_topic.clear();
+        }
+        if let Some((topic, targets)) = routes.by_topic.get_key_value(topic) {
+            return (topic.clone(), targets.clone());
+        }
+        let targets: Vec<_> = routes
+            .subscriptions
+            .iter()
+            .filter(|s| matches(&s.pattern, topic))
+            .map(|s| s.tx.clone())
+            .collect();
+        let topic: Arc<str> = Arc::from(topic);
+        routes.by_topic.insert(topic.clone(), targets.clone());
+        (topic, targets)
     }
 }
 
@@ -155,6 +181,28 @@ mod tests {
         assert_eq!(*rx.recv().await.unwrap().message, 1);
         assert_eq!(publisher.await.unwrap(), 1);
         assert_eq!(*rx.recv().await.unwrap().message, 2);
+    }
+
+    #[tokio::test]
+    async fn a_subscription_made_after_a_topic_was_routed_gets_its_next_messages() {
+        let bus: Bus<u32> = Bus::new();
+        let mut first = bus.subscribe("agent.*.tick", 8);
+        assert_eq!(bus.publish("agent.1.tick", 1).await, 1);
+        let mut later = bus.subscribe("agent.1.#", 8);
+        assert_eq!(bus.publish("agent.1.tick", 2).await, 2);
+        assert_eq!(*first.recv().await.unwrap().message, 1);
+        assert_eq!(*first.recv().await.unwrap().message, 2);
+        assert_eq!(*later.recv().await.unwrap().message, 2);
+        assert!(
+            later.try_recv().is_err(),
+            "nothing from before it subscribed"
+        );
+        drop(first);
+        assert_eq!(
+            bus.publish("agent.1.tick", 3).await,
+            1,
+            "a closed one is dropped from the route"
+        );
     }
 
     #[tokio::test]
