@@ -18,7 +18,7 @@ echo "|---:|---:|---:|---:|---:|---:|"
 for n in $SIZES; do
   rm -rf "$WORK/r"; mkdir -p "$WORK/r"
   /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" run --chain off --fast --seed 1 --config config/bench_config.json \
-    --reports "$WORK/r" --stop-after-jobs "$n" --status-every 0 --log-level warn --json > "$WORK/summary.json"
+    --reports "$WORK/r" --stop-after-jobs "$n" --status-every 0 --log-level error --json > "$WORK/summary.json"
   read -r wall rss < "$WORK/time"
   python3 - "$WORK/summary.json" "$wall" "$rss" "$WORK/r/orchestrator.log" <<'PY'
 import json, os, sys
@@ -45,7 +45,7 @@ for a in c["agents"]:
     a["max_parallel_jobs"] = 1   # keep jobs pending so the live set stays at `live`
 print(json.dumps(c))
 PY
-  "$BIN" run --chain off --fast --seed 1 --config "$WORK/c.json" --reports "$WORK/c" --cycles 6 --status-every 0 --log-level warn > /dev/null
+  "$BIN" run --chain off --fast --seed 1 --config "$WORK/c.json" --reports "$WORK/c" --cycles 6 --status-every 0 --log-level error > /dev/null
   python3 - "$WORK/c/orchestrator.log" <<'PY'
 import json, sys
 cps = [json.loads(l)["context"] for l in open(sys.argv[1]) if '"message":"checkpoint"' in l][-3:]

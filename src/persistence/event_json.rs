@@ -17,7 +17,7 @@ pub fn write_line(out: &mut Vec<u8>, timestamp: &str, level: &str, event: &Domai
     out.extend_from_slice(b",\"level\":");
     string(out, level);
     out.extend_from_slice(b",\"message\":");
-    string(out, event.name());
+    plain(out, event.name());
     out.extend_from_slice(b",\"context\":");
     context(out, event);
     out.extend_from_slice(b"}\n");
@@ -174,34 +174,34 @@ impl<'a> Object<'a> {
         Object { out, first: true }
     }
 
-    fn key(&mut self, key: &str) {
+    fn key(&mut self, key: &'static str) {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        string(self.out, key);
+        plain(self.out, key);
         self.out.push(b':');
     }
 
-    fn raw(&mut self, key: &str, value: &[u8]) {
+    fn raw(&mut self, key: &'static str, value: &[u8]) {
         self.key(key);
         self.out.extend_from_slice(value);
     }
 
-    fn string(&mut self, key: &str, value: &str) {
+    fn string(&mut self, key: &'static str, value: &str) {
         self.key(key);
         string(self.out, value);
     }
 
-    fn number(&mut self, key: &str, value: u64) {
+    fn number(&mut self, key: &'static str, value: u64) {
         self.raw(key, itoa::Buffer::new().format(value).as_bytes());
     }
 
-    fn job(&mut self, key: &str, id: JobId) {
+    fn job(&mut self, key: &'static str, id: JobId) {
         self.number(key, id.0);
     }
 
-    fn parent(&mut self, key: &str, id: Option<JobId>) {
+    fn parent(&mut self, key: &'static str, id: Option<JobId>) {
         match id {
             Some(id) => self.job(key, id),
             None => self.raw(key, b"null"),
@@ -209,7 +209,7 @@ impl<'a> Object<'a> {
     }
 
     /// Amounts are decimal strings (they exceed what JSON numbers carry exactly).
-    fn amount(&mut self, key: &str, value: Amount) {
+    fn amount(&mut self, key: &'static str, value: Amount) {
         self.key(key);
         self.out.push(b'"');
         self.out
@@ -217,11 +217,11 @@ impl<'a> Object<'a> {
         self.out.push(b'"');
     }
 
-    fn boolean(&mut self, key: &str, value: bool) {
+    fn boolean(&mut self, key: &'static str, value: bool) {
         self.raw(key, if value { b"true" } else { b"false" });
     }
 
-    fn strings<'s>(&mut self, key: &str, values: impl Iterator<Item = &'s str>) {
+    fn strings<'s>(&mut self, key: &'static str, values: impl Iterator<Item = &'s str>) {
         self.key(key);
         self.out.push(b'[');
         for (i, v) in values.enumerate() {
@@ -234,7 +234,7 @@ impl<'a> Object<'a> {
     }
 
     /// Floats keep serde_json's formatting (shortest round-trip, `null` when not finite).
-    fn serde(&mut self, key: &str, value: &impl Serialize) {
+    fn serde(&mut self, key: &'static str, value: &impl Serialize) {
         self.key(key);
         serde_json::to_writer(&mut *self.out, value).expect("a value serializes");
     }
@@ -242,6 +242,14 @@ impl<'a> Object<'a> {
     fn close(self) {
         self.out.push(b'}');
     }
+}
+
+/// One of our own names (event names, field names): never anything to escape.
+fn plain(out: &mut Vec<u8>, s: &'static str) {
+    debug_assert!(s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// A JSON string: copied as is when nothing in it needs escaping, else escaped by serde_json.
