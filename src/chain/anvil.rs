@@ -187,18 +187,18 @@ pub fn start(
         &paths.process,
         &serde_json::to_vec_pretty(&process).expect("serializes"),
     )?;
-    wait_until_answering(&process.rpc_url, Duration::from_secs(20)).map_err(|_| {
-        AnvilError::NoAnswer {
+    if !answers_within(&process.rpc_url, Duration::from_secs(20)) {
+        return Err(AnvilError::NoAnswer {
             url: process.rpc_url.clone(),
             secs: 20,
             log: paths.log.display().to_string(),
-        }
-    })?;
+        });
+    }
     Ok(process)
 }
 
-/// Polls `eth_chainId` over plain HTTP until it answers.
-pub fn wait_until_answering(url: &str, timeout: Duration) -> Result<(), ()> {
+/// Polls `eth_chainId` over plain HTTP until it answers; false when it did not within `timeout`.
+pub fn answers_within(url: &str, timeout: Duration) -> bool {
     let start = Instant::now();
     let addr = url.trim_start_matches("http://");
     while start.elapsed() < timeout {
@@ -214,12 +214,12 @@ pub fn wait_until_answering(url: &str, timeout: Duration) -> Result<(), ()> {
                 && s.read_to_string(&mut out).is_ok()
                 && out.contains("\"result\"")
             {
-                return Ok(());
+                return true;
             }
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(())
+    false
 }
 
 /// Stops the devnet we started (SIGTERM, so anvil writes its state), and forgets it.

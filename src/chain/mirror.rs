@@ -743,10 +743,11 @@ impl Worker {
             DomainEvent::JobFailed { job, .. } | DomainEvent::JobError { job, .. } => {
                 // Failed before submission: the on-chain job stays Applied until it expires;
                 // nothing the engine does later depends on it.
-                if let Some(r) = self.state.recs.get_mut(&job) {
-                    if !r.submitted && !r.submit_seen {
-                        r.finished = true;
-                    }
+                if let Some(r) = self.state.recs.get_mut(&job)
+                    && !r.submitted
+                    && !r.submit_seen
+                {
+                    r.finished = true;
                 }
             }
             // A pause that came from the chain is already there: follow it, send nothing.
@@ -845,10 +846,10 @@ impl Worker {
             .topic2(poster.into_word())
             .from_block(self.d.deploy_block);
         for log in self.hub.provider().get_logs(&filter).await? {
-            if let Ok(ev) = JobRegistry::JobCreated::decode_log_data(log.data()) {
-                if ev.specHash == spec_hash {
-                    return Ok(Some(ev.jobId));
-                }
+            if let Ok(ev) = JobRegistry::JobCreated::decode_log_data(log.data())
+                && ev.specHash == spec_hash
+            {
+                return Ok(Some(ev.jobId));
             }
         }
         Ok(None)

@@ -225,10 +225,10 @@ impl TxHub {
     }
 
     async fn gas_price(&self, label: &str) -> Result<u128, TxError> {
-        if let Some((at, price)) = *self.price.lock().expect("price lock") {
-            if at.elapsed() < PRICE_TTL {
-                return Ok(price);
-            }
+        if let Some((at, price)) = *self.price.lock().expect("price lock")
+            && at.elapsed() < PRICE_TTL
+        {
+            return Ok(price);
         }
         let price = retry(label, || self.provider.get_gas_price())
             .await

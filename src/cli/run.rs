@@ -1,7 +1,7 @@
 //! `omega run`: the orchestrator.
 
 use super::{ConfigArgs, LogFormat};
-use crate::engine::orchestrator::live_counts;
+use crate::engine::orchestrator::{ProgressHook, live_counts};
 use crate::engine::{Orchestrator, RunOptions};
 use crate::persistence::pidfile;
 use clap::Args;
@@ -105,8 +105,6 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
         Ok(())
     })
 }
-
-type ProgressHook = Box<dyn FnMut(&crate::domain::world::World) + Send>;
 
 /// Starts the status API on `listener`: an "http" event sink feeds the event stream and the
 /// returned hook publishes the world after every cycle.

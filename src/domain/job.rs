@@ -385,7 +385,8 @@ impl JobBook {
         Ok(job)
     }
 
-    /// Removes terminal jobs (for the archive), oldest id first.
+    /// Removes terminal jobs (for the archive), oldest id first, still boxed (see `JobBook`).
+    #[allow(clippy::vec_box)]
     pub fn take_terminal(&mut self) -> Vec<Box<Job>> {
         for status in JobStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
             self.by_status[status as usize].clear();

@@ -63,10 +63,10 @@ impl AgentPool {
             // The bus shares each message; the reply is copied only if someone else still
             // holds it (another subscription), which is rare.
             let message = Arc::try_unwrap(envelope.message).unwrap_or_else(|m| m.as_ref().clone());
-            if let A2a::Reply(reply) = message {
-                if Some(reply.cycle) == cycle {
-                    replies.push(reply);
-                }
+            if let A2a::Reply(reply) = message
+                && Some(reply.cycle) == cycle
+            {
+                replies.push(reply);
             }
         }
         replies

@@ -71,12 +71,15 @@ pub struct Orchestrator {
     last_checkpoint_ms: u64,
     resumed: bool,
     last_hash: String,
-    progress: Option<Box<dyn FnMut(&World) + Send>>,
+    progress: Option<ProgressHook>,
     /// Events held for write-ahead sinks until the state that produced them is saved.
     held: Vec<HeldEvents>,
     /// A checkpoint being written in the background (at most one at a time).
     writing: Option<std::thread::JoinHandle<Result<Saved>>>,
 }
+
+/// Called after every cycle with the world (progress bars, status lines, the live view).
+pub type ProgressHook = Box<dyn FnMut(&World) + Send>;
 
 /// What writing a checkpoint produced.
 struct Saved {
@@ -92,6 +95,9 @@ struct Saved {
 
 /// Appends `terminal` to the archive (fsynced), then writes `state` with the archive's new
 /// length: the checkpoint that no longer holds those jobs never lands before they are archived.
+/// The jobs stay in the boxes the job book keeps them in: unboxing tens of thousands of them
+/// would copy each once more for nothing.
+#[allow(clippy::vec_box)]
 fn write_checkpoint(
     archive_path: &Path,
     state_path: &Path,
@@ -209,7 +215,7 @@ impl Orchestrator {
     }
 
     /// Called after every cycle (progress bars, status lines).
-    pub fn on_progress(&mut self, f: Box<dyn FnMut(&World) + Send>) {
+    pub fn on_progress(&mut self, f: ProgressHook) {
         self.progress = Some(f);
     }
 

@@ -16,13 +16,13 @@ fn alive(pid: u32) -> bool {
 
 /// Claims the folder for this process; fails when another live process holds it.
 pub fn claim(path: &Path) -> Result<PidGuard, String> {
-    if let Some(pid) = running(path) {
-        if pid != std::process::id() {
-            return Err(format!(
-                "another orchestrator (pid {pid}) is running on this reports folder ({})",
-                path.display()
-            ));
-        }
+    if let Some(pid) = running(path)
+        && pid != std::process::id()
+    {
+        return Err(format!(
+            "another orchestrator (pid {pid}) is running on this reports folder ({})",
+            path.display()
+        ));
     }
     std::fs::write(path, std::process::id().to_string())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
