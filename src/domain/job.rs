@@ -220,6 +220,11 @@ impl JobBook {
         }
     }
 
+    /// The pending, active and validating jobs, in id order.
+    pub fn live(&self) -> impl Iterator<Item = &Job> {
+        self.live.values().map(|j| &**j)
+    }
+
     /// Every job, live and settled, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Job> {
         let mut live = self.live.values().peekable();

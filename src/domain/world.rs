@@ -629,12 +629,9 @@ impl World {
             .saturating_sub(in_flight) as usize;
         let now = self.state.now_ms;
         let mut offered = 0usize;
-        let jobs = &self.state.jobs;
-        let live = jobs
-            .with_status(JobStatus::Pending)
-            .chain(jobs.with_status(JobStatus::Active))
-            .chain(jobs.with_status(JobStatus::Validating));
-        for job in live {
+        // One walk over the live jobs in id order; each kind of message still lists its jobs in
+        // id order, as if the statuses were visited one after the other.
+        for job in self.state.jobs.live() {
             match job.status {
                 JobStatus::Pending
                     if offered < free_slots * 2 && gate.allows(job.id, Step::Assign) =>
@@ -1020,7 +1017,12 @@ impl World {
         let now = self.state.now_ms;
         let mut to_start = Vec::new();
         let mut to_close = Vec::new();
-        for job in self.state.jobs.with_status(JobStatus::Validating) {
+        let validating = self
+            .state
+            .jobs
+            .live()
+            .filter(|j| j.status == JobStatus::Validating);
+        for job in validating {
             match &job.round {
                 None => to_start.push(job.id),
                 Some(r)
