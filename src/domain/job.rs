@@ -151,8 +151,9 @@ pub struct JobBook {
     live: BTreeMap<JobId, Box<Job>>,
     settled: BTreeMap<JobId, Box<Job>>,
     next_id: u64,
-    /// Job ids by status, so each cycle visits only the jobs it acts on (derived, not stored).
-    by_status: [BTreeSet<JobId>; 6],
+    /// Live job ids by status (pending, active, validating), so each pass visits only the jobs
+    /// it acts on (derived, not stored). Settled jobs are all in `settled`.
+    by_status: [BTreeSet<JobId>; 3],
 }
 
 /// The stored form: every job in one map by id, and the next id.
@@ -169,10 +170,12 @@ impl From<StoredBook> for JobBook {
             ..Default::default()
         };
         for (id, job) in stored.jobs {
-            book.by_status[job.status as usize].insert(id);
             match job.status.is_terminal() {
                 true => book.settled.insert(id, job),
-                false => book.live.insert(id, job),
+                false => {
+                    book.by_status[job.status as usize].insert(id);
+                    book.live.insert(id, job)
+                }
             };
         }
         book
@@ -246,20 +249,24 @@ impl JobBook {
     }
 
     pub fn ids_with(&self, status: JobStatus) -> Vec<JobId> {
-        self.by_status[status as usize].iter().copied().collect()
+        self.with_status(status).map(|j| j.id).collect()
     }
 
     pub fn count(&self, status: JobStatus) -> usize {
-        self.by_status[status as usize].len()
+        match self.by_status.get(status as usize) {
+            Some(ids) => ids.len(),
+            None => self.with_status(status).count(),
+        }
     }
 
-    /// Jobs in one status, by id.
+    /// Jobs in one status, by id. Live statuses come from the index; a settled status is
+    /// picked out of the settled jobs.
     pub fn with_status(&self, status: JobStatus) -> impl Iterator<Item = &Job> {
-        let jobs = match status.is_terminal() {
-            true => &self.settled,
-            false => &self.live,
-        };
-        self.by_status[status as usize].iter().map(|id| &*jobs[id])
+        let live = self.by_status.get(status as usize);
+        let settled = status.is_terminal().then(|| self.settled.values());
+        let live = live.into_iter().flatten().map(|id| &*self.live[id]);
+        let settled = settled.into_iter().flatten().map(|j| &**j);
+        live.chain(settled.filter(move |j| j.status == status))
     }
 
     /// Validates and inserts a new pending job; links it to its parent when the parent is live.
@@ -393,19 +400,17 @@ impl JobBook {
     /// Removes terminal jobs (for the archive), oldest id first, still boxed (see `JobBook`).
     #[allow(clippy::vec_box)]
     pub fn take_terminal(&mut self) -> Vec<Box<Job>> {
-        for status in JobStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
-            self.by_status[status as usize].clear();
-        }
         std::mem::take(&mut self.settled).into_values().collect()
     }
 
     fn move_to(&mut self, id: JobId, from: JobStatus, to: JobStatus) -> Result<(), JobError> {
         self.expect(id, from)?.status = to;
         self.by_status[from as usize].remove(&id);
-        self.by_status[to as usize].insert(id);
         if to.is_terminal() {
             let job = self.live.remove(&id).expect("checked live");
             self.settled.insert(id, job);
+        } else {
+            self.by_status[to as usize].insert(id);
         }
         Ok(())
     }
@@ -524,6 +529,9 @@ mod tests {
         book.cancel(ids[0], "deadline").unwrap();
         let order: Vec<JobId> = book.iter().map(|j| j.id).collect();
         assert_eq!(order, ids, "every job, in id order");
+        assert_eq!(book.ids_with(JobStatus::Completed), vec![ids[1], ids[3]]);
+        assert_eq!(book.count(JobStatus::Cancelled), 1);
+        assert_eq!(book.ids_with(JobStatus::Pending), vec![ids[2], ids[4]]);
         assert_eq!(book.get(ids[1]).unwrap().status, JobStatus::Completed);
         assert_eq!(
             book.settle(ids[1], JobStatus::Validating, true, "again"),
