@@ -3,6 +3,20 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+unsafe extern "C" {
+    /// mimalloc's run-time option setter (part of the library the allocator links in).
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` in mimalloc 3's option enum.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
 fn main() -> std::process::ExitCode {
+    // The engine's memory use is steady: what it frees after a checkpoint it needs again within
+    // the next cycles. By default mimalloc hands freed pages back to the OS after 10 ms, and the
+    // kernel then zeroes them again on the next touch (a tenth of the cycle's time in the profile).
+    // Keeping them costs nothing: peak RSS stays the same.
+    // SAFETY: sets a plain integer option; mimalloc reads it on its next purge decision.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     omega::cli::main()
 }
