@@ -180,6 +180,11 @@ pub struct RevealReply {
     pub nonce: u32,
     pub approve: bool,
     pub salt: B256,
+    /// The commitment these revealed values make, computed by the engine's transport on the
+    /// agent's worker thread (`AgentReply::hash_openings`) so that the cycle only compares it
+    /// with the stored commitment. An agent never fills it in: `decide` leaves it empty, the
+    /// transport overwrites it, and an empty one is computed by the cycle itself.
+    pub opening: Option<B256>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -190,6 +195,15 @@ pub struct AgentReply {
     pub work: Vec<WorkReport>,
     pub commits: Vec<CommitReply>,
     pub reveals: Vec<RevealReply>,
+}
+
+impl AgentReply {
+    /// Hashes what each reveal opens (see `RevealReply::opening`), replacing anything there.
+    pub fn hash_openings(&mut self) {
+        for r in &mut self.reveals {
+            r.opening = Some(commit_hash(r.job, r.nonce, r.approve, &r.salt, self.agent));
+        }
+    }
 }
 
 impl AgentProfile {
@@ -293,6 +307,7 @@ impl AgentProfile {
             nonce: r.nonce,
             approve: r.approve,
             salt: r.salt,
+            opening: None,
         })
     }
 }
@@ -322,6 +337,27 @@ mod tests {
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>()
                 .into(),
+        }
+    }
+
+    #[test]
+    fn the_transport_hashes_every_reveal_and_overwrites_what_an_agent_put_there() {
+        let reveal = |job: u64, approve: bool, opening: Option<B256>| RevealReply {
+            job: JobId(job),
+            nonce: 2,
+            approve,
+            salt: B256::repeat_byte(job as u8),
+            opening,
+        };
+        let mut reply = AgentReply {
+            agent: AccountId(5),
+            reveals: vec![reveal(1, true, None), reveal(2, false, Some(B256::ZERO))],
+            ..Default::default()
+        };
+        reply.hash_openings();
+        for r in &reply.reveals {
+            let expected = commit_hash(r.job, 2, r.approve, &r.salt, AccountId(5));
+            assert_eq!(r.opening, Some(expected), "job {}", r.job);
         }
     }
 

@@ -187,19 +187,31 @@ impl Round {
         salt: &B256,
         now_ms: u64,
     ) -> Result<bool, RoundError> {
+        let opening = commit_hash(job, self.nonce, approve, salt, validator);
+        self.reveal_opening(validator, approve, opening, now_ms)
+    }
+
+    /// Records a reveal whose values were already hashed into `opening` (what they commit to);
+    /// returns whether it matched the commitment.
+    pub fn reveal_opening(
+        &mut self,
+        validator: AccountId,
+        approve: bool,
+        opening: B256,
+        now_ms: u64,
+    ) -> Result<bool, RoundError> {
         if now_ms < self.commit_deadline_ms {
             return Err(RoundError::RevealNotOpen);
         }
         if now_ms >= self.reveal_deadline_ms {
             return Err(RoundError::RevealClosed);
         }
-        let nonce = self.nonce;
         let ballot = self.ballot_mut(validator)?;
         let committed = ballot.commit.ok_or(RoundError::NoCommit)?;
         if ballot.reveal.is_some() {
             return Err(RoundError::AlreadyRevealed);
         }
-        let valid = commit_hash(job, nonce, approve, salt, validator) == committed;
+        let valid = opening == committed;
         ballot.reveal = Some(Reveal { approve, valid });
         Ok(valid)
     }
@@ -347,6 +359,20 @@ mod tests {
         let tally = round.tally(3);
         assert_eq!(tally.verdict, Verdict::NoQuorum);
         assert_eq!(tally.faults, vec![(v(3), Fault::NonReveal)]);
+    }
+
+    #[test]
+    fn a_reveal_hashed_elsewhere_is_judged_by_its_opening() {
+        let mut round = committed_round(&[(1, true), (2, true)]);
+        let opening = commit_hash(JOB, 1, true, &salt(1), v(1));
+        assert_eq!(round.reveal_opening(v(1), true, opening, 150), Ok(true));
+        // An opening of other values (here: another salt) does not match the commitment.
+        let other = commit_hash(JOB, 1, true, &salt(9), v(2));
+        assert_eq!(round.reveal_opening(v(2), true, other, 150), Ok(false));
+        assert_eq!(
+            round.reveal_opening(v(1), true, opening, 150),
+            Err(RoundError::AlreadyRevealed)
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::agent::{
     WorkItem,
 };
 use super::amount::Amount;
-use super::commit_reveal::{Phase, Round, Sealed, Verdict};
+use super::commit_reveal::{Phase, Round, Sealed, Verdict, commit_hash};
 use super::events::{DomainEvent, ExternalInput, Name, Step, StepGate};
 use super::governance::Params;
 use super::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus};
@@ -717,28 +717,31 @@ impl World {
     /// Applies the agents' replies in agent order: work, commits, reveals, then assignments.
     pub fn apply_replies(&mut self, mut replies: Vec<AgentReply>, gate: &dyn StepGate) {
         replies.sort_by_key(|r| r.agent);
-        let mut bids = Vec::with_capacity(replies.iter().map(|r| r.bids.len()).sum());
+        let mut bids = Bids::default();
         for reply in replies {
-            if reply.cycle != self.state.cycle {
-                continue; // a stale reply from before a restart: never act on it
-            }
-            for report in reply.work {
-                self.apply_work(reply.agent, report, gate);
-            }
-            for c in reply.commits {
-                self.apply_commit(reply.agent, c);
-            }
-            for r in reply.reveals {
-                self.apply_reveal(reply.agent, r);
-            }
-            bids.extend(
-                reply
-                    .bids
-                    .into_iter()
-                    .map(|b| (b.job, b.score, reply.agent)),
-            );
+            self.apply_reply(reply, &mut bids, gate);
         }
         self.assign_from_bids(bids, gate);
+    }
+
+    /// Applies one agent's work reports, commits and reveals, and keeps its bids for
+    /// `assign_from_bids`. Replies must come in agent order, as `apply_replies` sorts them.
+    pub fn apply_reply(&mut self, reply: AgentReply, bids: &mut Bids, gate: &dyn StepGate) {
+        if reply.cycle != self.state.cycle {
+            return; // a stale reply from before a restart: never act on it
+        }
+        for report in reply.work {
+            self.apply_work(reply.agent, report, gate);
+        }
+        for c in reply.commits {
+            self.apply_commit(reply.agent, c);
+        }
+        for r in reply.reveals {
+            self.apply_reveal(reply.agent, r);
+        }
+        let agent = reply.agent;
+        bids.0
+            .extend(reply.bids.into_iter().map(|b| (b.job, b.score, agent)));
     }
 
     fn apply_work(
@@ -912,7 +915,10 @@ impl World {
         let Some(round) = self.round_mut(r.job, r.nonce) else {
             return;
         };
-        if let Ok(valid) = round.reveal(r.job, validator, r.approve, &r.salt, now) {
+        let opening = r
+            .opening
+            .unwrap_or_else(|| commit_hash(r.job, r.nonce, r.approve, &r.salt, validator));
+        if let Ok(valid) = round.reveal_opening(validator, r.approve, opening, now) {
             let validator = self.name_of(validator);
             self.events.push(DomainEvent::ValidatorVote {
                 job: r.job,
@@ -933,7 +939,8 @@ impl World {
     }
 
     /// Highest bid wins each job (ties to the lower agent id), within every limit.
-    fn assign_from_bids(&mut self, mut bids: Vec<(JobId, f64, AccountId)>, gate: &dyn StepGate) {
+    pub fn assign_from_bids(&mut self, bids: Bids, gate: &dyn StepGate) {
+        let mut bids = bids.0;
         bids.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
         let mut in_flight: u32 = self.load.iter().sum();
         let mut taken = BTreeSet::new();
@@ -1202,6 +1209,10 @@ impl World {
         self.end_cycle();
     }
 }
+
+/// The bids of one cycle's replies so far, gathered by `World::apply_reply`: (job, score, agent).
+#[derive(Debug, Default)]
+pub struct Bids(Vec<(JobId, f64, AccountId)>);
 
 /// The skills agents hold, numbered, so that "does this agent have one of the skills this job
 /// needs" is one AND of two bit sets instead of comparing strings. With more distinct skills

@@ -3,6 +3,7 @@
 
 use super::bus::{Bus, Envelope};
 use crate::domain::agent::{AgentProfile, AgentReply, AgentTick};
+use crate::domain::ledger::AccountId;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -17,6 +18,8 @@ pub struct AgentPool {
     bus: Bus<A2a>,
     replies: mpsc::Receiver<Envelope<A2a>>,
     topics: Vec<String>,
+    /// The agent behind each topic, in the same order.
+    agents: Vec<AccountId>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -24,6 +27,7 @@ impl AgentPool {
     pub fn spawn(bus: Bus<A2a>, profiles: &[AgentProfile]) -> AgentPool {
         let replies = bus.subscribe("orchestrator.reply.*", profiles.len().max(1) * 2);
         let mut topics = Vec::new();
+        let agents = profiles.iter().map(|p| p.id).collect();
         let mut tasks = Vec::new();
         for profile in profiles.iter().cloned() {
             let topic = format!("agent.{}.tick", profile.id.0);
@@ -33,8 +37,11 @@ impl AgentPool {
             tasks.push(tokio::spawn(async move {
                 while let Some(envelope) = inbox.recv().await {
                     if let A2a::Tick(tick) = envelope.message.as_ref() {
-                        bus.publish(&reply_topic, A2a::Reply(profile.decide(tick)))
-                            .await;
+                        let mut reply = profile.decide(tick);
+                        // Hashing the reveals here, beside the agent, keeps that work off the
+                        // cycle's thread (see `RevealReply::opening`).
+                        reply.hash_openings();
+                        bus.publish(&reply_topic, A2a::Reply(reply)).await;
                     }
                 }
             }));
@@ -44,32 +51,40 @@ impl AgentPool {
             bus,
             replies,
             topics,
+            agents,
             tasks,
         }
     }
 
-    /// Sends each agent its tick and waits for every reply of this cycle.
-    pub async fn exchange(&mut self, ticks: Vec<AgentTick>) -> Vec<AgentReply> {
+    /// Sends each agent its tick, then hands this cycle's replies to `apply` in agent order as
+    /// they arrive: the engine applies the first agents' answers while the others still think,
+    /// and the order (hence the outcome) does not depend on which agent answers first.
+    pub async fn exchange(&mut self, ticks: Vec<AgentTick>, mut apply: impl FnMut(AgentReply)) {
         let expected = ticks.len();
         let cycle = ticks.first().map(|t| t.cycle);
         for (topic, tick) in self.topics.iter().zip(ticks) {
             self.bus.publish(topic, A2a::Tick(tick)).await;
         }
-        let mut replies = Vec::with_capacity(expected);
-        while replies.len() < expected {
+        let mut early: Vec<Option<AgentReply>> = (0..expected).map(|_| None).collect();
+        let mut next = 0;
+        while next < expected {
             let Some(envelope) = self.replies.recv().await else {
                 break;
             };
             // The bus shares each message; the reply is copied only if someone else still
             // holds it (another subscription), which is rare.
             let message = Arc::try_unwrap(envelope.message).unwrap_or_else(|m| m.as_ref().clone());
-            if let A2a::Reply(reply) = message
-                && Some(reply.cycle) == cycle
-            {
-                replies.push(reply);
+            let A2a::Reply(reply) = message else { continue };
+            let slot = self.agents.iter().position(|&a| a == reply.agent);
+            match slot {
+                Some(i) if Some(reply.cycle) == cycle && i >= next => early[i] = Some(reply),
+                _ => continue, // stale, unknown or already applied
+            }
+            while let Some(reply) = early.get_mut(next).and_then(Option::take) {
+                apply(reply);
+                next += 1;
             }
         }
-        replies
     }
 }
 
@@ -77,6 +92,58 @@ impl Drop for AgentPool {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::agent::{CommitRequest, Role};
+
+    fn profiles(n: u32) -> Vec<AgentProfile> {
+        (1..=n)
+            .map(|id| AgentProfile {
+                id: AccountId(id),
+                name: format!("v-{id}"),
+                role: Role::Validator,
+                skills: vec!["validation".into()],
+                behaviour: Role::Validator.behaviour(),
+            })
+            .collect()
+    }
+
+    /// Agents answer in whatever order the worker threads finish them; the engine must see the
+    /// answers in agent order, each once, and only those of the cycle it asked about.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replies_reach_the_engine_in_agent_order_whatever_order_they_arrive_in() {
+        let agents = profiles(24);
+        let mut pool = AgentPool::spawn(Bus::new(), &agents);
+        for cycle in 0..20u64 {
+            let ticks = agents
+                .iter()
+                .map(|a| AgentTick {
+                    cycle,
+                    seed: cycle * 100 + u64::from(a.id.0),
+                    // Uneven work, so that agents finish out of order.
+                    commits: (0..(a.id.0 * 7 % 24) * 40)
+                        .map(|j| CommitRequest {
+                            job: crate::domain::job::JobId(j.into()),
+                            nonce: 1,
+                            work_ok: true,
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect();
+            let mut seen = Vec::new();
+            pool.exchange(ticks, |reply| {
+                assert_eq!(reply.cycle, cycle);
+                seen.push(reply.agent);
+            })
+            .await;
+            let expected: Vec<AccountId> = agents.iter().map(|a| a.id).collect();
+            assert_eq!(seen, expected, "cycle {cycle}");
         }
     }
 }
