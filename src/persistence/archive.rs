@@ -22,7 +22,7 @@ pub fn append<J: Borrow<Job>>(
     }
     let mut buf = Vec::with_capacity(jobs.len() * 512);
     for job in jobs {
-        serde_json::to_writer(&mut buf, job.borrow()).expect("job serializes");
+        super::job_json::write_job(&mut buf, job.borrow());
         buf.push(b'\n');
     }
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;

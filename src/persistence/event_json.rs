@@ -163,18 +163,18 @@ fn context(out: &mut Vec<u8>, event: &DomainEvent) {
 }
 
 /// A JSON object being written: keys and values, commas between them.
-struct Object<'a> {
+pub(crate) struct Object<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
 }
 
 impl<'a> Object<'a> {
-    fn open(out: &'a mut Vec<u8>) -> Object<'a> {
+    pub(crate) fn open(out: &'a mut Vec<u8>) -> Object<'a> {
         out.push(b'{');
         Object { out, first: true }
     }
 
-    fn key(&mut self, key: &'static str) {
+    pub(crate) fn key(&mut self, key: &'static str) {
         if !self.first {
             self.out.push(b',');
         }
@@ -183,25 +183,25 @@ impl<'a> Object<'a> {
         self.out.push(b':');
     }
 
-    fn raw(&mut self, key: &'static str, value: &[u8]) {
+    pub(crate) fn raw(&mut self, key: &'static str, value: &[u8]) {
         self.key(key);
         self.out.extend_from_slice(value);
     }
 
-    fn string(&mut self, key: &'static str, value: &str) {
+    pub(crate) fn string(&mut self, key: &'static str, value: &str) {
         self.key(key);
         string(self.out, value);
     }
 
-    fn number(&mut self, key: &'static str, value: u64) {
+    pub(crate) fn number(&mut self, key: &'static str, value: u64) {
         self.raw(key, itoa::Buffer::new().format(value).as_bytes());
     }
 
-    fn job(&mut self, key: &'static str, id: JobId) {
+    pub(crate) fn job(&mut self, key: &'static str, id: JobId) {
         self.number(key, id.0);
     }
 
-    fn parent(&mut self, key: &'static str, id: Option<JobId>) {
+    pub(crate) fn parent(&mut self, key: &'static str, id: Option<JobId>) {
         match id {
             Some(id) => self.job(key, id),
             None => self.raw(key, b"null"),
@@ -209,7 +209,7 @@ impl<'a> Object<'a> {
     }
 
     /// Amounts are decimal strings (they exceed what JSON numbers carry exactly).
-    fn amount(&mut self, key: &'static str, value: Amount) {
+    pub(crate) fn amount(&mut self, key: &'static str, value: Amount) {
         self.key(key);
         self.out.push(b'"');
         self.out
@@ -217,11 +217,11 @@ impl<'a> Object<'a> {
         self.out.push(b'"');
     }
 
-    fn boolean(&mut self, key: &'static str, value: bool) {
+    pub(crate) fn boolean(&mut self, key: &'static str, value: bool) {
         self.raw(key, if value { b"true" } else { b"false" });
     }
 
-    fn strings<'s>(&mut self, key: &'static str, values: impl Iterator<Item = &'s str>) {
+    pub(crate) fn strings<'s>(&mut self, key: &'static str, values: impl Iterator<Item = &'s str>) {
         self.key(key);
         self.out.push(b'[');
         for (i, v) in values.enumerate() {
@@ -234,12 +234,12 @@ impl<'a> Object<'a> {
     }
 
     /// Floats keep serde_json's formatting (shortest round-trip, `null` when not finite).
-    fn serde(&mut self, key: &'static str, value: &impl Serialize) {
+    pub(crate) fn serde(&mut self, key: &'static str, value: &impl Serialize) {
         self.key(key);
         serde_json::to_writer(&mut *self.out, value).expect("a value serializes");
     }
 
-    fn close(self) {
+    pub(crate) fn close(self) {
         self.out.push(b'}');
     }
 }

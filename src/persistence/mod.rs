@@ -6,5 +6,6 @@ pub mod checkpoint;
 pub mod control;
 pub mod event_json;
 pub mod eventlog;
+pub mod job_json;
 pub mod pidfile;
 pub mod telemetry;
