@@ -7,6 +7,7 @@
 use super::amount::Amount;
 use super::commit_reveal::Round;
 use super::ledger::AccountId;
+use super::live_jobs::LiveJobs;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -142,13 +143,13 @@ pub enum JobError {
 
 /// The live part of the DAG. Terminal jobs leave it when they are archived.
 ///
-/// Settled jobs wait for the archive in a map of their own, so the map the cycle works on holds
-/// only pending, active and validating jobs and stays small enough for the CPU's caches. Jobs are
-/// boxed, so moving one between maps (and the B-tree's own shuffling) copies a pointer, not a job.
+/// Settled jobs wait for the archive in a map of their own, so the live jobs the cycle works on
+/// are only pending, active and validating ones, found by index (`LiveJobs`). Jobs are boxed, so
+/// moving one between the two copies a pointer, not a job.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(from = "StoredBook")]
 pub struct JobBook {
-    live: BTreeMap<JobId, Box<Job>>,
+    live: LiveJobs,
     settled: BTreeMap<JobId, Box<Job>>,
     next_id: u64,
     /// Live job ids by status (pending, active, validating), so each pass visits only the jobs
@@ -170,13 +171,12 @@ impl From<StoredBook> for JobBook {
             ..Default::default()
         };
         for (id, job) in stored.jobs {
-            match job.status.is_terminal() {
-                true => book.settled.insert(id, job),
-                false => {
-                    book.by_status[job.status as usize].insert(id);
-                    book.live.insert(id, job)
-                }
-            };
+            if job.status.is_terminal() {
+                book.settled.insert(id, job);
+            } else {
+                book.by_status[job.status as usize].insert(id);
+                book.live.insert(job);
+            }
         }
         book
     }
@@ -211,13 +211,12 @@ impl JobBook {
 
     pub fn get(&self, id: JobId) -> Option<&Job> {
         self.live
-            .get(&id)
-            .or_else(|| self.settled.get(&id))
-            .map(|j| &**j)
+            .get(id)
+            .or_else(|| self.settled.get(&id).map(|j| &**j))
     }
 
     pub fn get_mut(&mut self, id: JobId) -> Option<&mut Job> {
-        match self.live.get_mut(&id) {
+        match self.live.get_mut(id) {
             Some(job) => Some(job),
             None => self.settled.get_mut(&id).map(|j| &mut **j),
         }
@@ -225,7 +224,7 @@ impl JobBook {
 
     /// The pending, active and validating jobs, in id order.
     pub fn live(&self) -> impl Iterator<Item = &Job> {
-        self.live.values().map(|j| &**j)
+        self.live.values()
     }
 
     /// Every job, live and settled, in id order.
@@ -233,11 +232,10 @@ impl JobBook {
         let mut live = self.live.values().peekable();
         let mut settled = self.settled.values().peekable();
         std::iter::from_fn(move || match (live.peek(), settled.peek()) {
-            (Some(a), Some(b)) if b.id < a.id => settled.next(),
+            (Some(a), Some(b)) if b.id < a.id => settled.next().map(|j| &**j),
             (Some(_), _) => live.next(),
-            (None, _) => settled.next(),
+            (None, _) => settled.next().map(|j| &**j),
         })
-        .map(|j| &**j)
     }
 
     pub fn len(&self) -> usize {
@@ -264,7 +262,10 @@ impl JobBook {
     pub fn with_status(&self, status: JobStatus) -> impl Iterator<Item = &Job> {
         let live = self.by_status.get(status as usize);
         let settled = status.is_terminal().then(|| self.settled.values());
-        let live = live.into_iter().flatten().map(|id| &*self.live[id]);
+        let live = live
+            .into_iter()
+            .flatten()
+            .map(|&id| self.live.get(id).expect("indexed jobs are live"));
         let settled = settled.into_iter().flatten().map(|j| &**j);
         live.chain(settled.filter(move |j| j.status == status))
     }
@@ -301,33 +302,30 @@ impl JobBook {
         };
         self.next_id += 1;
         self.by_status[JobStatus::Pending as usize].insert(id);
-        self.live.insert(
+        self.live.insert(Box::new(Job {
             id,
-            Box::new(Job {
-                id,
-                title: spec.title,
-                reward: spec.reward,
-                burn_fee,
-                deadline_ms: spec.deadline_ms,
-                energy: spec.energy,
-                compute: spec.compute,
-                skills: spec.skills,
-                poster: spec.poster,
-                parent: spec.parent,
-                lineage,
-                children: Vec::new(),
-                origin: spec.origin,
-                status: JobStatus::Pending,
-                posted_at_ms: now_ms,
-                assignee: None,
-                stake: Amount::ZERO,
-                work_done: 0,
-                quality_ok: None,
-                round: None,
-                validation_rounds: 0,
-                outcome: None,
-            }),
-        );
+            title: spec.title,
+            reward: spec.reward,
+            burn_fee,
+            deadline_ms: spec.deadline_ms,
+            energy: spec.energy,
+            compute: spec.compute,
+            skills: spec.skills,
+            poster: spec.poster,
+            parent: spec.parent,
+            lineage,
+            children: Vec::new(),
+            origin: spec.origin,
+            status: JobStatus::Pending,
+            posted_at_ms: now_ms,
+            assignee: None,
+            stake: Amount::ZERO,
+            work_done: 0,
+            quality_ok: None,
+            round: None,
+            validation_rounds: 0,
+            outcome: None,
+        }));
         Ok(id)
     }
 
@@ -407,7 +405,7 @@ impl JobBook {
         self.expect(id, from)?.status = to;
         self.by_status[from as usize].remove(&id);
         if to.is_terminal() {
-            let job = self.live.remove(&id).expect("checked live");
+            let job = self.live.remove(id).expect("checked live");
             self.settled.insert(id, job);
         } else {
             self.by_status[to as usize].insert(id);
@@ -417,7 +415,7 @@ impl JobBook {
 
     /// The live job `id`, if it has the status expected.
     fn expect(&mut self, id: JobId, expected: JobStatus) -> Result<&mut Job, JobError> {
-        let actual = match self.live.get_mut(&id) {
+        let actual = match self.live.get_mut(id) {
             Some(job) if job.status == expected => return Ok(job),
             Some(job) => job.status,
             None => self.settled.get(&id).ok_or(JobError::Unknown(id))?.status,

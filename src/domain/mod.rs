@@ -7,6 +7,7 @@ pub mod events;
 pub mod governance;
 pub mod job;
 pub mod ledger;
+pub mod live_jobs;
 pub mod resources;
 pub mod sim;
 pub mod world;
