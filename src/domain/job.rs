@@ -6,8 +6,8 @@
 
 use super::amount::Amount;
 use super::commit_reveal::Round;
+use super::id_map::IdMap;
 use super::ledger::AccountId;
-use super::live_jobs::LiveJobs;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -144,12 +144,12 @@ pub enum JobError {
 /// The live part of the DAG. Terminal jobs leave it when they are archived.
 ///
 /// Settled jobs wait for the archive in a map of their own, so the live jobs the cycle works on
-/// are only pending, active and validating ones, found by index (`LiveJobs`). Jobs are boxed, so
+/// are only pending, active and validating ones, found by index (`IdMap`). Jobs are boxed, so
 /// moving one between the two copies a pointer, not a job.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(from = "StoredBook")]
 pub struct JobBook {
-    live: LiveJobs,
+    live: IdMap<Box<Job>>,
     settled: BTreeMap<JobId, Box<Job>>,
     next_id: u64,
     /// Live job ids by status (pending, active, validating), so each pass visits only the jobs
@@ -175,7 +175,7 @@ impl From<StoredBook> for JobBook {
                 book.settled.insert(id, job);
             } else {
                 book.by_status[job.status as usize].insert(id);
-                book.live.insert(job);
+                book.live.insert(id, job);
             }
         }
         book
@@ -212,19 +212,20 @@ impl JobBook {
     pub fn get(&self, id: JobId) -> Option<&Job> {
         self.live
             .get(id)
-            .or_else(|| self.settled.get(&id).map(|j| &**j))
+            .or_else(|| self.settled.get(&id))
+            .map(|j| &**j)
     }
 
     pub fn get_mut(&mut self, id: JobId) -> Option<&mut Job> {
         match self.live.get_mut(id) {
-            Some(job) => Some(job),
+            Some(job) => Some(&mut **job),
             None => self.settled.get_mut(&id).map(|j| &mut **j),
         }
     }
 
     /// The pending, active and validating jobs, in id order.
     pub fn live(&self) -> impl Iterator<Item = &Job> {
-        self.live.values()
+        self.live.values().map(|j| &**j)
     }
 
     /// Every job, live and settled, in id order.
@@ -232,10 +233,11 @@ impl JobBook {
         let mut live = self.live.values().peekable();
         let mut settled = self.settled.values().peekable();
         std::iter::from_fn(move || match (live.peek(), settled.peek()) {
-            (Some(a), Some(b)) if b.id < a.id => settled.next().map(|j| &**j),
+            (Some(a), Some(b)) if b.id < a.id => settled.next(),
             (Some(_), _) => live.next(),
-            (None, _) => settled.next().map(|j| &**j),
+            (None, _) => settled.next(),
         })
+        .map(|j| &**j)
     }
 
     pub fn len(&self) -> usize {
@@ -265,7 +267,7 @@ impl JobBook {
         let live = live
             .into_iter()
             .flatten()
-            .map(|&id| self.live.get(id).expect("indexed jobs are live"));
+            .map(|&id| &**self.live.get(id).expect("indexed jobs are live"));
         let settled = settled.into_iter().flatten().map(|j| &**j);
         live.chain(settled.filter(move |j| j.status == status))
     }
@@ -302,30 +304,33 @@ impl JobBook {
         };
         self.next_id += 1;
         self.by_status[JobStatus::Pending as usize].insert(id);
-        self.live.insert(Box::new(Job {
+        self.live.insert(
             id,
-            title: spec.title,
-            reward: spec.reward,
-            burn_fee,
-            deadline_ms: spec.deadline_ms,
-            energy: spec.energy,
-            compute: spec.compute,
-            skills: spec.skills,
-            poster: spec.poster,
-            parent: spec.parent,
-            lineage,
-            children: Vec::new(),
-            origin: spec.origin,
-            status: JobStatus::Pending,
-            posted_at_ms: now_ms,
-            assignee: None,
-            stake: Amount::ZERO,
-            work_done: 0,
-            quality_ok: None,
-            round: None,
-            validation_rounds: 0,
-            outcome: None,
-        }));
+            Box::new(Job {
+                id,
+                title: spec.title,
+                reward: spec.reward,
+                burn_fee,
+                deadline_ms: spec.deadline_ms,
+                energy: spec.energy,
+                compute: spec.compute,
+                skills: spec.skills,
+                poster: spec.poster,
+                parent: spec.parent,
+                lineage,
+                children: Vec::new(),
+                origin: spec.origin,
+                status: JobStatus::Pending,
+                posted_at_ms: now_ms,
+                assignee: None,
+                stake: Amount::ZERO,
+                work_done: 0,
+                quality_ok: None,
+                round: None,
+                validation_rounds: 0,
+                outcome: None,
+            }),
+        );
         Ok(id)
     }
 

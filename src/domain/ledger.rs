@@ -7,7 +7,7 @@
 use super::amount::Amount;
 use super::job::JobId;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use super::id_map::IdMap;
 
 /// Index of an account. Account 0 is the steward (the employer and resource treasury); agents
 /// follow in config order, so an agent's id is also its account id.
@@ -59,8 +59,8 @@ pub enum LedgerError {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
     accounts: Vec<Account>,
-    job_stakes: BTreeMap<JobId, Lock>,
-    escrows: BTreeMap<JobId, Lock>,
+    job_stakes: IdMap<Lock>,
+    escrows: IdMap<Lock>,
     minted: Amount,
     burned: Amount,
 }
@@ -116,11 +116,11 @@ impl Ledger {
     }
 
     pub fn job_stake(&self, job: JobId) -> Option<Lock> {
-        self.job_stakes.get(&job).copied()
+        self.job_stakes.get(job).copied()
     }
 
     pub fn escrow(&self, job: JobId) -> Option<Lock> {
-        self.escrows.get(&job).copied()
+        self.escrows.get(job).copied()
     }
 
     pub fn burned(&self) -> Amount {
@@ -146,7 +146,7 @@ impl Ledger {
         poster: AccountId,
         amount: Amount,
     ) -> Result<(), LedgerError> {
-        if self.escrows.contains_key(&job) {
+        if self.escrows.contains_key(job) {
             return Err(LedgerError::AlreadyLocked(job, "escrow"));
         }
         self.debit(poster, amount)?;
@@ -171,7 +171,7 @@ impl Ledger {
         self.account(to)?;
         let held = self
             .escrows
-            .get(&job)
+            .get(job)
             .ok_or(LedgerError::NotLocked(job, "escrow"))?
             .amount;
         if reward + burn != held {
@@ -181,7 +181,7 @@ impl Ledger {
                 needed: reward + burn,
             });
         }
-        self.escrows.remove(&job);
+        self.escrows.remove(job);
         self.account_mut(to)?.free += reward;
         self.burned += burn;
         Ok(())
@@ -191,7 +191,7 @@ impl Ledger {
     pub fn refund_escrow(&mut self, job: JobId) -> Result<Amount, LedgerError> {
         let lock = self
             .escrows
-            .remove(&job)
+            .remove(job)
             .ok_or(LedgerError::NotLocked(job, "escrow"))?;
         self.account_mut(lock.account)?.free += lock.amount;
         Ok(lock.amount)
@@ -203,7 +203,7 @@ impl Ledger {
         agent: AccountId,
         amount: Amount,
     ) -> Result<(), LedgerError> {
-        if self.job_stakes.contains_key(&job) {
+        if self.job_stakes.contains_key(job) {
             return Err(LedgerError::AlreadyLocked(job, "stake"));
         }
         self.debit(agent, amount)?;
@@ -220,7 +220,7 @@ impl Ledger {
     pub fn release_job_stake(&mut self, job: JobId) -> Result<Amount, LedgerError> {
         let lock = self
             .job_stakes
-            .remove(&job)
+            .remove(job)
             .ok_or(LedgerError::NotLocked(job, "stake"))?;
         self.account_mut(lock.account)?.free += lock.amount;
         Ok(lock.amount)
@@ -231,7 +231,7 @@ impl Ledger {
     pub fn slash_job_stake(&mut self, job: JobId, amount: Amount) -> Result<Amount, LedgerError> {
         let lock = self
             .job_stakes
-            .remove(&job)
+            .remove(job)
             .ok_or(LedgerError::NotLocked(job, "stake"))?;
         let slashed = lock.amount.min(amount);
         self.burned += slashed;

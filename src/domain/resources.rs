@@ -5,6 +5,7 @@ use super::amount::Amount;
 use super::job::JobId;
 use super::ledger::AccountId;
 use serde::{Deserialize, Serialize};
+use super::id_map::IdMap;
 use std::collections::BTreeMap;
 
 /// Prices never fall below this (per spec).
@@ -64,7 +65,7 @@ pub struct ResourceManager {
     pub token_per_compute: f64,
     pub thermostat: ThermostatSettings,
     pub allowances: BTreeMap<AccountId, Allowance>,
-    pub allocations: BTreeMap<JobId, Allocation>,
+    pub allocations: IdMap<Allocation>,
 }
 
 impl ResourceManager {
@@ -89,7 +90,7 @@ impl ResourceManager {
         energy: f64,
         compute: f64,
     ) -> Result<Allocation, AllocationError> {
-        if self.allocations.contains_key(&job) {
+        if self.allocations.contains_key(job) {
             return Err(AllocationError::AlreadyAllocated(job));
         }
         let a = self
@@ -144,7 +145,7 @@ impl ResourceManager {
 
     /// Returns a job's energy and compute to the pools and the agent's allowance.
     pub fn release(&mut self, job: JobId) -> Option<Allocation> {
-        let allocation = self.allocations.remove(&job)?;
+        let allocation = self.allocations.remove(job)?;
         if let Some(a) = self.allowances.get_mut(&allocation.agent) {
             a.energy_used = (a.energy_used - allocation.energy).max(0.0);
             a.compute_used = (a.compute_used - allocation.compute).max(0.0);
@@ -219,7 +220,7 @@ mod tests {
                 multiplier: 1.12,
             },
             allowances,
-            allocations: BTreeMap::new(),
+            allocations: Default::default(),
         }
     }
 

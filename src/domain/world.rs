@@ -144,7 +144,7 @@ impl World {
                 multiplier: rm.scarcity_multiplier,
             },
             allowances,
-            allocations: BTreeMap::new(),
+            allocations: Default::default(),
         };
         let s = &config.simulation;
         let sim = SyntheticEconomySim::new(super::sim::SimSnapshot {
