@@ -54,6 +54,12 @@ impl JobStatus {
         )
     }
 
+    /// Pending and active jobs run out of time at their deadline; validating ones have their
+    /// round's deadlines instead, and settled ones none.
+    pub fn has_deadline(self) -> bool {
+        matches!(self, JobStatus::Pending | JobStatus::Active)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             JobStatus::Pending => "pending",
@@ -152,9 +158,11 @@ pub struct JobBook {
     live: IdMap<Box<Job>>,
     settled: BTreeMap<JobId, Box<Job>>,
     next_id: u64,
-    /// Live job ids by status (pending, active, validating), so each pass visits only the jobs
-    /// it acts on (derived, not stored). Settled jobs are all in `settled`.
-    by_status: [BTreeSet<JobId>; 3],
+    /// How many live jobs are pending, active and validating (derived, not stored).
+    live_counts: [usize; 3],
+    /// Pending and active jobs by deadline, so the sweep for overdue jobs visits only those
+    /// (derived, not stored).
+    deadlines: BTreeSet<(u64, JobId)>,
 }
 
 /// The stored form: every job in one map by id, and the next id.
@@ -174,7 +182,10 @@ impl From<StoredBook> for JobBook {
             if job.status.is_terminal() {
                 book.settled.insert(id, job);
             } else {
-                book.by_status[job.status as usize].insert(id);
+                book.live_counts[job.status as usize] += 1;
+                if job.status.has_deadline() {
+                    book.deadlines.insert((job.deadline_ms, id));
+                }
                 book.live.insert(id, job);
             }
         }
@@ -253,23 +264,28 @@ impl JobBook {
     }
 
     pub fn count(&self, status: JobStatus) -> usize {
-        match self.by_status.get(status as usize) {
-            Some(ids) => ids.len(),
+        match self.live_counts.get(status as usize) {
+            Some(&n) => n,
             None => self.with_status(status).count(),
         }
     }
 
-    /// Jobs in one status, by id. Live statuses come from the index; a settled status is
-    /// picked out of the settled jobs.
+    /// Pending and active jobs whose deadline is before `now_ms`, earliest deadline first.
+    pub fn overdue(&self, now_ms: u64) -> impl Iterator<Item = &Job> {
+        (self.deadlines.range(..(now_ms, JobId(0))))
+            .map(|&(_, id)| &**self.live.get(id).expect("jobs with deadlines are live"))
+    }
+
+    /// Jobs in one status, by id: picked out of the live jobs or out of the settled ones. (The
+    /// cycle never asks: it walks the live jobs once per pass.)
     pub fn with_status(&self, status: JobStatus) -> impl Iterator<Item = &Job> {
-        let live = self.by_status.get(status as usize);
-        let settled = status.is_terminal().then(|| self.settled.values());
-        let live = live
-            .into_iter()
-            .flatten()
-            .map(|&id| &**self.live.get(id).expect("indexed jobs are live"));
-        let settled = settled.into_iter().flatten().map(|j| &**j);
-        live.chain(settled.filter(move |j| j.status == status))
+        let live = (!status.is_terminal()).then(|| self.live());
+        let settled = status
+            .is_terminal()
+            .then(|| self.settled.values().map(|j| &**j));
+        let jobs = live.into_iter().flatten();
+        let jobs = jobs.chain(settled.into_iter().flatten());
+        jobs.filter(move |j| j.status == status)
     }
 
     /// Validates and inserts a new pending job; links it to its parent when the parent is live.
@@ -303,7 +319,8 @@ impl JobBook {
             None => Vec::new(),
         };
         self.next_id += 1;
-        self.by_status[JobStatus::Pending as usize].insert(id);
+        self.live_counts[JobStatus::Pending as usize] += 1;
+        self.deadlines.insert((spec.deadline_ms, id));
         self.live.insert(
             id,
             Box::new(Job {
@@ -407,13 +424,20 @@ impl JobBook {
     }
 
     fn move_to(&mut self, id: JobId, from: JobStatus, to: JobStatus) -> Result<(), JobError> {
-        self.expect(id, from)?.status = to;
-        self.by_status[from as usize].remove(&id);
+        let job = self.expect(id, from)?;
+        job.status = to;
+        let deadline = (job.deadline_ms, id);
+        self.live_counts[from as usize] -= 1;
+        match (from.has_deadline(), to.has_deadline()) {
+            (true, false) => self.deadlines.remove(&deadline),
+            (false, true) => self.deadlines.insert(deadline),
+            _ => false,
+        };
         if to.is_terminal() {
             let job = self.live.remove(id).expect("checked live");
             self.settled.insert(id, job);
         } else {
-            self.by_status[to as usize].insert(id);
+            self.live_counts[to as usize] += 1;
         }
         Ok(())
     }
@@ -514,6 +538,44 @@ mod tests {
         assert_eq!(restored, book);
         assert_eq!(restored.ids_with(JobStatus::Pending), vec![a]);
         assert_eq!(restored.ids_with(JobStatus::Active), vec![b]);
+    }
+
+    #[test]
+    fn overdue_jobs_are_the_pending_and_active_ones_past_their_deadline() {
+        let mut book = JobBook::new();
+        let mut post = |deadline_ms| {
+            let spec = JobSpec {
+                deadline_ms,
+                ..spec(&["a"], None)
+            };
+            book.post(spec, Amount(2), 0).unwrap()
+        };
+        let (late, later, early, submitted, cancelled, on_time) = (
+            post(300),
+            post(400),
+            post(100),
+            post(50),
+            post(60),
+            post(900),
+        );
+        book.assign(later, AccountId(1), Amount(1)).unwrap();
+        book.assign(submitted, AccountId(1), Amount(1)).unwrap();
+        book.submit(submitted, AccountId(1), true).unwrap();
+        book.cancel(cancelled, "gone").unwrap();
+        let overdue = |book: &JobBook, now| book.overdue(now).map(|j| j.id).collect::<Vec<_>>();
+        assert_eq!(overdue(&book, 500), vec![early, late, later]);
+        assert_eq!(
+            overdue(&book, 300),
+            vec![early],
+            "a deadline is not past at its instant"
+        );
+        assert_eq!(book.count(JobStatus::Pending), 3);
+        assert_eq!(book.count(JobStatus::Active), 1);
+        assert_eq!(book.count(JobStatus::Validating), 1);
+        let restored: JobBook =
+            serde_json::from_str(&serde_json::to_string(&book).unwrap()).unwrap();
+        assert_eq!(overdue(&restored, 1_000), vec![early, late, later, on_time]);
+        assert_eq!(restored.count(JobStatus::Pending), 3);
     }
 
     #[test]

@@ -579,13 +579,11 @@ impl World {
     /// Cancels pending jobs past their deadline and fails assigned jobs that ran out of time.
     pub fn sweep_deadlines(&mut self) {
         let now = self.state.now_ms;
-        let jobs = &self.state.jobs;
-        let overdue: Vec<(JobId, JobStatus)> = jobs
-            .with_status(JobStatus::Pending)
-            .chain(jobs.with_status(JobStatus::Active))
-            .filter(|j| now > j.deadline_ms)
+        let mut overdue: Vec<(JobId, JobStatus)> = (self.state.jobs.overdue(now))
             .map(|j| (j.id, j.status))
             .collect();
+        // Pending jobs first, then active ones, each by id.
+        overdue.sort_by_key(|&(id, status)| (status as u8, id));
         for (id, status) in overdue {
             match status {
                 JobStatus::Pending => self.cancel(id, "deadline passed before assignment"),
