@@ -20,7 +20,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
 /// Agents a pending job is offered to per cycle.
@@ -90,6 +90,8 @@ pub struct World {
     names: Vec<Name>,
     /// Who can take what: each agent's skills as bits (derived, never stored).
     skill_bits: SkillBits,
+    /// The bid list of the last cycle, emptied, to be filled again (see `start_bids`).
+    spare_bids: Vec<(JobId, f64, AccountId)>,
 }
 
 impl World {
@@ -206,6 +208,7 @@ impl World {
             load: Vec::new(),
             names,
             skill_bits,
+            spare_bids: Vec::new(),
         };
         world.rebuild_load();
         world
@@ -715,7 +718,7 @@ impl World {
     /// Applies the agents' replies in agent order: work, commits, reveals, then assignments.
     pub fn apply_replies(&mut self, mut replies: Vec<AgentReply>, gate: &dyn StepGate) {
         replies.sort_by_key(|r| r.agent);
-        let mut bids = Bids::default();
+        let mut bids = self.start_bids();
         for reply in replies {
             self.apply_reply(reply, &mut bids, gate);
         }
@@ -937,28 +940,38 @@ impl World {
     }
 
     /// Highest bid wins each job (ties to the lower agent id), within every limit.
+    /// The order is total (job, then score, then agent), so an unstable sort gives the same
+    /// sequence as a stable one without a scratch buffer; a job's bids are then contiguous.
     pub fn assign_from_bids(&mut self, bids: Bids, gate: &dyn StepGate) {
         let mut bids = bids.0;
-        bids.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        bids.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
         let mut in_flight: u32 = self.load.iter().sum();
-        let mut taken = BTreeSet::new();
-        for (job, _score, agent) in bids {
+        let mut taken = None;
+        for &(job, _score, agent) in &bids {
             if in_flight >= self.state.params.max_concurrent_jobs {
                 break;
             }
             let Some(i) = self.agent_index(agent) else {
                 continue;
             };
-            if taken.contains(&job)
+            if taken == Some(job)
                 || self.load[agent.0 as usize] >= self.agents[i].behaviour.max_parallel_jobs
             {
                 continue;
             }
             if gate.allows(job, Step::Assign) && self.try_assign(job, agent) {
-                taken.insert(job);
+                taken = Some(job);
                 in_flight += 1;
             }
         }
+        bids.clear();
+        self.spare_bids = bids;
+    }
+
+    /// An empty bid list for this cycle's replies (last cycle's, emptied: a busy cycle's list
+    /// is large, and growing a fresh one every cycle showed up as page faults).
+    pub fn start_bids(&mut self) -> Bids {
+        Bids(std::mem::take(&mut self.spare_bids))
     }
 
     /// Stakes, allocates and assigns in one step, or changes nothing.

@@ -8,7 +8,7 @@ use super::sources::{ConfigWatcher, ControlWatcher};
 use crate::config::{Config, ReportPaths};
 use crate::domain::events::{DomainEvent, ExternalInput};
 use crate::domain::job::{Job, JobStatus};
-use crate::domain::world::{ArchiveMark, Bids, World, WorldState};
+use crate::domain::world::{ArchiveMark, World, WorldState};
 use crate::persistence::eventlog::EventLog;
 use crate::persistence::telemetry::{Sample, Telemetry};
 use crate::persistence::{archive, checkpoint};
@@ -286,7 +286,7 @@ impl Orchestrator {
             world.supply_jobs();
             world.sweep_deadlines();
             let ticks = world.build_ticks(&gate);
-            let mut bids = Bids::default();
+            let mut bids = world.start_bids();
             let apply = |reply| world.apply_reply(reply, &mut bids, &gate);
             self.agents.exchange(ticks, apply).await;
             world.assign_from_bids(bids, &gate);
