@@ -11,6 +11,7 @@ use super::amount::Amount;
 use super::commit_reveal::{Phase, Round, Sealed, Verdict, commit_hash};
 use super::events::{DomainEvent, ExternalInput, Name, Step, StepGate};
 use super::governance::Params;
+use super::id_map::IdMap;
 use super::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus};
 use super::ledger::{AccountId, Ledger, STEWARD};
 use super::resources::{Allowance, ResourceManager, ThermostatSettings};
@@ -92,6 +93,9 @@ pub struct World {
     skill_bits: SkillBits,
     /// The bid list of the last cycle, emptied, to be filled again (see `start_bids`).
     spare_bids: Vec<(JobId, f64, AccountId)>,
+    /// Each pending job's skills as bits, worked out once when it is posted rather than every
+    /// cycle it waits (derived, never stored).
+    pending_bits: IdMap<u128>,
 }
 
 impl World {
@@ -209,8 +213,12 @@ impl World {
             names,
             skill_bits,
             spare_bids: Vec::new(),
+            pending_bits: IdMap::new(),
         };
         world.rebuild_load();
+        world.pending_bits = (world.state.jobs.with_status(JobStatus::Pending))
+            .map(|j| (j.id, world.skill_bits.of(&j.skills)))
+            .collect();
         world
     }
 
@@ -466,6 +474,7 @@ impl World {
             return Err(WorldError::Post(e.to_string()));
         }
         self.state.counters.posted += 1;
+        self.pending_bits.insert(id, self.skill_bits.of(&skills));
         let poster = self.name_of(poster);
         self.events.push(DomainEvent::JobPosted {
             job: id,
@@ -600,6 +609,7 @@ impl World {
 
     fn cancel(&mut self, id: JobId, reason: &str) {
         if self.state.jobs.cancel(id, reason).is_ok() {
+            self.pending_bits.remove(id);
             let _ = self.state.ledger.refund_escrow(id);
             self.state.counters.cancelled += 1;
             self.events.push(DomainEvent::JobCancelled {
@@ -640,7 +650,10 @@ impl World {
                     // Offer each job to a few eligible agents, starting at a different agent per
                     // job so that large workforces share the work without quadratic messaging.
                     let n = self.agents.len();
-                    let wanted = self.skill_bits.of(&job.skills);
+                    let wanted = match self.pending_bits.get(job.id) {
+                        Some(&bits) => bits,
+                        None => self.skill_bits.of(&job.skills),
+                    };
                     let mut sent = 0;
                     for k in 0..n {
                         let i = (job.id.0 as usize + k) % n;
@@ -1013,6 +1026,7 @@ impl World {
         if let Some(slot) = self.load.get_mut(agent.0 as usize) {
             *slot += 1;
         }
+        self.pending_bits.remove(id);
         let name = self.name_of(agent);
         self.events.push(DomainEvent::JobAssigned {
             job: id,
