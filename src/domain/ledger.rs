@@ -5,9 +5,9 @@
 //! invariant `free + staked + escrowed + burned = minted` always holds.
 
 use super::amount::Amount;
+use super::id_map::IdMap;
 use super::job::JobId;
 use serde::{Deserialize, Serialize};
-use super::id_map::IdMap;
 
 /// Index of an account. Account 0 is the steward (the employer and resource treasury); agents
 /// follow in config order, so an agent's id is also its account id.

@@ -2,10 +2,10 @@
 //! token prices per unit, and the scarcity thermostat.
 
 use super::amount::Amount;
+use super::id_map::IdMap;
 use super::job::JobId;
 use super::ledger::AccountId;
 use serde::{Deserialize, Serialize};
-use super::id_map::IdMap;
 use std::collections::BTreeMap;
 
 /// Prices never fall below this (per spec).
