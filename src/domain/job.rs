@@ -528,7 +528,7 @@ mod tests {
     }
 
     #[test]
-    fn the_status_index_survives_serialization() {
+    fn statuses_and_counts_survive_serialization() {
         let mut book = JobBook::new();
         let a = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
         let b = book.post(spec(&["a"], None), Amount(2), 0).unwrap();
