@@ -8,7 +8,7 @@ use super::agent::{
     WorkItem,
 };
 use super::amount::Amount;
-use super::commit_reveal::{Phase, Round, Sealed, Verdict, commit_hash};
+use super::commit_reveal::{Phase, Round, Sealed, Verdict};
 use super::events::{DomainEvent, ExternalInput, Name, Step, StepGate};
 use super::governance::Params;
 use super::id_map::IdMap;
@@ -929,10 +929,11 @@ impl World {
         let Some(round) = self.round_mut(r.job, r.nonce) else {
             return;
         };
-        let opening = r
-            .opening
-            .unwrap_or_else(|| commit_hash(r.job, r.nonce, r.approve, &r.salt, validator));
-        if let Ok(valid) = round.reveal_opening(validator, r.approve, opening, now) {
+        let judged = match r.opening {
+            Some(opening) => round.reveal_opening(validator, r.approve, opening, now),
+            None => round.reveal(r.job, validator, r.approve, &r.salt, now),
+        };
+        if let Ok(valid) = judged {
             let validator = self.name_of(validator);
             self.events.push(DomainEvent::ValidatorVote {
                 job: r.job,
