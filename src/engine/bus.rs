@@ -29,12 +29,15 @@ struct Subscription<M> {
     tx: mpsc::Sender<Envelope<M>>,
 }
 
+/// The queues a topic goes to, shared so that a publish copies one pointer, not the list.
+type Targets<M> = Arc<[mpsc::Sender<Envelope<M>>]>;
+
 /// The subscriptions, and for each topic published so far the queues it goes to: the engine
 /// publishes to the same topics every cycle, so patterns are matched once per topic, not once
 /// per message. Any change to the subscriptions forgets the routes.
 struct Routes<M> {
     subscriptions: Vec<Subscription<M>>,
-    by_topic: HashMap<Arc<str>, Vec<mpsc::Sender<Envelope<M>>>>,
+    by_topic: HashMap<Arc<str>, Targets<M>>,
 }
 
 pub struct Bus<M> {
@@ -84,34 +87,40 @@ impl<M: Send + Sync + 'static> Bus<M> {
             message: Arc::new(message),
         };
         let mut delivered = 0;
-        for tx in targets {
+        for tx in targets.iter() {
             if tx.send(envelope.clone()).await.is_ok() {
                 delivered += 1;
             }
         }
+        if delivered < targets.len() {
+            self.prune();
+        }
         delivered
     }
 
-    /// The queues subscribed to `topic` (closed ones pruned first).
-    fn route(&self, topic: &str) -> (Arc<str>, Vec<mpsc::Sender<Envelope<M>>>) {
+    /// The queues subscribed to `topic`. The lock is held only for a lookup: the engine and the
+    /// agents publish through it dozens of times a cycle, from different threads.
+    fn route(&self, topic: &str) -> (Arc<str>, Targets<M>) {
         let mut routes = self.routes.lock().expect("bus lock");
-        let routes = &mut *routes;
-        if routes.subscriptions.iter().any(|s| s.tx.is_closed()) {
-            routes.subscriptions.retain(|s| !s.tx.is_closed());
-            routes.by_topic.clear();
-        }
         if let Some((topic, targets)) = routes.by_topic.get_key_value(topic) {
             return (topic.clone(), targets.clone());
         }
-        let targets: Vec<_> = routes
+        let targets: Targets<M> = routes
             .subscriptions
             .iter()
-            .filter(|s| matches(&s.pattern, topic))
+            .filter(|s| !s.tx.is_closed() && matches(&s.pattern, topic))
             .map(|s| s.tx.clone())
             .collect();
         let topic: Arc<str> = Arc::from(topic);
         routes.by_topic.insert(topic.clone(), targets.clone());
         (topic, targets)
+    }
+
+    /// Drops closed subscriptions (found when a send to one fails) and the routes through them.
+    fn prune(&self) {
+        let mut routes = self.routes.lock().expect("bus lock");
+        routes.subscriptions.retain(|s| !s.tx.is_closed());
+        routes.by_topic.clear();
     }
 }
 
