@@ -93,7 +93,7 @@ struct Saved {
     write_ms: f64,
 }
 
-/// Appends `terminal` to the archive (fsynced), then writes `state` with the archive's new
+/// Appends `terminal` to the archive and fsyncs it, then writes `state` with the archive's new
 /// length: the checkpoint that no longer holds those jobs never lands before they are archived.
 /// The jobs stay in the boxes the job book keeps them in: unboxing tens of thousands of them
 /// would copy each once more for nothing.
@@ -105,9 +105,20 @@ fn write_checkpoint(
     terminal: Vec<Box<Job>>,
 ) -> Result<Saved> {
     let started = Instant::now();
-    state.archive = archive::append(archive_path, state.archive, &terminal)
-        .wrap_err_with(|| format!("cannot append to {}", archive_path.display()))?;
-    let (hash, bytes) = checkpoint::save(state_path, state)?;
+    let cannot_append = || format!("cannot append to {}", archive_path.display());
+    let appended =
+        archive::append(archive_path, state.archive, &terminal).wrap_err_with(cannot_append)?;
+    state.archive = appended.mark;
+    // The archive's fsync is disk time: the state is encoded meanwhile, on this thread.
+    let (synced, encoded) = std::thread::scope(|s| {
+        let syncing = s.spawn(|| appended.sync());
+        let encoded = checkpoint::encode(state);
+        (syncing.join(), encoded)
+    });
+    synced
+        .map_err(|_| eyre::eyre!("the archive's fsync panicked"))?
+        .wrap_err_with(cannot_append)?;
+    let (hash, bytes) = encoded.write(state_path)?;
     Ok(Saved {
         seq: state.checkpoint_seq,
         cycle: state.cycle,

@@ -13,14 +13,23 @@ use std::path::Path;
 
 const CHUNK: usize = 1 << 20;
 
-/// Appends `jobs` and fsyncs; returns the new mark.
-pub fn append<J: Borrow<Job>>(
-    path: &Path,
-    mark: ArchiveMark,
-    jobs: &[J],
-) -> io::Result<ArchiveMark> {
+/// Appended lines, written but not yet durable: `sync` makes them so.
+#[must_use = "the lines are not durable until `sync`"]
+pub struct Appended {
+    pub mark: ArchiveMark,
+    file: Option<File>,
+}
+
+impl Appended {
+    pub fn sync(self) -> io::Result<()> {
+        self.file.map_or(Ok(()), |f| f.sync_data())
+    }
+}
+
+/// Appends `jobs` (without fsync, see `Appended`); the result holds the new mark.
+pub fn append<J: Borrow<Job>>(path: &Path, mark: ArchiveMark, jobs: &[J]) -> io::Result<Appended> {
     if jobs.is_empty() {
-        return Ok(mark);
+        return Ok(Appended { mark, file: None });
     }
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;
     // Written in chunks through one buffer: a buffer for tens of thousands of jobs at once was
@@ -38,10 +47,13 @@ pub fn append<J: Borrow<Job>>(
     }
     f.write_all(&buf)?;
     bytes += buf.len() as u64;
-    f.sync_data()?;
-    Ok(ArchiveMark {
+    let mark = ArchiveMark {
         lines: mark.lines + jobs.len() as u64,
         bytes: mark.bytes + bytes,
+    };
+    Ok(Appended {
+        mark,
+        file: Some(f),
     })
 }
 

@@ -64,10 +64,17 @@ pub fn canonical(state: &WorldState) -> (Vec<u8>, B256) {
 
 /// Writes the checkpoint atomically, keeping the previous file as `.bak`. Returns (hash, bytes).
 pub fn save(path: &Path, state: &WorldState) -> Result<(B256, usize), CheckpointError> {
-    let write_err = |source| CheckpointError::Write {
-        path: path.into(),
-        source,
-    };
+    encode(state).write(path)
+}
+
+/// A checkpoint file's bytes, ready to be written.
+pub struct Encoded {
+    file: Vec<u8>,
+    hash: B256,
+}
+
+/// Encodes `state` as the checkpoint file (the part of `save` that is CPU, not disk).
+pub fn encode(state: &WorldState) -> Encoded {
     let (body, hash) = canonical(state);
     let mut file = Vec::with_capacity(body.len() + 128);
     file.extend_from_slice(
@@ -76,18 +83,29 @@ pub fn save(path: &Path, state: &WorldState) -> Result<(B256, usize), Checkpoint
     );
     file.extend_from_slice(&body);
     file.extend_from_slice(b"}\n");
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(write_err)?;
+    Encoded { file, hash }
+}
+
+impl Encoded {
+    /// Writes the file atomically, keeping the previous one as `.bak`. Returns (hash, bytes).
+    pub fn write(self, path: &Path) -> Result<(B256, usize), CheckpointError> {
+        let write_err = |source| CheckpointError::Write {
+            path: path.into(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(write_err)?;
+        }
+        if path.exists() {
+            let staged = sibling(path, ".bak.tmp");
+            let _ = fs::remove_file(&staged);
+            fs::hard_link(path, &staged).map_err(write_err)?;
+            fs::rename(&staged, backup_path(path)).map_err(write_err)?;
+        }
+        write_atomic(path, &self.file).map_err(write_err)?;
+        sync_dir(path).map_err(write_err)?;
+        Ok((self.hash, self.file.len()))
     }
-    if path.exists() {
-        let staged = sibling(path, ".bak.tmp");
-        let _ = fs::remove_file(&staged);
-        fs::hard_link(path, &staged).map_err(write_err)?;
-        fs::rename(&staged, backup_path(path)).map_err(write_err)?;
-    }
-    write_atomic(path, &file).map_err(write_err)?;
-    sync_dir(path).map_err(write_err)?;
-    Ok((hash, file.len()))
 }
 
 pub fn backup_path(path: &Path) -> PathBuf {
