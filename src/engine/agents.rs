@@ -62,8 +62,14 @@ impl AgentPool {
     pub async fn exchange(&mut self, ticks: Vec<AgentTick>, mut apply: impl FnMut(AgentReply)) {
         let expected = ticks.len();
         let cycle = ticks.first().map(|t| t.cycle);
+        // The ticks are freed here, after the replies, not by the agents: each offer shares its
+        // job's skill list, and counting those references down on the thread that counted them
+        // up keeps their cache lines from travelling between cores.
+        let mut sent = Vec::with_capacity(expected);
         for (topic, tick) in self.topics.iter().zip(ticks) {
-            self.bus.publish(topic, A2a::Tick(tick)).await;
+            let tick = Arc::new(A2a::Tick(tick));
+            sent.push(tick.clone());
+            self.bus.publish_shared(topic, tick).await;
         }
         let mut early: Vec<Option<AgentReply>> = (0..expected).map(|_| None).collect();
         let mut next = 0;

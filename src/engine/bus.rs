@@ -81,11 +81,14 @@ impl<M: Send + Sync + 'static> Bus<M> {
     /// Delivers `message` to every matching subscription, waiting for room in each queue.
     /// Returns how many subscriptions received it.
     pub async fn publish(&self, topic: &str, message: M) -> usize {
+        self.publish_shared(topic, Arc::new(message)).await
+    }
+
+    /// `publish` for a message the publisher keeps a handle on (so that it, not the last
+    /// subscriber, frees the message).
+    pub async fn publish_shared(&self, topic: &str, message: Arc<M>) -> usize {
         let (topic, targets) = self.route(topic);
-        let envelope = Envelope {
-            topic,
-            message: Arc::new(message),
-        };
+        let envelope = Envelope { topic, message };
         let mut delivered = 0;
         for tx in targets.iter() {
             if tx.send(envelope.clone()).await.is_ok() {
