@@ -9,7 +9,7 @@ use super::event_json;
 use crate::domain::events::DomainEvent;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -119,23 +119,23 @@ fn gone() -> io::Error {
     io::Error::other("the log writer stopped (see the error above)")
 }
 
-fn write_loop(file: File, rx: Receiver<Msg>, spare: SyncSender<Vec<DomainEvent>>) {
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+fn write_loop(mut file: File, rx: Receiver<Msg>, spare: SyncSender<Vec<DomainEvent>>) {
+    // Each message is formatted into `lines` and written with one call: a cycle's events are
+    // about a megabyte, so a BufWriter in between would only copy every byte once more.
     let mut lines = Vec::new();
     let mut failed: Option<io::Error> = None;
     while let Ok(msg) = rx.recv() {
-        let result = match msg {
+        lines.clear();
+        match msg {
             Msg::Events {
                 timestamp,
                 mut events,
             } => {
-                lines.clear();
                 events
                     .iter()
                     .for_each(|e| write_event(&mut lines, &timestamp, e));
                 events.clear();
                 let _ = spare.try_send(events); // when the engine has enough, it is freed
-                out.write_all(&lines)
             }
             Msg::Line {
                 timestamp,
@@ -143,7 +143,7 @@ fn write_loop(file: File, rx: Receiver<Msg>, spare: SyncSender<Vec<DomainEvent>>
                 message,
                 context,
             } => write_line(
-                &mut out,
+                &mut lines,
                 &Line {
                     timestamp: &timestamp,
                     level,
@@ -152,20 +152,15 @@ fn write_loop(file: File, rx: Receiver<Msg>, spare: SyncSender<Vec<DomainEvent>>
                 },
             ),
             Msg::Flush(ack) => {
-                let result = match failed.take() {
-                    Some(e) => Err(e),
-                    None => out.flush(),
-                };
-                let _ = ack.send(result);
+                let _ = ack.send(failed.take().map_or(Ok(()), Err));
                 continue;
             }
         };
-        if let Err(e) = result {
+        if let Err(e) = file.write_all(&lines) {
             tracing::error!("cannot write the event log: {e}");
             failed.get_or_insert(e);
         }
     }
-    let _ = out.flush();
 }
 
 fn write_event(lines: &mut Vec<u8>, timestamp: &str, event: &DomainEvent) {
@@ -182,7 +177,7 @@ fn write_event(lines: &mut Vec<u8>, timestamp: &str, event: &DomainEvent) {
     event_json::write_line(lines, timestamp, level, event);
 }
 
-fn write_line<C: Serialize>(out: &mut impl Write, line: &Line<'_, C>) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, line)?;
-    out.write_all(b"\n")
+fn write_line<C: Serialize>(out: &mut Vec<u8>, line: &Line<'_, C>) {
+    serde_json::to_writer(&mut *out, line).expect("a log line serializes");
+    out.push(b'\n');
 }
