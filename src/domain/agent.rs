@@ -4,7 +4,7 @@
 //! tasks while the orchestrator stays deterministic.
 
 use super::amount::Amount;
-use super::commit_reveal::commit_hash;
+use super::commit_reveal::SealedVote;
 use super::job::{JobId, Skills};
 use super::ledger::AccountId;
 use alloy_primitives::B256;
@@ -166,25 +166,11 @@ pub struct WorkReport {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct CommitReply {
-    pub job: JobId,
-    pub nonce: u32,
-    pub hash: B256,
-    pub approve: bool,
-    pub salt: B256,
-}
-
-#[derive(Clone, Debug, PartialEq)]
 pub struct RevealReply {
     pub job: JobId,
     pub nonce: u32,
     pub approve: bool,
     pub salt: B256,
-    /// The commitment these revealed values make, computed by the engine's transport on the
-    /// agent's worker thread (`AgentReply::hash_openings`) so that the cycle only compares it
-    /// with the stored commitment. An agent never fills it in: `decide` leaves it empty, the
-    /// transport overwrites it, and an empty one is computed by the cycle itself.
-    pub opening: Option<B256>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -193,17 +179,9 @@ pub struct AgentReply {
     pub cycle: u64,
     pub bids: Vec<Bid>,
     pub work: Vec<WorkReport>,
-    pub commits: Vec<CommitReply>,
+    /// Each vote with its commitment, hashed here, beside the agent (see `SealedVote`).
+    pub commits: Vec<SealedVote>,
     pub reveals: Vec<RevealReply>,
-}
-
-impl AgentReply {
-    /// Hashes what each reveal opens (see `RevealReply::opening`), replacing anything there.
-    pub fn hash_openings(&mut self) {
-        for r in &mut self.reveals {
-            r.opening = Some(commit_hash(r.job, r.nonce, r.approve, &r.salt, self.agent));
-        }
-    }
 }
 
 impl AgentProfile {
@@ -284,17 +262,11 @@ impl AgentProfile {
         }
     }
 
-    fn commit(&self, c: &CommitRequest, rng: &mut ChaCha8Rng) -> CommitReply {
+    fn commit(&self, c: &CommitRequest, rng: &mut ChaCha8Rng) -> SealedVote {
         let dishonest = rng.random_bool(self.behaviour.dishonest_rate);
         let approve = c.work_ok != dishonest;
         let salt = B256::from(rng.random::<[u8; 32]>());
-        CommitReply {
-            job: c.job,
-            nonce: c.nonce,
-            hash: commit_hash(c.job, c.nonce, approve, &salt, self.id),
-            approve,
-            salt,
-        }
+        SealedVote::new(c.job, c.nonce, self.id, approve, salt)
     }
 
     /// Honest validators reveal exactly what they committed; some go silent.
@@ -307,7 +279,6 @@ impl AgentProfile {
             nonce: r.nonce,
             approve: r.approve,
             salt: r.salt,
-            opening: None,
         })
     }
 }
@@ -315,6 +286,7 @@ impl AgentProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::commit_reveal::commit_hash;
 
     fn profile(role: Role) -> AgentProfile {
         AgentProfile {
@@ -337,27 +309,6 @@ mod tests {
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>()
                 .into(),
-        }
-    }
-
-    #[test]
-    fn the_transport_hashes_every_reveal_and_overwrites_what_an_agent_put_there() {
-        let reveal = |job: u64, approve: bool, opening: Option<B256>| RevealReply {
-            job: JobId(job),
-            nonce: 2,
-            approve,
-            salt: B256::repeat_byte(job as u8),
-            opening,
-        };
-        let mut reply = AgentReply {
-            agent: AccountId(5),
-            reveals: vec![reveal(1, true, None), reveal(2, false, Some(B256::ZERO))],
-            ..Default::default()
-        };
-        reply.hash_openings();
-        for r in &reply.reveals {
-            let expected = commit_hash(r.job, 2, r.approve, &r.salt, AccountId(5));
-            assert_eq!(r.opening, Some(expected), "job {}", r.job);
         }
     }
 
@@ -396,8 +347,8 @@ mod tests {
             ..tick.clone()
         };
         assert_ne!(
-            p.decide(&tick).commits[0].salt,
-            p.decide(&other).commits[0].salt
+            p.decide(&tick).commits[0].sealed().salt,
+            p.decide(&other).commits[0].sealed().salt
         );
     }
 
@@ -415,7 +366,15 @@ mod tests {
             ..Default::default()
         };
         let c = &p.decide(&tick).commits[0];
-        assert!(!c.approve, "honest validators reject bad work");
-        assert_eq!(c.hash, commit_hash(JobId(3), 1, false, &c.salt, p.id));
+        let sealed = c.sealed();
+        assert!(!sealed.approve, "honest validators reject bad work");
+        assert_eq!(
+            (c.job(), c.nonce(), c.commitment()),
+            (
+                JobId(3),
+                1,
+                commit_hash(JobId(3), 1, false, &sealed.salt, p.id)
+            )
+        );
     }
 }

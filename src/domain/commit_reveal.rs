@@ -3,6 +3,11 @@
 //! A validator commits `keccak256(job id ‖ round nonce ‖ verdict ‖ salt ‖ validator)` during the
 //! commit phase and reveals verdict and salt only after it; a reveal counts only when it matches
 //! its commit. The salt is secret random data known only to the validator until it reveals.
+//!
+//! The engine keeps each of its validators' committed values sealed (`Sealed`) so that they can
+//! reveal after a restart. A commitment always comes from its sealed values (`SealedVote` is the
+//! only way to make one), so a reveal matches it exactly when it repeats those values: judging it
+//! is a comparison, and only a commitment made elsewhere (without sealed values) is re-hashed.
 
 use super::job::JobId;
 use super::ledger::AccountId;
@@ -48,6 +53,45 @@ pub struct Sealed {
     pub salt: B256,
 }
 
+/// A validator's vote and the commitment made from it. The fields are private and the only
+/// constructor hashes them, so the commitment is always that of the sealed values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealedVote {
+    job: JobId,
+    nonce: u32,
+    validator: AccountId,
+    sealed: Sealed,
+    commitment: B256,
+}
+
+impl SealedVote {
+    pub fn new(job: JobId, nonce: u32, validator: AccountId, approve: bool, salt: B256) -> Self {
+        SealedVote {
+            job,
+            nonce,
+            validator,
+            sealed: Sealed { approve, salt },
+            commitment: commit_hash(job, nonce, approve, &salt, validator),
+        }
+    }
+
+    pub fn job(&self) -> JobId {
+        self.job
+    }
+
+    pub fn nonce(&self) -> u32 {
+        self.nonce
+    }
+
+    pub fn sealed(&self) -> Sealed {
+        self.sealed
+    }
+
+    pub fn commitment(&self) -> B256 {
+        self.commitment
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ballot {
     pub validator: AccountId,
@@ -82,6 +126,8 @@ pub enum RoundError {
     NoCommit,
     #[error("validator already revealed")]
     AlreadyRevealed,
+    #[error("the vote was sealed for another validator or round")]
+    ForeignVote,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +205,30 @@ impl Round {
         self.ballots.iter().find(|b| b.validator == validator)
     }
 
+    /// Records a commitment made elsewhere (its values are not known until revealed).
     pub fn commit(
+        &mut self,
+        validator: AccountId,
+        hash: B256,
+        now_ms: u64,
+    ) -> Result<(), RoundError> {
+        self.record_commit(validator, hash, None, now_ms)
+    }
+
+    /// Records a vote of `validator` with its commitment, keeping its values sealed.
+    pub fn commit_vote(
+        &mut self,
+        validator: AccountId,
+        vote: SealedVote,
+        now_ms: u64,
+    ) -> Result<(), RoundError> {
+        if vote.validator != validator || vote.nonce != self.nonce {
+            return Err(RoundError::ForeignVote);
+        }
+        self.record_commit(validator, vote.commitment, Some(vote.sealed), now_ms)
+    }
+
+    fn record_commit(
         &mut self,
         validator: AccountId,
         hash: B256,
@@ -187,31 +256,24 @@ impl Round {
         salt: &B256,
         now_ms: u64,
     ) -> Result<bool, RoundError> {
-        let opening = commit_hash(job, self.nonce, approve, salt, validator);
-        self.reveal_opening(validator, approve, opening, now_ms)
-    }
-
-    /// Records a reveal whose values were already hashed into `opening` (what they commit to);
-    /// returns whether it matched the commitment.
-    pub fn reveal_opening(
-        &mut self,
-        validator: AccountId,
-        approve: bool,
-        opening: B256,
-        now_ms: u64,
-    ) -> Result<bool, RoundError> {
         if now_ms < self.commit_deadline_ms {
             return Err(RoundError::RevealNotOpen);
         }
         if now_ms >= self.reveal_deadline_ms {
             return Err(RoundError::RevealClosed);
         }
+        let nonce = self.nonce;
         let ballot = self.ballot_mut(validator)?;
         let committed = ballot.commit.ok_or(RoundError::NoCommit)?;
         if ballot.reveal.is_some() {
             return Err(RoundError::AlreadyRevealed);
         }
-        let valid = opening == committed;
+        let valid = match ballot.sealed {
+            // The commitment is the hash of these sealed values (see `SealedVote`): other
+            // values cannot match it, the same ones do.
+            Some(sealed) => sealed.approve == approve && sealed.salt == *salt,
+            None => commit_hash(job, nonce, approve, salt, validator) == committed,
+        };
         ballot.reveal = Some(Reveal { approve, valid });
         Ok(valid)
     }
@@ -286,12 +348,7 @@ mod tests {
         let mut round = Round::new(1, &committee, 0, 100, 100);
         for &(n, approve) in votes {
             round
-                .commit(
-                    v(n),
-                    commit_hash(JOB, 1, approve, &salt(n as u8), v(n)),
-                    None,
-                    10,
-                )
+                .commit(v(n), commit_hash(JOB, 1, approve, &salt(n as u8), v(n)), 10)
                 .unwrap();
         }
         round
@@ -305,7 +362,7 @@ mod tests {
             Err(RoundError::RevealNotOpen)
         );
         assert_eq!(
-            round.commit(v(1), B256::ZERO, None, 100),
+            round.commit(v(1), B256::ZERO, 100),
             Err(RoundError::CommitClosed)
         );
         assert_eq!(round.reveal(JOB, v(1), true, &salt(1), 100), Ok(true));
@@ -362,17 +419,39 @@ mod tests {
     }
 
     #[test]
-    fn a_reveal_hashed_elsewhere_is_judged_by_its_opening() {
-        let mut round = committed_round(&[(1, true), (2, true)]);
-        let opening = commit_hash(JOB, 1, true, &salt(1), v(1));
-        assert_eq!(round.reveal_opening(v(1), true, opening, 150), Ok(true));
-        // An opening of other values (here: another salt) does not match the commitment.
-        let other = commit_hash(JOB, 1, true, &salt(9), v(2));
-        assert_eq!(round.reveal_opening(v(2), true, other, 150), Ok(false));
+    fn a_sealed_vote_is_judged_by_its_values_as_its_commitment_would_be() {
+        let mut round = Round::new(1, &[v(1), v(2), v(3)], 0, 100, 100);
+        for n in 1..=3 {
+            let vote = SealedVote::new(JOB, 1, v(n), true, salt(n as u8));
+            assert_eq!(
+                vote.commitment(),
+                commit_hash(JOB, 1, true, &salt(n as u8), v(n))
+            );
+            round.commit_vote(v(n), vote, 10).unwrap();
+        }
+        assert_eq!(round.reveal(JOB, v(1), true, &salt(1), 150), Ok(true));
+        assert_eq!(round.reveal(JOB, v(2), true, &salt(9), 150), Ok(false));
+        assert_eq!(round.reveal(JOB, v(3), false, &salt(3), 150), Ok(false));
         assert_eq!(
-            round.reveal_opening(v(1), true, opening, 150),
+            round.reveal(JOB, v(1), true, &salt(1), 150),
             Err(RoundError::AlreadyRevealed)
         );
+    }
+
+    #[test]
+    fn a_vote_sealed_for_another_validator_or_round_is_refused() {
+        let mut round = Round::new(2, &[v(1), v(2)], 0, 100, 100);
+        let for_v2 = SealedVote::new(JOB, 2, v(2), true, salt(1));
+        assert_eq!(
+            round.commit_vote(v(1), for_v2, 10),
+            Err(RoundError::ForeignVote)
+        );
+        let old_round = SealedVote::new(JOB, 1, v(1), true, salt(1));
+        assert_eq!(
+            round.commit_vote(v(1), old_round, 10),
+            Err(RoundError::ForeignVote)
+        );
+        assert!(round.ballots.iter().all(|b| b.commit.is_none()));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::agent::{
     WorkItem,
 };
 use super::amount::Amount;
-use super::commit_reveal::{Phase, Round, Sealed, Verdict};
+use super::commit_reveal::{Phase, Round, SealedVote, Verdict};
 use super::events::{DomainEvent, ExternalInput, Name, Step, StepGate};
 use super::governance::Params;
 use super::id_map::IdMap;
@@ -903,23 +903,19 @@ impl World {
         job.round = Some(round);
     }
 
-    fn apply_commit(&mut self, validator: AccountId, c: super::agent::CommitReply) {
+    fn apply_commit(&mut self, validator: AccountId, vote: SealedVote) {
         let now = self.state.now_ms;
-        let Some(round) = self.round_mut(c.job, c.nonce) else {
+        let Some(round) = self.round_mut(vote.job(), vote.nonce()) else {
             return;
         };
-        let sealed = Sealed {
-            approve: c.approve,
-            salt: c.salt,
-        };
-        if round.commit(validator, c.hash, Some(sealed), now).is_ok() {
+        if round.commit_vote(validator, vote, now).is_ok() {
             let validator = self.name_of(validator);
             self.events.push(DomainEvent::ValidationCommitted {
-                job: c.job,
-                nonce: c.nonce,
+                job: vote.job(),
+                nonce: vote.nonce(),
                 validator,
-                commit_hash: c.hash,
-                sealed: Some(sealed),
+                commit_hash: vote.commitment(),
+                sealed: Some(vote.sealed()),
             });
         }
     }
@@ -929,11 +925,7 @@ impl World {
         let Some(round) = self.round_mut(r.job, r.nonce) else {
             return;
         };
-        let judged = match r.opening {
-            Some(opening) => round.reveal_opening(validator, r.approve, opening, now),
-            None => round.reveal(r.job, validator, r.approve, &r.salt, now),
-        };
-        if let Ok(valid) = judged {
+        if let Ok(valid) = round.reveal(r.job, validator, r.approve, &r.salt, now) {
             let validator = self.name_of(validator);
             self.events.push(DomainEvent::ValidatorVote {
                 job: r.job,

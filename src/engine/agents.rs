@@ -37,10 +37,7 @@ impl AgentPool {
             tasks.push(tokio::spawn(async move {
                 while let Some(envelope) = inbox.recv().await {
                     if let A2a::Tick(tick) = envelope.message.as_ref() {
-                        let mut reply = profile.decide(tick);
-                        // Hashing the reveals here, beside the agent, keeps that work off the
-                        // cycle's thread (see `RevealReply::opening`).
-                        reply.hash_openings();
+                        let reply = profile.decide(tick);
                         bus.publish(&reply_topic, A2a::Reply(reply)).await;
                     }
                 }
