@@ -11,16 +11,46 @@ use crate::domain::job::JobId;
 use serde::Serialize;
 
 /// Appends `{"timestamp":…,"level":…,"message":…,"context":{…}}` and a newline to `out`.
-pub fn write_line(out: &mut Vec<u8>, timestamp: &str, level: &str, event: &DomainEvent) {
-    out.extend_from_slice(b"{\"timestamp\":");
-    string(out, timestamp);
+pub fn write_line(out: &mut Vec<u8>, timestamp: &str, level: &'static str, event: &DomainEvent) {
+    write_lines(out, timestamp, std::iter::once((level, event)));
+}
+
+/// `write_line` for many events with one timestamp (a cycle's): the start of a line, up to its
+/// context, is written once per level and event name and then copied.
+pub fn write_lines<'e>(
+    out: &mut Vec<u8>,
+    timestamp: &str,
+    events: impl Iterator<Item = (&'static str, &'e DomainEvent)>,
+) {
+    let mut starts: Vec<(&'static str, &'static str, Vec<u8>)> = Vec::new();
+    for (level, event) in events {
+        let name = event.name();
+        // Names and levels are static strings, so comparing addresses finds a start made for
+        // the same ones (a miss only costs one more start).
+        let same =
+            |(l, n, _): &&(&str, &str, Vec<u8>)| std::ptr::eq(*l, level) && std::ptr::eq(*n, name);
+        let start = match starts.iter().find(same) {
+            Some((_, _, start)) => start,
+            None => {
+                starts.push((level, name, line_start(timestamp, level, name)));
+                &starts.last().expect("just pushed").2
+            }
+        };
+        out.extend_from_slice(start);
+        context(out, event);
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+fn line_start(timestamp: &str, level: &str, name: &'static str) -> Vec<u8> {
+    let mut out = b"{\"timestamp\":".to_vec();
+    string(&mut out, timestamp);
     out.extend_from_slice(b",\"level\":");
-    string(out, level);
+    string(&mut out, level);
     out.extend_from_slice(b",\"message\":");
-    plain(out, event.name());
+    plain(&mut out, name);
     out.extend_from_slice(b",\"context\":");
-    context(out, event);
-    out.extend_from_slice(b"}\n");
+    out
 }
 
 /// The event's fields as a JSON object, in declaration order (what `#[serde(untagged)]` writes).
@@ -452,5 +482,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_batch_is_written_as_its_lines_one_by_one() {
+        let events: Vec<DomainEvent> = ["A-1", "B \"2\""]
+            .into_iter()
+            .flat_map(every_event)
+            .collect();
+        let level = |i: usize| if i % 3 == 0 { "WARNING" } else { "INFO" };
+        let mut batch = Vec::new();
+        write_lines(
+            &mut batch,
+            "2026-11-28T19:45:02.616Z",
+            events.iter().enumerate().map(|(i, e)| (level(i), e)),
+        );
+        let mut one_by_one = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            write_line(&mut one_by_one, "2026-11-28T19:45:02.616Z", level(i), e);
+        }
+        assert_eq!(
+            String::from_utf8(batch).unwrap(),
+            String::from_utf8(one_by_one).unwrap()
+        );
     }
 }

@@ -131,9 +131,7 @@ fn write_loop(mut file: File, rx: Receiver<Msg>, spare: SyncSender<Vec<DomainEve
                 timestamp,
                 mut events,
             } => {
-                events
-                    .iter()
-                    .for_each(|e| write_event(&mut lines, &timestamp, e));
+                event_json::write_lines(&mut lines, &timestamp, loggable(&events));
                 events.clear();
                 let _ = spare.try_send(events); // when the engine has enough, it is freed
             }
@@ -163,18 +161,13 @@ fn write_loop(mut file: File, rx: Receiver<Msg>, spare: SyncSender<Vec<DomainEve
     }
 }
 
-fn write_event(lines: &mut Vec<u8>, timestamp: &str, event: &DomainEvent) {
+/// The events that get a line, each with its level.
+fn loggable(events: &[DomainEvent]) -> impl Iterator<Item = (&'static str, &DomainEvent)> {
     // Commitments are opaque until revealed; each `validator_vote` line says whether the reveal
     // matched its commitment, so the log skips the commit lines (sinks still get them).
-    if matches!(event, DomainEvent::ValidationCommitted { .. }) {
-        return;
-    }
-    let level = if event.is_warning() {
-        "WARNING"
-    } else {
-        "INFO"
-    };
-    event_json::write_line(lines, timestamp, level, event);
+    let shown = |e: &&DomainEvent| !matches!(e, DomainEvent::ValidationCommitted { .. });
+    let level = |e: &DomainEvent| if e.is_warning() { "WARNING" } else { "INFO" };
+    events.iter().filter(shown).map(move |e| (level(e), e))
 }
 
 fn write_line<C: Serialize>(out: &mut Vec<u8>, line: &Line<'_, C>) {
