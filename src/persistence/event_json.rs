@@ -490,7 +490,13 @@ mod tests {
             .into_iter()
             .flat_map(every_event)
             .collect();
-        let level = |i: usize| if i % 3 == 0 { "WARNING" } else { "INFO" };
+        let level = |i: usize| {
+            if i.is_multiple_of(3) {
+                "WARNING"
+            } else {
+                "INFO"
+            }
+        };
         let mut batch = Vec::new();
         write_lines(
             &mut batch,
