@@ -49,8 +49,12 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
     }
     std::fs::create_dir_all(&paths.dir)?;
     let _claim = pidfile::claim(&paths.lock).map_err(|e| eyre::eyre!(e))?;
+    // The cycle runs on this thread (`block_on`), so the agents, the chain I/O and the HTTP
+    // server get the other cores: one more worker than that only makes them take turns with
+    // the cycle, which then waits longer for each agent's reply (BENCHMARKS.md).
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(cores.saturating_sub(1).max(1))
         .enable_all()
         .build()?;
     runtime.block_on(async move {
