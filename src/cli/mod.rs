@@ -112,10 +112,25 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: many of our errors already end with
+/// their cause's text (`cannot read config …: No such file or directory`).
+fn one_line(e: &eyre::Report) -> String {
+    let mut line = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if line.is_empty() {
+            line = cause;
+        } else if !line.ends_with(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// A bad filter is refused at parse time, not silently replaced by `info`.
@@ -136,5 +151,28 @@ fn init_tracing(format: LogFormat, level: &str) {
     match format {
         LogFormat::Pretty => builder.compact().init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+    use eyre::WrapErr;
+
+    #[test]
+    fn an_error_line_names_each_cause_once() {
+        let read = crate::config::Config::load(std::path::Path::new("/nonexistent/omega.json"))
+            .map_err(eyre::Report::from)
+            .unwrap_err();
+        let line = one_line(&read);
+        assert_eq!(
+            line.matches("No such file or directory").count(),
+            1,
+            "{line}"
+        );
+        let wrapped = Err::<(), _>(std::io::Error::other("disk full"))
+            .wrap_err("cannot write the log")
+            .unwrap_err();
+        assert_eq!(one_line(&wrapped), "cannot write the log: disk full");
     }
 }
