@@ -10,13 +10,9 @@ use crate::domain::events::{DomainEvent, Name};
 use crate::domain::job::JobId;
 use serde::Serialize;
 
-/// Appends `{"timestamp":…,"level":…,"message":…,"context":{…}}` and a newline to `out`.
-pub fn write_line(out: &mut Vec<u8>, timestamp: &str, level: &'static str, event: &DomainEvent) {
-    write_lines(out, timestamp, std::iter::once((level, event)));
-}
-
-/// `write_line` for many events with one timestamp (a cycle's): the start of a line, up to its
-/// context, is written once per level and event name and then copied.
+/// Appends one line per event, `{"timestamp":…,"level":…,"message":…,"context":{…}}` and a
+/// newline, all with one timestamp (a cycle's): the start of a line, up to its context, is
+/// written once per level and event name and then copied.
 pub fn write_lines<'e>(
     out: &mut Vec<u8>,
     timestamp: &str,
@@ -304,6 +300,11 @@ mod tests {
     use crate::domain::commit_reveal::{Fault, Sealed};
     use crate::domain::sim::SimSnapshot;
     use alloy_primitives::B256;
+
+    /// One event's line.
+    fn write_line(out: &mut Vec<u8>, timestamp: &str, level: &'static str, event: &DomainEvent) {
+        write_lines(out, timestamp, std::iter::once((level, event)));
+    }
 
     /// What serde_json writes for the same line.
     fn by_serde(timestamp: &str, level: &str, event: &DomainEvent) -> String {
