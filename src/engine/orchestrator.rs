@@ -96,29 +96,31 @@ struct Saved {
 /// Appends `terminal` to the archive and fsyncs it, then writes `state` with the archive's new
 /// length: the checkpoint that no longer holds those jobs never lands before they are archived.
 /// The jobs stay in the boxes the job book keeps them in: unboxing tens of thousands of them
-/// would copy each once more for nothing.
+/// would copy each once more for nothing. `waited`: the cycles wait for this one (see `append`).
 #[allow(clippy::vec_box)]
 fn write_checkpoint(
     archive_path: &Path,
     state_path: &Path,
     state: &mut WorldState,
     terminal: Vec<Box<Job>>,
+    waited: bool,
 ) -> Result<Saved> {
     let started = Instant::now();
     let cannot_append = || format!("cannot append to {}", archive_path.display());
-    let appended =
-        archive::append(archive_path, state.archive, &terminal).wrap_err_with(cannot_append)?;
+    let appended = archive::append(archive_path, state.archive, &terminal, waited)
+        .wrap_err_with(cannot_append)?;
     state.archive = appended.mark;
-    // The archive's fsync is disk time: the state is encoded meanwhile, on this thread.
-    let (synced, encoded) = std::thread::scope(|s| {
+    // The archive's fsync is disk time: meanwhile the state is encoded and written beside its
+    // place, on this thread. It takes its place only once the archive is durable.
+    let (synced, staged) = std::thread::scope(|s| {
         let syncing = s.spawn(|| appended.sync());
-        let encoded = checkpoint::encode(state);
-        (syncing.join(), encoded)
+        let staged = checkpoint::encode(state).stage(state_path);
+        (syncing.join(), staged)
     });
     synced
         .map_err(|_| eyre::eyre!("the archive's fsync panicked"))?
         .wrap_err_with(cannot_append)?;
-    let (hash, bytes) = encoded.write(state_path)?;
+    let (hash, bytes) = staged?.place()?;
     Ok(Saved {
         seq: state.checkpoint_seq,
         cycle: state.cycle,
@@ -299,7 +301,8 @@ impl Orchestrator {
             let ticks = world.build_ticks(&gate);
             let mut bids = world.start_bids();
             let apply = |reply| world.apply_reply(reply, &mut bids, &gate);
-            self.agents.exchange(ticks, apply).await;
+            let ticks = self.agents.exchange(ticks, apply).await;
+            world.recycle_ticks(ticks);
             world.assign_from_bids(bids, &gate);
             world.advance_validation(&gate);
             world.thermostat();
@@ -382,8 +385,13 @@ impl Orchestrator {
         self.world.state.checkpoint_seq += 1;
         let (archive_path, state_path) = (&self.paths.archive, &self.paths.state);
         if wait {
-            let saved =
-                write_checkpoint(archive_path, state_path, &mut self.world.state, terminal)?;
+            let saved = write_checkpoint(
+                archive_path,
+                state_path,
+                &mut self.world.state,
+                terminal,
+                true,
+            )?;
             self.last_hash = saved.hash.to_string();
             return Ok(Some(saved));
         }
@@ -391,7 +399,7 @@ impl Orchestrator {
         let (archive_path, state_path) = (archive_path.clone(), state_path.clone());
         let thread = std::thread::Builder::new()
             .name("omega-checkpoint".into())
-            .spawn(move || write_checkpoint(&archive_path, &state_path, &mut copy, terminal))
+            .spawn(move || write_checkpoint(&archive_path, &state_path, &mut copy, terminal, false))
             .wrap_err("cannot start the checkpoint writer")?;
         self.writing = Some(thread);
         Ok(None)

@@ -6,19 +6,42 @@ use std::path::{Path, PathBuf};
 
 /// Write a temp file beside `path`, fsync it, rename it over `path`, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        sync_dir(path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    stage(path, bytes)?.place()
+}
+
+/// A new version of a file, written and fsynced beside it but not yet in its place: the disk
+/// work can go on while something that must be durable first (the job archive) still syncs.
+/// Dropped without `place`, it is removed.
+#[must_use = "a staged file is removed unless placed"]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+/// Writes and fsyncs `bytes` to a temp file beside `path`.
+pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    let staged = Staged {
+        tmp: sibling(path, &format!(".tmp-{}", std::process::id())),
+        path: path.to_path_buf(),
+    };
+    let mut f = File::create(&staged.tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Renames the temp file over the target and makes the rename durable.
+    pub fn place(self) -> io::Result<()> {
+        fs::rename(&self.tmp, &self.path)?;
+        sync_dir(&self.path)
     }
-    result
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.tmp); // after `place`, there is nothing left to remove
+    }
 }
 
 /// `path` with `suffix` appended to its file name.

@@ -6,7 +6,7 @@
 //! the chain side attests; `omega verify` (or anyone) recomputes the hash from the file alone.
 //! The previous good file is kept as `.bak`.
 
-use super::atomic::{sibling, sync_dir, write_atomic};
+use super::atomic::{Staged, sibling, stage};
 use crate::domain::world::WorldState;
 use alloy_primitives::{B256, keccak256};
 use serde::Deserialize;
@@ -89,22 +89,52 @@ pub fn encode(state: &WorldState) -> Encoded {
 impl Encoded {
     /// Writes the file atomically, keeping the previous one as `.bak`. Returns (hash, bytes).
     pub fn write(self, path: &Path) -> Result<(B256, usize), CheckpointError> {
-        let write_err = |source| CheckpointError::Write {
-            path: path.into(),
-            source,
-        };
+        self.stage(path)?.place()
+    }
+
+    /// Writes and fsyncs the file beside its place (see `atomic::Staged`).
+    pub fn stage(self, path: &Path) -> Result<StagedCheckpoint, CheckpointError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(write_err)?;
+            fs::create_dir_all(dir).map_err(|e| write_error(path, e))?;
         }
+        let staged = stage(path, &self.file).map_err(|e| write_error(path, e))?;
+        Ok(StagedCheckpoint {
+            staged,
+            path: path.to_path_buf(),
+            hash: self.hash,
+            bytes: self.file.len(),
+        })
+    }
+}
+
+/// A checkpoint on disk beside its place, not yet the one a restart loads.
+pub struct StagedCheckpoint {
+    staged: Staged,
+    path: PathBuf,
+    hash: B256,
+    bytes: usize,
+}
+
+impl StagedCheckpoint {
+    /// Keeps the current checkpoint as `.bak` and puts this one in its place.
+    /// Returns (hash, bytes).
+    pub fn place(self) -> Result<(B256, usize), CheckpointError> {
+        let path = &self.path;
         if path.exists() {
             let staged = sibling(path, ".bak.tmp");
             let _ = fs::remove_file(&staged);
-            fs::hard_link(path, &staged).map_err(write_err)?;
-            fs::rename(&staged, backup_path(path)).map_err(write_err)?;
+            fs::hard_link(path, &staged).map_err(|e| write_error(path, e))?;
+            fs::rename(&staged, backup_path(path)).map_err(|e| write_error(path, e))?;
         }
-        write_atomic(path, &self.file).map_err(write_err)?;
-        sync_dir(path).map_err(write_err)?;
-        Ok((self.hash, self.file.len()))
+        self.staged.place().map_err(|e| write_error(path, e))?;
+        Ok((self.hash, self.bytes))
+    }
+}
+
+fn write_error(path: &Path, source: std::io::Error) -> CheckpointError {
+    CheckpointError::Write {
+        path: path.into(),
+        source,
     }
 }
 
