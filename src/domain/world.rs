@@ -93,6 +93,9 @@ pub struct World {
     skill_bits: SkillBits,
     /// The bid list of the last cycle, emptied, to be filled again (see `start_bids`).
     spare_bids: Vec<(JobId, f64, AccountId)>,
+    /// Last cycle's ticks, handed back after the exchange, to be emptied and filled again: their
+    /// lists keep their capacity instead of growing from nothing every cycle.
+    spare_ticks: Vec<AgentTick>,
     /// Each pending job's skills as bits, worked out once when it is posted rather than every
     /// cycle it waits (derived, never stored).
     pending_bits: IdMap<u128>,
@@ -213,6 +216,7 @@ impl World {
             names,
             skill_bits,
             spare_bids: Vec::new(),
+            spare_ticks: Vec::new(),
             pending_bits: IdMap::new(),
         };
         world.rebuild_load();
@@ -621,16 +625,7 @@ impl World {
 
     /// The per-agent messages for this cycle: offers, work to continue, committee seats, reveals.
     pub fn build_ticks(&mut self, gate: &dyn StepGate) -> Vec<AgentTick> {
-        let cycle = self.state.cycle;
-        let mut ticks: Vec<AgentTick> = self
-            .agents
-            .iter()
-            .map(|_| AgentTick {
-                cycle,
-                seed: self.state.rng.random(),
-                ..Default::default()
-            })
-            .collect();
+        let mut ticks = self.fresh_ticks();
         let load = &self.load;
         let in_flight: u32 = load.iter().sum();
         let free_slots = self
@@ -726,6 +721,26 @@ impl World {
             }
         }
         ticks
+    }
+
+    /// One empty tick per agent, seeded for this cycle (reusing last cycle's where given back).
+    fn fresh_ticks(&mut self) -> Vec<AgentTick> {
+        let mut ticks = std::mem::take(&mut self.spare_ticks);
+        ticks.resize_with(self.agents.len(), AgentTick::default);
+        for tick in &mut ticks {
+            tick.cycle = self.state.cycle;
+            tick.seed = self.state.rng.random();
+            tick.offers.clear();
+            tick.work.clear();
+            tick.commits.clear();
+            tick.reveals.clear();
+        }
+        ticks
+    }
+
+    /// Ticks the agents are done with, for the next cycle's `build_ticks`.
+    pub fn recycle_ticks(&mut self, ticks: Vec<AgentTick>) {
+        self.spare_ticks = ticks;
     }
 
     /// Applies the agents' replies in agent order: work, commits, reveals, then assignments.
@@ -1220,6 +1235,7 @@ impl World {
                 .zip(&ticks)
                 .map(|(a, t)| a.decide(t))
                 .collect();
+            self.recycle_ticks(ticks);
             self.apply_replies(replies, gate);
             self.advance_validation(gate);
             self.thermostat();

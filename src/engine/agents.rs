@@ -38,6 +38,8 @@ impl AgentPool {
                 while let Some(envelope) = inbox.recv().await {
                     if let A2a::Tick(tick) = envelope.message.as_ref() {
                         let reply = profile.decide(tick);
+                        // Let go of the tick before answering, so that the engine gets it back.
+                        drop(envelope);
                         bus.publish(&reply_topic, A2a::Reply(reply)).await;
                     }
                 }
@@ -56,18 +58,44 @@ impl AgentPool {
     /// Sends each agent its tick, then hands this cycle's replies to `apply` in agent order as
     /// they arrive: the engine applies the first agents' answers while the others still think,
     /// and the order (hence the outcome) does not depend on which agent answers first.
-    pub async fn exchange(&mut self, ticks: Vec<AgentTick>, mut apply: impl FnMut(AgentReply)) {
-        let expected = ticks.len();
+    /// Returns the ticks, for reuse (an empty one where another holder still has it).
+    pub async fn exchange(
+        &mut self,
+        ticks: Vec<AgentTick>,
+        apply: impl FnMut(AgentReply),
+    ) -> Vec<AgentTick> {
         let cycle = ticks.first().map(|t| t.cycle);
-        // The ticks are freed here, after the replies, not by the agents: each offer shares its
-        // job's skill list, and counting those references down on the thread that counted them
-        // up keeps their cache lines from travelling between cores.
-        let mut sent = Vec::with_capacity(expected);
+        let sent = self.send(ticks).await;
+        self.gather(sent.len(), cycle, apply).await;
+        sent.into_iter()
+            .map(|tick| match Arc::try_unwrap(tick) {
+                Ok(A2a::Tick(tick)) => tick,
+                _ => AgentTick::default(),
+            })
+            .collect()
+    }
+
+    /// Publishes each agent's tick on its topic; returns them, still shared.
+    async fn send(&mut self, ticks: Vec<AgentTick>) -> Vec<Arc<A2a>> {
+        // The ticks come back to the engine after the replies, and are emptied there, not by
+        // the agents: each offer shares its job's skill list, and counting those references down
+        // on the thread that counted them up keeps their cache lines from travelling.
+        let mut sent = Vec::with_capacity(ticks.len());
         for (topic, tick) in self.topics.iter().zip(ticks) {
             let tick = Arc::new(A2a::Tick(tick));
             sent.push(tick.clone());
             self.bus.publish_shared(topic, tick).await;
         }
+        sent
+    }
+
+    /// Hands the replies of `cycle` to `apply` in agent order, until `expected` have come.
+    async fn gather(
+        &mut self,
+        expected: usize,
+        cycle: Option<u64>,
+        mut apply: impl FnMut(AgentReply),
+    ) {
         let mut early: Vec<Option<AgentReply>> = (0..expected).map(|_| None).collect();
         let mut next = 0;
         while next < expected {
