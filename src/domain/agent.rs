@@ -5,7 +5,7 @@
 
 use super::amount::Amount;
 use super::commit_reveal::SealedVote;
-use super::job::{JobId, Skills};
+use super::job::JobId;
 use super::ledger::AccountId;
 use alloy_primitives::B256;
 use rand::{Rng, SeedableRng};
@@ -101,8 +101,34 @@ pub struct Offer {
     pub reward: Amount,
     pub energy: f64,
     pub compute: f64,
-    pub skills: Skills,
+    pub skills: SkillMatch,
 }
+
+/// How a job's skills meet an agent's. The engine works it out when it makes the offer (it
+/// has both at hand, as bit sets): the offer then carries three numbers, not the skill list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SkillMatch {
+    /// How many skills the job needs.
+    pub needed: u32,
+    /// How many of those the agent holds.
+    pub held: u32,
+    /// Whether one of them is governance (validators favour such work).
+    pub governance: bool,
+}
+
+impl SkillMatch {
+    /// The match of a job's skills against an agent's, by name.
+    pub fn between(job: &[String], agent: &[String]) -> SkillMatch {
+        SkillMatch {
+            needed: job.len() as u32,
+            held: job.iter().filter(|s| agent.contains(s)).count() as u32,
+            governance: job.iter().any(|s| s == GOVERNANCE),
+        }
+    }
+}
+
+/// The skill validators favour when they bid.
+pub const GOVERNANCE: &str = "governance";
 
 /// A job the agent is working on.
 #[derive(Clone, Debug, PartialEq)]
@@ -219,22 +245,15 @@ impl AgentProfile {
 
     /// How much the agent wants a job; each role values different things.
     fn score(&self, o: &Offer) -> f64 {
-        let overlap = o.skills.iter().filter(|s| self.skills.contains(s)).count() as f64;
+        let overlap = f64::from(o.skills.held);
         let reward = o.reward.tokens();
         match self.role {
-            Role::Strategist => overlap * 10.0 + o.skills.len() as f64 + reward / 1e9,
+            Role::Strategist => overlap * 10.0 + f64::from(o.skills.needed) + reward / 1e9,
             Role::Energy => overlap * 10.0 + o.energy / 1e4,
             Role::Finance => {
                 overlap * 10.0 + reward / (1.0 + o.energy * 0.05 + o.compute * 0.1) / 1e3
             }
-            Role::Validator => {
-                overlap * 10.0
-                    + if o.skills.iter().any(|s| s == "governance") {
-                        5.0
-                    } else {
-                        0.0
-                    }
-            }
+            Role::Validator => overlap * 10.0 + if o.skills.governance { 5.0 } else { 0.0 },
         }
     }
 
@@ -304,11 +323,10 @@ mod tests {
             reward: Amount::from_tokens(1000.0),
             energy,
             compute: 10.0,
-            skills: skills
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .into(),
+            skills: SkillMatch::between(
+                &skills.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &profile(Role::Energy).skills, // every test profile has the same skills
+            ),
         }
     }
 

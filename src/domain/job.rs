@@ -125,12 +125,6 @@ pub struct Job {
     pub outcome: Option<String>,
 }
 
-impl Job {
-    pub fn shares_skill(&self, skills: &[String]) -> bool {
-        self.skills.iter().any(|s| skills.contains(s))
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JobError {
     #[error("job {0} does not exist")]

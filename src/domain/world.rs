@@ -4,8 +4,8 @@
 //! state, agent decisions as reply messages. The engine drives it; checkpoints serialize `WorldState`.
 
 use super::agent::{
-    AgentProfile, AgentReply, AgentTick, CommitRequest, Offer, Progress, RevealRequest, Role,
-    WorkItem,
+    AgentProfile, AgentReply, AgentTick, CommitRequest, GOVERNANCE, Offer, Progress, RevealRequest,
+    Role, SkillMatch, WorkItem,
 };
 use super::amount::Amount;
 use super::commit_reveal::{Phase, Round, SealedVote, Verdict};
@@ -653,15 +653,17 @@ impl World {
                     for k in 0..n {
                         let i = (job.id.0 as usize + k) % n;
                         let agent = &self.agents[i];
-                        if self.skill_bits.shares(wanted, i, job, agent)
-                            && load[agent.id.0 as usize] < agent.behaviour.max_parallel_jobs
-                        {
+                        let found = self.skill_bits.matching(wanted, &job.skills, i, agent);
+                        let Some(skills) = found else {
+                            continue;
+                        };
+                        if load[agent.id.0 as usize] < agent.behaviour.max_parallel_jobs {
                             ticks[i].offers.push(Offer {
                                 job: job.id,
                                 reward: job.reward,
                                 energy: job.energy,
                                 compute: job.compute,
-                                skills: job.skills.clone(),
+                                skills,
                             });
                             sent += 1;
                             if sent == OFFERS_PER_JOB {
@@ -1256,6 +1258,8 @@ struct SkillBits {
     bit: HashMap<String, u32>,
     /// Each agent's skills as bits, by agent index.
     agents: Vec<u128>,
+    /// The governance skill's bit (none if no agent holds it).
+    governance: u128,
 }
 
 impl SkillBits {
@@ -1271,8 +1275,10 @@ impl SkillBits {
         let mut bits = SkillBits {
             bit,
             agents: Vec::new(),
+            governance: 0,
         };
         bits.agents = agents.iter().map(|a| bits.of(&a.skills)).collect();
+        bits.governance = bits.of(&[GOVERNANCE.to_string()]);
         bits
     }
 
@@ -1284,18 +1290,28 @@ impl SkillBits {
             .fold(0, |acc, b| acc | 1 << b)
     }
 
-    /// Whether agent `index` holds one of the job's skills (`wanted` = the job's bits).
-    fn shares(
+    /// How a job's skills (`wanted` = their bits) meet agent `index`'s; `None` if the agent
+    /// holds none of them.
+    fn matching(
         &self,
         wanted: u128,
+        skills: &[String],
         index: usize,
-        job: &super::job::Job,
         agent: &AgentProfile,
-    ) -> bool {
-        match self.bit.is_empty() {
-            false => wanted & self.agents[index] != 0,
-            true => job.shares_skill(&agent.skills),
-        }
+    ) -> Option<SkillMatch> {
+        let needed = skills.len() as u32;
+        let found = if !self.bit.is_empty() && wanted.count_ones() == needed {
+            // Every skill of the job is numbered and none repeats: counting bits is counting
+            // names.
+            SkillMatch {
+                needed,
+                held: (wanted & self.agents[index]).count_ones(),
+                governance: wanted & self.governance != 0,
+            }
+        } else {
+            SkillMatch::between(skills, &agent.skills)
+        };
+        (found.held > 0).then_some(found)
     }
 }
 
@@ -1335,4 +1351,53 @@ pub fn profiles(config: &Config) -> Vec<AgentProfile> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: [&str; 6] = [
+        "energy",
+        "finance",
+        "audit",
+        GOVERNANCE,
+        "unheld",
+        "synthesis",
+    ];
+
+    fn names(picks: &[usize]) -> Vec<String> {
+        picks.iter().map(|&i| NAMES[i].to_string()).collect()
+    }
+
+    proptest! {
+        /// Matching by bits gives what matching by name gives, for any skills: repeated ones,
+        /// ones no agent holds, governance held by nobody.
+        #[test]
+        fn matching_by_bits_is_matching_by_name(
+            held in prop::collection::vec(prop::collection::vec(0..6usize, 0..4), 1..5),
+            job in prop::collection::vec(0..6usize, 1..5),
+        ) {
+            let agents: Vec<AgentProfile> = held
+                .iter()
+                .enumerate()
+                .map(|(i, picks)| AgentProfile {
+                    id: AccountId(i as u32 + 1),
+                    name: format!("a{i}"),
+                    role: Role::Validator,
+                    skills: names(picks).into_iter().filter(|s| s != "unheld").collect(),
+                    behaviour: Role::Validator.behaviour(),
+                })
+                .collect();
+            let bits = SkillBits::new(&agents);
+            let job = names(&job);
+            let wanted = bits.of(&job);
+            for (i, agent) in agents.iter().enumerate() {
+                let by_name = SkillMatch::between(&job, &agent.skills);
+                let expected = (by_name.held > 0).then_some(by_name);
+                prop_assert_eq!(bits.matching(wanted, &job, i, agent), expected);
+            }
+        }
+    }
 }

@@ -77,9 +77,8 @@ impl AgentPool {
 
     /// Publishes each agent's tick on its topic; returns them, still shared.
     async fn send(&mut self, ticks: Vec<AgentTick>) -> Vec<Arc<A2a>> {
-        // The ticks come back to the engine after the replies, and are emptied there, not by
-        // the agents: each offer shares its job's skill list, and counting those references down
-        // on the thread that counted them up keeps their cache lines from travelling.
+        // The engine keeps a reference to each tick, so that the agents do not free them: they
+        // come back after the replies and are refilled next cycle.
         let mut sent = Vec::with_capacity(ticks.len());
         for (topic, tick) in self.topics.iter().zip(ticks) {
             let tick = Arc::new(A2a::Tick(tick));
