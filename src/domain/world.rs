@@ -96,6 +96,8 @@ pub struct World {
     /// Last cycle's ticks, handed back after the exchange, to be emptied and filled again: their
     /// lists keep their capacity instead of growing from nothing every cycle.
     spare_ticks: Vec<AgentTick>,
+    /// Scratch list of the validators who may sit on a committee (see `start_round`).
+    eligible: Vec<AccountId>,
     /// Each pending job's skills as bits, worked out once when it is posted rather than every
     /// cycle it waits (derived, never stored).
     pending_bits: IdMap<u128>,
@@ -217,6 +219,7 @@ impl World {
             skill_bits,
             spare_bids: Vec::new(),
             spare_ticks: Vec::new(),
+            eligible: Vec::new(),
             pending_bits: IdMap::new(),
         };
         world.rebuild_load();
@@ -871,39 +874,10 @@ impl World {
             return;
         };
         let worker = job.assignee;
-        let p = &self.state.params;
-        let eligible: Vec<AccountId> = self
-            .agents
-            .iter()
-            .filter(|a| a.role == Role::Validator && Some(a.id) != worker)
-            .filter(|a| {
-                self.state
-                    .ledger
-                    .account(a.id)
-                    .map(|x| {
-                        x.validator_stake >= p.min_validator_stake && !x.validator_stake.is_zero()
-                    })
-                    .unwrap_or(false)
-            })
-            .map(|a| a.id)
-            .collect();
-        let size = (p.committee_size as usize).min(eligible.len());
-        if size < p.quorum as usize {
+        let Some(mut committee) = self.draw_committee(id, worker, gate) else {
             return; // not enough bonded validators now; tried again next cycle
-        }
-        let mut committee: Vec<AccountId> = match gate.committee(id) {
-            Some(chosen) => chosen
-                .into_iter()
-                .filter(|v| eligible.contains(v))
-                .collect(),
-            None => eligible
-                .choose_multiple(&mut self.state.rng, size)
-                .copied()
-                .collect(),
         };
-        if committee.len() < p.quorum as usize {
-            return;
-        }
+        let p = &self.state.params;
         committee.sort();
         let (commit_ms, reveal_ms, now) = (p.commit_phase_ms, p.reveal_phase_ms, self.state.now_ms);
         let names = committee.iter().map(|&v| self.name_of(v)).collect();
@@ -918,6 +892,48 @@ impl World {
             reveal_deadline_ms: round.reveal_deadline_ms,
         });
         job.round = Some(round);
+    }
+
+    /// A committee for job `id` by lot from the bonded validators other than `worker` (or the
+    /// gate's choice among them), if at least a quorum can sit.
+    fn draw_committee(
+        &mut self,
+        id: JobId,
+        worker: Option<AccountId>,
+        gate: &dyn StepGate,
+    ) -> Option<Vec<AccountId>> {
+        let p = &self.state.params;
+        // A scratch list kept across rounds: one allocation less per round.
+        let mut eligible = std::mem::take(&mut self.eligible);
+        eligible.clear();
+        eligible.extend(
+            self.agents
+                .iter()
+                .filter(|a| a.role == Role::Validator && Some(a.id) != worker)
+                .filter(|a| {
+                    self.state.ledger.account(a.id).is_ok_and(|x| {
+                        x.validator_stake >= p.min_validator_stake && !x.validator_stake.is_zero()
+                    })
+                })
+                .map(|a| a.id),
+        );
+        let size = (p.committee_size as usize).min(eligible.len());
+        let committee: Vec<AccountId> = if size < p.quorum as usize {
+            Vec::new()
+        } else {
+            match gate.committee(id) {
+                Some(chosen) => chosen
+                    .into_iter()
+                    .filter(|v| eligible.contains(v))
+                    .collect(),
+                None => eligible
+                    .choose_multiple(&mut self.state.rng, size)
+                    .copied()
+                    .collect(),
+            }
+        };
+        self.eligible = eligible;
+        (committee.len() >= p.quorum as usize).then_some(committee)
     }
 
     fn apply_commit(&mut self, validator: AccountId, vote: SealedVote) {
