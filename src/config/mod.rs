@@ -61,6 +61,9 @@ pub struct AgentConfig {
     /// Chance that submitted work is bad (default by role), for drills and tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bad_work_rate: Option<f64>,
+    /// Chance that work fails outright, before submission (default by role), for drills and tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -282,11 +285,13 @@ impl Config {
                     a.name
                 ));
             }
-            if a.bad_work_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
-                return Err(format!(
-                    "agents[{}].bad_work_rate must be between 0 and 1",
-                    a.name
-                ));
+            for (key, rate) in [
+                ("bad_work_rate", a.bad_work_rate),
+                ("error_rate", a.error_rate),
+            ] {
+                if rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+                    return Err(format!("agents[{}].{key} must be between 0 and 1", a.name));
+                }
             }
         }
         let validators: u32 = self
@@ -380,6 +385,9 @@ mod tests {
         c.validators.committee_size = 99;
         c.validators.quorum = 3;
         assert!(c.validate().unwrap_err().contains("committee_size"));
+        let mut c = default_config();
+        c.agents[0].error_rate = Some(1.5);
+        assert!(c.validate().unwrap_err().contains("error_rate"));
     }
 
     #[test]

@@ -1357,6 +1357,9 @@ pub fn profiles(config: &Config) -> Vec<AgentProfile> {
             if let Some(rate) = a.bad_work_rate {
                 behaviour.bad_work_rate = rate.clamp(0.0, 1.0);
             }
+            if let Some(rate) = a.error_rate {
+                behaviour.error_rate = rate.clamp(0.0, 1.0);
+            }
             out.push(AgentProfile {
                 id: AccountId(out.len() as u32 + 1),
                 name,
