@@ -96,7 +96,7 @@ pub struct World {
     /// Last cycle's ticks, handed back after the exchange, to be emptied and filled again: their
     /// lists keep their capacity instead of growing from nothing every cycle.
     spare_ticks: Vec<AgentTick>,
-    /// Scratch list of the validators who may sit on a committee (see `start_round`).
+    /// Scratch list of the validators who may sit on a committee (see `draw_committee`).
     eligible: Vec<AccountId>,
     /// Each pending job's skills as bits, worked out once when it is posted rather than every
     /// cycle it waits (derived, never stored).
