@@ -14,17 +14,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Dropped without `place`, it is removed.
 #[must_use = "a staged file is removed unless placed"]
 pub struct Staged {
-    tmp: PathBuf,
+    /// The temp file, until it is placed.
+    tmp: Option<PathBuf>,
     path: PathBuf,
 }
 
 /// Writes and fsyncs `bytes` to a temp file beside `path`.
 pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
+    let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
     let staged = Staged {
-        tmp: sibling(path, &format!(".tmp-{}", std::process::id())),
+        tmp: Some(tmp.clone()),
         path: path.to_path_buf(),
     };
-    let mut f = File::create(&staged.tmp)?;
+    let mut f = File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(staged)
@@ -32,15 +34,21 @@ pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
 
 impl Staged {
     /// Renames the temp file over the target and makes the rename durable.
-    pub fn place(self) -> io::Result<()> {
-        fs::rename(&self.tmp, &self.path)?;
+    pub fn place(mut self) -> io::Result<()> {
+        let tmp = self.tmp.take().expect("placed once");
+        if let Err(e) = fs::rename(&tmp, &self.path) {
+            self.tmp = Some(tmp); // still there: dropping removes it
+            return Err(e);
+        }
         sync_dir(&self.path)
     }
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.tmp); // after `place`, there is nothing left to remove
+        if let Some(tmp) = &self.tmp {
+            let _ = fs::remove_file(tmp);
+        }
     }
 }
 
@@ -71,6 +79,20 @@ mod tests {
         write_atomic(&path, b"one").unwrap();
         write_atomic(&path, b"two").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A checkpoint staged while the archive syncs is dropped if that sync fails: the old file
+    /// stays as it was and no temp file is left behind.
+    #[test]
+    fn a_staged_file_dropped_unplaced_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        write_atomic(&path, b"one").unwrap();
+        let staged = stage(&path, b"two").unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        drop(staged);
+        assert_eq!(fs::read(&path).unwrap(), b"one");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
