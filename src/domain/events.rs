@@ -3,7 +3,7 @@
 
 use super::amount::Amount;
 use super::commit_reveal::{Fault, Sealed};
-use super::job::{JobId, Skills};
+use super::job::{JobId, Skills, Title};
 use super::ledger::AccountId;
 use super::sim::SimSnapshot;
 use serde::Serialize;
@@ -17,7 +17,7 @@ pub type Name = std::sync::Arc<str>;
 pub enum DomainEvent {
     JobPosted {
         job: JobId,
-        title: String,
+        title: Title,
         poster: Name,
         reward: Amount,
         deadline_ms: u64,

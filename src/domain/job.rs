@@ -20,6 +20,10 @@ pub struct JobId(pub u64);
 /// A job's required skills, shared cheaply between the job, offers and events.
 pub type Skills = std::sync::Arc<[String]>;
 
+/// A job's title, shared cheaply between the job and its events (generated jobs share one per
+/// skill).
+pub type Title = std::sync::Arc<str>;
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -83,7 +87,7 @@ pub enum JobOrigin {
 /// What a poster asks for; the book turns it into a `Job`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
-    pub title: String,
+    pub title: Title,
     pub reward: Amount,
     pub deadline_ms: u64,
     pub energy: f64,
@@ -97,7 +101,7 @@ pub struct JobSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
-    pub title: String,
+    pub title: Title,
     pub reward: Amount,
     /// Burned from the poster's escrow on success (kept separate so the worker gets the full reward).
     pub burn_fee: Amount,

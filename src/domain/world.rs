@@ -12,7 +12,7 @@ use super::commit_reveal::{Phase, Round, SealedVote, Verdict};
 use super::events::{DomainEvent, ExternalInput, Name, Step, StepGate};
 use super::governance::Params;
 use super::id_map::IdMap;
-use super::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus};
+use super::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus, Skills, Title};
 use super::ledger::{AccountId, Ledger, STEWARD};
 use super::resources::{Allowance, ResourceManager, ThermostatSettings};
 use super::sim::{PlanetarySim, SimAction, SyntheticEconomySim};
@@ -101,6 +101,9 @@ pub struct World {
     /// Each pending job's skills as bits, worked out once when it is posted rather than every
     /// cycle it waits (derived, never stored).
     pending_bits: IdMap<u128>,
+    /// The skills and title of each skill pick a generated job has drawn, by agent and picked
+    /// skill indices (see `generated_job`; derived, never stored).
+    picks: HashMap<(AccountId, [u32; 3]), (Skills, Title)>,
 }
 
 impl World {
@@ -184,7 +187,7 @@ impl World {
         world.follow_simulation();
         for job in &config.jobs {
             let spec = JobSpec {
-                title: job.title.clone(),
+                title: job.title.as_str().into(),
                 reward: Amount::from_tokens(job.reward),
                 deadline_ms: now_ms + (job.deadline_hours * MS_PER_HOUR) as u64,
                 energy: job.energy,
@@ -221,6 +224,7 @@ impl World {
             spare_ticks: Vec::new(),
             eligible: Vec::new(),
             pending_bits: IdMap::new(),
+            picks: HashMap::new(),
         };
         world.rebuild_load();
         world.pending_bits = (world.state.jobs.with_status(JobStatus::Pending))
@@ -416,7 +420,7 @@ impl World {
             } => {
                 let g = self.state.params.generator.clone();
                 let spec = JobSpec {
-                    title,
+                    title: title.into(),
                     reward,
                     poster: STEWARD,
                     origin: JobOrigin::External {
@@ -555,12 +559,20 @@ impl World {
             .choose(&mut self.state.rng)
             .expect("config has agents");
         let take = self.state.rng.random_range(1..=agent.skills.len().min(3));
-        let skills: Vec<String> = agent
-            .skills
-            .choose_multiple(&mut self.state.rng, take)
-            .cloned()
-            .collect();
-        let skills: super::job::Skills = skills.into();
+        // The same draw as `choose_multiple`, as indices: the skills and title of each distinct
+        // pick are made once and shared by every job that draws it.
+        let picked = rand::seq::index::sample(&mut self.state.rng, agent.skills.len(), take);
+        let mut key = [u32::MAX; 3];
+        for (slot, i) in key.iter_mut().zip(picked.iter()) {
+            *slot = i as u32;
+        }
+        let (skills, title) = (self.picks.entry((agent.id, key)))
+            .or_insert_with(|| {
+                let skills: Skills = picked.iter().map(|i| agent.skills[i].clone()).collect();
+                let title = format!("{} initiative", skills[0]).into();
+                (skills, title)
+            })
+            .clone();
         let r = &self.state.resources;
         let energy_room = if r.energy_capacity > 0.0 {
             r.energy_free() / r.energy_capacity
@@ -576,7 +588,7 @@ impl World {
         let compute =
             (g.max_compute * self.state.rng.random_range(0.2..1.0) * compute_room).round();
         JobSpec {
-            title: format!("{} initiative", skills[0]),
+            title,
             reward,
             deadline_ms: self.state.now_ms + (g.deadline_hours * MS_PER_HOUR) as u64,
             energy,
@@ -842,7 +854,7 @@ impl World {
             return;
         }
         let spec = JobSpec {
-            title: format!("{} (sub-job)", p.title),
+            title: format!("{} (sub-job)", p.title).into(),
             reward: p.reward.mul_ratio(0.25),
             deadline_ms: p.deadline_ms,
             energy: p.energy * 0.5,

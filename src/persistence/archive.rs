@@ -149,7 +149,7 @@ mod tests {
         let mut book = JobBook::new();
         for i in 0..n {
             let spec = JobSpec {
-                title: format!("job {i}"),
+                title: format!("job {i}").into(),
                 reward: Amount(1 + i as u128),
                 deadline_ms: 1_000 + i as u64,
                 energy: i as f64,
