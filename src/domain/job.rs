@@ -161,6 +161,9 @@ pub struct JobBook {
     /// Pending and active jobs by deadline, so the sweep for overdue jobs visits only those
     /// (derived, not stored).
     deadlines: BTreeSet<(u64, JobId)>,
+    /// The validating jobs' ids, so the step that opens and closes rounds visits only those
+    /// (derived, not stored).
+    validating: IdMap<()>,
 }
 
 /// The stored form: every job in one map by id, and the next id.
@@ -183,6 +186,9 @@ impl From<StoredBook> for JobBook {
                 book.live_counts[job.status as usize] += 1;
                 if job.status.has_deadline() {
                     book.deadlines.insert((job.deadline_ms, id));
+                }
+                if job.status == JobStatus::Validating {
+                    book.validating.insert(id, ());
                 }
                 book.live.insert(id, job);
             }
@@ -235,6 +241,11 @@ impl JobBook {
     /// The pending, active and validating jobs, in id order.
     pub fn live(&self) -> impl Iterator<Item = &Job> {
         self.live.values().map(|j| &**j)
+    }
+
+    /// The validating jobs, in id order.
+    pub fn validating(&self) -> impl Iterator<Item = &Job> {
+        (self.validating.iter()).filter_map(|(id, ())| self.live.get(id).map(|j| &**j))
     }
 
     /// Every job, live and settled, in id order.
@@ -431,6 +442,12 @@ impl JobBook {
             (false, true) => self.deadlines.insert(deadline),
             _ => false,
         };
+        if from == JobStatus::Validating {
+            self.validating.remove(id);
+        }
+        if to == JobStatus::Validating {
+            self.validating.insert(id, ());
+        }
         if to.is_terminal() {
             let job = self.live.remove(id).expect("checked live");
             self.settled.insert(id, job);
@@ -523,6 +540,27 @@ mod tests {
         );
         assert_eq!(book.take_terminal().len(), 1);
         assert!(book.is_empty());
+    }
+
+    #[test]
+    fn the_validating_list_follows_every_transition_and_a_restore() {
+        let mut book = JobBook::new();
+        let ids: Vec<JobId> = (0..4)
+            .map(|_| book.post(spec(&["a"], None), Amount(2), 0).unwrap())
+            .collect();
+        for &id in &ids[..3] {
+            book.assign(id, AccountId(1), Amount(1)).unwrap();
+            book.submit(id, AccountId(1), true).unwrap();
+        }
+        let validating = |b: &JobBook| b.validating().map(|j| j.id).collect::<Vec<_>>();
+        assert_eq!(validating(&book), ids[..3]);
+        book.settle(ids[1], JobStatus::Validating, true, "approved")
+            .unwrap();
+        assert_eq!(validating(&book), [ids[0], ids[2]]);
+        assert_eq!(validating(&book), book.ids_with(JobStatus::Validating));
+        let restored: JobBook =
+            serde_json::from_str(&serde_json::to_string(&book).unwrap()).unwrap();
+        assert_eq!(validating(&restored), [ids[0], ids[2]]);
     }
 
     #[test]

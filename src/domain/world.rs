@@ -1087,12 +1087,7 @@ impl World {
         let now = self.state.now_ms;
         let mut to_start = Vec::new();
         let mut to_close = Vec::new();
-        let validating = self
-            .state
-            .jobs
-            .live()
-            .filter(|j| j.status == JobStatus::Validating);
-        for job in validating {
+        for job in self.state.jobs.validating() {
             match &job.round {
                 None => to_start.push(job.id),
                 Some(r)
