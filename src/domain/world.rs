@@ -92,7 +92,7 @@ pub struct World {
     /// Who can take what: each agent's skills as bits (derived, never stored).
     skill_bits: SkillBits,
     /// The bid list of the last cycle, emptied, to be filled again (see `start_bids`).
-    spare_bids: Vec<(JobId, f64, AccountId)>,
+    spare_bids: Bids,
     /// Last cycle's ticks, handed back after the exchange, to be emptied and filled again: their
     /// lists keep their capacity instead of growing from nothing every cycle.
     spare_ticks: Vec<AgentTick>,
@@ -220,7 +220,7 @@ impl World {
             load: Vec::new(),
             names,
             skill_bits,
-            spare_bids: Vec::new(),
+            spare_bids: Bids::default(),
             spare_ticks: Vec::new(),
             eligible: Vec::new(),
             pending_bits: IdMap::new(),
@@ -665,8 +665,8 @@ impl World {
                         None => self.skill_bits.of(&job.skills),
                     };
                     let mut sent = 0;
-                    for k in 0..n {
-                        let i = (job.id.0 as usize + k) % n;
+                    let start = job.id.0 as usize % n;
+                    for i in (start..n).chain(0..start) {
                         let agent = &self.agents[i];
                         let found = self.skill_bits.matching(wanted, &job.skills, i, agent);
                         let Some(skills) = found else {
@@ -786,7 +786,7 @@ impl World {
             self.apply_reveal(reply.agent, r);
         }
         let agent = reply.agent;
-        bids.0
+        bids.list
             .extend(reply.bids.into_iter().map(|b| (b.job, b.score, agent)));
     }
 
@@ -991,14 +991,10 @@ impl World {
     }
 
     /// Highest bid wins each job (ties to the lower agent id), within every limit.
-    /// The order is total (job, then score, then agent), so an unstable sort gives the same
-    /// sequence as a stable one without a scratch buffer; a job's bids are then contiguous.
-    pub fn assign_from_bids(&mut self, bids: Bids, gate: &dyn StepGate) {
-        let mut bids = bids.0;
-        bids.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+    pub fn assign_from_bids(&mut self, mut bids: Bids, gate: &dyn StepGate) {
         let mut in_flight: u32 = self.load.iter().sum();
         let mut taken = None;
-        for &(job, _score, agent) in &bids {
+        for &(job, _score, agent) in bids.sort() {
             if in_flight >= self.state.params.max_concurrent_jobs {
                 break;
             }
@@ -1015,14 +1011,14 @@ impl World {
                 in_flight += 1;
             }
         }
-        bids.clear();
+        bids.list.clear();
         self.spare_bids = bids;
     }
 
     /// An empty bid list for this cycle's replies (last cycle's, emptied: a busy cycle's list
     /// is large, and growing a fresh one every cycle showed up as page faults).
     pub fn start_bids(&mut self) -> Bids {
-        Bids(std::mem::take(&mut self.spare_bids))
+        std::mem::take(&mut self.spare_bids)
     }
 
     /// Stakes, allocates and assigns in one step, or changes nothing.
@@ -1271,7 +1267,58 @@ impl World {
 
 /// The bids of one cycle's replies so far, gathered by `World::apply_reply`: (job, score, agent).
 #[derive(Debug, Default)]
-pub struct Bids(Vec<(JobId, f64, AccountId)>);
+pub struct Bids {
+    list: Vec<Bid>,
+    /// Scratch space for `sort`, kept from cycle to cycle.
+    sorted: Vec<Bid>,
+    starts: Vec<usize>,
+}
+
+type Bid = (JobId, f64, AccountId);
+
+/// The order bids are decided in: by job, best score first, then by agent. It is total, so any
+/// sort gives the same sequence.
+fn bid_order(a: &Bid, b: &Bid) -> std::cmp::Ordering {
+    a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
+}
+
+impl Bids {
+    /// The bids in `bid_order`. The jobs bid for are the pending ones, whose ids lie close
+    /// together, so the bids are first spread into one bucket per job id (linear time) and
+    /// only each job's few bids are compared; widely spread ids fall back to a plain sort.
+    fn sort(&mut self) -> &[Bid] {
+        let ids = self.list.iter().map(|b| b.0.0);
+        let (Some(low), Some(high)) = (ids.clone().min(), ids.max()) else {
+            return &[];
+        };
+        let span = (high - low) as usize + 1;
+        if span > 4 * self.list.len() + 64 {
+            self.list.sort_unstable_by(bid_order);
+            return &self.list;
+        }
+        // starts[k]: where job `low + k`'s bids go in `sorted`.
+        self.starts.clear();
+        self.starts.resize(span + 1, 0);
+        for bid in &self.list {
+            self.starts[(bid.0.0 - low) as usize + 1] += 1;
+        }
+        for k in 1..=span {
+            self.starts[k] += self.starts[k - 1];
+        }
+        self.sorted.clear();
+        self.sorted
+            .resize(self.list.len(), (JobId(0), 0.0, AccountId(0)));
+        for &bid in &self.list {
+            let start = &mut self.starts[(bid.0.0 - low) as usize];
+            self.sorted[*start] = bid;
+            *start += 1;
+        }
+        for job_bids in self.sorted.chunk_by_mut(|a, b| a.0 == b.0) {
+            job_bids.sort_unstable_by(bid_order);
+        }
+        &self.sorted
+    }
+}
 
 /// The skills agents hold, numbered, so that "does this agent have one of the skills this job
 /// needs" is one AND of two bit sets instead of comparing strings. With more distinct skills
@@ -1398,6 +1445,25 @@ mod tests {
     }
 
     proptest! {
+        /// Bids come out of `Bids::sort` exactly as a comparison sort puts them, whether their
+        /// jobs' ids lie close together (bucketed) or far apart (the fallback), with tied scores.
+        #[test]
+        fn bucketed_bids_are_in_bid_order(
+            bids in prop::collection::vec((0..40u64, 0..4u8, 0..6u32), 0..60),
+            far in prop::option::of(1_000u64..1_000_000),
+        ) {
+            let mut list: Vec<Bid> = (bids.iter())
+                .map(|&(job, score, agent)| (JobId(job), score as f64 / 2.0, AccountId(agent)))
+                .collect();
+            if let (Some(far), Some(first)) = (far, list.first_mut()) {
+                first.0 = JobId(far);
+            }
+            let mut expected = list.clone();
+            expected.sort_by(bid_order);
+            let mut bids = Bids { list, ..Bids::default() };
+            prop_assert_eq!(bids.sort(), &expected[..]);
+        }
+
         /// Matching by bits gives what matching by name gives, for any skills: repeated ones,
         /// ones no agent holds, governance held by nobody.
         #[test]
