@@ -111,6 +111,24 @@ fn the_same_seed_gives_the_same_checkpoint() {
     assert_eq!(read(&a), read(&b));
 }
 
+/// The reference formulas grow GDP geometrically with innovation; a long run overflowed it to
+/// infinity, which the checkpoint wrote as `null` and could then not read back.
+#[test]
+fn an_economy_grown_past_the_largest_number_still_checkpoints_and_resumes() {
+    let sb = Sandbox::new(|cfg| {
+        cfg["simulation"]["gdp"] = 1e300.into();
+        cfg["simulation"]["innovation"] = 1e6.into();
+    })
+    .chain_off();
+    success(&sb.omega(&["run", "--cycles", "30", "--fast", "--seed", "3"]));
+    let text = std::fs::read_to_string(sb.reports().join("orchestrator_state.json")).unwrap();
+    let sim = &sb.state().sim;
+    assert_eq!(sim["gdp"].as_f64(), Some(f64::MAX), "{sim}");
+    assert!(!text.contains(r#""gdp":null"#));
+    success(&sb.omega(&["run", "--cycles", "5", "--fast"]));
+    assert!(sb.state().counters.completed > 0);
+}
+
 #[test]
 fn pause_reaches_a_running_process_and_survives_a_restart() {
     let sb = Sandbox::new(quick).chain_off();
