@@ -10,6 +10,7 @@ use super::id_map::IdMap;
 use super::ledger::AccountId;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -126,7 +127,8 @@ pub struct Job {
     pub round: Option<Round>,
     /// Validation rounds started so far; the next round's nonce is this plus one.
     pub validation_rounds: u32,
-    pub outcome: Option<String>,
+    /// Why the job ended. The usual outcomes are fixed texts, shared rather than copied.
+    pub outcome: Option<Cow<'static, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -402,7 +404,7 @@ impl JobBook {
         id: JobId,
         from: JobStatus,
         success: bool,
-        outcome: &str,
+        outcome: impl Into<Cow<'static, str>>,
     ) -> Result<&Job, JobError> {
         self.move_to(
             id,
@@ -414,15 +416,19 @@ impl JobBook {
             },
         )?;
         let job = self.get_mut(id).expect("moved");
-        job.outcome = Some(outcome.to_string());
+        job.outcome = Some(outcome.into());
         job.round = None;
         Ok(job)
     }
 
-    pub fn cancel(&mut self, id: JobId, outcome: &str) -> Result<&Job, JobError> {
+    pub fn cancel(
+        &mut self,
+        id: JobId,
+        outcome: impl Into<Cow<'static, str>>,
+    ) -> Result<&Job, JobError> {
         self.move_to(id, JobStatus::Pending, JobStatus::Cancelled)?;
         let job = self.get_mut(id).expect("moved");
-        job.outcome = Some(outcome.to_string());
+        job.outcome = Some(outcome.into());
         Ok(job)
     }
 

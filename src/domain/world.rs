@@ -21,6 +21,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 const MS_PER_HOUR: f64 = 3_600_000.0;
@@ -626,7 +627,7 @@ impl World {
         }
     }
 
-    fn cancel(&mut self, id: JobId, reason: &str) {
+    fn cancel(&mut self, id: JobId, reason: &'static str) {
         if self.state.jobs.cancel(id, reason).is_ok() {
             self.pending_bits.remove(id);
             let _ = self.state.ledger.refund_escrow(id);
@@ -824,7 +825,7 @@ impl World {
                 self.fail(
                     id,
                     JobStatus::Active,
-                    &format!("error in the work: {reason}"),
+                    format!("error in the work: {reason}"),
                 );
             }
             Progress::Done { work_ok } => {
@@ -1172,7 +1173,8 @@ impl World {
     }
 
     /// Failure: slash `min(stake, reward × slash_ratio)` of this job's stake, refund the poster.
-    fn fail(&mut self, id: JobId, from: JobStatus, reason: &str) {
+    fn fail(&mut self, id: JobId, from: JobStatus, reason: impl Into<Cow<'static, str>>) {
+        let reason = reason.into();
         let Some(job) = self.state.jobs.get(id) else {
             return;
         };
@@ -1192,7 +1194,7 @@ impl World {
         self.state.resources.release(id);
         self.state
             .jobs
-            .settle(id, from, false, reason)
+            .settle(id, from, false, reason.clone())
             .expect("status checked");
         self.state.counters.failed += 1;
         if from != JobStatus::Pending {
@@ -1202,7 +1204,7 @@ impl World {
         self.events.push(DomainEvent::JobFailed {
             job: id,
             agent,
-            reason: reason.to_string(),
+            reason: reason.into_owned(),
             slashed,
         });
     }
