@@ -6,10 +6,76 @@ use super::commit_reveal::{Fault, Sealed};
 use super::job::{JobId, Skills, Title};
 use super::ledger::AccountId;
 use super::sim::SimSnapshot;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Mutex;
 
-/// An agent's or account's name, shared cheaply by the many events that carry it.
-pub type Name = std::sync::Arc<str>;
+/// An agent's or account's name, as the many events that carry it hold it.
+///
+/// Names are few (one per account) and are interned for the life of the process, so a name is a
+/// plain reference: copying one costs nothing. (A shared counter, as in `Arc<str>`, was raised by
+/// the cycle's thread and lowered by the log's for every event, and the counter's cache line went
+/// back and forth between the two cores.)
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(&'static str);
+
+impl Name {
+    /// The name `text`, stored once per distinct text.
+    pub fn intern(text: &str) -> Name {
+        static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+        let mut names = NAMES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(&name) = names.get(text) {
+            return Name(name);
+        }
+        let name: &'static str = Box::leak(text.into());
+        names.insert(name);
+        Name(name)
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        Name::intern(text)
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 /// Serialized as its fields only (the name travels beside it, as the log's `message`).
@@ -231,4 +297,27 @@ pub enum ExternalInput {
         title: String,
         reward: Amount,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_stored_once_and_reads_and_serializes_as_its_text() {
+        let a = Name::intern("SentinelValidator-2");
+        let b = Name::from(String::from("SentinelValidator-2").as_str());
+        assert!(std::ptr::eq(a.as_str(), b.as_str()));
+        assert_eq!(a, b);
+        assert_ne!(a, Name::intern("SentinelValidator-3"));
+        assert_eq!(&*a, "SentinelValidator-2");
+        assert_eq!(
+            format!("{a} {a:?}"),
+            "SentinelValidator-2 \"SentinelValidator-2\""
+        );
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            "\"SentinelValidator-2\""
+        );
+    }
 }

@@ -385,8 +385,8 @@ impl World {
 
     pub fn name_of(&self, id: AccountId) -> Name {
         match self.names.get(id.0 as usize) {
-            Some(n) => n.clone(),
-            None => format!("account-{}", id.0).into(),
+            Some(&n) => n,
+            None => Name::intern(&format!("account-{}", id.0)),
         }
     }
 
