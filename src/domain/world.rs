@@ -102,9 +102,9 @@ pub struct World {
     /// Each pending job's skills as bits, worked out once when it is posted rather than every
     /// cycle it waits (derived, never stored).
     pending_bits: IdMap<u128>,
-    /// The skills and title of each skill pick a generated job has drawn, by agent and picked
-    /// skill indices (see `generated_job`; derived, never stored).
-    picks: HashMap<(AccountId, [u32; 3]), (Skills, Title)>,
+    /// The skills, title and skill bits of each skill pick a generated job has drawn, by agent
+    /// and picked skill indices (see `generated_job`; derived, never stored).
+    picks: HashMap<(AccountId, [u32; 3]), (Skills, Title, u128)>,
 }
 
 impl World {
@@ -420,6 +420,7 @@ impl World {
                 reward,
             } => {
                 let g = self.state.params.generator.clone();
+                let poster = self.richest_two().0;
                 let spec = JobSpec {
                     title: title.into(),
                     reward,
@@ -427,7 +428,7 @@ impl World {
                     origin: JobOrigin::External {
                         reference: reference.clone(),
                     },
-                    ..self.generated_job(&g)
+                    ..self.generated_job(&g, poster).0
                 };
                 if let Err(e) = self.post_job(spec) {
                     tracing::warn!("job {reference} not adopted: {e}");
@@ -456,6 +457,15 @@ impl World {
 
     /// Escrows reward + burn fee from the poster, then adds the job to the DAG.
     pub fn post_job(&mut self, spec: JobSpec) -> Result<JobId, WorldError> {
+        self.post_job_with_bits(spec, None)
+    }
+
+    /// `post_job`, given the job's skills as bits when they are known already.
+    fn post_job_with_bits(
+        &mut self,
+        spec: JobSpec,
+        bits: Option<u128>,
+    ) -> Result<JobId, WorldError> {
         let id = self.state.jobs.next_id();
         let burn_fee = spec.reward.mul_ratio(self.state.params.burn_ratio);
         let escrow = spec
@@ -486,7 +496,8 @@ impl World {
             return Err(WorldError::Post(e.to_string()));
         }
         self.state.counters.posted += 1;
-        self.pending_bits.insert(id, self.skill_bits.of(&skills));
+        let bits = bits.unwrap_or_else(|| self.skill_bits.of(&skills));
+        self.pending_bits.insert(id, bits);
         let poster = self.name_of(poster);
         self.events.push(DomainEvent::JobPosted {
             job: id,
@@ -540,16 +551,26 @@ impl World {
         let mut n =
             rate.floor() as u32 + self.state.rng.random_bool(rate.fract().clamp(0.0, 1.0)) as u32;
         n = n.min(g.max_pending - pending);
+        // Each job's escrow lowers only its poster's balance, so the richest account stays the
+        // richest until it falls below the runner-up; only then is the ranking looked at again.
+        let (mut richest, mut runner_up) = self.richest_two();
         for _ in 0..n {
-            let spec = self.generated_job(&g);
-            if self.post_job(spec).is_err() {
+            let (spec, bits) = self.generated_job(&g, richest);
+            if self.post_job_with_bits(spec, Some(bits)).is_err() {
                 break;
+            }
+            if runner_up.is_some_and(|r| self.outranks(r, richest)) {
+                (richest, runner_up) = self.richest_two();
             }
         }
     }
 
-    fn generated_job(&mut self, g: &crate::config::GeneratorConfig) -> JobSpec {
-        let poster = self.richest_account();
+    /// A generated job posted by `poster`, and its skills as bits.
+    fn generated_job(
+        &mut self,
+        g: &crate::config::GeneratorConfig,
+        poster: AccountId,
+    ) -> (JobSpec, u128) {
         let free = self.state.ledger.free(poster);
         let reward = free
             .mul_ratio(g.reward_fraction)
@@ -567,11 +588,13 @@ impl World {
         for (slot, i) in key.iter_mut().zip(picked.iter()) {
             *slot = i as u32;
         }
-        let (skills, title) = (self.picks.entry((agent.id, key)))
+        let skill_bits = &self.skill_bits;
+        let (skills, title, bits) = (self.picks.entry((agent.id, key)))
             .or_insert_with(|| {
                 let skills: Skills = picked.iter().map(|i| agent.skills[i].clone()).collect();
                 let title = format!("{} initiative", skills[0]).into();
-                (skills, title)
+                let bits = skill_bits.of(&skills);
+                (skills, title, bits)
             })
             .clone();
         let r = &self.state.resources;
@@ -588,7 +611,7 @@ impl World {
         let energy = (g.max_energy * self.state.rng.random_range(0.2..1.0) * energy_room).round();
         let compute =
             (g.max_compute * self.state.rng.random_range(0.2..1.0) * compute_room).round();
-        JobSpec {
+        let spec = JobSpec {
             title,
             reward,
             deadline_ms: self.state.now_ms + (g.deadline_hours * MS_PER_HOUR) as u64,
@@ -598,14 +621,30 @@ impl World {
             poster,
             parent: None,
             origin: JobOrigin::Local,
-        }
+        };
+        (spec, bits)
     }
 
-    fn richest_account(&self) -> AccountId {
-        let accounts = self.state.ledger.accounts();
-        let best = (0..accounts.len())
-            .max_by(|&a, &b| accounts[a].free.cmp(&accounts[b].free).then(b.cmp(&a)));
-        AccountId(best.unwrap_or(0) as u32)
+    /// The account with the most free tokens (ties to the lowest id), and the next one.
+    fn richest_two(&self) -> (AccountId, Option<AccountId>) {
+        let mut ranked = (0..self.state.ledger.accounts().len()).map(|i| AccountId(i as u32));
+        let mut best = ranked.next().unwrap_or(STEWARD);
+        let mut second = None;
+        for id in ranked {
+            if self.outranks(id, best) {
+                second = Some(best);
+                best = id;
+            } else if second.is_none_or(|s| self.outranks(id, s)) {
+                second = Some(id);
+            }
+        }
+        (best, second)
+    }
+
+    /// Whether `a` holds more free tokens than `b`, or as many and has the lower id.
+    fn outranks(&self, a: AccountId, b: AccountId) -> bool {
+        let ledger = &self.state.ledger;
+        (ledger.free(a), std::cmp::Reverse(a)) > (ledger.free(b), std::cmp::Reverse(b))
     }
 
     /// Cancels pending jobs past their deadline and fails assigned jobs that ran out of time.
@@ -1447,6 +1486,25 @@ mod tests {
     }
 
     proptest! {
+        /// The two richest accounts are those a full ranking puts first, ties to the lower id.
+        #[test]
+        fn the_richest_two_head_the_full_ranking(
+            moves in prop::collection::vec((0..8u32, 0..8u32, 0..3u128), 0..40),
+        ) {
+            let config: Config =
+                serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
+            let mut world = World::genesis(&config, 1, 0);
+            for (from, to, tokens) in moves {
+                let amount = world.state.ledger.free(AccountId(from)).mul_ratio(tokens as f64 / 2.0);
+                let _ = world.state.ledger.transfer(AccountId(from), AccountId(to), amount);
+            }
+            let ledger = &world.state.ledger;
+            let mut ranked: Vec<AccountId> =
+                (0..ledger.accounts().len()).map(|i| AccountId(i as u32)).collect();
+            ranked.sort_by_key(|&a| (std::cmp::Reverse(ledger.free(a)), a));
+            prop_assert_eq!(world.richest_two(), (ranked[0], ranked.get(1).copied()));
+        }
+
         /// Bids come out of `Bids::sort` exactly as a comparison sort puts them, whether their
         /// jobs' ids lie close together (bucketed) or far apart (the fallback), with tied scores.
         #[test]
