@@ -99,7 +99,7 @@ fn delegated_sub_jobs_follow_the_spec() {
                     skills,
                     poster,
                     ..
-                } if *job == id => Some((*reward, skills.clone(), poster.clone())),
+                } if *job == id => Some((*reward, skills.clone(), *poster)),
                 _ => None,
             })
             .unwrap()

@@ -304,7 +304,7 @@ impl World {
             };
             out.push(DomainEvent::JobAssigned {
                 job: job.id,
-                agent: agent.clone(),
+                agent,
                 stake: job.stake,
             });
             if job.status != JobStatus::Validating {
@@ -1104,7 +1104,7 @@ impl World {
         let name = self.name_of(agent);
         self.events.push(DomainEvent::JobAssigned {
             job: id,
-            agent: name.clone(),
+            agent: name,
             stake,
         });
         self.events.push(DomainEvent::AgentAllocation {
