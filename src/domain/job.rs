@@ -6,12 +6,13 @@
 
 use super::amount::Amount;
 use super::commit_reveal::Round;
+use super::deadlines::DeadlineQueue;
 use super::id_map::IdMap;
 use super::ledger::AccountId;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -152,7 +153,7 @@ pub enum JobError {
 /// Settled jobs wait for the archive in a map of their own, so the live jobs the cycle works on
 /// are only pending, active and validating ones, found by index (`IdMap`). Jobs are boxed, so
 /// moving one between the two copies a pointer, not a job.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(from = "StoredBook")]
 pub struct JobBook {
     live: IdMap<Box<Job>>,
@@ -160,12 +161,25 @@ pub struct JobBook {
     next_id: u64,
     /// How many live jobs are pending, active and validating (derived, not stored).
     live_counts: [usize; 3],
-    /// Pending and active jobs by deadline, so the sweep for overdue jobs visits only those
-    /// (derived, not stored).
-    deadlines: BTreeSet<(u64, JobId)>,
+    /// Pending and active jobs by deadline (derived, not stored; see `DeadlineQueue`).
+    deadlines: DeadlineQueue,
     /// The validating jobs' ids, so the step that opens and closes rounds visits only those
     /// (derived, not stored).
     validating: IdMap<()>,
+}
+
+/// Books are equal when their jobs and next id are: the rest is derived from those.
+impl PartialEq for JobBook {
+    fn eq(&self, other: &Self) -> bool {
+        self.live == other.live && self.settled == other.settled && self.next_id == other.next_id
+    }
+}
+
+/// The live job `id`, if it is pending or active with this deadline (else its entry in the
+/// deadline queue is stale).
+fn holding_deadline(live: &IdMap<Box<Job>>, deadline_ms: u64, id: JobId) -> Option<&Job> {
+    let job = live.get(id)?;
+    (job.status.has_deadline() && job.deadline_ms == deadline_ms).then_some(&**job)
 }
 
 /// The stored form: every job in one map by id, and the next id.
@@ -181,13 +195,14 @@ impl From<StoredBook> for JobBook {
             next_id: stored.next_id,
             ..Default::default()
         };
+        let mut deadlines = Vec::new();
         for (id, job) in stored.jobs {
             if job.status.is_terminal() {
                 book.settled.insert(id, job);
             } else {
                 book.live_counts[job.status as usize] += 1;
                 if job.status.has_deadline() {
-                    book.deadlines.insert((job.deadline_ms, id));
+                    deadlines.push((job.deadline_ms, id));
                 }
                 if job.status == JobStatus::Validating {
                     book.validating.insert(id, ());
@@ -195,6 +210,7 @@ impl From<StoredBook> for JobBook {
                 book.live.insert(id, job);
             }
         }
+        book.deadlines = DeadlineQueue::from_entries(deadlines);
         book
     }
 }
@@ -283,8 +299,8 @@ impl JobBook {
 
     /// Pending and active jobs whose deadline is before `now_ms`, earliest deadline first.
     pub fn overdue(&self, now_ms: u64) -> impl Iterator<Item = &Job> {
-        (self.deadlines.range(..(now_ms, JobId(0))))
-            .map(|&(_, id)| &**self.live.get(id).expect("jobs with deadlines are live"))
+        (self.deadlines.before(now_ms))
+            .filter_map(|(deadline, id)| holding_deadline(&self.live, deadline, id))
     }
 
     /// Jobs in one status, by id: picked out of the live jobs or out of the settled ones. (The
@@ -331,7 +347,7 @@ impl JobBook {
         };
         self.next_id += 1;
         self.live_counts[JobStatus::Pending as usize] += 1;
-        self.deadlines.insert((spec.deadline_ms, id));
+        self.deadlines.add(spec.deadline_ms, id);
         self.live.insert(
             id,
             Box::new(Job {
@@ -441,13 +457,17 @@ impl JobBook {
     fn move_to(&mut self, id: JobId, from: JobStatus, to: JobStatus) -> Result<(), JobError> {
         let job = self.expect(id, from)?;
         job.status = to;
-        let deadline = (job.deadline_ms, id);
+        let deadline_ms = job.deadline_ms;
         self.live_counts[from as usize] -= 1;
         match (from.has_deadline(), to.has_deadline()) {
-            (true, false) => self.deadlines.remove(&deadline),
-            (false, true) => self.deadlines.insert(deadline),
-            _ => false,
-        };
+            (true, false) => {
+                let holding = self.count(JobStatus::Pending) + self.count(JobStatus::Active);
+                let live = &self.live;
+                (self.deadlines).forget(holding, |d, id| holding_deadline(live, d, id).is_some());
+            }
+            (false, true) => self.deadlines.add(deadline_ms, id),
+            _ => {}
+        }
         if from == JobStatus::Validating {
             self.validating.remove(id);
         }

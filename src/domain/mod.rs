@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod amount;
 pub mod commit_reveal;
+pub mod deadlines;
 pub mod events;
 pub mod governance;
 pub mod id_map;
