@@ -520,6 +520,13 @@ mod tests {
         }
     }
 
+    /// Posts `n` root jobs; their ids.
+    fn post_jobs(book: &mut JobBook, n: usize) -> Vec<JobId> {
+        (0..n)
+            .map(|_| book.post(spec(&["a"], None), Amount(2), 0).unwrap())
+            .collect()
+    }
+
     #[test]
     fn ids_start_at_one_and_lineage_follows_parents() {
         let mut book = JobBook::new();
@@ -571,9 +578,7 @@ mod tests {
     #[test]
     fn the_validating_list_follows_every_transition_and_a_restore() {
         let mut book = JobBook::new();
-        let ids: Vec<JobId> = (0..4)
-            .map(|_| book.post(spec(&["a"], None), Amount(2), 0).unwrap())
-            .collect();
+        let ids = post_jobs(&mut book, 4);
         for &id in &ids[..3] {
             book.assign(id, AccountId(1), Amount(1)).unwrap();
             book.submit(id, AccountId(1), true).unwrap();
@@ -643,9 +648,7 @@ mod tests {
     #[test]
     fn settled_jobs_stay_readable_and_in_id_order_until_archived() {
         let mut book = JobBook::new();
-        let ids: Vec<JobId> = (0..5)
-            .map(|_| book.post(spec(&["a"], None), Amount(2), 0).unwrap())
-            .collect();
+        let ids = post_jobs(&mut book, 5);
         // Settle the 2nd and 4th, cancel the 1st: settled and live ids interleave.
         for &id in &[ids[1], ids[3]] {
             book.assign(id, AccountId(1), Amount(1)).unwrap();
