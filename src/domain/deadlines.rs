@@ -41,10 +41,18 @@ impl DeadlineQueue {
         }
     }
 
-    /// Notes that one entry went stale. `live` entries still hold, and `holds` tells which; once
-    /// the stale ones outnumber them, they are swept out.
+    /// Notes that one entry went stale. `live` entries still hold, and `holds` tells which. Stale
+    /// entries at the front go at once (so a sweep past old deadlines does not read them again
+    /// and again); the others once they outnumber the live ones.
     pub fn forget(&mut self, live: usize, holds: impl Fn(u64, JobId) -> bool) {
         self.stale += 1;
+        while let Some(&(deadline, id)) = self.entries.front() {
+            if holds(deadline, id) {
+                break;
+            }
+            self.entries.pop_front();
+            self.stale = self.stale.saturating_sub(1);
+        }
         if self.stale <= live + SLACK {
             return;
         }
@@ -107,6 +115,9 @@ mod tests {
                     queue.forget(holding.len(), holds);
                 }
                 prop_assert!(queue.len() <= 2 * holding.len() + SLACK + 1);
+                if let Some(&(d, id)) = queue.entries.front() {
+                    prop_assert_eq!(holding.get(&id), Some(&d), "the front entry holds");
+                }
             }
             let read: Vec<(u64, JobId)> = queue
                 .before(now)
