@@ -214,6 +214,45 @@ fn a_non_owner_dry_runs_and_bad_values_change_nothing() {
     assert_eq!(read(&net), chain_before, "the chain changed");
 }
 
+/// Anvil's public test keys stand in for the owner only on the reports folder's own devnet: the
+/// same anvil reached by `--rpc-url` is "any chain", where a missing key is an error naming the
+/// variable, and nothing is sent.
+#[test]
+fn test_keys_sign_only_on_the_local_devnet() {
+    let net = up();
+    net.ok(&["run", "--chain", "off", "--fast", "--cycles", "2"]); // a checkpoint to attest
+    let chain_before = read(&net);
+    let manifest = net.reports().join("devnet/deployments.json");
+    let manifest = manifest.to_str().unwrap();
+    let by_url = ["--rpc-url", &net.rpc(), "--deployments", manifest];
+    for command in [
+        vec!["owner", "set-fee-pct", "9"],
+        vec!["owner", "set-quorum", "2", "--calldata"],
+        vec!["attest"],
+    ] {
+        let args: Vec<&str> = command.iter().copied().chain(by_url).collect();
+        let err = net.fails(&args);
+        assert!(
+            err.contains("OMEGA_OWNER_KEY is not set") && err.contains("own devnet"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(read(&net), chain_before, "the chain changed");
+    // With the key given, the same command over the URL goes through.
+    let owner_key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    let args: Vec<&str> = ["owner", "set-fee-pct", "9"]
+        .into_iter()
+        .chain(by_url)
+        .collect();
+    let out = net.omega_env(&args, &[("OMEGA_OWNER_KEY", owner_key)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read(&net).fee, U256::from(9));
+}
+
 #[test]
 fn a_running_orchestrator_picks_up_an_owner_change() {
     let net = up();

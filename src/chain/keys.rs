@@ -45,6 +45,10 @@ impl std::fmt::Debug for Keys {
 pub enum KeyError {
     #[error("{0} is not set (put it in the environment or in .env)")]
     Missing(&'static str),
+    #[error(
+        "{0} is not set (put it in the environment or in .env); anvil's public test keys are used only on this reports folder's own devnet"
+    )]
+    NotLocalDevnet(&'static str),
     #[error("{var} holds {found} keys, {needed} are needed")]
     Count {
         var: &'static str,
@@ -89,11 +93,12 @@ impl Keys {
         })
     }
 
-    /// The owner key alone: `OMEGA_OWNER_KEY`, or on the devnet anvil's first test key.
-    pub fn owner_from_env_or_devnet() -> Result<PrivateKeySigner, KeyError> {
+    /// The owner key from `OMEGA_OWNER_KEY`, or None when it is not set. Callers fall back to
+    /// anvil's first test key only on a proven local devnet (`cli::target::Target::owner_key`).
+    pub fn owner_from_env() -> Result<Option<PrivateKeySigner>, KeyError> {
         match std::env::var("OMEGA_OWNER_KEY") {
-            Ok(text) => parse("OMEGA_OWNER_KEY", &text),
-            Err(_) => Ok(Keys::devnet(0, 0)?.owner),
+            Ok(text) => parse("OMEGA_OWNER_KEY", &text).map(Some),
+            Err(_) => Ok(None),
         }
     }
 

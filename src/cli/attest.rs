@@ -4,7 +4,6 @@
 use super::ConfigArgs;
 use super::target::TargetArgs;
 use crate::chain::attest::{Attested, attest, onchain_hash};
-use crate::chain::keys::Keys;
 use crate::chain::tx::{TxHub, connect};
 use crate::persistence::checkpoint;
 use alloy::primitives::B256;
@@ -41,14 +40,15 @@ pub fn attest_cmd(a: AttestArgs) -> Result<()> {
         );
     };
     let index = loaded.state.checkpoint_seq;
-    let (rpc, d) = a.target.require(&paths.dir)?;
-    let key = Keys::owner_from_env_or_devnet()?; // the deployer makes the owner an attestor
+    let target = a.target.require(&paths.dir)?;
+    let (rpc, d) = (target.rpc_url.clone(), target.deployment.clone());
     let journal = paths.dir.join("chain").join("attestations.jsonl");
     let uri = format!("file://{}", paths.state.display());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(async {
+        let key = target.owner_key().await?; // the deployer makes the owner an attestor
         let hub = TxHub::new(connect(&rpc)?, [key.clone()]).await?;
         // The indexer's cursor when there is one: the chain state this checkpoint was reconciled with.
         let indexed =
@@ -87,7 +87,8 @@ pub fn verify_cmd(a: VerifyArgs) -> Result<()> {
     let loaded = checkpoint::load(&file)?
         .ok_or_else(|| eyre::eyre!("no checkpoint at {}", file.display()))?;
     let index = loaded.state.checkpoint_seq;
-    let (rpc, d) = a.target.require(&paths.dir)?;
+    let target = a.target.require(&paths.dir)?;
+    let (rpc, d) = (target.rpc_url, target.deployment);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -8,7 +8,6 @@
 use super::ConfigArgs;
 use super::target::TargetArgs;
 use crate::chain::governance::{Call, Lever, read_params};
-use crate::chain::keys::Keys;
 use crate::chain::tx::{Gas, TxHub, connect};
 use crate::config::edit::{check_values, set_values};
 use crate::persistence::checkpoint;
@@ -308,8 +307,9 @@ fn apply(plan: Plan, c: Common) -> Result<()> {
                 )
             }
             None => {}
-            Some((rpc, d)) => {
-                let key = Keys::owner_from_env_or_devnet()?;
+            Some(target) => {
+                let (rpc, d) = (&target.rpc_url, &target.deployment);
+                let key = runtime.block_on(target.owner_key())?;
                 let calls = lever.calls(d, key.address());
                 if c.calldata {
                     for call in &calls {
@@ -442,7 +442,7 @@ fn params(c: Common) -> Result<()> {
     for (k, val) in &offchain {
         println!("  {k:<24} {val}");
     }
-    let Some((rpc, d)) = c.target.resolve(&paths.dir)? else {
+    let Some(target) = c.target.resolve(&paths.dir)? else {
         println!("no chain configured (start the devnet or pass --rpc-url/--deployments)");
         return Ok(());
     };
@@ -450,8 +450,9 @@ fn params(c: Common) -> Result<()> {
         .enable_all()
         .build()?;
     let onchain = runtime.block_on(async {
-        let hub = TxHub::new(connect(&rpc)?, []).await?;
-        Ok::<_, eyre::Report>(read_params(&hub, &d, d.owner).await)
+        let hub = TxHub::new(connect(&target.rpc_url)?, []).await?;
+        let d = &target.deployment;
+        Ok::<_, eyre::Report>(read_params(&hub, d, d.owner).await)
     })?;
     let get = |name: &str| {
         onchain
@@ -469,7 +470,7 @@ fn params(c: Common) -> Result<()> {
         ("burn_ratio ×100", "feePct", v.burn_ratio * 100.0),
         ("min_stake (wei)", "minStake", v.min_stake * 1e18),
     ];
-    println!("on chain ({rpc}):");
+    println!("on chain ({}):", target.rpc_url);
     for (name, value) in &onchain {
         println!("  {name:<28} {}", value.as_deref().unwrap_or("n/a"));
     }

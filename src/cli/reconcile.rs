@@ -31,7 +31,8 @@ pub struct ReconcileArgs {
 
 pub fn execute(a: ReconcileArgs) -> Result<()> {
     let (_, paths) = a.files.load()?;
-    let (rpc, d) = a.target.require(&paths.dir)?;
+    let target = a.target.require(&paths.dir)?;
+    let (rpc, d) = (target.rpc_url, target.deployment);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
