@@ -253,6 +253,38 @@ fn test_keys_sign_only_on_the_local_devnet() {
     assert_eq!(read(&net).fee, U256::from(9));
 }
 
+/// Providers put API keys in RPC URLs: an error quoting the URL (here the HTTP client's, for a
+/// node that does not answer) shows scheme, host and port only.
+#[test]
+fn an_rpc_url_secret_never_reaches_the_output() {
+    let net = up();
+    let manifest = net.reports().join("devnet/deployments.json");
+    let owner_key = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    let url = "http://user:pa55w0rd@127.0.0.1:1/v2/s3cr3tK3y?apikey=s3cr3tK3y";
+    let out = net.omega_env(
+        &[
+            "owner",
+            "set-fee-pct",
+            "9",
+            "--rpc-url",
+            url,
+            "--deployments",
+            manifest.to_str().unwrap(),
+        ],
+        &[("OMEGA_OWNER_KEY", owner_key)],
+    );
+    assert!(!out.status.success());
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("http://127.0.0.1:1/<redacted>"), "{shown}");
+    for secret in ["s3cr3tK3y", "pa55w0rd", "user:"] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+}
+
 #[test]
 fn a_running_orchestrator_picks_up_an_owner_change() {
     let net = up();

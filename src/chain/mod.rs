@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod miner;
 pub mod mirror;
 pub mod reconcile;
+pub mod redact;
 pub mod stages;
 pub mod tx;
 pub mod view;

@@ -10,6 +10,7 @@ use crate::chain::manifest::Deployment;
 use crate::chain::miner::Miner;
 use crate::chain::mirror::{Actors, ChainMirror, MirrorSettings};
 use crate::chain::reconcile::{EngineSide, reconcile};
+use crate::chain::redact::redact_url;
 use crate::chain::tx::{TxHub, connect};
 use crate::config::{Config, ReportPaths};
 use crate::domain::agent::Role;
@@ -98,6 +99,9 @@ impl ChainArgs {
         if self.mode() == ChainMode::Rpc && (self.rpc_url.is_none() || self.deployments.is_none()) {
             eyre::bail!("--chain rpc needs --rpc-url URL and --deployments FILE");
         }
+        if let Some(url) = &self.rpc_url {
+            crate::chain::redact::register(url);
+        }
         Ok(())
     }
 
@@ -171,7 +175,7 @@ impl ChainArgs {
         };
         let mut hub = TxHub::new(connect(&rpc_url)?, keys.all().cloned())
             .await
-            .wrap_err_with(|| format!("cannot reach {rpc_url}"))?;
+            .wrap_err_with(|| format!("cannot reach {}", redact_url(&rpc_url)))?;
         let miner = if devnet {
             let lease = DevnetPaths::new(&paths.dir).miner;
             let miner = Miner::start(hub.provider().clone(), &lease).await?;
@@ -182,7 +186,8 @@ impl ChainArgs {
         };
         if hub.chain_id() != deployment.chain_id {
             eyre::bail!(
-                "{rpc_url} is chain {} but the deployment manifest is for chain {}",
+                "{} is chain {} but the deployment manifest is for chain {}",
+                redact_url(&rpc_url),
                 hub.chain_id(),
                 deployment.chain_id
             );
@@ -239,7 +244,8 @@ impl ChainArgs {
             owner: keys.owner.address(),
         };
         tracing::info!(
-            "mirroring job lifecycles to {rpc_url} (JobRegistry {})",
+            "mirroring job lifecycles to {} (JobRegistry {})",
+            redact_url(&rpc_url),
             deployment.job_registry
         );
         let ours = keys.all().map(|k| k.address()).collect();

@@ -112,7 +112,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            let line = one_line(&e);
+            eprintln!("error: {}", crate::chain::redact::scrub(&line));
             ExitCode::FAILURE
         }
     }
@@ -146,7 +147,7 @@ fn init_tracing(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::chain::redact::ScrubbedStderr)
         .with_target(false);
     match format {
         LogFormat::Pretty => builder.compact().init(),

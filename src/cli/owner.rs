@@ -356,7 +356,7 @@ async fn send(
 ) -> Result<()> {
     let hub = TxHub::new(connect(rpc)?, [key.clone()])
         .await
-        .wrap_err_with(|| format!("cannot reach {rpc}"))?;
+        .wrap_err_with(|| format!("cannot reach {}", crate::chain::redact::redact_url(rpc)))?;
     let from = key.address();
     for call in calls {
         hub.call(call.label, from, call.target, call.calldata.clone())
@@ -470,7 +470,10 @@ fn params(c: Common) -> Result<()> {
         ("burn_ratio ×100", "feePct", v.burn_ratio * 100.0),
         ("min_stake (wei)", "minStake", v.min_stake * 1e18),
     ];
-    println!("on chain ({}):", target.rpc_url);
+    println!(
+        "on chain ({}):",
+        crate::chain::redact::redact_url(&target.rpc_url)
+    );
     for (name, value) in &onchain {
         println!("  {name:<28} {}", value.as_deref().unwrap_or("n/a"));
     }

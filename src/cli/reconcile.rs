@@ -46,7 +46,7 @@ pub fn execute(a: ReconcileArgs) -> Result<()> {
             let indexed = indexer
                 .sync(&source)
                 .await
-                .wrap_err_with(|| format!("indexing {rpc}"))?;
+                .wrap_err_with(|| format!("indexing {}", crate::chain::redact::redact_url(&rpc)))?;
             let engine = EngineSide::load(&paths.state, &paths.archive, &paths.dir.join("chain"))?;
             let report = reconcile(&engine, indexer.view());
             Ok::<_, eyre::Report>((report, indexer, indexed, started.elapsed()))

@@ -48,6 +48,9 @@ pub fn execute(args: ServeArgs) -> Result<()> {
     // Public addresses for the pending-transaction figures: the devnet's, or the keys in the
     // environment for another chain (none when they are not set).
     let (agents, validators) = super::devnet::workforce(&config);
+    if let Some(url) = &args.rpc_url {
+        crate::chain::redact::register(url);
+    }
     let keys = match args.rpc_url {
         Some(_) => crate::chain::keys::Keys::from_env(agents, validators),
         None => crate::chain::keys::Keys::devnet(agents, validators),

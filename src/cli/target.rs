@@ -79,6 +79,7 @@ impl TargetArgs {
                 let (Some(url), Some(manifest)) = (&self.rpc_url, &self.deployments) else {
                     eyre::bail!("--chain rpc needs --rpc-url URL and --deployments FILE");
                 };
+                crate::chain::redact::register(url);
                 Ok(Some(Target {
                     rpc_url: url.clone(),
                     deployment: Deployment::load(manifest)?,

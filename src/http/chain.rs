@@ -158,7 +158,7 @@ pub async fn document(ctx: &HttpContext) -> Value {
     let signers = pending(ctx).await;
     json!({
         "mode": ctx.chain.mode,
-        "rpc_url": ctx.chain.rpc_url,
+        "rpc_url": ctx.chain.rpc_url.as_deref().map(crate::chain::redact::redact_url),
         "chain_id": d.as_ref().map(|d| d.chain_id),
         "contracts": d,
         "indexer": indexer(&ctx.paths.dir),
