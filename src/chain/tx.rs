@@ -1,21 +1,23 @@
 //! The transaction layer: one nonce owner per signer (no cached nonce filler), explicit gas and
-//! fees, receipts polled with a hard timeout, retries with backoff on transport errors, a nonce
-//! resync on nonce errors, and reverts decoded to their custom-error names.
+//! fees, reads retried with backoff on transport errors, and reverts decoded to their
+//! custom-error names. Sending a transaction (one per intent, replaced when priced out) is in
+//! `send.rs`.
 
 use super::bindings::{
     AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause,
     ValidationModule,
 };
+use super::fees::{FeePolicy, Fees};
 use super::miner::Miner;
-use alloy::eips::Encodable2718;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolInterface;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -68,34 +70,50 @@ pub enum Gas {
 }
 
 pub struct Signer {
-    wallet: EthereumWallet,
-    nonce: Option<u64>,
+    pub(super) wallet: EthereumWallet,
+    pub(super) nonce: Option<u64>,
 }
 
 /// All signers, each behind its own lock: one ordered queue per signer, many signers at once.
 #[derive(Clone)]
 pub struct TxHub {
-    provider: DynProvider,
+    pub(super) provider: DynProvider,
     chain_id: u64,
-    signers: Arc<HashMap<Address, Mutex<Signer>>>,
-    receipt_timeout: Duration,
+    pub(super) signers: Arc<HashMap<Address, Mutex<Signer>>>,
+    pub(super) receipt_timeout: Duration,
     pub sent: Arc<std::sync::atomic::AtomicU64>,
-    /// The last gas price read and when: refreshed every `PRICE_TTL`, not per transaction.
-    price: Arc<std::sync::Mutex<Option<(std::time::Instant, u128)>>>,
+    pub stats: Arc<TxStats>,
+    /// The last fees read and when: refreshed every `PRICE_TTL`, not per transaction.
+    pub(super) price: Arc<std::sync::Mutex<Option<(std::time::Instant, Fees)>>>,
+    /// When a transaction counts as stuck, and how high its replacement may go.
+    pub(super) policy: FeePolicy,
+    /// How often a receipt is looked for without a block builder: a quarter of a block.
+    pub(super) poll: Duration,
     /// Devnet: the block builder that mines what we send (else the chain mines on its own).
-    miner: Option<Arc<Miner>>,
+    pub(super) miner: Option<Arc<Miner>>,
+}
+
+/// What happened to the transactions sent, for `/chain` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct TxStats {
+    /// Transactions replaced at the same nonce with higher fees.
+    pub replaced: AtomicU64,
+    /// Times a priced-out transaction could not be replaced: its next fees were over the cap.
+    pub fee_capped: AtomicU64,
+    /// Transactions mined with status 0 (each cost its sender gas).
+    pub mined_reverts: AtomicU64,
 }
 
 /// Devnet calls get this much gas instead of an estimate (3× our costliest call): one request
 /// less per transaction, and a mined revert is still named by replaying it.
-const DEVNET_CALL_GAS: u64 = 600_000;
+pub(super) const DEVNET_CALL_GAS: u64 = 600_000;
 
-const PRICE_TTL: Duration = Duration::from_secs(2);
+pub(super) const PRICE_TTL: Duration = Duration::from_secs(2);
 
 /// How long a receipt may be missing before we check that the node still has the transaction.
-const LOOK_FOR_DROPPED: Duration = Duration::from_secs(5);
+pub(super) const LOOK_FOR_DROPPED: Duration = Duration::from_secs(5);
 
-const ATTEMPTS: u32 = 5;
+pub(super) const ATTEMPTS: u32 = 5;
 
 impl TxHub {
     pub async fn new(
@@ -115,15 +133,38 @@ impl TxHub {
                 )
             })
             .collect();
+        let (policy, poll) = FeePolicy::for_block_time(block_time(&provider).await);
         Ok(TxHub {
             provider,
             chain_id,
             signers: Arc::new(signers),
-            receipt_timeout: Duration::from_secs(60),
+            // Room for a few replacements of a priced-out transaction.
+            receipt_timeout: (policy.stuck_after * 4).max(Duration::from_secs(60)),
             price: Default::default(),
             sent: Default::default(),
+            stats: Default::default(),
+            policy,
+            poll,
             miner: None,
         })
+    }
+
+    /// Replacements of priced-out transactions go no higher than `max_fee` per gas.
+    pub fn with_max_fee(mut self, max_fee: u128) -> TxHub {
+        self.policy.max_fee = max_fee;
+        self
+    }
+
+    /// A transaction still unmined `after` its sending is replaced with higher fees (tests, and
+    /// chains whose blocks are irregular).
+    pub fn with_stuck_after(mut self, after: Duration) -> TxHub {
+        self.policy.stuck_after = after;
+        self.receipt_timeout = self.receipt_timeout.max(after * 4);
+        self
+    }
+
+    pub fn policy(&self) -> FeePolicy {
+        self.policy
     }
 
     /// Devnet: transactions are mined by `miner` (block building), and contract calls get a
@@ -139,208 +180,6 @@ impl TxHub {
 
     pub fn chain_id(&self) -> u64 {
         self.chain_id
-    }
-
-    /// Sends `input` to `to` (or creates a contract when `to` is None) from `from`, and waits for
-    /// its receipt. A reverted transaction is an error naming the custom error.
-    pub async fn send(
-        &self,
-        label: &str,
-        from: Address,
-        to: Option<Address>,
-        input: Bytes,
-        gas: Gas,
-    ) -> Result<TransactionReceipt, TxError> {
-        let slot = self
-            .signers
-            .get(&from)
-            .ok_or(TxError::UnknownSigner(from))?;
-        let mut signer = slot.lock().await;
-        let mut request = TransactionRequest::default()
-            .with_from(from)
-            .with_input(input)
-            .with_chain_id(self.chain_id);
-        request = match to {
-            Some(to) => request.with_to(to),
-            None => request.into_create(),
-        };
-        let limit = match gas {
-            Gas::Fixed(g) => g,
-            Gas::Estimate if self.miner.is_some() && to.is_some() => DEVNET_CALL_GAS,
-            Gas::Estimate => {
-                let estimate =
-                    retry_or_revert(label, || self.provider.estimate_gas(request.clone())).await?;
-                estimate + estimate / 4 + 10_000
-            }
-        };
-        let price = self.gas_price(label).await?;
-        request = request
-            .with_gas_limit(limit)
-            .with_max_fee_per_gas(price * 2 + 1)
-            .with_max_priority_fee_per_gas(price.min(1_000_000_000));
-        for attempt in 1..=ATTEMPTS {
-            let nonce = match signer.nonce {
-                Some(n) => n,
-                None => retry(label, || {
-                    self.provider.get_transaction_count(from).pending()
-                })
-                .await
-                .map_err(|e| rpc(label, e))?,
-            };
-            let envelope = request
-                .clone()
-                .with_nonce(nonce)
-                .build(&signer.wallet)
-                .await
-                .map_err(|e| rpc(label, e))?;
-            let raw = Bytes::from(envelope.encoded_2718());
-            let mined = self.miner.as_ref().map(|m| m.subscribe());
-            match self.provider.send_tx_envelope(envelope).await {
-                Ok(pending) => {
-                    signer.nonce = Some(nonce + 1);
-                    self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let hash = *pending.tx_hash();
-                    drop(signer);
-                    if let Some(m) = &self.miner {
-                        m.poke();
-                    }
-                    let receipt = self.wait_receipt(label, hash, &raw, mined).await?;
-                    if !receipt.status() {
-                        return Err(self.why_reverted(label, &request, &receipt).await);
-                    }
-                    return Ok(receipt);
-                }
-                Err(e) if is_nonce_error(&e.to_string()) => signer.nonce = None, // resync and try again
-                Err(e) if attempt < ATTEMPTS && e.as_error_resp().is_none() => {
-                    backoff(attempt).await
-                }
-                Err(e) => return Err(revert_or_rpc(label, e)),
-            }
-        }
-        Err(TxError::Rpc {
-            label: label.into(),
-            attempts: ATTEMPTS,
-            message: "nonce kept changing".into(),
-        })
-    }
-
-    async fn gas_price(&self, label: &str) -> Result<u128, TxError> {
-        if let Some((at, price)) = *self.price.lock().expect("price lock")
-            && at.elapsed() < PRICE_TTL
-        {
-            return Ok(price);
-        }
-        let price = retry(label, || self.provider.get_gas_price())
-            .await
-            .map_err(|e| rpc(label, e))?;
-        *self.price.lock().expect("price lock") = Some((std::time::Instant::now(), price));
-        Ok(price)
-    }
-
-    /// Polls for the receipt (whatever its status); with a block builder, looks only after each
-    /// block it mines. A transaction the node no longer knows (dropped from its pool) is sent
-    /// again, `raw` as signed: else every later transaction of its sender would wait forever.
-    async fn wait_receipt(
-        &self,
-        label: &str,
-        hash: B256,
-        raw: &Bytes,
-        mut mined: Option<tokio::sync::watch::Receiver<u64>>,
-    ) -> Result<TransactionReceipt, TxError> {
-        let start = std::time::Instant::now();
-        let mut last_look = start;
-        loop {
-            if last_look.elapsed() >= LOOK_FOR_DROPPED {
-                last_look = std::time::Instant::now();
-                self.rebroadcast_if_dropped(label, hash, raw).await;
-            }
-            if let Some(rx) = mined.as_mut() {
-                // A lost builder (closed channel) or a slow one: fall back to polling.
-                let wait = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
-                if !matches!(wait, Ok(Ok(()))) {
-                    mined = None;
-                }
-            }
-            if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(hash).await {
-                return Ok(receipt);
-            }
-            if start.elapsed() > self.receipt_timeout {
-                return Err(TxError::Timeout {
-                    label: label.into(),
-                    hash,
-                    secs: self.receipt_timeout.as_secs(),
-                });
-            }
-            if mined.is_none() {
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-        }
-    }
-
-    async fn rebroadcast_if_dropped(&self, label: &str, hash: B256, raw: &Bytes) {
-        if !matches!(self.provider.get_transaction_by_hash(hash).await, Ok(None)) {
-            return;
-        }
-        // Mined between the two calls, or dropped: only a missing receipt means dropped.
-        if !matches!(self.provider.get_transaction_receipt(hash).await, Ok(None)) {
-            return;
-        }
-        match self.provider.send_raw_transaction(raw).await {
-            Ok(_) => {
-                tracing::warn!(
-                    "{label}: transaction {hash} was dropped by the node; sent it again"
-                );
-                if let Some(m) = &self.miner {
-                    m.poke();
-                }
-            }
-            Err(e) => tracing::debug!("{label}: resending dropped {hash}: {e}"),
-        }
-    }
-
-    /// A mined transaction reverted (its estimate passed against an earlier state): replaying it
-    /// as a call names the custom error, or shows that it would pass now.
-    async fn why_reverted(
-        &self,
-        label: &str,
-        request: &TransactionRequest,
-        receipt: &TransactionReceipt,
-    ) -> TxError {
-        let (hash, block) = (
-            receipt.transaction_hash,
-            receipt.block_number.unwrap_or_default(),
-        );
-        let status = format!("status 0 in block {block} (tx {hash})");
-        // The same call without fees or a gas cap, against the latest state.
-        let mut replay = TransactionRequest::default()
-            .with_input(request.input.input().cloned().unwrap_or_default());
-        replay.from = request.from;
-        replay.to = request.to;
-        match retry(label, || self.provider.call(replay.clone())).await {
-            Ok(_) => {
-                let needed = retry(label, || self.provider.estimate_gas(replay.clone()))
-                    .await
-                    .unwrap_or_default();
-                match request.gas {
-                    Some(limit) if needed > limit => TxError::Reverted {
-                        label: label.into(),
-                        reason: format!("out of gas: needs {needed}, had {limit} ({status})"),
-                    },
-                    _ => TxError::Raced {
-                        label: label.into(),
-                        hash,
-                        block,
-                    },
-                }
-            }
-            Err(e) => match revert_or_rpc(label, e) {
-                TxError::Reverted { reason, .. } => TxError::Reverted {
-                    label: label.into(),
-                    reason: format!("{reason} ({status})"),
-                },
-                other => other,
-            },
-        }
     }
 
     /// An `eth_call` from `from`, for dry runs and reads; reverts are decoded.
@@ -376,19 +215,33 @@ impl TxHub {
     }
 }
 
-fn is_nonce_error(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("nonce too low")
-        || m.contains("nonce too high")
-        || m.contains("invalid nonce")
-        || m.contains("already known")
+/// The mean time between the latest 20 blocks (1 s when the chain is too young to tell).
+async fn block_time(provider: &DynProvider) -> Duration {
+    let stamp = |n: u64| async move {
+        provider
+            .get_block_by_number(n.into())
+            .await
+            .ok()
+            .flatten()
+            .map(|b| b.header.timestamp)
+    };
+    let Ok(latest) = provider.get_block_number().await else {
+        return Duration::from_secs(1);
+    };
+    let back = latest.min(20);
+    match (stamp(latest).await, stamp(latest - back).await) {
+        (Some(t1), Some(t0)) if back > 0 && t1 > t0 => {
+            Duration::from_millis((t1 - t0) * 1000 / back)
+        }
+        _ => Duration::from_secs(1),
+    }
 }
 
-async fn backoff(attempt: u32) {
+pub(super) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
 }
 
-fn rpc(label: &str, e: impl std::fmt::Display) -> TxError {
+pub(super) fn rpc(label: &str, e: impl std::fmt::Display) -> TxError {
     TxError::Rpc {
         label: label.into(),
         attempts: 1,
@@ -397,7 +250,10 @@ fn rpc(label: &str, e: impl std::fmt::Display) -> TxError {
 }
 
 /// Retries transport failures with backoff; an answer from the node (even an error) is final.
-async fn retry<T, F, Fut>(label: &str, mut f: F) -> Result<T, alloy::transports::TransportError>
+pub(super) async fn retry<T, F, Fut>(
+    label: &str,
+    mut f: F,
+) -> Result<T, alloy::transports::TransportError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::IntoFuture<Output = Result<T, alloy::transports::TransportError>>,
@@ -415,7 +271,7 @@ where
     }
 }
 
-async fn retry_or_revert<T, F, Fut>(label: &str, f: F) -> Result<T, TxError>
+pub(super) async fn retry_or_revert<T, F, Fut>(label: &str, f: F) -> Result<T, TxError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::IntoFuture<Output = Result<T, alloy::transports::TransportError>>,
@@ -423,7 +279,7 @@ where
     retry(label, f).await.map_err(|e| revert_or_rpc(label, e))
 }
 
-fn revert_or_rpc(label: &str, e: alloy::transports::TransportError) -> TxError {
+pub(super) fn revert_or_rpc(label: &str, e: alloy::transports::TransportError) -> TxError {
     match e.as_error_resp() {
         Some(resp) => {
             let reason = resp

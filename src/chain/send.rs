@@ -1,0 +1,443 @@
+//! Sending a transaction: one intent is one transaction, whatever the node or the network
+//! answers. The signed bytes are kept, so every re-send is the same transaction (the same hash):
+//! after `already known`, a lost answer or a transport error the layer looks for that hash
+//! before anything else, and never signs a second transaction at a new nonce for the same call.
+//! The only second signature is a replacement at the *same* nonce with higher fees, when the
+//! market has priced the first one out; whichever of them is mined is the receipt.
+
+use super::fees::{self, Fees};
+use super::tx::{
+    ATTEMPTS, DEVNET_CALL_GAS, Gas, LOOK_FOR_DROPPED, PRICE_TTL, Signer, TxError, TxHub, backoff,
+    retry, retry_or_revert, revert_or_rpc, rpc,
+};
+use alloy::eips::Encodable2718;
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::providers::Provider;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, watch};
+
+/// A transaction handed to the node, and its replacements (same nonce).
+struct Sent {
+    nonce: u64,
+    fees: Fees,
+    /// Every hash sent at this nonce, the latest last.
+    hashes: Vec<B256>,
+    /// The latest signed bytes, re-sent as they are if the node drops them.
+    raw: Bytes,
+    /// When the latest was sent (or last judged not stuck).
+    at: Instant,
+    mined: Option<watch::Receiver<u64>>,
+}
+
+/// What the node made of a signed transaction.
+enum Broadcast {
+    /// It has it (it said so, or it knows the hash).
+    Accepted,
+    /// Another transaction holds that nonce: our view of the signer's nonce was stale.
+    NonceTaken,
+    /// It refused it for another reason.
+    Refused(alloy::transports::TransportError),
+    /// No answer came through, and the node does not show the hash (yet).
+    Unknown(alloy::transports::TransportError),
+}
+
+impl TxHub {
+    /// Sends `input` to `to` (or creates a contract when `to` is None) from `from`, and waits for
+    /// its receipt. A reverted transaction is an error naming the custom error.
+    pub async fn send(
+        &self,
+        label: &str,
+        from: Address,
+        to: Option<Address>,
+        input: Bytes,
+        gas: Gas,
+    ) -> Result<TransactionReceipt, TxError> {
+        let slot = self
+            .signers
+            .get(&from)
+            .ok_or(TxError::UnknownSigner(from))?;
+        let mut signer = slot.lock().await;
+        let request = self.request(label, from, to, input, gas).await?;
+        let fees = self.fees(label).await?;
+        let sent = self.submit(label, &mut signer, &request, fees).await?;
+        drop(signer);
+        self.sent.fetch_add(1, Relaxed);
+        if let Some(m) = &self.miner {
+            m.poke();
+        }
+        let receipt = self.wait_mined(label, slot, &request, sent).await?;
+        if !receipt.status() {
+            self.stats.mined_reverts.fetch_add(1, Relaxed);
+            return Err(self.why_reverted(label, &request, &receipt).await);
+        }
+        Ok(receipt)
+    }
+
+    /// The call with its gas limit.
+    async fn request(
+        &self,
+        label: &str,
+        from: Address,
+        to: Option<Address>,
+        input: Bytes,
+        gas: Gas,
+    ) -> Result<TransactionRequest, TxError> {
+        let mut request = TransactionRequest::default()
+            .with_from(from)
+            .with_input(input)
+            .with_chain_id(self.chain_id());
+        request = match to {
+            Some(to) => request.with_to(to),
+            None => request.into_create(),
+        };
+        let limit = match gas {
+            Gas::Fixed(g) => g,
+            Gas::Estimate if self.miner.is_some() && to.is_some() => DEVNET_CALL_GAS,
+            Gas::Estimate => {
+                let estimate =
+                    retry_or_revert(label, || self.provider.estimate_gas(request.clone())).await?;
+                estimate + estimate / 4 + 10_000
+            }
+        };
+        Ok(request.with_gas_limit(limit))
+    }
+
+    /// The market's fees, read at most every `PRICE_TTL`.
+    async fn fees(&self, label: &str) -> Result<Fees, TxError> {
+        if let Some((at, fees)) = *self.price.lock().expect("price lock")
+            && at.elapsed() < PRICE_TTL
+        {
+            return Ok(fees);
+        }
+        let fees = retry(label, || fees::market(&self.provider))
+            .await
+            .map_err(|e| rpc(label, e))?;
+        *self.price.lock().expect("price lock") = Some((Instant::now(), fees));
+        Ok(fees)
+    }
+
+    /// Signs at the signer's next nonce and hands the transaction to the node.
+    async fn submit(
+        &self,
+        label: &str,
+        signer: &mut Signer,
+        request: &TransactionRequest,
+        fees: Fees,
+    ) -> Result<Sent, TxError> {
+        for _ in 0..ATTEMPTS {
+            let nonce = match signer.nonce {
+                Some(n) => n,
+                None => retry(label, || {
+                    let from = request.from.unwrap_or_default();
+                    self.provider.get_transaction_count(from).pending()
+                })
+                .await
+                .map_err(|e| rpc(label, e))?,
+            };
+            let (hash, raw) = sign(label, signer, request, nonce, fees).await?;
+            // Subscribed before sending, so a block mined right after is not missed.
+            let mined = self.miner.as_ref().map(|m| m.subscribe());
+            match self.broadcast(label, hash, &raw).await {
+                Broadcast::Accepted => {
+                    signer.nonce = Some(nonce + 1);
+                    let (hashes, at) = (vec![hash], Instant::now());
+                    return Ok(Sent {
+                        nonce,
+                        fees,
+                        hashes,
+                        raw,
+                        at,
+                        mined,
+                    });
+                }
+                Broadcast::NonceTaken => signer.nonce = None, // resync and sign again
+                Broadcast::Refused(e) => return Err(revert_or_rpc(label, e)),
+                Broadcast::Unknown(e) => {
+                    // It may still land: the next send must read the nonce from the node.
+                    signer.nonce = None;
+                    return Err(TxError::Rpc {
+                        label: label.into(),
+                        attempts: ATTEMPTS,
+                        message: format!("sent {hash} but no answer came through: {e}"),
+                    });
+                }
+            }
+        }
+        Err(TxError::Rpc {
+            label: label.into(),
+            attempts: ATTEMPTS,
+            message: "nonce kept changing".into(),
+        })
+    }
+
+    /// Sends the signed bytes, again and again the same, until the node answers; a lost answer
+    /// is settled by asking the node for the hash, never by signing anew.
+    async fn broadcast(&self, label: &str, hash: B256, raw: &Bytes) -> Broadcast {
+        let mut last = None;
+        for attempt in 1..=ATTEMPTS {
+            let e = match self.provider.send_raw_transaction(raw).await {
+                Ok(_) => return Broadcast::Accepted,
+                Err(e) => e,
+            };
+            let message = e.to_string().to_ascii_lowercase();
+            if is_known(&message) {
+                return Broadcast::Accepted;
+            }
+            let answered = e.as_error_resp().is_some();
+            if (!answered || is_nonce_taken(&message)) && self.node_has(hash).await {
+                return Broadcast::Accepted; // an earlier try got through
+            }
+            if answered {
+                return match is_nonce_taken(&message) {
+                    true => Broadcast::NonceTaken,
+                    false => Broadcast::Refused(e),
+                };
+            }
+            tracing::debug!("{label}: sending {hash}: transport error ({e}); sending it again");
+            last = Some(e);
+            if attempt < ATTEMPTS {
+                backoff(attempt).await;
+            }
+        }
+        Broadcast::Unknown(last.expect("at least one attempt"))
+    }
+
+    /// Whether the node knows this transaction (pending or mined).
+    async fn node_has(&self, hash: B256) -> bool {
+        retry("eth_getTransactionByHash", || {
+            self.provider.get_transaction_by_hash(hash)
+        })
+        .await
+        .is_ok_and(|t| t.is_some())
+    }
+
+    /// Waits for a receipt of any of the hashes sent at this nonce. Without a block builder it
+    /// looks every quarter block, and replaces a transaction still unmined after `stuck_after`.
+    async fn wait_mined(
+        &self,
+        label: &str,
+        slot: &Mutex<Signer>,
+        request: &TransactionRequest,
+        mut sent: Sent,
+    ) -> Result<TransactionReceipt, TxError> {
+        let start = Instant::now();
+        let mut last_look = start;
+        loop {
+            if last_look.elapsed() >= LOOK_FOR_DROPPED {
+                last_look = Instant::now();
+                self.rebroadcast_if_dropped(label, &sent).await;
+            }
+            self.next_block(&mut sent.mined).await;
+            for hash in sent.hashes.iter().rev() {
+                if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(*hash).await {
+                    return Ok(receipt);
+                }
+            }
+            if start.elapsed() > self.receipt_timeout {
+                return Err(TxError::Timeout {
+                    label: label.into(),
+                    hash: *sent.hashes.last().expect("one hash"),
+                    secs: self.receipt_timeout.as_secs(),
+                });
+            }
+            if self.miner.is_none() && sent.at.elapsed() >= self.policy.stuck_after {
+                self.replace(label, slot, request, &mut sent).await;
+            }
+        }
+    }
+
+    /// After the block builder's next block (at most 1 s), or a quarter block without one.
+    async fn next_block(&self, mined: &mut Option<watch::Receiver<u64>>) {
+        match mined.as_mut() {
+            Some(rx) => {
+                // A lost builder (closed channel) or a slow one: fall back to polling.
+                let wait = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
+                if !matches!(wait, Ok(Ok(()))) {
+                    *mined = None;
+                }
+            }
+            None => tokio::time::sleep(self.poll).await,
+        }
+    }
+
+    /// The same call at the same nonce with fees raised past the market's, up to the cap.
+    async fn replace(
+        &self,
+        label: &str,
+        slot: &Mutex<Signer>,
+        request: &TransactionRequest,
+        sent: &mut Sent,
+    ) {
+        sent.at = Instant::now();
+        let Ok(market) = fees::market(&self.provider).await else {
+            return; // try again after another wait
+        };
+        let wanted = sent.fees.bumped(market);
+        let old = *sent.hashes.last().expect("one hash");
+        let fees = match wanted.capped(self.policy.max_fee) {
+            Some(fees) if fees == wanted => fees,
+            _ => {
+                self.stats.fee_capped.fetch_add(1, Relaxed);
+                tracing::warn!(
+                    "{label}: transaction {old} is priced out and its replacement would pay {} \
+                     wei per gas, over the cap of {}: waiting",
+                    wanted.max_fee(),
+                    self.policy.max_fee
+                );
+                return;
+            }
+        };
+        let signed = {
+            let signer = slot.lock().await;
+            sign(label, &signer, request, sent.nonce, fees).await
+        };
+        let Ok((hash, raw)) = signed else { return };
+        match self.broadcast(label, hash, &raw).await {
+            Broadcast::Accepted => {
+                self.stats.replaced.fetch_add(1, Relaxed);
+                tracing::info!(
+                    "{label}: transaction {old} unmined for {} s; replaced by {hash} at nonce {} \
+                     ({} wei per gas at most)",
+                    self.policy.stuck_after.as_secs(),
+                    sent.nonce,
+                    fees.max_fee()
+                );
+                sent.hashes.push(hash);
+                sent.raw = raw;
+                sent.fees = fees;
+            }
+            // The old one was mined meanwhile: the next look finds its receipt.
+            Broadcast::NonceTaken => {}
+            Broadcast::Refused(e) | Broadcast::Unknown(e) => {
+                tracing::warn!("{label}: replacing {old}: {e}");
+            }
+        }
+    }
+
+    /// A transaction the node no longer knows (dropped from its pool) is sent again as signed:
+    /// else every later transaction of its sender would wait forever.
+    async fn rebroadcast_if_dropped(&self, label: &str, sent: &Sent) {
+        let hash = *sent.hashes.last().expect("one hash");
+        if !matches!(self.provider.get_transaction_by_hash(hash).await, Ok(None)) {
+            return;
+        }
+        // Mined between the two calls, or dropped: only a missing receipt means dropped.
+        if !matches!(self.provider.get_transaction_receipt(hash).await, Ok(None)) {
+            return;
+        }
+        match self.provider.send_raw_transaction(&sent.raw).await {
+            Ok(_) => {
+                tracing::warn!(
+                    "{label}: transaction {hash} was dropped by the node; sent it again"
+                );
+                if let Some(m) = &self.miner {
+                    m.poke();
+                }
+            }
+            Err(e) => tracing::debug!("{label}: resending dropped {hash}: {e}"),
+        }
+    }
+
+    /// A mined transaction reverted (its estimate passed against an earlier state): replaying it
+    /// as a call names the custom error, or shows that it would pass now.
+    async fn why_reverted(
+        &self,
+        label: &str,
+        request: &TransactionRequest,
+        receipt: &TransactionReceipt,
+    ) -> TxError {
+        let (hash, block) = (
+            receipt.transaction_hash,
+            receipt.block_number.unwrap_or_default(),
+        );
+        let status = format!("status 0 in block {block} (tx {hash})");
+        // The same call without fees or a gas cap, against the latest state.
+        let mut replay = TransactionRequest::default()
+            .with_input(request.input.input().cloned().unwrap_or_default());
+        replay.from = request.from;
+        replay.to = request.to;
+        match retry(label, || self.provider.call(replay.clone())).await {
+            Ok(_) => {
+                let needed = retry(label, || self.provider.estimate_gas(replay.clone()))
+                    .await
+                    .unwrap_or_default();
+                match request.gas {
+                    Some(limit) if needed > limit => TxError::Reverted {
+                        label: label.into(),
+                        reason: format!("out of gas: needs {needed}, had {limit} ({status})"),
+                    },
+                    _ => TxError::Raced {
+                        label: label.into(),
+                        hash,
+                        block,
+                    },
+                }
+            }
+            Err(e) => match revert_or_rpc(label, e) {
+                TxError::Reverted { reason, .. } => TxError::Reverted {
+                    label: label.into(),
+                    reason: format!("{reason} ({status})"),
+                },
+                other => other,
+            },
+        }
+    }
+}
+
+/// The call signed at `nonce` with `fees`: its hash and its bytes.
+async fn sign(
+    label: &str,
+    signer: &Signer,
+    request: &TransactionRequest,
+    nonce: u64,
+    fees: Fees,
+) -> Result<(B256, Bytes), TxError> {
+    let envelope = fees
+        .apply(request.clone().with_nonce(nonce))
+        .build(&signer.wallet)
+        .await
+        .map_err(|e| rpc(label, e))?;
+    Ok((*envelope.tx_hash(), Bytes::from(envelope.encoded_2718())))
+}
+
+/// The node already holds this very transaction (geth: `already known`; anvil: `transaction
+/// already imported`, code -32003).
+fn is_known(message: &str) -> bool {
+    message.contains("already known") || message.contains("already imported")
+}
+
+/// Another transaction holds the nonce (mined, or pending with fees this one does not beat).
+fn is_nonce_taken(message: &str) -> bool {
+    message.contains("nonce too low")
+        || message.contains("nonce too high")
+        || message.contains("invalid nonce")
+        || message.contains("replacement transaction underpriced")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nodes_answers_are_read_by_meaning() {
+        for known in [
+            "already known",
+            "server returned an error response: error code -32003: transaction already imported",
+        ] {
+            assert!(is_known(&known.to_ascii_lowercase()), "{known}");
+            assert!(!is_nonce_taken(&known.to_ascii_lowercase()), "{known}");
+        }
+        for taken in [
+            "nonce too low: next nonce 5, tx nonce 4",
+            "replacement transaction underpriced",
+            "Invalid nonce",
+        ] {
+            assert!(is_nonce_taken(&taken.to_ascii_lowercase()), "{taken}");
+            assert!(!is_known(&taken.to_ascii_lowercase()), "{taken}");
+        }
+        assert!(!is_known("insufficient funds for gas * price + value"));
+    }
+}
