@@ -54,6 +54,10 @@ pub struct ChainArgs {
         num_args = 2
     )]
     pub windows: Vec<u64>,
+    /// The highest fee per gas (gwei) a replacement of a priced-out transaction may offer; past
+    /// it the transaction waits for the market, and `/metrics` counts the cap being hit.
+    #[arg(long, env = "OMEGA_MAX_FEE_GWEI", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_fee_gwei: u64,
     #[command(flatten)]
     pub anvil: AnvilArgs,
     #[command(flatten)]
@@ -175,7 +179,8 @@ impl ChainArgs {
         };
         let mut hub = TxHub::new(connect(&rpc_url)?, keys.all().cloned())
             .await
-            .wrap_err_with(|| format!("cannot reach {}", redact_url(&rpc_url)))?;
+            .wrap_err_with(|| format!("cannot reach {}", redact_url(&rpc_url)))?
+            .with_max_fee(u128::from(self.max_fee_gwei) * 1_000_000_000);
         let miner = if devnet {
             let lease = DevnetPaths::new(&paths.dir).miner;
             let miner = Miner::start(hub.provider().clone(), &lease).await?;
