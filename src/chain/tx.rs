@@ -299,7 +299,8 @@ pub(super) fn revert_or_rpc(label: &str, e: alloy::transports::TransportError) -
     }
 }
 
-/// The custom error (name and arguments) behind revert data, from any of our modules' ABIs.
+/// The custom error (name and arguments) behind revert data, from any of our modules' ABIs, else
+/// from the reference v2 contracts' error set; an unknown selector is shown with its bytes.
 pub fn decode_revert(data: &[u8]) -> String {
     macro_rules! try_decode {
         ($($errors:ty),*) => {$(
@@ -317,6 +318,9 @@ pub fn decode_revert(data: &[u8]) -> String {
         CheckpointRegistry::CheckpointRegistryErrors,
         AGIALPHA::AGIALPHAErrors
     );
+    if let Some(v2) = super::errors::describe_v2(data) {
+        return v2;
+    }
     if data.len() >= 4 {
         format!("unknown error 0x{}", alloy::hex::encode(data))
     } else {
