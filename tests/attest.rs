@@ -87,3 +87,38 @@ fn every_nth_checkpoint_is_attested_automatically_and_reconciles() {
         assert_eq!(onchain[&i]["hash"], v["hash"], "checkpoint #{i}");
     }
 }
+
+/// A v2 deployment has no CheckpointRegistry (it is ours): `attest` and `verify` say so in one
+/// line and exit non-zero, before asking for a key or the chain.
+#[test]
+fn without_a_checkpoint_registry_attestation_is_off() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    net.ok(&["run", "--chain", "off", "--fast", "--cycles", "3"]);
+    let manifest = net.reports().join("devnet/deployments.json");
+    let mut v2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest).unwrap()).unwrap();
+    assert!(
+        v2.as_object_mut()
+            .unwrap()
+            .remove("checkpointRegistry")
+            .is_some()
+    );
+    let v2_manifest = net.path("v2-deployments.json");
+    std::fs::write(&v2_manifest, v2.to_string()).unwrap();
+    for command in ["attest", "verify"] {
+        let args = [
+            command,
+            "--rpc-url",
+            &net.rpc(),
+            "--deployments",
+            v2_manifest.to_str().unwrap(),
+        ];
+        let err = net.fails(&args);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("no checkpointRegistry") && err.contains("attestation is off"),
+            "{command}: {err}"
+        );
+    }
+}

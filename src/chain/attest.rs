@@ -32,7 +32,7 @@ pub async fn onchain_hash(
         .call(
             "checkpointHash",
             from,
-            d.checkpoint_registry,
+            d.checkpoints()?,
             call.abi_encode().into(),
         )
         .await?;
@@ -88,7 +88,7 @@ pub async fn attest(
         .send(
             "CheckpointRegistry.attestCheckpoint",
             attestor,
-            Some(d.checkpoint_registry),
+            Some(d.checkpoints()?),
             call.abi_encode().into(),
             Gas::Estimate,
         )

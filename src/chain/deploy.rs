@@ -329,7 +329,7 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
         validation_module: validation,
         identity_registry: identity,
         system_pause: pause,
-        checkpoint_registry: checkpoints,
+        checkpoint_registry: Some(checkpoints),
         owner,
     })
 }
@@ -347,8 +347,10 @@ pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {
         d.validation_module,
         d.identity_registry,
         d.system_pause,
-        d.checkpoint_registry,
-    ] {
+    ]
+    .into_iter()
+    .chain(d.checkpoint_registry)
+    {
         if hub.provider().get_code_at(a).await?.is_empty() {
             return Ok(false);
         }

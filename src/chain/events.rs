@@ -28,15 +28,19 @@ pub enum Module {
 }
 
 impl Module {
-    pub fn all(d: &Deployment) -> [(Module, Address); 6] {
-        [
+    /// Every module the deployment has (a v2 deployment has no CheckpointRegistry).
+    pub fn all(d: &Deployment) -> Vec<(Module, Address)> {
+        let mut all = vec![
             (Module::JobRegistry, d.job_registry),
             (Module::StakeManager, d.stake_manager),
             (Module::ValidationModule, d.validation_module),
             (Module::IdentityRegistry, d.identity_registry),
-            (Module::CheckpointRegistry, d.checkpoint_registry),
             (Module::SystemPause, d.system_pause),
-        ]
+        ];
+        if let Some(c) = d.checkpoint_registry {
+            all.insert(4, (Module::CheckpointRegistry, c));
+        }
+        all
     }
 }
 

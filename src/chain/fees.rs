@@ -190,7 +190,7 @@ mod tests {
         );
         let (fast, poll) = FeePolicy::for_block_time(Duration::from_millis(250));
         assert_eq!(fast.stuck_after, Duration::from_secs(15));
-        assert_eq!(poll, Duration::from_millis(62));
+        assert_eq!(poll, Duration::from_micros(62_500));
         let (_, poll) = FeePolicy::for_block_time(Duration::ZERO);
         assert_eq!(poll, Duration::from_millis(15));
     }

@@ -144,17 +144,17 @@ impl Lever {
                         JobRegistry::transferOwnershipCall { newOwner: to }.abi_encode(),
                     )
                 };
-                vec![
+                let mut calls = vec![
                     t("JobRegistry.transferOwnership", jr),
                     t("StakeManager.transferOwnership", sm),
                     t("ValidationModule.transferOwnership", vm),
                     t("IdentityRegistry.transferOwnership", d.identity_registry),
                     t("SystemPause.transferOwnership", d.system_pause),
-                    t(
-                        "CheckpointRegistry.transferOwnership",
-                        d.checkpoint_registry,
-                    ),
-                ]
+                ];
+                if let Some(c) = d.checkpoint_registry {
+                    calls.push(t("CheckpointRegistry.transferOwnership", c));
+                }
+                calls
             }
         }
     }

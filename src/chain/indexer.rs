@@ -225,7 +225,7 @@ impl Indexer {
             }
         };
         let mut indexer = Indexer {
-            addresses: Module::all(d).to_vec(),
+            addresses: Module::all(d),
             deploy_block: d.deploy_block,
             settings,
             state,
@@ -538,7 +538,7 @@ mod tests {
             validation_module: Address::repeat_byte(0x13),
             identity_registry: Address::repeat_byte(0x14),
             system_pause: Address::repeat_byte(0x15),
-            checkpoint_registry: Address::repeat_byte(0x16),
+            checkpoint_registry: Some(Address::repeat_byte(0x16)),
             owner: Address::repeat_byte(0x17),
         }
     }

@@ -15,7 +15,9 @@ pub struct Deployment {
     pub validation_module: Address,
     pub identity_registry: Address,
     pub system_pause: Address,
-    pub checkpoint_registry: Address,
+    /// Ours, not part of AGI Jobs v2: a deployment without one has attestation off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_registry: Option<Address>,
     /// Governance (owner) of every module.
     pub owner: Address,
 }
@@ -37,6 +39,10 @@ pub enum ManifestError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "this deployment has no checkpointRegistry (it is Omega's, not part of AGI Jobs v2): attestation is off"
+    )]
+    NoCheckpointRegistry,
 }
 
 impl Deployment {
@@ -62,17 +68,25 @@ impl Deployment {
         })
     }
 
+    /// The CheckpointRegistry, or the error that says attestation is off.
+    pub fn checkpoints(&self) -> Result<Address, ManifestError> {
+        self.checkpoint_registry
+            .ok_or(ManifestError::NoCheckpointRegistry)
+    }
+
     /// The environment a v2 gateway is configured with.
     pub fn gateway_env(&self, rpc_url: &str) -> String {
         format!(
             "RPC_URL={rpc_url}\nCHAIN_ID={}\nJOB_REGISTRY_ADDRESS={}\nVALIDATION_MODULE_ADDRESS={}\nSTAKE_MANAGER_ADDRESS={}\n\
-             SYSTEM_PAUSE_ADDRESS={}\nCHECKPOINT_REGISTRY_ADDRESS={}\nIDENTITY_REGISTRY_ADDRESS={}\nAGIALPHA_TOKEN_ADDRESS={}\nDEPLOY_BLOCK={}\n",
+             SYSTEM_PAUSE_ADDRESS={}\n{}IDENTITY_REGISTRY_ADDRESS={}\nAGIALPHA_TOKEN_ADDRESS={}\nDEPLOY_BLOCK={}\n",
             self.chain_id,
             self.job_registry,
             self.validation_module,
             self.stake_manager,
             self.system_pause,
-            self.checkpoint_registry,
+            self.checkpoint_registry
+                .map(|a| format!("CHECKPOINT_REGISTRY_ADDRESS={a}\n"))
+                .unwrap_or_default(),
             self.identity_registry,
             self.token,
             self.deploy_block

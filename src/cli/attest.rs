@@ -41,6 +41,7 @@ pub fn attest_cmd(a: AttestArgs) -> Result<()> {
     };
     let index = loaded.state.checkpoint_seq;
     let target = a.target.require(&paths.dir)?;
+    target.deployment.checkpoints()?; // one line, before any key or connection is needed
     let (rpc, d) = (target.rpc_url.clone(), target.deployment.clone());
     let journal = paths.dir.join("chain").join("attestations.jsonl");
     let uri = format!("file://{}", paths.state.display());
@@ -88,6 +89,7 @@ pub fn verify_cmd(a: VerifyArgs) -> Result<()> {
         .ok_or_else(|| eyre::eyre!("no checkpoint at {}", file.display()))?;
     let index = loaded.state.checkpoint_seq;
     let target = a.target.require(&paths.dir)?;
+    target.deployment.checkpoints()?; // one line, before any key or connection is needed
     let (rpc, d) = (target.rpc_url, target.deployment);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

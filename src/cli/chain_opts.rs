@@ -259,7 +259,11 @@ impl ChainArgs {
             .follow(&rpc_url, &deployment, paths, devnet, ours, cursor.clone())
             .await?;
         orchestrator.add_source(Box::new(follower));
-        if config.attest_every_checkpoints > 0 {
+        if config.attest_every_checkpoints > 0 && deployment.checkpoint_registry.is_none() {
+            tracing::info!(
+                "the deployment has no checkpointRegistry (not part of AGI Jobs v2): attestation is off"
+            );
+        } else if config.attest_every_checkpoints > 0 {
             let settings = AttestorSettings {
                 every: config.attest_every_checkpoints,
                 attestor: keys.owner.address(), // the deployer makes the owner an attestor

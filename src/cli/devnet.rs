@@ -204,8 +204,10 @@ async fn status(devnet: &DevnetPaths, json: bool) -> Result<()> {
                 ("validationModule", d.validation_module),
                 ("identityRegistry", d.identity_registry),
                 ("systemPause", d.system_pause),
-                ("checkpointRegistry", d.checkpoint_registry),
-            ] {
+            ]
+            .into_iter()
+            .chain(d.checkpoint_registry.map(|a| ("checkpointRegistry", a)))
+            {
                 println!("  {name:<20} {a}");
             }
             println!(

@@ -132,7 +132,10 @@ async fn read_latest(url: &str, d: &Deployment) -> eyre::Result<Value> {
     use alloy::providers::Provider;
     let provider = crate::chain::tx::connect(url)?;
     let head = provider.get_block_number().await?;
-    let registry = CheckpointRegistry::new(d.checkpoint_registry, &provider);
+    let Some(registry) = d.checkpoint_registry else {
+        return Ok(json!({"head": head, "registry": null, "count": 0, "latest": null}));
+    };
+    let registry = CheckpointRegistry::new(registry, &provider);
     let count = registry.checkpointCount().call().await?;
     if count.is_zero() {
         return Ok(json!({"head": head, "count": 0, "latest": null}));
