@@ -1,0 +1,131 @@
+//! What arrives from outside the cycle (console, config file, chain): pause and resume, parameter
+//! changes, external and adopted jobs; and posting a job, which every source of jobs goes through.
+
+use super::{World, WorldError};
+use crate::domain::events::{DomainEvent, ExternalInput};
+use crate::domain::job::{JobId, JobOrigin, JobSpec};
+use crate::domain::ledger::STEWARD;
+
+impl World {
+    pub fn apply_input(&mut self, input: ExternalInput) {
+        match input {
+            ExternalInput::Pause { source } => {
+                if !self.state.paused {
+                    self.state.paused = true;
+                    self.events.push(DomainEvent::Paused { source });
+                }
+            }
+            ExternalInput::Resume { source } => {
+                if self.state.paused {
+                    self.state.paused = false;
+                    self.events.push(DomainEvent::Resumed { source });
+                }
+            }
+            ExternalInput::SetParameter {
+                name,
+                value,
+                source,
+            } => self.set_parameter(&name, value, &source),
+            ExternalInput::PostJob { spec } => {
+                if let Err(e) = self.post_job(spec) {
+                    tracing::warn!("external job refused: {e}");
+                }
+            }
+            ExternalInput::AdoptJob {
+                reference,
+                title,
+                reward,
+            } => {
+                let g = self.state.params.generator.clone();
+                let poster = self.richest_two().0;
+                let spec = JobSpec {
+                    title: title.into(),
+                    reward,
+                    poster: STEWARD,
+                    origin: JobOrigin::External {
+                        reference: reference.clone(),
+                    },
+                    ..self.generated_job(&g, poster).0
+                };
+                if let Err(e) = self.post_job(spec) {
+                    tracing::warn!("job {reference} not adopted: {e}");
+                }
+            }
+        }
+    }
+
+    pub(super) fn set_parameter(&mut self, name: &str, value: f64, source: &str) {
+        match self.state.params.set(name, value) {
+            Ok(old) if old != value => {
+                self.state.resources.energy_ceiling = self.state.params.energy_ceiling;
+                self.state.resources.compute_ceiling = self.state.params.compute_ceiling;
+                self.follow_simulation();
+                self.events.push(DomainEvent::ParameterChanged {
+                    name: name.to_string(),
+                    old: old.to_string(),
+                    new: value.to_string(),
+                    source: source.to_string(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("parameter change from {source} refused: {e}"),
+        }
+    }
+
+    /// Escrows reward + burn fee from the poster, then adds the job to the DAG.
+    pub fn post_job(&mut self, spec: JobSpec) -> Result<JobId, WorldError> {
+        self.post_job_with_bits(spec, None)
+    }
+
+    /// `post_job`, given the job's skills as bits when they are known already.
+    pub(super) fn post_job_with_bits(
+        &mut self,
+        spec: JobSpec,
+        bits: Option<u128>,
+    ) -> Result<JobId, WorldError> {
+        let id = self.state.jobs.next_id();
+        let burn_fee = spec.reward.mul_ratio(self.state.params.burn_ratio);
+        let escrow = spec
+            .reward
+            .checked_add(burn_fee)
+            .ok_or_else(|| WorldError::Post("reward overflows".into()))?;
+        self.state
+            .ledger
+            .escrow_reward(id, spec.poster, escrow)
+            .map_err(|e| WorldError::Post(e.to_string()))?;
+        let (title, poster, reward, parent, skills, deadline_ms) = (
+            spec.title.clone(),
+            spec.poster,
+            spec.reward,
+            spec.parent,
+            spec.skills.clone(),
+            spec.deadline_ms,
+        );
+        let external = match &spec.origin {
+            JobOrigin::External { reference } => Some(reference.clone()),
+            JobOrigin::Local => None,
+        };
+        if let Err(e) = self.state.jobs.post(spec, burn_fee, self.state.now_ms) {
+            self.state
+                .ledger
+                .refund_escrow(id)
+                .expect("escrow was just made");
+            return Err(WorldError::Post(e.to_string()));
+        }
+        self.state.counters.posted += 1;
+        let bits = bits.unwrap_or_else(|| self.skill_bits.of(&skills));
+        self.pending_bits.insert(id, bits);
+        let poster = self.name_of(poster);
+        self.events.push(DomainEvent::JobPosted {
+            job: id,
+            title,
+            poster,
+            reward,
+            deadline_ms,
+            parent,
+            skills,
+            external,
+        });
+        Ok(id)
+    }
+}
