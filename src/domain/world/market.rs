@@ -6,7 +6,7 @@ use crate::domain::agent::{AgentReply, AgentTick, CommitRequest, Offer, RevealRe
 use crate::domain::amount::Amount;
 use crate::domain::commit_reveal::Phase;
 use crate::domain::events::{DomainEvent, Step, StepGate};
-use crate::domain::job::{JobId, JobStatus};
+use crate::domain::job::{Job, JobId, JobStatus};
 use crate::domain::ledger::{AccountId, STEWARD};
 use rand::Rng;
 
@@ -14,8 +14,7 @@ impl World {
     /// The per-agent messages for this cycle: offers, work to continue, committee seats, reveals.
     pub fn build_ticks(&mut self, gate: &dyn StepGate) -> Vec<AgentTick> {
         let mut ticks = self.fresh_ticks();
-        let load = &self.load;
-        let in_flight: u32 = load.iter().sum();
+        let in_flight: u32 = self.load.iter().sum();
         let free_slots = self
             .state
             .params
@@ -30,87 +29,96 @@ impl World {
                 JobStatus::Pending
                     if offered < free_slots * 2 && gate.allows(job.id, Step::Assign) =>
                 {
-                    // Offer each job to a few eligible agents, starting at a different agent per
-                    // job so that large workforces share the work without quadratic messaging.
-                    let n = self.agents.len();
-                    let wanted = match self.pending_bits.get(job.id) {
-                        Some(&bits) => bits,
-                        None => self.skill_bits.of(&job.skills),
-                    };
-                    let mut sent = 0;
-                    let start = job.id.0 as usize % n;
-                    for i in (start..n).chain(0..start) {
-                        let agent = &self.agents[i];
-                        let found = self.skill_bits.matching(wanted, &job.skills, i, agent);
-                        let Some(skills) = found else {
-                            continue;
-                        };
-                        if load[agent.id.0 as usize] < agent.behaviour.max_parallel_jobs {
-                            ticks[i].offers.push(Offer {
-                                job: job.id,
-                                reward: job.reward,
-                                energy: job.energy,
-                                compute: job.compute,
-                                skills,
-                            });
-                            sent += 1;
-                            if sent == OFFERS_PER_JOB {
-                                break;
-                            }
-                        }
-                    }
-                    offered += (sent > 0) as usize;
+                    offered += self.offer(job, &mut ticks) as usize;
                 }
-                JobStatus::Active => {
-                    if let Some(i) = job.assignee.and_then(|a| self.agent_index(a)) {
-                        ticks[i].work.push(WorkItem {
+                JobStatus::Active => self.hand_back_work(job, &mut ticks),
+                JobStatus::Validating => self.ask_for_votes(job, now, gate, &mut ticks),
+                _ => {}
+            }
+        }
+        ticks
+    }
+
+    /// Offers a pending job to a few eligible agents, starting at a different agent per job so
+    /// that large workforces share the work without quadratic messaging. Whether anyone got it.
+    fn offer(&self, job: &Job, ticks: &mut [AgentTick]) -> bool {
+        let n = self.agents.len();
+        let wanted = match self.pending_bits.get(job.id) {
+            Some(&bits) => bits,
+            None => self.skill_bits.of(&job.skills),
+        };
+        let mut sent = 0;
+        let start = job.id.0 as usize % n;
+        for i in (start..n).chain(0..start) {
+            let agent = &self.agents[i];
+            let found = self.skill_bits.matching(wanted, &job.skills, i, agent);
+            let Some(skills) = found else {
+                continue;
+            };
+            if self.load[agent.id.0 as usize] < agent.behaviour.max_parallel_jobs {
+                ticks[i].offers.push(Offer {
+                    job: job.id,
+                    reward: job.reward,
+                    energy: job.energy,
+                    compute: job.compute,
+                    skills,
+                });
+                sent += 1;
+                if sent == OFFERS_PER_JOB {
+                    break;
+                }
+            }
+        }
+        sent > 0
+    }
+
+    /// An active job goes back to its assignee, to be worked on further.
+    fn hand_back_work(&self, job: &Job, ticks: &mut [AgentTick]) {
+        if let Some(i) = job.assignee.and_then(|a| self.agent_index(a)) {
+            ticks[i].work.push(WorkItem {
+                job: job.id,
+                work_done: job.work_done,
+                energy: job.energy,
+                compute: job.compute,
+                skill_count: job.skills.len(),
+                reward: job.reward,
+            });
+        }
+    }
+
+    /// A validating job's committee is asked to commit (in the commit phase) or reveal (in the
+    /// reveal phase), each member that has not yet, as far as the gate allows.
+    fn ask_for_votes(&self, job: &Job, now: u64, gate: &dyn StepGate, ticks: &mut [AgentTick]) {
+        let Some(round) = &job.round else { return };
+        for ballot in &round.ballots {
+            let Some(i) = self.agent_index(ballot.validator) else {
+                continue;
+            };
+            match round.phase(now) {
+                Phase::Commit if ballot.commit.is_none() && gate.allows(job.id, Step::Commit) => {
+                    ticks[i].commits.push(CommitRequest {
+                        job: job.id,
+                        nonce: round.nonce,
+                        work_ok: job.quality_ok.unwrap_or(false),
+                    });
+                }
+                Phase::Reveal
+                    if ballot.reveal.is_none()
+                        && now < round.reveal_deadline_ms
+                        && gate.allows(job.id, Step::Reveal) =>
+                {
+                    if let Some(s) = ballot.sealed {
+                        ticks[i].reveals.push(RevealRequest {
                             job: job.id,
-                            work_done: job.work_done,
-                            energy: job.energy,
-                            compute: job.compute,
-                            skill_count: job.skills.len(),
-                            reward: job.reward,
+                            nonce: round.nonce,
+                            approve: s.approve,
+                            salt: s.salt,
                         });
-                    }
-                }
-                JobStatus::Validating => {
-                    let Some(round) = &job.round else { continue };
-                    for ballot in &round.ballots {
-                        let Some(i) = self.agent_index(ballot.validator) else {
-                            continue;
-                        };
-                        match round.phase(now) {
-                            Phase::Commit
-                                if ballot.commit.is_none() && gate.allows(job.id, Step::Commit) =>
-                            {
-                                ticks[i].commits.push(CommitRequest {
-                                    job: job.id,
-                                    nonce: round.nonce,
-                                    work_ok: job.quality_ok.unwrap_or(false),
-                                });
-                            }
-                            Phase::Reveal
-                                if ballot.reveal.is_none()
-                                    && now < round.reveal_deadline_ms
-                                    && gate.allows(job.id, Step::Reveal) =>
-                            {
-                                if let Some(s) = ballot.sealed {
-                                    ticks[i].reveals.push(RevealRequest {
-                                        job: job.id,
-                                        nonce: round.nonce,
-                                        approve: s.approve,
-                                        salt: s.salt,
-                                    });
-                                }
-                            }
-                            _ => {}
-                        }
                     }
                 }
                 _ => {}
             }
         }
-        ticks
     }
 
     /// One empty tick per agent, seeded for this cycle (reusing last cycle's where given back).
