@@ -3,6 +3,7 @@
 use omega::config::Config;
 use omega::domain::events::{DomainEvent, OpenGate, Step, StepGate};
 use omega::domain::job::{JobId, JobStatus};
+use omega::domain::setup::WorldSetup;
 use omega::domain::world::World;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,6 +13,10 @@ const PERIOD: u64 = 200;
 
 fn config() -> Config {
     serde_json::from_str(include_str!("../config/default_config.json")).unwrap()
+}
+
+fn setup() -> WorldSetup {
+    config().world_setup()
 }
 
 fn run(world: &mut World, cycles: u64, gate: &dyn StepGate) -> Vec<DomainEvent> {
@@ -26,7 +31,7 @@ fn run(world: &mut World, cycles: u64, gate: &dyn StepGate) -> Vec<DomainEvent> 
 
 #[test]
 fn default_config_completes_jobs_in_30_cycles() {
-    let mut world = World::genesis(&config(), 1, T0);
+    let mut world = World::genesis(&setup(), 1, T0);
     let events = run(&mut world, 30, &OpenGate);
     let completed = events
         .iter()
@@ -45,7 +50,7 @@ proptest! {
     fn world_invariants_hold_for_any_seed(seed in any::<u64>(), max_jobs in 1u32..12) {
         let mut cfg = config();
         cfg.max_concurrent_jobs = max_jobs;
-        let mut world = World::genesis(&cfg, seed, T0);
+        let mut world = World::genesis(&cfg.world_setup(), seed, T0);
         let mut settled = BTreeSet::new();
         let mut worker: BTreeMap<JobId, omega::domain::events::Name> = BTreeMap::new();
         for _ in 0..150 {
@@ -80,7 +85,7 @@ proptest! {
 
 #[test]
 fn delegated_sub_jobs_follow_the_spec() {
-    let mut world = World::genesis(&config(), 3, T0);
+    let mut world = World::genesis(&setup(), 3, T0);
     let events = run(&mut world, 300, &OpenGate);
     let (parent, child) = events
         .iter()
@@ -116,7 +121,7 @@ fn delegated_sub_jobs_follow_the_spec() {
 
 #[test]
 fn a_paused_world_does_not_move() {
-    let mut world = World::genesis(&config(), 5, T0);
+    let mut world = World::genesis(&setup(), 5, T0);
     run(&mut world, 5, &OpenGate);
     world.apply_input(omega::domain::events::ExternalInput::Pause {
         source: "test".into(),
@@ -139,7 +144,7 @@ impl StepGate for HoldJob {
 
 #[test]
 fn a_sink_gate_holds_a_job_until_released() {
-    let mut world = World::genesis(&config(), 9, T0);
+    let mut world = World::genesis(&setup(), 9, T0);
     run(&mut world, 20, &HoldJob(JobId(1)));
     assert_eq!(
         world.state.jobs.get(JobId(1)).unwrap().status,
@@ -152,7 +157,7 @@ fn a_sink_gate_holds_a_job_until_released() {
 
 #[test]
 fn interrupted_jobs_are_redispatched_and_revalidated() {
-    let mut world = World::genesis(&config(), 11, T0);
+    let mut world = World::genesis(&setup(), 11, T0);
     for _ in 0..60 {
         run(&mut world, 1, &OpenGate);
         let active = world
@@ -170,7 +175,7 @@ fn interrupted_jobs_are_redispatched_and_revalidated() {
         }
     }
     let state = world.state.clone();
-    let mut restored = World::restore(&config(), state).unwrap();
+    let mut restored = World::restore(&setup(), state).unwrap();
     let (redispatched, revalidated) = restored.recover_interrupted();
     assert!(redispatched > 0 && revalidated > 0);
     assert!(
@@ -201,15 +206,15 @@ fn interrupted_jobs_are_redispatched_and_revalidated() {
 
 #[test]
 fn same_seed_same_world() {
-    let mut a = World::genesis(&config(), 77, T0);
-    let mut b = World::genesis(&config(), 77, T0);
+    let mut a = World::genesis(&setup(), 77, T0);
+    let mut b = World::genesis(&setup(), 77, T0);
     run(&mut a, 100, &OpenGate);
     run(&mut b, 100, &OpenGate);
     assert_eq!(
         serde_json::to_string(&a.state).unwrap(),
         serde_json::to_string(&b.state).unwrap()
     );
-    let mut c = World::genesis(&config(), 78, T0);
+    let mut c = World::genesis(&setup(), 78, T0);
     run(&mut c, 100, &OpenGate);
     assert_ne!(
         serde_json::to_string(&a.state).unwrap(),
@@ -219,12 +224,12 @@ fn same_seed_same_world() {
 
 #[test]
 fn config_changes_win_over_the_checkpoint_at_restore() {
-    let mut world = World::genesis(&config(), 1, T0);
+    let mut world = World::genesis(&setup(), 1, T0);
     run(&mut world, 3, &OpenGate);
     let mut cfg = config();
     cfg.validators.stake_ratio = 0.2;
     cfg.resource_manager.energy_capacity = 1_250_000.0;
-    let restored = World::restore(&cfg, world.state.clone()).unwrap();
+    let restored = World::restore(&cfg.world_setup(), world.state.clone()).unwrap();
     assert_eq!(restored.state.params.stake_ratio, 0.2);
     assert_eq!(restored.state.resources.energy_ceiling, 1_250_000.0);
 }

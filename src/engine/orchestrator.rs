@@ -156,7 +156,7 @@ impl Orchestrator {
                             paths.archive.display()
                         )
                     })?;
-                let mut world = World::restore(config, loaded.state)?;
+                let mut world = World::restore(&config.world_setup(), loaded.state)?;
                 let (redispatched, revalidated) = world.recover_interrupted();
                 log.line("INFO", "state_restored", json!({
                     "path": paths.state, "hash": loaded.hash.to_string(), "cycle": world.state.cycle,
@@ -182,7 +182,7 @@ impl Orchestrator {
                     wall_ms()
                 };
                 set_aside_orphaned_archive(&paths)?;
-                (World::genesis(config, seed, start), false)
+                (World::genesis(&config.world_setup(), seed, start), false)
             }
         };
         let clock = if options.fast {

@@ -2,6 +2,7 @@
 
 use super::{MS_PER_HOUR, World};
 use crate::domain::amount::Amount;
+use crate::domain::governance::GeneratorParams;
 use crate::domain::job::{JobOrigin, JobSpec, JobStatus, Skills};
 use crate::domain::ledger::{AccountId, STEWARD};
 use rand::Rng;
@@ -38,7 +39,7 @@ impl World {
     /// A generated job posted by `poster`, and its skills as bits.
     pub(super) fn generated_job(
         &mut self,
-        g: &crate::config::GeneratorConfig,
+        g: &GeneratorParams,
         poster: AccountId,
     ) -> (JobSpec, u128) {
         let free = self.state.ledger.free(poster);
@@ -121,7 +122,6 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use proptest::prelude::*;
 
     proptest! {
@@ -130,9 +130,7 @@ mod tests {
         fn the_richest_two_head_the_full_ranking(
             moves in prop::collection::vec((0..8u32, 0..8u32, 0..3u128), 0..40),
         ) {
-            let config: Config =
-                serde_json::from_str(include_str!("../../../config/default_config.json")).unwrap();
-            let mut world = World::genesis(&config, 1, 0);
+            let mut world = World::genesis(&crate::domain::setup::sample(), 1, 0);
             for (from, to, tokens) in moves {
                 let amount = world.state.ledger.free(AccountId(from)).mul_ratio(tokens as f64 / 2.0);
                 let _ = world.state.ledger.transfer(AccountId(from), AccountId(to), amount);

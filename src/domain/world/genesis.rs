@@ -1,90 +1,56 @@
-//! Where a world comes from: genesis from the config, restore from a checkpoint, and the events
+//! Where a world comes from: genesis from a setup, restore from a checkpoint, and the events
 //! that bring a listener attached later up to date.
 
 use super::{ArchiveMark, Counters, MS_PER_HOUR, World, WorldError, WorldState};
 use super::{Bids, SkillBits};
-use crate::config::Config;
 use crate::domain::agent::AgentProfile;
 use crate::domain::amount::Amount;
 use crate::domain::commit_reveal::Round;
 use crate::domain::events::{DomainEvent, Name};
-use crate::domain::governance::Params;
 use crate::domain::id_map::IdMap;
 use crate::domain::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus};
 use crate::domain::ledger::{AccountId, Ledger, STEWARD};
-use crate::domain::resources::{Allowance, ResourceManager, ThermostatSettings};
+use crate::domain::resources::{Allowance, ResourceManager};
+use crate::domain::setup::{AgentSetup, WorldSetup};
 use crate::domain::sim::{PlanetarySim, SyntheticEconomySim};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
 
 impl World {
-    /// A fresh world from the config: accounts, genesis mint, validator bonds, demo jobs.
-    pub fn genesis(config: &Config, seed: u64, now_ms: u64) -> World {
-        let agents = profiles(config);
+    /// A fresh world: accounts, genesis mint, validator bonds, demo jobs.
+    pub fn genesis(setup: &WorldSetup, seed: u64, now_ms: u64) -> World {
+        let agents = setup.profiles();
         let mut ledger = Ledger::default();
         ledger.open("steward");
         for a in &agents {
             ledger.open(a.name.clone());
         }
         ledger
-            .mint(
-                STEWARD,
-                Amount::from_tokens(config.resource_manager.token_supply),
-            )
+            .mint(STEWARD, Amount::from_tokens(setup.token_supply))
             .expect("steward exists");
-        let mut allowances = BTreeMap::new();
-        for (profile, cfg) in agents.iter().zip(expanded(config)) {
-            let stake = Amount::from_tokens(cfg.stake);
-            // Genesis grants come out of the supply; a too-small supply simply funds fewer agents.
-            let _ = ledger.transfer(
-                STEWARD,
-                profile.id,
-                stake.checked_add(stake).unwrap_or(stake),
-            );
-            if profile.role.validates() {
-                let _ = ledger.stake_validator(profile.id, stake);
-            }
-            allowances.insert(
-                profile.id,
-                Allowance {
-                    energy_limit: cfg.energy_allowance,
-                    compute_limit: cfg.compute_allowance,
-                    energy_used: 0.0,
-                    compute_used: 0.0,
-                },
-            );
-        }
-        let rm = &config.resource_manager;
+        let allowances = grant(&mut ledger, &setup.agents);
+        let pools = &setup.pools;
         let resources = ResourceManager {
-            energy_ceiling: rm.energy_capacity,
-            compute_ceiling: rm.compute_capacity,
-            energy_capacity: rm.energy_capacity,
-            compute_capacity: rm.compute_capacity,
+            energy_ceiling: pools.energy_capacity,
+            compute_ceiling: pools.compute_capacity,
+            energy_capacity: pools.energy_capacity,
+            compute_capacity: pools.compute_capacity,
             energy_used: 0.0,
             compute_used: 0.0,
-            token_per_energy: rm.token_per_energy,
-            token_per_compute: rm.token_per_compute,
-            thermostat: ThermostatSettings {
-                threshold: rm.dynamic_inflation_threshold,
-                multiplier: rm.scarcity_multiplier,
-            },
+            token_per_energy: pools.token_per_energy,
+            token_per_compute: pools.token_per_compute,
+            thermostat: pools.thermostat.clone(),
             allowances,
             allocations: Default::default(),
         };
-        let s = &config.simulation;
-        let sim = SyntheticEconomySim::new(crate::domain::sim::SimSnapshot {
-            energy: s.energy,
-            compute: s.compute,
-            gdp: s.gdp,
-            innovation: s.innovation,
-        });
+        let sim = SyntheticEconomySim::new(setup.simulation);
         let state = WorldState {
             cycle: 0,
             now_ms,
             paused: false,
             applied_control_seq: 0,
-            params: Params::from_config(config),
+            params: setup.params.clone(),
             jobs: JobBook::new(),
             ledger,
             resources,
@@ -97,7 +63,7 @@ impl World {
         };
         let mut world = World::assemble(state, agents, Box::new(sim));
         world.follow_simulation();
-        for job in &config.jobs {
+        for job in &setup.demo_jobs {
             let spec = JobSpec {
                 title: job.title.as_str().into(),
                 reward: Amount::from_tokens(job.reward),
@@ -145,10 +111,11 @@ impl World {
         world
     }
 
-    /// Rebuilds a world from a checkpoint. The config's governance values win over the
-    /// checkpoint's, so owner changes made while the orchestrator was down take effect.
-    pub fn restore(config: &Config, state: WorldState) -> Result<World, WorldError> {
-        let agents = profiles(config);
+    /// Rebuilds a world from a checkpoint, whose agents must be the setup's. The setup's
+    /// governance values win over the checkpoint's, so owner changes made to the config while the
+    /// orchestrator was down take effect.
+    pub fn restore(setup: &WorldSetup, state: WorldState) -> Result<World, WorldError> {
+        let agents = setup.profiles();
         let names: Vec<&str> = state
             .ledger
             .accounts()
@@ -169,7 +136,7 @@ impl World {
             serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?,
         );
         let mut world = World::assemble(state, agents, Box::new(sim));
-        for (name, value) in world.state.params.changes_to(&Params::from_config(config)) {
+        for (name, value) in world.state.params.changes_to(&setup.params) {
             world.set_parameter(name, value, "config");
         }
         world.follow_simulation();
@@ -264,43 +231,27 @@ impl World {
     }
 }
 
-/// Config agents expanded by `count`, in order.
-fn expanded(config: &Config) -> Vec<&crate::config::AgentConfig> {
-    config
-        .agents
-        .iter()
-        .flat_map(|a| std::iter::repeat_n(a, a.count as usize))
-        .collect()
-}
-
-/// Agent profiles with account ids 1..=n.
-pub fn profiles(config: &Config) -> Vec<AgentProfile> {
-    let mut out = Vec::new();
-    for a in &config.agents {
-        for k in 1..=a.count {
-            let name = if a.count > 1 {
-                format!("{}-{k}", a.name)
-            } else {
-                a.name.clone()
-            };
-            let mut behaviour = a.role.behaviour();
-            if let Some(n) = a.max_parallel_jobs {
-                behaviour.max_parallel_jobs = n.max(1);
-            }
-            if let Some(rate) = a.bad_work_rate {
-                behaviour.bad_work_rate = rate.clamp(0.0, 1.0);
-            }
-            if let Some(rate) = a.error_rate {
-                behaviour.error_rate = rate.clamp(0.0, 1.0);
-            }
-            out.push(AgentProfile {
-                id: AccountId(out.len() as u32 + 1),
-                name,
-                role: a.role,
-                skills: a.skills.clone(),
-                behaviour,
-            });
+/// Each agent's genesis grant (twice its stake, out of the steward's supply) and validator bond;
+/// returns the agents' resource allowances.
+fn grant(ledger: &mut Ledger, agents: &[AgentSetup]) -> BTreeMap<AccountId, Allowance> {
+    let mut allowances = BTreeMap::new();
+    for agent in agents {
+        let id = agent.profile.id;
+        let stake = Amount::from_tokens(agent.stake);
+        // Genesis grants come out of the supply; a too-small supply simply funds fewer agents.
+        let _ = ledger.transfer(STEWARD, id, stake.checked_add(stake).unwrap_or(stake));
+        if agent.profile.role.validates() {
+            let _ = ledger.stake_validator(id, stake);
         }
+        allowances.insert(
+            id,
+            Allowance {
+                energy_limit: agent.energy_allowance,
+                compute_limit: agent.compute_allowance,
+                energy_used: 0.0,
+                compute_used: 0.0,
+            },
+        );
     }
-    out
+    allowances
 }

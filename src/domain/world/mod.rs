@@ -24,7 +24,6 @@ mod settlement;
 mod skill_bits;
 mod work;
 
-pub use genesis::profiles;
 pub use market::Bids;
 
 use super::agent::{AgentProfile, AgentTick};
