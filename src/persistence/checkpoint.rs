@@ -213,7 +213,9 @@ mod tests {
     fn state() -> WorldState {
         let config: crate::config::Config =
             serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
-        crate::domain::world::World::genesis(&config.world_setup(), 1, 0).state
+        crate::domain::world::World::genesis(&config.world_setup(), 1, 0)
+            .0
+            .state
     }
 
     #[test]

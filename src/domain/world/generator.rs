@@ -130,7 +130,7 @@ mod tests {
         fn the_richest_two_head_the_full_ranking(
             moves in prop::collection::vec((0..8u32, 0..8u32, 0..3u128), 0..40),
         ) {
-            let mut world = World::genesis(&crate::domain::setup::sample(), 1, 0);
+            let (mut world, _) = World::genesis(&crate::domain::setup::sample(), 1, 0);
             for (from, to, tokens) in moves {
                 let amount = world.state.ledger.free(AccountId(from)).mul_ratio(tokens as f64 / 2.0);
                 let _ = world.state.ledger.transfer(AccountId(from), AccountId(to), amount);

@@ -1,7 +1,7 @@
 //! Where a world comes from: genesis from a setup, restore from a checkpoint, and the events
 //! that bring a listener attached later up to date.
 
-use super::{ArchiveMark, Counters, MS_PER_HOUR, World, WorldError, WorldState};
+use super::{ArchiveMark, Counters, MS_PER_HOUR, Refusal, World, WorldError, WorldState};
 use super::{Bids, SkillBits};
 use crate::domain::agent::AgentProfile;
 use crate::domain::amount::Amount;
@@ -18,8 +18,9 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
 
 impl World {
-    /// A fresh world: accounts, genesis mint, validator bonds, demo jobs.
-    pub fn genesis(setup: &WorldSetup, seed: u64, now_ms: u64) -> World {
+    /// A fresh world: accounts, genesis mint, validator bonds, demo jobs; and the demo jobs it
+    /// could not post.
+    pub fn genesis(setup: &WorldSetup, seed: u64, now_ms: u64) -> (World, Vec<Refusal>) {
         let agents = setup.profiles();
         let mut ledger = Ledger::default();
         ledger.open("steward");
@@ -63,6 +64,7 @@ impl World {
         };
         let mut world = World::assemble(state, agents, Box::new(sim));
         world.follow_simulation();
+        let mut refused = Vec::new();
         for job in &setup.demo_jobs {
             let spec = JobSpec {
                 title: job.title.as_str().into(),
@@ -75,11 +77,14 @@ impl World {
                 parent: None,
                 origin: JobOrigin::Local,
             };
-            if let Err(e) = world.post_job(spec) {
-                tracing::warn!("demo job {:?} not posted: {e}", job.title);
+            if let Err(error) = world.post_job(spec) {
+                refused.push(Refusal::DemoJob {
+                    title: job.title.clone(),
+                    error,
+                });
             }
         }
-        world
+        (world, refused)
     }
 
     fn assemble(state: WorldState, agents: Vec<AgentProfile>, sim: Box<dyn PlanetarySim>) -> World {
@@ -113,8 +118,11 @@ impl World {
 
     /// Rebuilds a world from a checkpoint, whose agents must be the setup's. The setup's
     /// governance values win over the checkpoint's, so owner changes made to the config while the
-    /// orchestrator was down take effect.
-    pub fn restore(setup: &WorldSetup, state: WorldState) -> Result<World, WorldError> {
+    /// orchestrator was down take effect; returns the world and the changes it refused.
+    pub fn restore(
+        setup: &WorldSetup,
+        state: WorldState,
+    ) -> Result<(World, Vec<Refusal>), WorldError> {
         let agents = setup.profiles();
         let names: Vec<&str> = state
             .ledger
@@ -136,11 +144,12 @@ impl World {
             serde_json::from_value(state.sim.clone()).map_err(WorldError::BadSim)?,
         );
         let mut world = World::assemble(state, agents, Box::new(sim));
-        for (name, value) in world.state.params.changes_to(&setup.params) {
-            world.set_parameter(name, value, "config");
-        }
+        let changes = world.state.params.changes_to(&setup.params);
+        let refused = (changes.into_iter())
+            .filter_map(|(name, value)| world.set_parameter(name, value, "config").err())
+            .collect();
         world.follow_simulation();
-        Ok(world)
+        Ok((world, refused))
     }
 
     /// Jobs interrupted by a stop are taken up again: active work restarts, validation rounds

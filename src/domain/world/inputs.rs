@@ -6,31 +6,50 @@ use crate::domain::events::{DomainEvent, ExternalInput};
 use crate::domain::job::{JobId, JobOrigin, JobSpec};
 use crate::domain::ledger::STEWARD;
 
+/// An input the world would not act on, for the caller to report (the world itself keeps no log).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("demo job {title:?} not posted: {error}")]
+    DemoJob { title: String, error: WorldError },
+    #[error("external job refused: {0}")]
+    ExternalJob(WorldError),
+    #[error("job {reference} not adopted: {error}")]
+    Adoption {
+        reference: String,
+        error: WorldError,
+    },
+    /// A parameter change `by` a source (console, config, chain) that is invalid.
+    #[error("parameter change from {by} refused: {reason}")]
+    Parameter { by: String, reason: String },
+}
+
 impl World {
-    pub fn apply_input(&mut self, input: ExternalInput) {
+    /// Applies one input; an input the rules refuse changes nothing.
+    pub fn apply_input(&mut self, input: ExternalInput) -> Result<(), Refusal> {
         match input {
             ExternalInput::Pause { source } => {
                 if !self.state.paused {
                     self.state.paused = true;
                     self.events.push(DomainEvent::Paused { source });
                 }
+                Ok(())
             }
             ExternalInput::Resume { source } => {
                 if self.state.paused {
                     self.state.paused = false;
                     self.events.push(DomainEvent::Resumed { source });
                 }
+                Ok(())
             }
             ExternalInput::SetParameter {
                 name,
                 value,
                 source,
             } => self.set_parameter(&name, value, &source),
-            ExternalInput::PostJob { spec } => {
-                if let Err(e) = self.post_job(spec) {
-                    tracing::warn!("external job refused: {e}");
-                }
-            }
+            ExternalInput::PostJob { spec } => match self.post_job(spec) {
+                Ok(_) => Ok(()),
+                Err(error) => Err(Refusal::ExternalJob(error)),
+            },
             ExternalInput::AdoptJob {
                 reference,
                 title,
@@ -47,29 +66,36 @@ impl World {
                     },
                     ..self.generated_job(&g, poster).0
                 };
-                if let Err(e) = self.post_job(spec) {
-                    tracing::warn!("job {reference} not adopted: {e}");
+                match self.post_job(spec) {
+                    Ok(_) => Ok(()),
+                    Err(error) => Err(Refusal::Adoption { reference, error }),
                 }
             }
         }
     }
 
-    pub(super) fn set_parameter(&mut self, name: &str, value: f64, source: &str) {
-        match self.state.params.set(name, value) {
-            Ok(old) if old != value => {
-                self.state.resources.energy_ceiling = self.state.params.energy_ceiling;
-                self.state.resources.compute_ceiling = self.state.params.compute_ceiling;
-                self.follow_simulation();
-                self.events.push(DomainEvent::ParameterChanged {
-                    name: name.to_string(),
-                    old: old.to_string(),
-                    new: value.to_string(),
-                    source: source.to_string(),
-                });
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("parameter change from {source} refused: {e}"),
+    pub(super) fn set_parameter(
+        &mut self,
+        name: &str,
+        value: f64,
+        source: &str,
+    ) -> Result<(), Refusal> {
+        let old = (self.state.params.set(name, value)).map_err(|reason| Refusal::Parameter {
+            by: source.to_string(),
+            reason,
+        })?;
+        if old != value {
+            self.state.resources.energy_ceiling = self.state.params.energy_ceiling;
+            self.state.resources.compute_ceiling = self.state.params.compute_ceiling;
+            self.follow_simulation();
+            self.events.push(DomainEvent::ParameterChanged {
+                name: name.to_string(),
+                old: old.to_string(),
+                new: value.to_string(),
+                source: source.to_string(),
+            });
         }
+        Ok(())
     }
 
     /// Escrows reward + burn fee from the poster, then adds the job to the DAG.

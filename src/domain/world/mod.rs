@@ -24,6 +24,7 @@ mod settlement;
 mod skill_bits;
 mod work;
 
+pub use inputs::Refusal;
 pub use market::Bids;
 
 use super::agent::{AgentProfile, AgentTick};
