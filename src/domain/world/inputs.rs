@@ -6,7 +6,8 @@ use crate::domain::events::{DomainEvent, ExternalInput};
 use crate::domain::job::{JobId, JobOrigin, JobSpec};
 use crate::domain::ledger::STEWARD;
 
-/// An input the world would not act on, for the caller to report (the world itself keeps no log).
+/// Something the world was asked to do and would not (an input, a demo job, a config change at
+/// restore), for the caller to report: the domain keeps no log.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     #[error("demo job {title:?} not posted: {error}")]
@@ -24,7 +25,7 @@ pub enum Refusal {
 }
 
 impl World {
-    /// Applies one input; an input the rules refuse changes nothing.
+    /// Applies one input, or says why the rules refused it.
     pub fn apply_input(&mut self, input: ExternalInput) -> Result<(), Refusal> {
         match input {
             ExternalInput::Pause { source } => {
