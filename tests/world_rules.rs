@@ -1,9 +1,10 @@
 //! Whole-world rules, driven in-process cycle by cycle (no bus, no disk).
 
 use omega::config::Config;
-use omega::domain::events::{DomainEvent, OpenGate, Step, StepGate};
-use omega::domain::job::{JobId, JobStatus};
-use omega::domain::world::World;
+use omega::domain::events::{DomainEvent, ExternalInput, OpenGate, Step, StepGate};
+use omega::domain::job::{JobId, JobOrigin, JobSpec, JobStatus};
+use omega::domain::setup::WorldSetup;
+use omega::domain::world::{World, WorldState};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +13,24 @@ const PERIOD: u64 = 200;
 
 fn config() -> Config {
     serde_json::from_str(include_str!("../config/default_config.json")).unwrap()
+}
+
+fn setup() -> WorldSetup {
+    config().world_setup()
+}
+
+/// A fresh world at `T0` whose demo jobs were all posted.
+fn genesis(setup: &WorldSetup, seed: u64) -> World {
+    let (world, refused) = World::genesis(setup, seed, T0);
+    assert!(refused.is_empty(), "{refused:?}");
+    world
+}
+
+/// A world restored from `state` that took every change the setup brings.
+fn restore(setup: &WorldSetup, state: WorldState) -> World {
+    let (world, refused) = World::restore(setup, state).unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    world
 }
 
 fn run(world: &mut World, cycles: u64, gate: &dyn StepGate) -> Vec<DomainEvent> {
@@ -26,7 +45,7 @@ fn run(world: &mut World, cycles: u64, gate: &dyn StepGate) -> Vec<DomainEvent> 
 
 #[test]
 fn default_config_completes_jobs_in_30_cycles() {
-    let mut world = World::genesis(&config(), 1, T0);
+    let mut world = genesis(&setup(), 1);
     let events = run(&mut world, 30, &OpenGate);
     let completed = events
         .iter()
@@ -45,7 +64,7 @@ proptest! {
     fn world_invariants_hold_for_any_seed(seed in any::<u64>(), max_jobs in 1u32..12) {
         let mut cfg = config();
         cfg.max_concurrent_jobs = max_jobs;
-        let mut world = World::genesis(&cfg, seed, T0);
+        let mut world = genesis(&cfg.world_setup(), seed);
         let mut settled = BTreeSet::new();
         let mut worker: BTreeMap<JobId, omega::domain::events::Name> = BTreeMap::new();
         for _ in 0..150 {
@@ -80,7 +99,7 @@ proptest! {
 
 #[test]
 fn delegated_sub_jobs_follow_the_spec() {
-    let mut world = World::genesis(&config(), 3, T0);
+    let mut world = genesis(&setup(), 3);
     let events = run(&mut world, 300, &OpenGate);
     let (parent, child) = events
         .iter()
@@ -116,11 +135,13 @@ fn delegated_sub_jobs_follow_the_spec() {
 
 #[test]
 fn a_paused_world_does_not_move() {
-    let mut world = World::genesis(&config(), 5, T0);
+    let mut world = genesis(&setup(), 5);
     run(&mut world, 5, &OpenGate);
-    world.apply_input(omega::domain::events::ExternalInput::Pause {
-        source: "test".into(),
-    });
+    world
+        .apply_input(ExternalInput::Pause {
+            source: "test".into(),
+        })
+        .unwrap();
     let before = serde_json::to_value(&world.state).unwrap();
     run(&mut world, 20, &OpenGate);
     let mut after = serde_json::to_value(&world.state).unwrap();
@@ -139,7 +160,7 @@ impl StepGate for HoldJob {
 
 #[test]
 fn a_sink_gate_holds_a_job_until_released() {
-    let mut world = World::genesis(&config(), 9, T0);
+    let mut world = genesis(&setup(), 9);
     run(&mut world, 20, &HoldJob(JobId(1)));
     assert_eq!(
         world.state.jobs.get(JobId(1)).unwrap().status,
@@ -152,7 +173,7 @@ fn a_sink_gate_holds_a_job_until_released() {
 
 #[test]
 fn interrupted_jobs_are_redispatched_and_revalidated() {
-    let mut world = World::genesis(&config(), 11, T0);
+    let mut world = genesis(&setup(), 11);
     for _ in 0..60 {
         run(&mut world, 1, &OpenGate);
         let active = world
@@ -170,7 +191,7 @@ fn interrupted_jobs_are_redispatched_and_revalidated() {
         }
     }
     let state = world.state.clone();
-    let mut restored = World::restore(&config(), state).unwrap();
+    let mut restored = restore(&setup(), state);
     let (redispatched, revalidated) = restored.recover_interrupted();
     assert!(redispatched > 0 && revalidated > 0);
     assert!(
@@ -201,15 +222,15 @@ fn interrupted_jobs_are_redispatched_and_revalidated() {
 
 #[test]
 fn same_seed_same_world() {
-    let mut a = World::genesis(&config(), 77, T0);
-    let mut b = World::genesis(&config(), 77, T0);
+    let mut a = genesis(&setup(), 77);
+    let mut b = genesis(&setup(), 77);
     run(&mut a, 100, &OpenGate);
     run(&mut b, 100, &OpenGate);
     assert_eq!(
         serde_json::to_string(&a.state).unwrap(),
         serde_json::to_string(&b.state).unwrap()
     );
-    let mut c = World::genesis(&config(), 78, T0);
+    let mut c = genesis(&setup(), 78);
     run(&mut c, 100, &OpenGate);
     assert_ne!(
         serde_json::to_string(&a.state).unwrap(),
@@ -219,12 +240,84 @@ fn same_seed_same_world() {
 
 #[test]
 fn config_changes_win_over_the_checkpoint_at_restore() {
-    let mut world = World::genesis(&config(), 1, T0);
+    let mut world = genesis(&setup(), 1);
     run(&mut world, 3, &OpenGate);
     let mut cfg = config();
     cfg.validators.stake_ratio = 0.2;
     cfg.resource_manager.energy_capacity = 1_250_000.0;
-    let restored = World::restore(&cfg, world.state.clone()).unwrap();
+    let restored = restore(&cfg.world_setup(), world.state.clone());
     assert_eq!(restored.state.params.stake_ratio, 0.2);
     assert_eq!(restored.state.resources.energy_ceiling, 1_250_000.0);
+}
+
+/// What the world refuses it reports back, in the words the console has always shown, and it
+/// changes nothing for it.
+#[test]
+fn refusals_come_back_to_the_caller() {
+    let mut cfg = setup();
+    let mut huge = cfg.demo_jobs[0].clone();
+    huge.title = "Too dear".into();
+    huge.reward = 1e12;
+    cfg.demo_jobs.push(huge);
+    let (mut world, refused) = World::genesis(&cfg, 1, T0);
+    let refused: Vec<String> = refused.iter().map(|r| r.to_string()).collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].starts_with("demo job \"Too dear\" not posted: cannot post job: steward has "),
+        "{}",
+        refused[0]
+    );
+    assert_eq!(world.state.jobs.len(), cfg.demo_jobs.len() - 1);
+    world.take_events();
+
+    let before = world.state.clone();
+    let refusal = world.apply_input(ExternalInput::SetParameter {
+        name: "stake_ratio".into(),
+        value: 1.5,
+        source: "console".into(),
+    });
+    assert_eq!(
+        refusal.unwrap_err().to_string(),
+        "parameter change from console refused: stake_ratio must be between 0 and 1 (got 1.5)"
+    );
+    let refusal = world.apply_input(ExternalInput::AdoptJob {
+        reference: "0xfeed".into(),
+        title: "Adopted".into(),
+        reward: omega::domain::amount::Amount::from_tokens(1e12),
+    });
+    let refusal = refusal.unwrap_err().to_string();
+    assert!(
+        refusal.starts_with("job 0xfeed not adopted: cannot post job: steward has "),
+        "{refusal}"
+    );
+    let spec = JobSpec {
+        title: "Posted from outside".into(),
+        reward: omega::domain::amount::Amount::from_tokens(1e12),
+        deadline_ms: T0 + 3_600_000,
+        energy: 1.0,
+        compute: 1.0,
+        skills: vec!["finance".to_string()].into(),
+        poster: omega::domain::ledger::STEWARD,
+        parent: None,
+        origin: JobOrigin::Local,
+    };
+    let refusal = world.apply_input(ExternalInput::PostJob { spec });
+    let refusal = refusal.unwrap_err().to_string();
+    assert!(
+        refusal.starts_with("external job refused: cannot post job: "),
+        "{refusal}"
+    );
+    assert!(world.take_events().is_empty());
+    assert_eq!(world.state.jobs, before.jobs);
+    assert_eq!(world.state.params, before.params);
+
+    let mut changed = setup();
+    changed.params.quorum = 9;
+    let (restored, refused) = World::restore(&changed, before).unwrap();
+    let refused: Vec<String> = refused.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        refused,
+        ["parameter change from config refused: quorum 9 exceeds committee_size 4"]
+    );
+    assert_eq!(restored.state.params.quorum, setup().params.quorum);
 }

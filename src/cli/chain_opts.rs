@@ -339,7 +339,7 @@ pub(super) fn signers(config: &Config, keys: &Keys) -> Vec<(String, alloy::primi
         ("owner".to_string(), keys.owner.address()),
         ("employer".to_string(), keys.employer.address()),
     ];
-    for profile in crate::domain::world::profiles(config) {
+    for profile in config.agent_profiles() {
         let key = if profile.role == Role::Validator {
             validators.next()
         } else {

@@ -3,6 +3,7 @@
 //! Unknown keys are refused so a typo never silently falls back to a default.
 
 pub mod edit;
+mod setup;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

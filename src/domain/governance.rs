@@ -1,7 +1,6 @@
 //! Governance parameters: the levers the owner may pull while the orchestrator runs.
 
 use super::amount::Amount;
-use crate::config::{Config, GeneratorConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,7 +18,25 @@ pub struct Params {
     pub energy_ceiling: f64,
     pub compute_ceiling: f64,
     pub base_innovation: f64,
-    pub generator: GeneratorConfig,
+    pub generator: GeneratorParams,
+}
+
+/// The job generator's settings. Checkpoints hold them as the config's `generator` section is
+/// written, so the fields, their order and the refusal of unknown ones stay as they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorParams {
+    /// Expected jobs posted per unpaused cycle, scaled by the simulation's innovation.
+    pub rate_per_cycle: f64,
+    /// The generator waits while this many jobs are pending.
+    pub max_pending: u32,
+    /// Reward as a fraction of the poster's free balance, clamped to [min_reward, max_reward].
+    pub reward_fraction: f64,
+    pub min_reward: f64,
+    pub max_reward: f64,
+    pub deadline_hours: f64,
+    pub max_energy: f64,
+    pub max_compute: f64,
 }
 
 /// The parameters `SetParameter` may change, by name.
@@ -40,26 +57,6 @@ pub const GOVERNABLE: &[&str] = &[
 ];
 
 impl Params {
-    pub fn from_config(c: &Config) -> Params {
-        let v = &c.validators;
-        Params {
-            stake_ratio: v.stake_ratio,
-            slash_ratio: v.slash_ratio,
-            penalty_ratio: v.penalty_ratio,
-            burn_ratio: v.burn_ratio,
-            min_validator_stake: Amount::from_tokens(v.min_stake),
-            quorum: v.quorum,
-            committee_size: v.committee_size,
-            commit_phase_ms: seconds_to_ms(v.commit_phase_seconds),
-            reveal_phase_ms: seconds_to_ms(v.reveal_phase_seconds),
-            max_concurrent_jobs: c.max_concurrent_jobs,
-            energy_ceiling: c.resource_manager.energy_capacity,
-            compute_ceiling: c.resource_manager.compute_capacity,
-            base_innovation: c.simulation.innovation,
-            generator: c.generator.clone(),
-        }
-    }
-
     /// Current value of a governable parameter.
     pub fn get(&self, name: &str) -> Option<f64> {
         Some(match name {
@@ -177,9 +174,7 @@ mod tests {
     use super::*;
 
     fn params() -> Params {
-        Params::from_config(
-            &serde_json::from_str(include_str!("../../config/default_config.json")).unwrap(),
-        )
+        crate::domain::setup::sample().params
     }
 
     #[test]

@@ -10,5 +10,6 @@ pub mod id_map;
 pub mod job;
 pub mod ledger;
 pub mod resources;
+pub mod setup;
 pub mod sim;
 pub mod world;

@@ -8,7 +8,7 @@ use super::sources::{ConfigWatcher, ControlWatcher};
 use crate::config::{Config, ReportPaths};
 use crate::domain::events::{DomainEvent, ExternalInput};
 use crate::domain::job::{Job, JobStatus};
-use crate::domain::world::{ArchiveMark, World, WorldState};
+use crate::domain::world::{ArchiveMark, Refusal, World, WorldState};
 use crate::persistence::eventlog::EventLog;
 use crate::persistence::telemetry::{Sample, Telemetry};
 use crate::persistence::{archive, checkpoint};
@@ -156,7 +156,8 @@ impl Orchestrator {
                             paths.archive.display()
                         )
                     })?;
-                let mut world = World::restore(config, loaded.state)?;
+                let (mut world, refused) = World::restore(&config.world_setup(), loaded.state)?;
+                refused.iter().for_each(warn_refused);
                 let (redispatched, revalidated) = world.recover_interrupted();
                 log.line("INFO", "state_restored", json!({
                     "path": paths.state, "hash": loaded.hash.to_string(), "cycle": world.state.cycle,
@@ -182,7 +183,9 @@ impl Orchestrator {
                     wall_ms()
                 };
                 set_aside_orphaned_archive(&paths)?;
-                (World::genesis(config, seed, start), false)
+                let (world, refused) = World::genesis(&config.world_setup(), seed, start);
+                refused.iter().for_each(warn_refused);
+                (world, false)
             }
         };
         let clock = if options.fast {
@@ -317,19 +320,26 @@ impl Orchestrator {
     fn poll_inputs(&mut self) {
         if let Some(c) = self.control.poll(self.world.state.applied_control_seq) {
             let source = format!("console:{}", c.source);
-            self.world.apply_input(if c.paused {
+            let input = if c.paused {
                 ExternalInput::Pause { source }
             } else {
                 ExternalInput::Resume { source }
-            });
+            };
+            self.world
+                .apply_input(input)
+                .unwrap_or_else(|r| warn_refused(&r));
             self.world.state.applied_control_seq = c.seq;
         }
         for input in self.config_watch.poll() {
-            self.world.apply_input(input);
+            self.world
+                .apply_input(input)
+                .unwrap_or_else(|r| warn_refused(&r));
         }
         for source in &mut self.sources {
             for input in source.poll() {
-                self.world.apply_input(input);
+                self.world
+                    .apply_input(input)
+                    .unwrap_or_else(|r| warn_refused(&r));
             }
         }
     }
@@ -530,6 +540,12 @@ fn announce(e: &DomainEvent) {
         } => tracing::info!("{name}: {old} → {new} ({source})"),
         _ => {}
     }
+}
+
+/// The world refused an input (or a demo job, or a config change at restore): it goes on
+/// without it, and the steward reads why on the console.
+fn warn_refused(refusal: &Refusal) {
+    tracing::warn!("{refusal}");
 }
 
 /// A fresh start with an archive left from an earlier state (its checkpoint was removed): keep

@@ -65,7 +65,7 @@ impl ConfigWatcher {
         ConfigWatcher {
             path,
             stamp,
-            current: Params::from_config(config),
+            current: config.params(),
         }
     }
 
@@ -75,7 +75,7 @@ impl ConfigWatcher {
             return Vec::new();
         }
         let next = match Config::load(&self.path) {
-            Ok(c) => Params::from_config(&c),
+            Ok(c) => c.params(),
             Err(e) => {
                 tracing::warn!("ignoring config change: {e}");
                 return Vec::new();
