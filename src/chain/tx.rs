@@ -9,7 +9,8 @@ use super::bindings::{
 use super::miner::Miner;
 use alloy::eips::Encodable2718;
 use alloy::network::{EthereumWallet, TransactionBuilder};
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::providers::ext::AnvilApi;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
@@ -360,10 +361,7 @@ impl TxHub {
 
     /// Devnet only: moves the chain clock forward and mines a block.
     pub async fn warp(&self, seconds: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self
-            .provider
-            .raw_request("evm_increaseTime".into(), (U256::from(seconds),))
-            .await?;
+        self.provider.anvil_increase_time(seconds).await?;
         self.mine(1).await
     }
 

@@ -140,12 +140,12 @@ pub fn workforce(config: &Config) -> (usize, usize) {
 /// Who mines: anvil's automine, or a run building blocks on demand. Restores automine first when
 /// the run that turned it off is gone.
 async fn block_building(devnet: &DevnetPaths, rpc_url: &str) -> Result<String> {
-    use alloy::providers::Provider;
+    use alloy::providers::ext::AnvilApi;
     let provider = crate::chain::tx::connect(rpc_url)?;
     if crate::chain::miner::restore_if_orphaned(&provider, &devnet.miner).await? {
         println!("automine restored (the run that was building blocks is gone)");
     }
-    let automine: bool = provider.raw_request("anvil_getAutomine".into(), ()).await?;
+    let automine: bool = provider.anvil_get_auto_mine().await?;
     Ok(if automine {
         "one per transaction (automine)".into()
     } else {
