@@ -50,6 +50,9 @@ pub fn execute(cmd: DevnetCommand) -> Result<()> {
     runtime.block_on(async move {
         match cmd {
             DevnetCommand::Up(a) => {
+                if a.json {
+                    super::progress::hide();
+                }
                 let (config, paths) = a.files.load()?;
                 let devnet = DevnetPaths::new(&paths.dir);
                 let d = up(&config, &devnet, &a.anvil).await?;
@@ -106,7 +109,11 @@ pub async fn up(
         agents,
         validators,
     };
-    let d = ensure_up(devnet, &options).await?;
+    // Starting anvil and deploying take seconds: a spinner shows it is at work.
+    let spinner = super::progress::spinner("starting the devnet and deploying the contracts");
+    let d = ensure_up(devnet, &options).await;
+    spinner.finish_and_clear();
+    let d = d?;
     if d.started {
         println!(
             "started anvil (pid {}) on {}",
