@@ -416,12 +416,12 @@ mod tests {
     fn samples_keep_their_labels_and_integer_values() {
         let text = full_scrape();
         for line in [
-            "omega_jobs{status=\"pending\"} 0",
+            "omega_jobs{status=\"pending\"} 3",
             "omega_jobs{status=\"cancelled\"} 0",
-            "omega_jobs_posted_total 0",
+            "omega_jobs_posted_total 3",
             "omega_paused 0",
-            "omega_price_tokens{resource=\"energy\"} ",
-            "omega_tokens{bucket=\"minted\"} ",
+            "omega_price_tokens{resource=\"energy\"} 0.05",
+            "omega_tokens{bucket=\"minted\"} 1000000000",
             "omega_ledger_balanced 1",
             "omega_indexer_lag_blocks 10",
             "omega_indexer_reorgs_total 2",
