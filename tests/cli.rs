@@ -125,6 +125,8 @@ fn a_run_without_a_terminal_writes_no_progress_bar() {
         "5",
         "--status-every",
         "0.001",
+        "--log-level",
+        "info",
     ]);
     success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
