@@ -4,8 +4,8 @@ mod common;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::ext::AnvilApi;
 use alloy::providers::ProviderBuilder;
+use alloy::providers::ext::AnvilApi;
 use alloy::rpc::types::anvil::ReorgOptions;
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, job_state, runtime, sigterm, wait_for};

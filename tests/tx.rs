@@ -4,8 +4,8 @@
 mod common;
 
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::providers::{DynProvider, Provider};
 use alloy::providers::ext::{AnvilApi, TxPoolApi};
+use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, runtime};
 use omega::chain::miner::Miner;

@@ -230,3 +230,23 @@ pub fn stop(paths: &DevnetPaths) -> Result<Option<AnvilProcess>, AnvilError> {
     std::fs::remove_file(&paths.process)?;
     Ok(Some(p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node that takes the connection but never answers is given up on at the limit, not
+    /// waited for: the request itself counts against the timeout.
+    #[tokio::test]
+    async fn a_silent_node_is_given_up_on_at_the_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let started = Instant::now();
+        assert!(!answers_within(&url, Duration::from_millis(300)).await);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    }
+}
