@@ -10,6 +10,7 @@
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{B256, U256, keccak256};
 use alloy::providers::Provider;
+use alloy::providers::ext::AnvilApi;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
 use omega::chain::bindings::{AGIALPHA, JobRegistry};
@@ -71,9 +72,7 @@ async fn main() -> eyre::Result<()> {
             .tx_hash(),
     ];
     // Many transactions per block: automine would mine one block per transaction.
-    let _: serde_json::Value = provider
-        .raw_request("evm_setAutomine".into(), (false,))
-        .await?;
+    provider.anvil_set_auto_mine(false).await?;
     let posting = Instant::now();
     for i in 0..jobs {
         let create = JobRegistry::createJobCall {
@@ -92,14 +91,12 @@ async fn main() -> eyre::Result<()> {
     }
     let last = *hashes.last().expect("sent");
     let receipt = loop {
-        let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await?;
+        provider.evm_mine(None).await?;
         if let Some(r) = provider.get_transaction_receipt(last).await? {
             break r;
         }
     };
-    let _: serde_json::Value = provider
-        .raw_request("evm_setAutomine".into(), (true,))
-        .await?;
+    provider.anvil_set_auto_mine(true).await?;
     eyre::ensure!(receipt.status(), "the last createJob reverted");
     let posting = posting.elapsed();
 

@@ -2,6 +2,7 @@
 //! `omega` itself, runs the orchestrator, and checks the chain with plain RPC reads.
 
 use alloy::primitives::{Address, U256};
+use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
@@ -261,10 +262,7 @@ fn kill_9_mid_lifecycle_then_restart_creates_nothing_twice() {
 
 async fn automine(rpc: &str) -> bool {
     let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
-    provider
-        .raw_request("anvil_getAutomine".into(), ())
-        .await
-        .unwrap()
+    provider.anvil_get_auto_mine().await.unwrap()
 }
 
 /// Blocks since `from` and the transactions in them.
@@ -347,10 +345,7 @@ fn a_transaction_left_in_the_pool_by_a_killed_run_is_mined_when_automine_comes_b
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::from(owner.clone()))
             .connect_http(net.rpc().parse().unwrap());
-        let _: serde_json::Value = provider
-            .raw_request("evm_setAutomine".into(), (false,))
-            .await
-            .unwrap();
+        provider.anvil_set_auto_mine(false).await.unwrap();
         let tx = TransactionRequest::default()
             .with_to(Address::with_last_byte(0x42))
             .with_value(U256::from(1));

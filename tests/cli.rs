@@ -111,6 +111,42 @@ fn the_same_seed_gives_the_same_checkpoint() {
     assert_eq!(read(&a), read(&b));
 }
 
+/// `run --cycles N` shows a bar only on a terminal: with its output captured (as in a pipe, a
+/// file or CI) neither stream holds any of it, and the log lines are whole.
+#[test]
+fn a_run_without_a_terminal_writes_no_progress_bar() {
+    let sb = Sandbox::new(|_| {}).chain_off();
+    let out = sb.omega(&[
+        "run",
+        "--cycles",
+        "60",
+        "--fast",
+        "--seed",
+        "5",
+        "--status-every",
+        "0.001",
+        "--log-level",
+        "info",
+    ]);
+    success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cycle "),
+        "the status lines are logged: {stderr}"
+    );
+    for (name, text) in [
+        ("stdout", String::from_utf8_lossy(&out.stdout)),
+        ("stderr", stderr),
+    ] {
+        for mark in ["\r", "\u{1b}[2K", "█", "░", " left)"] {
+            assert!(
+                !text.contains(mark),
+                "{name} holds {mark:?} of a progress bar:\n{text}"
+            );
+        }
+    }
+}
+
 /// The reference formulas grow GDP geometrically with innovation; a long run overflowed it to
 /// infinity, which the checkpoint wrote as `null` and could then not read back.
 #[test]

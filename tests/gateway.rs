@@ -7,6 +7,7 @@ mod common;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::providers::ext::AnvilApi;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
@@ -93,8 +94,8 @@ fn a_gateway_posts_a_job_and_omegas_agents_see_it_through() {
             .wallet(EthereumWallet::from(key(0)))
             .connect_http(rpc.parse().unwrap());
         let ether = U256::from(10u64).pow(U256::from(20u64));
-        let _: serde_json::Value = owner
-            .raw_request("anvil_setBalance".into(), (gateway.address(), ether))
+        owner
+            .anvil_set_balance(gateway.address(), ether)
             .await
             .unwrap();
         let token: Address = env["AGIALPHA_TOKEN_ADDRESS"].parse().unwrap();

@@ -4,7 +4,9 @@ mod common;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::ProviderBuilder;
+use alloy::providers::ext::AnvilApi;
+use alloy::rpc::types::anvil::ReorgOptions;
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, job_state, runtime, sigterm, wait_for};
 use omega::chain::bindings::{AGIALPHA, JobRegistry, SystemPause};
@@ -32,11 +34,8 @@ async fn post_external_job(rpc: &str, d: &Deployment) -> U256 {
     let as_owner = ProviderBuilder::new()
         .wallet(EthereumWallet::from(owner))
         .connect_http(rpc.parse().unwrap());
-    let _: serde_json::Value = as_owner
-        .raw_request(
-            "anvil_setBalance".into(),
-            (employer.address(), U256::from(10u64).pow(U256::from(20u64))),
-        )
+    as_owner
+        .anvil_set_balance(employer.address(), U256::from(10u64).pow(U256::from(20u64)))
         .await
         .unwrap();
     let token = AGIALPHA::new(d.token, &as_owner);
@@ -187,13 +186,12 @@ fn a_reorg_is_detected_and_leaves_no_drift() {
     // Replace the block holding the outsider's createJob with an empty one.
     let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
     rt.block_on(async {
-        let _: serde_json::Value = p
-            .raw_request(
-                "anvil_reorg".into(),
-                (1u64, Vec::<serde_json::Value>::new()),
-            )
-            .await
-            .unwrap();
+        p.anvil_reorg(ReorgOptions {
+            depth: 1,
+            tx_block_pairs: Vec::new(),
+        })
+        .await
+        .unwrap();
     });
     let (clean, report) = reconcile_json(&net);
     assert_eq!(report["reorgs"], 1, "{report:#}");

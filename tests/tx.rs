@@ -4,6 +4,7 @@
 mod common;
 
 use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::ext::{AnvilApi, TxPoolApi};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, runtime};
@@ -23,29 +24,16 @@ fn spare_key(index: u32) -> PrivateKeySigner {
 
 async fn fund(provider: &DynProvider, who: Address) {
     let ether = U256::from(10u64).pow(U256::from(20u64));
-    let _: serde_json::Value = provider
-        .raw_request("anvil_setBalance".into(), (who, ether))
-        .await
-        .unwrap();
+    provider.anvil_set_balance(who, ether).await.unwrap();
 }
 
 async fn pool_size(provider: &DynProvider) -> u64 {
-    let status: serde_json::Value = provider
-        .raw_request("txpool_status".into(), ())
-        .await
-        .unwrap();
-    ["pending", "queued"]
-        .iter()
-        .map(|k| u64::from_str_radix(status[k].as_str().unwrap().trim_start_matches("0x"), 16))
-        .map(Result::unwrap)
-        .sum()
+    let status = provider.txpool_status().await.unwrap();
+    status.pending + status.queued
 }
 
 async fn mine(provider: &DynProvider) {
-    let _: serde_json::Value = provider
-        .raw_request("anvil_mine".into(), (U256::from(1),))
-        .await
-        .unwrap();
+    provider.anvil_mine(Some(1), None).await.unwrap();
 }
 
 /// A plain transfer of 1 wei from `hub`'s signer `from`.
@@ -66,10 +54,7 @@ fn a_transaction_dropped_from_the_pool_is_sent_again_and_mined() {
         let key = spare_key(0);
         let from = key.address();
         fund(&provider, from).await;
-        let _: serde_json::Value = provider
-            .raw_request("evm_setAutomine".into(), (false,))
-            .await
-            .unwrap();
+        provider.anvil_set_auto_mine(false).await.unwrap();
         let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
         let sending = tokio::spawn({
             let hub = hub.clone();
@@ -81,10 +66,7 @@ fn a_transaction_dropped_from_the_pool_is_sent_again_and_mined() {
             assert!(start.elapsed() < Duration::from_secs(10), "never sent");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let _: serde_json::Value = provider
-            .raw_request("anvil_dropAllTransactions".into(), ())
-            .await
-            .unwrap();
+        provider.anvil_drop_all_transactions().await.unwrap();
         assert_eq!(pool_size(&provider).await, 0, "the node forgot it");
 
         // Blocks keep coming; the hub must notice and send its transaction again.

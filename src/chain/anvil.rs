@@ -131,7 +131,7 @@ pub fn running(paths: &DevnetPaths) -> Option<AnvilProcess> {
 
 /// Starts anvil detached (it outlives this process), loading and periodically saving its chain
 /// state, and waits until it answers.
-pub fn start(
+pub async fn start(
     binary: &Path,
     paths: &DevnetPaths,
     port: u16,
@@ -187,7 +187,7 @@ pub fn start(
         &paths.process,
         &serde_json::to_vec_pretty(&process).expect("serializes"),
     )?;
-    if !answers_within(&process.rpc_url, Duration::from_secs(20)) {
+    if !answers_within(&process.rpc_url, Duration::from_secs(20)).await {
         return Err(AnvilError::NoAnswer {
             url: process.rpc_url.clone(),
             secs: 20,
@@ -197,29 +197,19 @@ pub fn start(
     Ok(process)
 }
 
-/// Polls `eth_chainId` over plain HTTP until it answers; false when it did not within `timeout`.
-pub fn answers_within(url: &str, timeout: Duration) -> bool {
-    let start = Instant::now();
-    let addr = url.trim_start_matches("http://");
-    while start.elapsed() < timeout {
-        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
-            use std::io::{Read, Write};
-            let body = r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#;
-            let req = format!(
-                "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let mut out = String::new();
-            if s.write_all(req.as_bytes()).is_ok()
-                && s.read_to_string(&mut out).is_ok()
-                && out.contains("\"result\"")
-            {
-                return true;
-            }
+/// Polls `eth_chainId` until it answers; false when it did not within `timeout` (a request that
+/// hangs counts against it too).
+pub async fn answers_within(url: &str, timeout: Duration) -> bool {
+    use alloy::providers::Provider;
+    let Ok(provider) = super::tx::connect(url) else {
+        return false;
+    };
+    let poll = async {
+        while provider.get_chain_id().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+    };
+    tokio::time::timeout(timeout, poll).await.is_ok()
 }
 
 /// Stops the devnet we started (SIGTERM, so anvil writes its state), and forgets it.
@@ -239,4 +229,24 @@ pub fn stop(paths: &DevnetPaths) -> Result<Option<AnvilProcess>, AnvilError> {
     }
     std::fs::remove_file(&paths.process)?;
     Ok(Some(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node that takes the connection but never answers is given up on at the limit, not
+    /// waited for: the request itself counts against the timeout.
+    #[tokio::test]
+    async fn a_silent_node_is_given_up_on_at_the_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let started = Instant::now();
+        assert!(!answers_within(&url, Duration::from_millis(300)).await);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    }
 }

@@ -33,7 +33,7 @@ pub async fn ensure_up(paths: &DevnetPaths, o: &DevnetOptions<'_>) -> Result<Dev
         None => {
             let binary = anvil::locate(o.anvil)?;
             let accounts = Keys::devnet_accounts(o.agents, o.validators);
-            (anvil::start(&binary, paths, o.port, accounts)?, true)
+            (anvil::start(&binary, paths, o.port, accounts).await?, true)
         }
     };
     let keys = Keys::devnet(o.agents, o.validators)?;

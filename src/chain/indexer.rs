@@ -136,6 +136,14 @@ impl IndexerSettings {
     }
 }
 
+/// How far a `sync_with` is: blocks scanned since it started, of the blocks it has to scan (the
+/// total grows when the head moves on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backfill {
+    pub scanned: u64,
+    pub total: u64,
+}
+
 /// One decoded event with where it happened.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Indexed {
@@ -255,7 +263,17 @@ impl Indexer {
 
     /// Indexes up to the safe head; returns how many events were applied.
     pub async fn sync<S: LogSource>(&mut self, src: &S) -> Result<u64, IndexerError> {
+        self.sync_with(src, &mut |_| {}).await
+    }
+
+    /// `sync`, telling `progress` after each range how far it is (for a long backfill's bar).
+    pub async fn sync_with<S: LogSource>(
+        &mut self,
+        src: &S,
+        progress: &mut (dyn FnMut(Backfill) + Send),
+    ) -> Result<u64, IndexerError> {
         let mut applied = 0;
+        let first = self.state.block;
         loop {
             let head = src.head().await?;
             self.state.head = head;
@@ -270,7 +288,13 @@ impl Indexer {
             let from = self.state.block + 1;
             let to = safe.min(from + self.state.chunk - 1);
             match self.step(src, from, to).await {
-                Ok(n) => applied += n,
+                Ok(n) => {
+                    applied += n;
+                    progress(Backfill {
+                        scanned: self.state.block.saturating_sub(first),
+                        total: safe.saturating_sub(first),
+                    });
+                }
                 Err(IndexerError::Source(SourceError::TooLarge(m))) if self.state.chunk > 1 => {
                     self.state.chunk = (self.state.chunk / 2).max(1);
                     self.state.halvings += 1;
@@ -606,6 +630,27 @@ mod tests {
         unlimited.sync(&chain).await.unwrap();
         assert_eq!(unlimited.view(), idx.view());
         assert_eq!(unlimited.state.halvings, 0);
+    }
+
+    #[tokio::test]
+    async fn a_backfill_reports_its_progress_up_to_the_safe_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Scripted::new(deployment().job_registry, &[(5, 1), (150, 2)], 200, 0);
+        let mut idx = indexer(dir.path(), 64, 10);
+        let first = idx.state.block;
+        let mut seen = Vec::new();
+        idx.sync_with(&chain, &mut |b| seen.push(b)).await.unwrap();
+        let last = *seen.last().expect("progress was reported");
+        assert_eq!(last.scanned, idx.state.block - first);
+        assert_eq!(last.scanned, last.total);
+        assert!(
+            seen.len() >= 19,
+            "one report per range of 10 blocks: {seen:?}"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0].scanned < w[1].scanned),
+            "{seen:?}"
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //! execute transaction N; the second finds its nonce used, calls it invalid and drops it from the
 //! pool together with every later transaction of that sender — which then never get a receipt.
 
-use alloy::primitives::U256;
-use alloy::providers::{DynProvider, Provider};
+use alloy::providers::DynProvider;
+use alloy::providers::ext::{AnvilApi, TxPoolApi};
 use eyre::{Result, WrapErr};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -124,26 +124,22 @@ async fn build_blocks(miner: std::sync::Weak<Miner>) {
 }
 
 pub(crate) async fn mine_blocks(provider: &DynProvider, n: u64) -> Result<()> {
-    let _: serde_json::Value = provider
-        .raw_request("anvil_mine".into(), (U256::from(n),))
+    provider
+        .anvil_mine(Some(n), None)
         .await
-        .wrap_err("anvil_mine")?;
-    Ok(())
+        .wrap_err("anvil_mine")
 }
 
 /// Transactions waiting in the pool (`txpool_status`).
 async fn pending(provider: &DynProvider) -> Result<u64> {
-    let status: serde_json::Value = provider.raw_request("txpool_status".into(), ()).await?;
-    let field = status["pending"].as_str().unwrap_or("0x0");
-    Ok(u64::from_str_radix(field.trim_start_matches("0x"), 16).unwrap_or(0))
+    Ok(provider.txpool_status().await?.pending)
 }
 
 async fn set_automine(provider: &DynProvider, on: bool) -> Result<()> {
-    let _: serde_json::Value = provider
-        .raw_request("evm_setAutomine".into(), (on,))
+    provider
+        .anvil_set_auto_mine(on)
         .await
-        .wrap_err("evm_setAutomine")?;
-    Ok(())
+        .wrap_err("anvil_setAutomine")
 }
 
 /// Gives the devnet its automine back when the run that turned it off is gone (killed, crashed).

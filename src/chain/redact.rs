@@ -67,22 +67,6 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A `tracing` writer to stderr that scrubs each formatted event before it is written.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ScrubbedStderr;
-
-impl std::io::Write for ScrubbedStderr {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        std::io::stderr().write_all(scrub(&text).as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

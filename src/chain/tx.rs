@@ -10,7 +10,8 @@ use super::bindings::{
 use super::fees::{FeePolicy, Fees};
 use super::miner::Miner;
 use alloy::network::{EthereumWallet, TransactionBuilder};
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::providers::ext::AnvilApi;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
@@ -199,10 +200,7 @@ impl TxHub {
 
     /// Devnet only: moves the chain clock forward and mines a block.
     pub async fn warp(&self, seconds: u64) -> eyre::Result<()> {
-        let _: serde_json::Value = self
-            .provider
-            .raw_request("evm_increaseTime".into(), (U256::from(seconds),))
-            .await?;
+        self.provider.anvil_increase_time(seconds).await?;
         self.mine(1).await
     }
 

@@ -298,7 +298,12 @@ impl ChainArgs {
         let mut indexer = Indexer::open(deployment, settings)?;
         let source = RpcSource::connect(rpc_url)?;
         let started = std::time::Instant::now();
-        let n = indexer.sync(&source).await.wrap_err("indexing the chain")?;
+        let mut bar = super::progress::BackfillBar::default();
+        let n = indexer
+            .sync_with(&source, &mut |b| bar.update(b))
+            .await
+            .wrap_err("indexing the chain")?;
+        drop(bar);
         let engine = EngineSide::load(&paths.state, &paths.archive, &paths.dir.join("chain"))?;
         let report = reconcile(&engine, indexer.view());
         tracing::info!(

@@ -50,6 +50,9 @@ pub fn execute(cmd: DevnetCommand) -> Result<()> {
     runtime.block_on(async move {
         match cmd {
             DevnetCommand::Up(a) => {
+                if a.json {
+                    super::progress::hide();
+                }
                 let (config, paths) = a.files.load()?;
                 let devnet = DevnetPaths::new(&paths.dir);
                 let d = up(&config, &devnet, &a.anvil).await?;
@@ -106,7 +109,11 @@ pub async fn up(
         agents,
         validators,
     };
-    let d = ensure_up(devnet, &options).await?;
+    // Starting anvil and deploying take seconds: a spinner shows it is at work.
+    let spinner = super::progress::spinner("starting the devnet and deploying the contracts");
+    let d = ensure_up(devnet, &options).await;
+    spinner.finish_and_clear();
+    let d = d?;
     if d.started {
         println!(
             "started anvil (pid {}) on {}",
@@ -140,12 +147,12 @@ pub fn workforce(config: &Config) -> (usize, usize) {
 /// Who mines: anvil's automine, or a run building blocks on demand. Restores automine first when
 /// the run that turned it off is gone.
 async fn block_building(devnet: &DevnetPaths, rpc_url: &str) -> Result<String> {
-    use alloy::providers::Provider;
+    use alloy::providers::ext::AnvilApi;
     let provider = crate::chain::tx::connect(rpc_url)?;
     if crate::chain::miner::restore_if_orphaned(&provider, &devnet.miner).await? {
         println!("automine restored (the run that was building blocks is gone)");
     }
-    let automine: bool = provider.raw_request("anvil_getAutomine".into(), ()).await?;
+    let automine: bool = provider.anvil_get_auto_mine().await?;
     Ok(if automine {
         "one per transaction (automine)".into()
     } else {

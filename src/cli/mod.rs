@@ -6,6 +6,7 @@ mod chain_opts;
 mod control;
 pub mod devnet;
 mod owner;
+mod progress;
 mod reconcile;
 mod run;
 mod serve;
@@ -97,6 +98,9 @@ pub fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     init_tracing(cli.log_format, &cli.log_level);
+    if cli.log_format == LogFormat::Json {
+        progress::hide(); // a bar's redraws would break the one-object-per-line output
+    }
     let result = match cli.command {
         Command::Run(args) => run::execute(args, cli.log_format),
         Command::Status(args) => status::execute(args),
@@ -147,7 +151,7 @@ fn init_tracing(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| crate::chain::redact::ScrubbedStderr)
+        .with_writer(|| progress::LogWriter)
         .with_target(false);
     match format {
         LogFormat::Pretty => builder.compact().init(),

@@ -30,6 +30,9 @@ pub struct ReconcileArgs {
 }
 
 pub fn execute(a: ReconcileArgs) -> Result<()> {
+    if a.json {
+        super::progress::hide();
+    }
     let (_, paths) = a.files.load()?;
     let target = a.target.require(&paths.dir)?;
     let (rpc, d) = (target.rpc_url, target.deployment);
@@ -43,10 +46,12 @@ pub fn execute(a: ReconcileArgs) -> Result<()> {
             let mut indexer = Indexer::open(&d, settings.clone())?;
             let source = RpcSource::connect(&rpc)?;
             let started = Instant::now();
+            let mut bar = super::progress::BackfillBar::default();
             let indexed = indexer
-                .sync(&source)
+                .sync_with(&source, &mut |b| bar.update(b))
                 .await
                 .wrap_err_with(|| format!("indexing {}", crate::chain::redact::redact_url(&rpc)))?;
+            drop(bar);
             let engine = EngineSide::load(&paths.state, &paths.archive, &paths.dir.join("chain"))?;
             let report = reconcile(&engine, indexer.view());
             Ok::<_, eyre::Report>((report, indexer, indexed, started.elapsed()))

@@ -42,6 +42,9 @@ pub struct RunArgs {
 }
 
 pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
+    if args.json {
+        super::progress::hide();
+    }
     let (config, paths) = args.files.load()?;
     args.chain.check()?;
     if let Some(addr) = args.http.http {
@@ -80,12 +83,21 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
         if let Some(listener) = listener {
             hooks.push(serve_http(listener, &args.chain, &config, &paths, &mut orchestrator));
         }
+        // Only a shown bar gets a hook: a run without a terminal keeps its hooks as they were.
+        let bar = args.cycles.map(|n| super::progress::bar(n, "cycles"));
+        let bar = bar.filter(|b| !b.is_hidden());
+        if let Some(bar) = &bar {
+            hooks.push(cycle_bar(bar.clone(), orchestrator.world().state.cycle));
+        }
         if !hooks.is_empty() {
             orchestrator.on_progress(Box::new(move |world| hooks.iter_mut().for_each(|h| h(world))));
         }
         let stop = Arc::new(AtomicBool::new(false));
         watch_signals(stop.clone());
         let summary = orchestrator.run(stop).await;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
         if let Some(miner) = miner {
             miner.stop().await.wrap_err("giving the devnet its automine back")?;
         }
@@ -144,6 +156,11 @@ fn watch_signals(stop: Arc<AtomicBool>) {
         tracing::info!("stop requested: finishing the cycle and writing the checkpoint");
         stop.store(true, Ordering::Relaxed);
     });
+}
+
+/// Moves the bar to the cycles this run has done.
+fn cycle_bar(bar: indicatif::ProgressBar, first: u64) -> ProgressHook {
+    Box::new(move |world| bar.set_position(world.state.cycle.saturating_sub(first)))
 }
 
 fn status_line(every: Duration, total: Option<u64>) -> ProgressHook {

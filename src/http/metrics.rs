@@ -1,42 +1,97 @@
-//! `/metrics` in the Prometheus text exposition format (version 0.0.4), written by hand: a few
-//! dozen series do not justify a metrics crate.
+//! `/metrics` in the Prometheus text exposition format (version 0.0.4), encoded by
+//! prometheus-client from what one scrape sees: the world's state and the chain's figures are
+//! read per request, so each scrape builds its families and hands them to the encoder.
 
 use crate::domain::amount::Amount;
 use crate::domain::job::JobStatus;
 use crate::domain::world::WorldState;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeMetric, MetricEncoder, prometheus_text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 use serde_json::Value;
-use std::fmt::Write;
 
-/// Writes one metric family: `# HELP`, `# TYPE`, then its samples (label set, value).
-struct Family<'a> {
-    out: &'a mut String,
+/// A sample's labels, in the order they are written.
+type Labels = Vec<(&'static str, String)>;
+
+/// One metric family: its exposed name (with `_total` for counters, as dashboards query it),
+/// kind, help and samples.
+#[derive(Debug)]
+struct Family {
+    name: &'static str,
+    kind: MetricType,
+    help: &'static str,
+    samples: Vec<(Labels, f64)>,
 }
 
-impl Family<'_> {
-    fn metric(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, f64)]) {
-        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let labels = if labels.is_empty() {
-                String::new()
-            } else {
-                format!("{{{labels}}}")
+/// The families of one scrape, in the order they are written.
+#[derive(Debug, Default)]
+struct Scrape(Vec<Family>);
+
+impl Scrape {
+    fn metric(
+        &mut self,
+        name: &'static str,
+        kind: MetricType,
+        help: &'static str,
+        samples: Vec<(Labels, f64)>,
+    ) {
+        self.0.push(Family {
+            name,
+            kind,
+            help,
+            samples,
+        });
+    }
+
+    /// A family of one sample without labels.
+    fn single(&mut self, name: &'static str, kind: MetricType, help: &'static str, value: f64) {
+        self.metric(name, kind, help, vec![(Labels::new(), value)]);
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for f in &self.0 {
+            // prometheus-client appends `_total` to a counter's name itself (and its registry
+            // would append a full stop to the help): the family is described here directly, with
+            // the suffix taken off the name, so the exposed names and help texts stay as they were.
+            let name = match f.kind {
+                MetricType::Counter => f.name.strip_suffix("_total").unwrap_or(f.name),
+                _ => f.name,
             };
-            let _ = writeln!(self.out, "{name}{labels} {}", number(*value));
+            let mut metric = encoder.encode_descriptor(name, f.help, None, f.kind)?;
+            match f.samples.as_slice() {
+                [(labels, v)] if labels.is_empty() => sample(f.kind, *v, metric)?,
+                samples => {
+                    for (labels, v) in samples {
+                        sample(f.kind, *v, metric.encode_family(labels)?)?;
+                    }
+                }
+            }
         }
+        Ok(())
     }
 }
 
-/// Prometheus accepts Go float syntax; integers print without a fraction.
-fn number(v: f64) -> String {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else {
-        format!("{v}")
+/// Whole numbers are written as integers (`3`, not `3.0`), as before the encoder was a crate.
+fn sample(kind: MetricType, v: f64, m: MetricEncoder) -> Result<(), std::fmt::Error> {
+    let whole = v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15;
+    match (kind, whole) {
+        (MetricType::Counter, true) => ConstCounter::new(v as u64).encode(m),
+        (MetricType::Counter, false) => ConstCounter::new(v).encode(m),
+        (_, true) => ConstGauge::new(v as i64).encode(m),
+        (_, false) => ConstGauge::new(v).encode(m),
     }
+}
+
+/// One label.
+fn by(key: &'static str, value: impl Into<String>) -> Labels {
+    vec![(key, value.into())]
 }
 
 fn tokens(a: Amount) -> f64 {
@@ -54,226 +109,219 @@ pub struct ChainFigures<'a> {
 /// Every series: the world's, then the chain's (indexer, mirror, attestations, pending
 /// transactions) when present.
 pub fn render(s: &WorldState, c: &ChainFigures) -> String {
-    let mut out = String::with_capacity(4096);
-    let mut f = Family { out: &mut out };
+    let mut f = Scrape::default();
     world(&mut f, s);
     chain(&mut f, c.indexer, c.mirror, c.attestations);
     pending(&mut f, c.pending);
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(f));
+    let mut out = String::with_capacity(4096);
+    prometheus_text::encode(&mut out, &registry).expect("writing to a String does not fail");
     out
 }
 
-/// A label value with `\`, `"` and newlines escaped, as the text format requires.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn pending(f: &mut Family, pending: &Value) {
+fn pending(f: &mut Scrape, pending: &Value) {
     let Some(signers) = pending.as_array() else {
         return;
     };
-    let labels: Vec<(String, f64)> = signers
+    let samples = signers
         .iter()
         .map(|s| {
-            let l = format!(
-                "signer=\"{}\",address=\"{}\"",
-                label(s["name"].as_str().unwrap_or("")),
-                s["address"].as_str().unwrap_or("")
-            );
-            (l, s["pending"].as_u64().unwrap_or(0) as f64)
+            let labels = vec![
+                ("signer", s["name"].as_str().unwrap_or("").to_string()),
+                ("address", s["address"].as_str().unwrap_or("").to_string()),
+            ];
+            (labels, s["pending"].as_u64().unwrap_or(0) as f64)
         })
         .collect();
-    let samples: Vec<(&str, f64)> = labels.iter().map(|(l, v)| (l.as_str(), *v)).collect();
     f.metric(
         "omega_pending_transactions",
-        "gauge",
+        MetricType::Gauge,
         "Transactions a signer has sent that are not mined yet.",
-        &samples,
+        samples,
     );
 }
 
-fn world(f: &mut Family, s: &WorldState) {
+fn world(f: &mut Scrape, s: &WorldState) {
     let c = &s.counters;
-    let live: Vec<(String, f64)> = [JobStatus::Pending, JobStatus::Active, JobStatus::Validating]
+    let live = [JobStatus::Pending, JobStatus::Active, JobStatus::Validating]
         .into_iter()
-        .map(|st| (format!("status=\"{}\"", st.name()), s.jobs.count(st) as f64))
+        .map(|st| (by("status", st.name()), s.jobs.count(st) as f64))
         .chain([
-            ("status=\"completed\"".into(), c.completed as f64),
-            ("status=\"failed\"".into(), c.failed as f64),
-            ("status=\"cancelled\"".into(), c.cancelled as f64),
+            (by("status", "completed"), c.completed as f64),
+            (by("status", "failed"), c.failed as f64),
+            (by("status", "cancelled"), c.cancelled as f64),
         ])
         .collect();
-    let live: Vec<(&str, f64)> = live.iter().map(|(l, v)| (l.as_str(), *v)).collect();
     f.metric(
         "omega_jobs",
-        "gauge",
+        MetricType::Gauge,
         "Jobs by status: live jobs for pending/active/validating, totals since genesis for settled ones.",
-        &live,
+        live,
     );
-    f.metric(
+    f.single(
         "omega_jobs_posted_total",
-        "counter",
+        MetricType::Counter,
         "Jobs posted since genesis.",
-        &[("", c.posted as f64)],
+        c.posted as f64,
     );
-    f.metric(
+    f.single(
         "omega_lifecycles_completed_total",
-        "counter",
+        MetricType::Counter,
         "Job lifecycles completed (validated and paid) since genesis.",
-        &[("", c.completed as f64)],
+        c.completed as f64,
     );
-    f.metric(
+    f.single(
         "omega_jobs_delegated_total",
-        "counter",
+        MetricType::Counter,
         "Sub-jobs delegated by agents.",
-        &[("", c.delegated as f64)],
+        c.delegated as f64,
     );
-    f.metric(
+    f.single(
         "omega_validator_slashes_total",
-        "counter",
+        MetricType::Counter,
         "Validator slashes.",
-        &[("", c.validator_slashes as f64)],
+        c.validator_slashes as f64,
     );
-    f.metric(
+    f.single(
         "omega_cycle",
-        "gauge",
+        MetricType::Gauge,
         "The orchestrator's cycle number.",
-        &[("", s.cycle as f64)],
+        s.cycle as f64,
     );
-    f.metric(
+    f.single(
         "omega_paused",
-        "gauge",
+        MetricType::Gauge,
         "1 while the orchestrator is paused.",
-        &[("", s.paused as u8 as f64)],
+        s.paused as u8 as f64,
     );
     let r = &s.resources;
     f.metric(
         "omega_price_tokens",
-        "gauge",
+        MetricType::Gauge,
         "Thermostat price in tokens per unit (energy: per GW, compute: per PF).",
-        &[
-            ("resource=\"energy\"", r.token_per_energy),
-            ("resource=\"compute\"", r.token_per_compute),
+        vec![
+            (by("resource", "energy"), r.token_per_energy),
+            (by("resource", "compute"), r.token_per_compute),
         ],
     );
-    f.metric(
+    f.single(
         "omega_utilisation_ratio",
-        "gauge",
+        MetricType::Gauge,
         "Planetary utilisation (the larger of energy and compute, 0..1).",
-        &[("", r.utilisation())],
+        r.utilisation(),
     );
     f.metric(
         "omega_capacity",
-        "gauge",
+        MetricType::Gauge,
         "Usable planetary capacity (energy GW, compute PF).",
-        &[
-            ("resource=\"energy\"", r.energy_capacity),
-            ("resource=\"compute\"", r.compute_capacity),
+        vec![
+            (by("resource", "energy"), r.energy_capacity),
+            (by("resource", "compute"), r.compute_capacity),
         ],
     );
     f.metric(
         "omega_used",
-        "gauge",
+        MetricType::Gauge,
         "Planetary capacity allocated to jobs.",
-        &[
-            ("resource=\"energy\"", r.energy_used),
-            ("resource=\"compute\"", r.compute_used),
+        vec![
+            (by("resource", "energy"), r.energy_used),
+            (by("resource", "compute"), r.compute_used),
         ],
     );
     let t = s.ledger.totals();
     f.metric(
         "omega_tokens",
-        "gauge",
+        MetricType::Gauge,
         "Tokens by ledger bucket (free + job_stakes + validator_stakes + escrowed + burned = minted).",
-        &[
-            ("bucket=\"free\"", tokens(t.free)),
-            ("bucket=\"job_stakes\"", tokens(t.job_stakes)),
-            ("bucket=\"validator_stakes\"", tokens(t.validator_stakes)),
-            ("bucket=\"escrowed\"", tokens(t.escrowed)),
-            ("bucket=\"burned\"", tokens(t.burned)),
-            ("bucket=\"minted\"", tokens(t.minted)),
+        vec![
+            (by("bucket", "free"), tokens(t.free)),
+            (by("bucket", "job_stakes"), tokens(t.job_stakes)),
+            (by("bucket", "validator_stakes"), tokens(t.validator_stakes)),
+            (by("bucket", "escrowed"), tokens(t.escrowed)),
+            (by("bucket", "burned"), tokens(t.burned)),
+            (by("bucket", "minted"), tokens(t.minted)),
         ],
     );
-    f.metric(
+    f.single(
         "omega_ledger_balanced",
-        "gauge",
+        MetricType::Gauge,
         "1 while the ledger invariant holds.",
-        &[("", t.balanced() as u8 as f64)],
+        t.balanced() as u8 as f64,
     );
 }
 
-fn chain(f: &mut Family, indexer: &Value, mirror: &Value, attestations: &Value) {
+fn chain(f: &mut Scrape, indexer: &Value, mirror: &Value, attestations: &Value) {
     let gauge = |v: &Value| v.as_u64().map(|n| n as f64);
     if let Some(block) = gauge(&indexer["block"]) {
-        f.metric(
+        f.single(
             "omega_indexer_block",
-            "gauge",
+            MetricType::Gauge,
             "Last block the event indexer processed.",
-            &[("", block)],
+            block,
         );
     }
     if let Some(head) = gauge(&indexer["head"]) {
-        f.metric(
+        f.single(
             "omega_indexer_head",
-            "gauge",
+            MetricType::Gauge,
             "Chain head the indexer last saw.",
-            &[("", head)],
+            head,
         );
     }
     if let Some(lag) = gauge(&indexer["lag"]) {
-        f.metric(
+        f.single(
             "omega_indexer_lag_blocks",
-            "gauge",
+            MetricType::Gauge,
             "Blocks the indexer is behind the head.",
-            &[("", lag)],
+            lag,
         );
     }
     if let Some(n) = gauge(&indexer["reorgs"]) {
-        f.metric(
+        f.single(
             "omega_indexer_reorgs_total",
-            "counter",
+            MetricType::Counter,
             "Chain reorganisations the indexer rolled back.",
-            &[("", n)],
+            n,
         );
     }
     if let Some(n) = gauge(&indexer["events"]) {
-        f.metric(
+        f.single(
             "omega_indexer_events_total",
-            "counter",
+            MetricType::Counter,
             "Contract events the indexer processed.",
-            &[("", n)],
+            n,
         );
     }
     if let Some(n) = gauge(&mirror["jobs_created"]) {
-        f.metric(
+        f.single(
             "omega_chain_jobs_created_total",
-            "counter",
+            MetricType::Counter,
             "Engine jobs created on chain by the mirror.",
-            &[("", n)],
+            n,
         );
     }
     if let Some(n) = gauge(&mirror["steps_done"]) {
-        f.metric(
+        f.single(
             "omega_chain_steps_done_total",
-            "counter",
+            MetricType::Counter,
             "Lifecycle steps the mirror confirmed on chain.",
-            &[("", n)],
+            n,
         );
     }
     let count = gauge(&attestations["count"]).unwrap_or(0.0);
-    f.metric(
+    f.single(
         "omega_attestations_total",
-        "counter",
+        MetricType::Counter,
         "Checkpoint attestations sent from this reports folder.",
-        &[("", count)],
+        count,
     );
     if let Some(index) = gauge(&attestations["latest"]["index"]) {
-        f.metric(
+        f.single(
             "omega_attestation_latest_index",
-            "gauge",
+            MetricType::Gauge,
             "Checkpoint index of the latest attestation sent.",
-            &[("", index)],
+            index,
         );
     }
 }
@@ -281,18 +329,121 @@ fn chain(f: &mut Family, indexer: &Value, mirror: &Value, attestations: &Value) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
+    fn state() -> WorldState {
+        let config: crate::config::Config =
+            serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
+        crate::domain::world::World::genesis(&config.world_setup(), 1, 0)
+            .0
+            .state
+    }
+
+    /// Every figure present, one signer's name needing escapes.
+    fn full_scrape() -> String {
+        let indexer = json!({"block": 5, "head": 15, "lag": 10, "reorgs": 2, "events": 7});
+        let mirror = json!({"jobs_created": 1, "steps_done": 2});
+        let attestations = json!({"count": 1, "latest": {"index": 3}});
+        let pending = json!([
+            {"name": "owner", "address": "0xf39f", "pending": 2},
+            {"name": "a\"b\\c\nd", "address": "0x7099", "pending": 0},
+        ]);
+        let figures = ChainFigures {
+            indexer: &indexer,
+            mirror: &mirror,
+            attestations: &attestations,
+            pending: &pending,
+        };
+        render(&state(), &figures)
+    }
+
+    /// The families, help texts and types as the hand-written encoder wrote them (taken from
+    /// its `/metrics` output): dashboards and alerts depend on them.
     #[test]
-    fn numbers_follow_the_text_format() {
-        assert_eq!(number(3.0), "3");
-        assert_eq!(number(0.25), "0.25");
-        assert_eq!(number(f64::NAN), "NaN");
-        assert_eq!(number(f64::INFINITY), "+Inf");
+    fn families_keep_their_names_types_and_help() {
+        let expected = [
+            "# HELP omega_jobs Jobs by status: live jobs for pending/active/validating, totals since genesis for settled ones.",
+            "# TYPE omega_jobs gauge",
+            "# HELP omega_jobs_posted_total Jobs posted since genesis.",
+            "# TYPE omega_jobs_posted_total counter",
+            "# HELP omega_lifecycles_completed_total Job lifecycles completed (validated and paid) since genesis.",
+            "# TYPE omega_lifecycles_completed_total counter",
+            "# HELP omega_jobs_delegated_total Sub-jobs delegated by agents.",
+            "# TYPE omega_jobs_delegated_total counter",
+            "# HELP omega_validator_slashes_total Validator slashes.",
+            "# TYPE omega_validator_slashes_total counter",
+            "# HELP omega_cycle The orchestrator's cycle number.",
+            "# TYPE omega_cycle gauge",
+            "# HELP omega_paused 1 while the orchestrator is paused.",
+            "# TYPE omega_paused gauge",
+            "# HELP omega_price_tokens Thermostat price in tokens per unit (energy: per GW, compute: per PF).",
+            "# TYPE omega_price_tokens gauge",
+            "# HELP omega_utilisation_ratio Planetary utilisation (the larger of energy and compute, 0..1).",
+            "# TYPE omega_utilisation_ratio gauge",
+            "# HELP omega_capacity Usable planetary capacity (energy GW, compute PF).",
+            "# TYPE omega_capacity gauge",
+            "# HELP omega_used Planetary capacity allocated to jobs.",
+            "# TYPE omega_used gauge",
+            "# HELP omega_tokens Tokens by ledger bucket (free + job_stakes + validator_stakes + escrowed + burned = minted).",
+            "# TYPE omega_tokens gauge",
+            "# HELP omega_ledger_balanced 1 while the ledger invariant holds.",
+            "# TYPE omega_ledger_balanced gauge",
+            "# HELP omega_indexer_block Last block the event indexer processed.",
+            "# TYPE omega_indexer_block gauge",
+            "# HELP omega_indexer_head Chain head the indexer last saw.",
+            "# TYPE omega_indexer_head gauge",
+            "# HELP omega_indexer_lag_blocks Blocks the indexer is behind the head.",
+            "# TYPE omega_indexer_lag_blocks gauge",
+            "# HELP omega_indexer_reorgs_total Chain reorganisations the indexer rolled back.",
+            "# TYPE omega_indexer_reorgs_total counter",
+            "# HELP omega_indexer_events_total Contract events the indexer processed.",
+            "# TYPE omega_indexer_events_total counter",
+            "# HELP omega_chain_jobs_created_total Engine jobs created on chain by the mirror.",
+            "# TYPE omega_chain_jobs_created_total counter",
+            "# HELP omega_chain_steps_done_total Lifecycle steps the mirror confirmed on chain.",
+            "# TYPE omega_chain_steps_done_total counter",
+            "# HELP omega_attestations_total Checkpoint attestations sent from this reports folder.",
+            "# TYPE omega_attestations_total counter",
+            "# HELP omega_attestation_latest_index Checkpoint index of the latest attestation sent.",
+            "# TYPE omega_attestation_latest_index gauge",
+            "# HELP omega_pending_transactions Transactions a signer has sent that are not mined yet.",
+            "# TYPE omega_pending_transactions gauge",
+        ];
+        let text = full_scrape();
+        let got: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(got, expected, "{text}");
     }
 
     #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(label(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(label("x\ny"), "x\\ny");
+    fn samples_keep_their_labels_and_integer_values() {
+        let text = full_scrape();
+        for line in [
+            "omega_jobs{status=\"pending\"} 3",
+            "omega_jobs{status=\"cancelled\"} 0",
+            "omega_jobs_posted_total 3",
+            "omega_paused 0",
+            "omega_price_tokens{resource=\"energy\"} 0.05",
+            "omega_tokens{bucket=\"minted\"} 1000000000",
+            "omega_ledger_balanced 1",
+            "omega_indexer_lag_blocks 10",
+            "omega_indexer_reorgs_total 2",
+            "omega_attestation_latest_index 3",
+            "omega_pending_transactions{signer=\"owner\",address=\"0xf39f\"} 2",
+            "omega_pending_transactions{signer=\"a\\\"b\\\\c\\nd\",address=\"0x7099\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(line)),
+                "no {line:?} in\n{text}"
+            );
+        }
+        assert!(!text.contains("EOF"), "an OpenMetrics end marker:\n{text}");
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, value) = line.rsplit_once(' ').unwrap();
+            assert!(value.parse::<f64>().is_ok(), "bad sample {line:?}");
+            assert!(
+                !value.ends_with(".0"),
+                "a whole number with a fraction: {line:?}"
+            );
+        }
     }
 }

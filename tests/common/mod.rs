@@ -142,11 +142,10 @@ impl Sandbox {
 
     /// The devnet's `txpool_content` and latest block number, as text.
     pub fn txpool(&self) -> String {
-        use alloy::providers::{Provider, ProviderBuilder};
+        use alloy::providers::{Provider, ProviderBuilder, ext::TxPoolApi};
         let provider = ProviderBuilder::new().connect_http(self.rpc().parse().unwrap());
         runtime().block_on(async {
-            let pool: Result<serde_json::Value, _> =
-                provider.raw_request("txpool_content".into(), ()).await;
+            let pool = provider.txpool_content().await;
             let block = provider.get_block_number().await;
             format!("block {block:?}, pool {pool:?}")
         })
