@@ -156,7 +156,8 @@ impl Sandbox {
         let mut port = None;
         self.wait_for(
             "the bound address in http.addr",
-            Duration::from_secs(60),
+            // Written once the run is set up: on the devnet, after anvil starts and deploys.
+            Duration::from_secs(120),
             || {
                 port = std::fs::read_to_string(&file).ok().and_then(|a| {
                     let addr: std::net::SocketAddr = a.trim().parse().ok()?;
