@@ -1,5 +1,5 @@
-//! The chain half against a real anvil: each test starts its own devnet on a free port through
-//! `omega` itself, runs the orchestrator, and checks the chain with plain RPC reads.
+//! The chain half against a real anvil: each test starts its own devnet (anvil takes a free port)
+//! through `omega` itself, runs the orchestrator, and checks the chain with plain RPC reads.
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::ext::AnvilApi;
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Sandbox, job_state, runtime, sigterm, wait_for};
+use common::{Sandbox, get, job_state, runtime, seeded_pick, sigterm, test_seed, wait_for};
 
 /// Logs of type `E` from `address` in blocks `from..=latest`, with their block numbers.
 async fn logs_since<E: SolEvent>(rpc: &str, address: Address, from: u64) -> Vec<(u64, E)> {
@@ -126,6 +126,20 @@ fn rejected_work_is_disputed_and_the_agent_slashed_on_chain() {
     });
 }
 
+/// Transactions in the devnet's pool, pending or queued.
+async fn pool_size(rpc: &str) -> u64 {
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    let status: serde_json::Value = provider
+        .raw_request("txpool_status".into(), ())
+        .await
+        .unwrap();
+    ["pending", "queued"]
+        .iter()
+        .map(|k| u64::from_str_radix(status[k].as_str().unwrap().trim_start_matches("0x"), 16))
+        .map(Result::unwrap)
+        .sum()
+}
+
 async fn paused_on_chain(rpc: &str, d: &Deployment) -> bool {
     let provider = ProviderBuilder::new().connect_http(rpc.parse().unwrap());
     JobRegistry::new(d.job_registry, &provider)
@@ -138,7 +152,8 @@ async fn paused_on_chain(rpc: &str, d: &Deployment) -> bool {
 #[test]
 fn pause_blocks_the_chain_and_resume_continues() {
     let net = Sandbox::new(|_| {});
-    let mut child = net.spawn(&["run"]);
+    let (mut child, port) = net.spawn_http(&["run"], &[]);
+    let cycle = || get(port, "/healthz").json()["cycle"].as_u64().unwrap();
     wait_for("a job finalized on chain", Duration::from_secs(60), || {
         net.journal()
             .iter()
@@ -161,7 +176,15 @@ fn pause_blocks_the_chain_and_resume_continues() {
         .last()
         .expect("a Paused event")
         .0;
-    std::thread::sleep(Duration::from_millis(1500));
+    // Give a wrong finalize every chance to land: the engine runs on paused for a while, then
+    // whatever it sent meanwhile is mined (the pool drains) before the chain is read.
+    let paused_at = cycle();
+    wait_for("8 cycles while paused", Duration::from_secs(30), || {
+        cycle() >= paused_at + 8
+    });
+    wait_for("the pool to drain", Duration::from_secs(20), || {
+        rt.block_on(pool_size(&net.rpc())) == 0
+    });
     let settled_while_paused = rt.block_on(logs_since::<JobRegistry::JobFinalized>(
         &net.rpc(),
         d.job_registry,
@@ -200,7 +223,13 @@ fn kill_9_mid_lifecycle_then_restart_creates_nothing_twice() {
         j.iter().filter(|e| e["kind"] == "salt").count() >= 3
             && j.iter().any(|e| e["kind"] == "create_intent")
     });
-    std::thread::sleep(Duration::from_millis(333));
+    // The kill lands after the k-th further journal entry, k drawn from the printed seed.
+    let k = seeded_pick(test_seed("kill_9_mid_lifecycle"), 0..40) as usize;
+    let entries = net.journal().len();
+    eprintln!("killing after {k} more journal entries (from {entries})");
+    wait_for("k more journal entries", Duration::from_secs(60), || {
+        net.journal().len() >= entries + k
+    });
     child.kill().unwrap(); // SIGKILL while transactions are in flight; anvil keeps running
     child.wait().unwrap();
     net.ok(&["run", "--cycles", "150"]);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{Sandbox, sigterm, success, wait_for};
+use common::{Sandbox, get, seeded_pick, sigterm, success, test_seed, wait_for};
 
 /// A real-time config with short cycles and frequent checkpoints.
 fn quick(cfg: &mut serde_json::Value) {
@@ -168,7 +168,9 @@ fn an_economy_grown_past_the_largest_number_still_checkpoints_and_resumes() {
 #[test]
 fn pause_reaches_a_running_process_and_survives_a_restart() {
     let sb = Sandbox::new(quick).chain_off();
-    let mut child = sb.spawn(&["run"]);
+    // The status API tells the cycle the run is at: cycles go on while paused, nothing else does.
+    let (mut child, port) = sb.spawn_http(&["run"], &[]);
+    let cycle = || get(port, "/healthz").json()["cycle"].as_u64().unwrap();
     wait_for("first completed job", Duration::from_secs(30), || {
         sb.log().contains("\"message\":\"job_completed\"")
     });
@@ -177,7 +179,10 @@ fn pause_reaches_a_running_process_and_survives_a_restart() {
         sb.log().contains("\"message\":\"paused\"")
     });
     let at_pause = sb.log().lines().count();
-    std::thread::sleep(Duration::from_millis(300)); // many cycles while paused
+    let paused_at = cycle();
+    wait_for("15 cycles while paused", Duration::from_secs(30), || {
+        cycle() >= paused_at + 15
+    });
     let after: Vec<String> = sb
         .log()
         .lines()
@@ -224,7 +229,13 @@ fn kill_9_then_restart_loses_nothing_and_pays_nothing_twice() {
                 && sb.log().matches("\"message\":\"checkpoint\"").count() >= 3
         },
     );
-    std::thread::sleep(Duration::from_millis(137));
+    // The kill lands after the k-th further log line, k drawn from the printed seed.
+    let k = seeded_pick(test_seed("kill_9_then_restart"), 1..80);
+    let lines = sb.log().lines().count() as u64;
+    eprintln!("killing after {k} more log lines (from {lines})");
+    wait_for("k more log lines", Duration::from_secs(30), || {
+        sb.log().lines().count() as u64 >= lines + k
+    });
     child.kill().unwrap(); // SIGKILL: no chance to write anything
     child.wait().unwrap();
     let before = sb.state();

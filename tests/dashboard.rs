@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Sandbox, free_port, get, sigterm, wait_for, wait_for_http};
+use common::{Sandbox, get, sigterm, wait_for, wait_for_http};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -16,23 +16,14 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Chromium and playwright-core, installing Chromium when apt can. `None` when they cannot be
-/// had on this machine (then the test is skipped loudly; in CI, where `CI` is set, it fails).
+/// Chromium and playwright-core, as `scripts/setup-browser.sh` and `scripts/setup.sh` install
+/// them (the test installs nothing itself: no apt or npm from inside `cargo test`). `None` when
+/// they are missing: the test is then skipped loudly, and in CI, where `CI` is set, it fails.
 fn browser() -> Option<PathBuf> {
     let chromium = std::env::var_os("OMEGA_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| "/usr/bin/chromium".into());
-    if !chromium.exists() {
-        let _ = Command::new("bash")
-            .arg(root().join("scripts/setup-browser.sh"))
-            .status();
-    }
     let driver = root().join("node_modules/playwright-core/package.json");
-    if !driver.exists() {
-        let _ = Command::new("bash")
-            .arg(root().join("scripts/setup.sh"))
-            .status();
-    }
     let missing: Vec<String> = [chromium.as_path(), driver.as_path()]
         .iter()
         .filter(|p| !p.exists())
@@ -42,7 +33,7 @@ fn browser() -> Option<PathBuf> {
         return Some(chromium);
     }
     let why = format!(
-        "dashboard browser test cannot run: missing {} (scripts/setup-browser.sh installs Debian's chromium, scripts/setup.sh playwright-core)",
+        "dashboard browser test cannot run: missing {} (run scripts/setup-browser.sh for Debian's chromium, scripts/setup.sh for playwright-core)",
         missing.join(" and ")
     );
     assert!(std::env::var_os("CI").is_none(), "{why}");
@@ -56,14 +47,7 @@ fn the_dashboard_shows_the_status_and_its_pause_button_pauses_the_run() {
         return;
     };
     let sb = Sandbox::new(|_| {}).chain_off();
-    let port = free_port();
-    let mut run = sb
-        .command(&["run", "--http", &format!("127.0.0.1:{port}")])
-        .env("OMEGA_CONTROL_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut run, port) = sb.spawn_http(&["run"], &[("OMEGA_CONTROL_TOKEN", TOKEN)]);
     wait_for_http(port, Duration::from_secs(30));
     assert_eq!(get(port, "/status").json()["paused"], false);
 

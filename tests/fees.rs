@@ -5,11 +5,11 @@
 mod common;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::ext::{AnvilApi, TxPoolApi};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, runtime};
 use omega::chain::tx::{Gas, TxHub, connect};
-use serde_json::json;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
@@ -26,41 +26,25 @@ fn spare_key(index: u32) -> PrivateKeySigner {
         .unwrap()
 }
 
-async fn rpc(
-    provider: &DynProvider,
-    method: &'static str,
-    params: serde_json::Value,
-) -> serde_json::Value {
-    provider.raw_request(method.into(), params).await.unwrap()
-}
-
 /// The hashes of `from`'s transactions waiting in the node's pool.
 async fn pooled(provider: &DynProvider, from: Address) -> Vec<B256> {
-    let content = rpc(provider, "txpool_content", json!([])).await;
-    let mut hashes = Vec::new();
-    for part in ["pending", "queued"] {
-        for (sender, txs) in content[part].as_object().into_iter().flatten() {
-            if sender.parse::<Address>().ok() == Some(from) {
-                for tx in txs.as_object().into_iter().flatten().map(|(_, t)| t) {
-                    hashes.push(tx["hash"].as_str().unwrap().parse().unwrap());
-                }
-            }
-        }
-    }
-    hashes
+    let content = provider.txpool_content().await.unwrap();
+    [content.pending, content.queued]
+        .iter()
+        .filter_map(|part| part.get(&from))
+        .flat_map(|by_nonce| by_nonce.values().map(|tx| *tx.inner.tx_hash()))
+        .collect()
 }
 
 /// Mines one block whose base fee is `base` (None: as the chain would have it).
 async fn mine_at(provider: &DynProvider, base: Option<u128>) {
     if let Some(base) = base {
-        rpc(
-            provider,
-            "anvil_setNextBlockBaseFeePerGas",
-            json!([U256::from(base)]),
-        )
-        .await;
+        provider
+            .anvil_set_next_block_base_fee_per_gas(base)
+            .await
+            .unwrap();
     }
-    rpc(provider, "anvil_mine", json!([U256::from(1)])).await;
+    provider.anvil_mine(Some(1), None).await.unwrap();
 }
 
 /// A devnet with automine off, a funded spare key, and a hub that calls a transaction stuck
@@ -72,8 +56,11 @@ async fn stuck_market(
 ) -> (DynProvider, TxHub) {
     let provider = connect(&net.rpc()).unwrap();
     let ether = U256::from(10u64).pow(U256::from(21u64));
-    rpc(&provider, "anvil_setBalance", json!([key.address(), ether])).await;
-    rpc(&provider, "evm_setAutomine", json!([false])).await;
+    provider
+        .anvil_set_balance(key.address(), ether)
+        .await
+        .unwrap();
+    provider.anvil_set_auto_mine(false).await.unwrap();
     let hub = TxHub::new(provider.clone(), [key.clone()])
         .await
         .unwrap()

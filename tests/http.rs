@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Sandbox, free_port, get, http, sigterm, wait_for, wait_for_http};
+use common::{Sandbox, get, http, sigterm, wait_for, wait_for_http};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::process::Child;
@@ -11,20 +11,10 @@ use std::time::Duration;
 
 const TOKEN: &str = "test-token-7f3a";
 
-/// `omega run --chain off --http 127.0.0.1:PORT` with `env`, up and answering.
+/// `omega run --chain off --http 127.0.0.1:0` with `env`, up and answering.
 fn live(env: &[(&str, &str)]) -> (Sandbox, u16, Child) {
     let sb = Sandbox::new(|_| {}).chain_off();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut cmd = sb.command(&["run", "--http", &addr]);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (child, port) = sb.spawn_http(&["run"], env);
     wait_for_http(port, Duration::from_secs(30));
     (sb, port, child)
 }
@@ -298,14 +288,7 @@ fn serve_shows_a_reports_folder_and_follows_a_later_run() {
     let sb = Sandbox::new(|_| {}).chain_off();
     sb.ok(&["run", "--fast", "--seed", "3", "--cycles", "200"]);
     let state = sb.state();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut serve = sb
-        .command(&["serve", "--http", &addr, "--refresh", "0.2"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut serve, port) = sb.spawn_http(&["serve", "--refresh", "0.2"], &[]);
     wait_for_http(port, Duration::from_secs(20));
     let s = status(port);
     assert_eq!(s["mode"], "serve");
@@ -341,9 +324,7 @@ fn serve_shows_a_reports_folder_and_follows_a_later_run() {
 #[test]
 fn chain_view_of_a_mirrored_run_on_the_devnet() {
     let sb = Sandbox::new(|_| {});
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut run = sb.spawn(&["run", "--http", &addr]);
+    let (mut run, port) = sb.spawn_http(&["run"], &[]);
     wait_for_http(port, Duration::from_secs(120));
     wait_for(
         "a job created and a step done on chain",

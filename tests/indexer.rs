@@ -8,7 +8,7 @@ use alloy::providers::ProviderBuilder;
 use alloy::providers::ext::AnvilApi;
 use alloy::rpc::types::anvil::ReorgOptions;
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
-use common::{Sandbox, job_state, runtime, sigterm, wait_for};
+use common::{Sandbox, job_state, runtime, seeded_pick, sigterm, test_seed, wait_for};
 use omega::chain::bindings::{AGIALPHA, JobRegistry, SystemPause};
 use omega::chain::indexer::{Indexer, IndexerSettings, LogSource, RpcSource, SourceError};
 use omega::chain::keys::Keys;
@@ -271,12 +271,13 @@ fn after_a_kill_9_start_up_reconciliation_leaves_zero_drift() {
             .count()
             >= 2
     });
-    // A pseudo-random moment in the next two seconds.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    std::thread::sleep(Duration::from_millis(u64::from(nanos % 2_000)));
+    // The kill lands after the k-th further journal entry, k drawn from the printed seed.
+    let k = seeded_pick(test_seed("after_a_kill_9"), 0..60) as usize;
+    let entries = net.journal().len();
+    eprintln!("killing after {k} more journal entries (from {entries})");
+    wait_for("k more journal entries", Duration::from_secs(60), || {
+        net.journal().len() >= entries + k
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     net.ok(&["run", "--cycles", "3"]);

@@ -32,6 +32,19 @@ async fn pool_size(provider: &DynProvider) -> u64 {
     status.pending + status.queued
 }
 
+/// Polls `cond` every 20 ms until it holds; fails the test after `timeout`.
+async fn until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    timeout: Duration,
+    mut cond: impl FnMut() -> F,
+) {
+    let start = Instant::now();
+    while !cond().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn mine(provider: &DynProvider) {
     provider.anvil_mine(Some(1), None).await.unwrap();
 }
@@ -61,21 +74,26 @@ fn a_transaction_dropped_from_the_pool_is_sent_again_and_mined() {
             async move { transfer(&hub, from).await }
         });
 
-        let start = Instant::now();
-        while pool_size(&provider).await == 0 {
-            assert!(start.elapsed() < Duration::from_secs(10), "never sent");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let pool = &provider;
+        until(
+            "the transfer in the pool",
+            Duration::from_secs(10),
+            || async move { pool_size(pool).await > 0 },
+        )
+        .await;
         provider.anvil_drop_all_transactions().await.unwrap();
         assert_eq!(pool_size(&provider).await, 0, "the node forgot it");
 
-        // Blocks keep coming; the hub must notice and send its transaction again.
-        while !sending.is_finished() {
-            assert!(start.elapsed() < Duration::from_secs(40), "never mined");
-            mine(&provider).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        assert!(sending.await.unwrap(), "mined with status 1");
+        // The hub must notice and send its transaction again; then one block takes it.
+        until(
+            "the hub to send it again",
+            Duration::from_secs(30),
+            || async move { pool_size(pool).await > 0 },
+        )
+        .await;
+        mine(&provider).await;
+        let mined = tokio::time::timeout(Duration::from_secs(20), sending).await;
+        assert!(mined.expect("mined").unwrap(), "mined with status 1");
         assert_eq!(provider.get_transaction_count(from).await.unwrap(), 1);
     });
 }

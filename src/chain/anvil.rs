@@ -139,14 +139,15 @@ pub async fn start(
 ) -> Result<AnvilProcess, AnvilError> {
     use std::os::unix::process::CommandExt;
     std::fs::create_dir_all(&paths.dir)?;
-    if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+    if port != 0 && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
         return Err(AnvilError::PortBusy(port));
     }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&paths.log)?;
-    let child = Command::new(binary)
+    let log_start = log.metadata()?.len();
+    let mut child = Command::new(binary)
         .args([
             "--host",
             "127.0.0.1",
@@ -177,6 +178,10 @@ pub async fn start(
         .process_group(0) // not in our process group: Ctrl-C on omega leaves the devnet running
         .spawn()
         .map_err(AnvilError::Spawn)?;
+    let port = match port {
+        0 => bound_port(&mut child, &paths.log, log_start)?,
+        _ => port,
+    };
     let process = AnvilProcess {
         pid: child.id(),
         port,
@@ -229,6 +234,40 @@ pub fn stop(paths: &DevnetPaths) -> Result<Option<AnvilProcess>, AnvilError> {
     }
     std::fs::remove_file(&paths.process)?;
     Ok(Some(p))
+}
+
+/// Port 0: anvil binds a free port itself and prints `Listening on 127.0.0.1:PORT`; the port is
+/// read from what it appended to its log since `log_start`. No port is chosen here and released
+/// for anvil to take, so parallel devnets (the tests') cannot race for one.
+fn bound_port(
+    child: &mut std::process::Child,
+    log: &Path,
+    log_start: u64,
+) -> Result<u16, AnvilError> {
+    use std::io::{Read, Seek};
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let mut text = String::new();
+        let mut file = std::fs::File::open(log)?;
+        file.seek(std::io::SeekFrom::Start(log_start))?;
+        file.read_to_string(&mut text)?;
+        let port = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Listening on "))
+            .find_map(|addr| addr.rsplit_once(':')?.1.trim().parse().ok());
+        if let Some(port) = port {
+            return Ok(port);
+        }
+        if child.try_wait()?.is_some() {
+            break; // it exited without listening: the log says why
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(AnvilError::NoAnswer {
+        url: "http://127.0.0.1:0".into(),
+        secs: 20,
+        log: log.display().to_string(),
+    })
 }
 
 #[cfg(test)]

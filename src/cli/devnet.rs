@@ -27,7 +27,8 @@ pub struct AnvilArgs {
     /// The anvil binary (default: node_modules/@foundry-rs, then PATH).
     #[arg(long, env = "OMEGA_ANVIL")]
     pub anvil: Option<PathBuf>,
-    /// Port of the local devnet.
+    /// Port of the local devnet; 0 lets anvil take a free port (recorded in
+    /// <reports>/devnet/anvil.json, which later commands read).
     #[arg(long, env = "OMEGA_DEVNET_PORT", default_value_t = anvil::DEFAULT_PORT)]
     pub port: u16,
 }

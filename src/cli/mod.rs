@@ -13,8 +13,6 @@ mod serve;
 mod status;
 mod target;
 
-pub(crate) use status::report as status_report;
-
 use crate::config::{Config, ReportPaths};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

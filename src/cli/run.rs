@@ -81,7 +81,7 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             hooks.push(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
         }
         if let Some(listener) = listener {
-            hooks.push(serve_http(listener, &args.chain, &config, &paths, &mut orchestrator));
+            hooks.push(serve_http(listener, &args.chain, &config, &paths, &mut orchestrator)?);
         }
         // Only a shown bar gets a hook: a run without a terminal keeps its hooks as they were.
         let bar = args.cycles.map(|n| super::progress::bar(n, "cycles"));
@@ -130,13 +130,13 @@ fn serve_http(
     config: &crate::config::Config,
     paths: &crate::config::ReportPaths,
     orchestrator: &mut Orchestrator,
-) -> ProgressHook {
+) -> Result<ProgressHook> {
     use crate::http::{HttpContext, HttpSink, View};
     let initial = View::new(orchestrator.world().state.clone(), None);
     let (feed, ctx) = HttpContext::new(initial, paths.clone(), chain.source(config, paths), "live");
     orchestrator.add_sink(Box::new(HttpSink::new(feed.events())));
-    crate::http::spawn(listener, ctx);
-    feed.progress_hook()
+    crate::http::spawn(listener, ctx)?;
+    Ok(feed.progress_hook())
 }
 
 /// SIGINT and SIGTERM stop the loop; the run then writes its final checkpoint.

@@ -78,7 +78,7 @@ pub fn execute(args: ServeArgs) -> Result<()> {
         let listener = crate::http::bind(addr, args.http.http_public).await?;
         let (mut feed, ctx) = HttpContext::new(initial, paths.clone(), chain, "serve");
         feed.seed_history(history(&paths.telemetry));
-        crate::http::spawn(listener, ctx);
+        crate::http::spawn(listener, ctx)?;
         follow(feed, paths, Duration::from_secs_f64(args.refresh)).await
     })
 }

@@ -1,8 +1,6 @@
 //! `omega status`: what the checkpoint says, plus any pause/resume still waiting to be applied.
 
 use super::ConfigArgs;
-use crate::domain::job::JobStatus;
-use crate::domain::world::WorldState;
 use crate::persistence::{checkpoint, control, pidfile};
 use clap::Args;
 use eyre::Result;
@@ -28,7 +26,7 @@ pub fn execute(args: StatusArgs) -> Result<()> {
     let pending =
         control::read(&paths.control)?.filter(|c| c.seq > loaded.state.applied_control_seq);
     let running = pidfile::running(&paths.lock);
-    let mut report = report(
+    let mut report = crate::http::status_report(
         &loaded.state,
         pending.as_ref().map(|c| c.paused),
         running,
@@ -54,48 +52,6 @@ fn chain_report(reports: &std::path::Path) -> serde_json::Value {
         "jobs": view.jobs.len(), "paused": view.any_paused(), "params": view.params,
         "attestations": view.attestations.len(),
         "latest_attestation": view.attestations.iter().next_back().map(|(i, a)| json!({"index": i, "hash": a.hash})),
-    })
-}
-
-pub(crate) fn report(
-    s: &WorldState,
-    pending_pause: Option<bool>,
-    running: Option<u32>,
-    hash: &str,
-) -> serde_json::Value {
-    let live = |st: JobStatus| s.jobs.iter().filter(|j| j.status == st).count() as u64;
-    let totals = s.ledger.totals();
-    let accounts: Vec<_> = s.ledger.accounts().iter().map(|a| json!({
-        "name": a.name, "free": a.free.to_string(), "validator_stake": a.validator_stake.to_string(),
-    })).collect();
-    json!({
-        "cycle": s.cycle,
-        "paused": s.paused,
-        "pending_pause": pending_pause,
-        "running_pid": running,
-        "jobs": {
-            "tracked": s.counters.posted,
-            "pending": live(JobStatus::Pending),
-            "active": live(JobStatus::Active),
-            "validating": live(JobStatus::Validating),
-            "completed": s.counters.completed,
-            "failed": s.counters.failed,
-            "cancelled": s.counters.cancelled,
-        },
-        "ledger": {
-            "minted": totals.minted.to_string(), "free": totals.free.to_string(), "job_stakes": totals.job_stakes.to_string(),
-            "validator_stakes": totals.validator_stakes.to_string(), "escrowed": totals.escrowed.to_string(),
-            "burned": totals.burned.to_string(), "balanced": totals.balanced(),
-        },
-        "accounts": accounts,
-        "resources": {
-            "token_per_energy": s.resources.token_per_energy, "token_per_compute": s.resources.token_per_compute,
-            "utilisation": s.resources.utilisation(),
-            "energy_capacity": s.resources.energy_capacity, "energy_used": s.resources.energy_used,
-            "compute_capacity": s.resources.compute_capacity, "compute_used": s.resources.compute_used,
-        },
-        "params": s.params,
-        "checkpoint_hash": hash,
     })
 }
 

@@ -12,12 +12,14 @@ mod metrics;
 mod routes;
 mod sink;
 mod state;
+mod status;
 
 pub use sink::HttpSink;
 pub use state::{
     ChainSource, Feed, HistoryPoint, HttpContext, StreamEvent, View, checkpoint_hash_on_disk,
     view_from_checkpoint,
 };
+pub use status::report as status_report;
 
 use clap::Args;
 use eyre::{Result, WrapErr};
@@ -27,7 +29,8 @@ use std::net::SocketAddr;
 #[derive(Args, Debug, Clone)]
 pub struct HttpArgs {
     /// Serve the status API and dashboard on this address (loopback only unless --http-public),
-    /// e.g. 127.0.0.1:8080.
+    /// e.g. 127.0.0.1:8080. Port 0 takes a free port; the bound address is logged and written to
+    /// <reports>/http.addr.
     #[arg(long, env = "OMEGA_HTTP", value_name = "ADDR:PORT")]
     pub http: Option<SocketAddr>,
     /// Allow --http to bind a non-loopback address (the API then answers anyone who can reach it;
@@ -55,16 +58,27 @@ pub async fn bind(addr: SocketAddr, public: bool) -> Result<tokio::net::TcpListe
         .wrap_err_with(|| format!("cannot listen on {addr} (--http)"))
 }
 
-/// Serves the API on `listener` in the background until the process ends.
-pub fn spawn(listener: tokio::net::TcpListener, ctx: HttpContext) {
-    let addr = listener.local_addr().ok();
+/// Serves the API on `listener` in the background until the process ends, and reports the bound
+/// address: a log line and `<reports>/http.addr` (`127.0.0.1:PORT` and a newline, written
+/// atomically). With `--http 127.0.0.1:0` the system picks a free port, and the file is how a
+/// script or a test learns it without choosing a port first and racing others for it. The file
+/// holds the address of the last process that served this reports folder.
+pub fn spawn(listener: tokio::net::TcpListener, ctx: HttpContext) -> Result<SocketAddr> {
+    let addr = listener
+        .local_addr()
+        .wrap_err("the status API's listening address")?;
+    let file = ctx.paths.dir.join(ADDR_FILE);
+    crate::persistence::atomic::write_atomic(&file, format!("{addr}\n").as_bytes())
+        .wrap_err_with(|| format!("writing {}", file.display()))?;
     let app = routes::router(std::sync::Arc::new(ctx));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("status API stopped: {e}");
         }
     });
-    if let Some(addr) = addr {
-        tracing::info!("status API and dashboard on http://{addr}/");
-    }
+    tracing::info!("status API and dashboard on http://{addr}/");
+    Ok(addr)
 }
+
+/// Where [`spawn`] reports the bound address, in the reports folder.
+pub const ADDR_FILE: &str = "http.addr";

@@ -73,8 +73,7 @@ async fn status(State(ctx): Ctx) -> Response {
         .checkpoint_hash
         .clone()
         .or_else(|| checkpoint_hash_on_disk(&ctx.paths));
-    let mut report =
-        crate::cli::status_report(s, pending, running, hash.as_deref().unwrap_or_default());
+    let mut report = super::status_report(s, pending, running, hash.as_deref().unwrap_or_default());
     if hash.is_none() {
         report["checkpoint_hash"] = Value::Null; // a live run before its first checkpoint
     }

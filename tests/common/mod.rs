@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests: a sandbox folder with its own config, reports and
-//! devnet port, running the real `omega` binary.
+//! devnet, running the real `omega` binary.
+//!
+//! Ports are never chosen here and handed to a child (another test could take the port in
+//! between): the devnet runs with `OMEGA_DEVNET_PORT=0` (anvil takes a free port; its address is
+//! read from `reports/devnet/anvil.json`), and `--http 127.0.0.1:0` reports its bound address in
+//! `reports/http.addr` (see `spawn_http`).
 #![allow(dead_code)]
 
 use omega::chain::manifest::Deployment;
@@ -14,8 +19,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_omega");
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
-    /// A free loopback port for this sandbox's devnet.
-    pub port: u16,
     chain_off: bool,
     /// Processes started by `spawn`: killed when the sandbox goes, should a failed test leave
     /// one running (it would hold the test's output pipe open and spin against a dead devnet).
@@ -34,14 +37,8 @@ impl Sandbox {
             serde_json::to_string_pretty(&cfg).unwrap() + "\n",
         )
         .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         Sandbox {
             dir,
-            port,
             chain_off: false,
             spawned: Default::default(),
         }
@@ -65,8 +62,13 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
+    /// The devnet's RPC URL, as `omega` recorded it when it started anvil.
     pub fn rpc(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let path = self.reports().join("devnet/anvil.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("no devnet here yet ({}: {e})", path.display()));
+        let process: serde_json::Value = serde_json::from_str(&text).unwrap();
+        process["rpc_url"].as_str().expect("rpc_url").to_string()
     }
 
     /// `omega ARGS --config … --reports …` with a clean, quiet environment.
@@ -77,7 +79,7 @@ impl Sandbox {
             .arg(self.config())
             .arg("--reports")
             .arg(self.reports())
-            .env("OMEGA_DEVNET_PORT", self.port.to_string())
+            .env("OMEGA_DEVNET_PORT", "0")
             .env("OMEGA_STATUS_EVERY", "0")
             .env("OMEGA_LOG_LEVEL", "warn")
             .env_remove("OMEGA_CYCLES")
@@ -138,6 +140,33 @@ impl Sandbox {
             .unwrap();
         self.spawned.borrow_mut().push(child.id());
         child
+    }
+
+    /// `spawn_env` with `--http 127.0.0.1:0` added; returns the port it bound (from
+    /// `reports/http.addr`, removed first so that an earlier process's address is not read).
+    pub fn spawn_http(&self, args: &[&str], env: &[(&str, &str)]) -> (Child, u16) {
+        let file = self.reports().join("http.addr");
+        let _ = std::fs::remove_file(&file);
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["--http", "127.0.0.1:0"])
+            .collect();
+        let child = self.spawn_env(&args, env);
+        let mut port = None;
+        self.wait_for(
+            "the bound address in http.addr",
+            // Written once the run is set up: on the devnet, after anvil starts and deploys.
+            Duration::from_secs(120),
+            || {
+                port = std::fs::read_to_string(&file).ok().and_then(|a| {
+                    let addr: std::net::SocketAddr = a.trim().parse().ok()?;
+                    Some(addr.port())
+                });
+                port.is_some()
+            },
+        );
+        (child, port.expect("waited for"))
     }
 
     /// The devnet's `txpool_content` and latest block number, as text.
@@ -284,13 +313,24 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A free loopback port (for `--http`).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The seed of a test's random choices: `OMEGA_TEST_SEED` when set, else a fresh one. Printed
+/// either way, so that a failure can be replayed with `OMEGA_TEST_SEED=<seed> cargo test …`.
+pub fn test_seed(test: &str) -> u64 {
+    let seed = match std::env::var("OMEGA_TEST_SEED") {
+        Ok(s) => s.parse().expect("OMEGA_TEST_SEED is a u64"),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    };
+    eprintln!("{test}: seed {seed} (replay with OMEGA_TEST_SEED={seed})");
+    seed
+}
+
+/// A number in `range`, drawn from `seed` (the same seed gives the same number).
+pub fn seeded_pick(seed: u64, range: std::ops::Range<u64>) -> u64 {
+    use rand::{Rng, SeedableRng};
+    rand_chacha::ChaCha8Rng::seed_from_u64(seed).random_range(range)
 }
 
 /// A response from the tiny HTTP/1.1 client below.
