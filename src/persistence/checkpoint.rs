@@ -211,9 +211,7 @@ mod tests {
     use super::*;
 
     fn state() -> WorldState {
-        let config: crate::config::Config =
-            serde_json::from_str(include_str!("../../config/default_config.json")).unwrap();
-        crate::domain::world::World::genesis(&config.world_setup(), 1, 0)
+        crate::domain::world::World::genesis(&crate::domain::setup::sample(), 1, 0)
             .0
             .state
     }
