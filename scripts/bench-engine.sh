@@ -3,14 +3,17 @@
 # 10k / 100k / 1M settled jobs, then checkpoint write time and size against the number of live jobs.
 #   scripts/bench-engine.sh            # all sizes, 3 runs each
 #   SIZES="10000 100000" RUNS=5 scripts/bench-engine.sh
+#   BIN=/path/to/omega scripts/bench-engine.sh   # a binary built elsewhere (no build here)
 # Needs python3 and GNU time (/usr/bin/time). Prints Markdown tables for BENCHMARKS.md.
 # "CPU s" is all threads' user + system time: on a shared VM it tells the machine's phase apart
 # (the same run takes about twice the CPU time when the host is busy).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-cargo build --release --locked --quiet
-BIN="$ROOT/target/release/omega"
+if [ -z "${BIN:-}" ]; then   # BIN=path/to/omega measures a binary built elsewhere
+  cargo build --release --locked --quiet
+  BIN="$ROOT/target/release/omega"
+fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 SIZES="${SIZES:-10000 100000 1000000}"

@@ -93,6 +93,26 @@ impl Keys {
         })
     }
 
+    /// The workforce's keys from the environment, without the owner's (`preflight` and
+    /// `provision` need it only to allowlist): employer, agents, validators.
+    pub fn workforce_from_env(
+        agents: usize,
+        validators: usize,
+    ) -> Result<
+        (
+            PrivateKeySigner,
+            Vec<PrivateKeySigner>,
+            Vec<PrivateKeySigner>,
+        ),
+        KeyError,
+    > {
+        Ok((
+            one("OMEGA_EMPLOYER_KEY")?,
+            many("OMEGA_AGENT_KEYS", agents)?,
+            many("OMEGA_VALIDATOR_KEYS", validators)?,
+        ))
+    }
+
     /// The owner key from `OMEGA_OWNER_KEY`, or None when it is not set. Callers fall back to
     /// anvil's first test key only on a proven local devnet (`cli::target::Target::owner_key`).
     pub fn owner_from_env() -> Result<Option<PrivateKeySigner>, KeyError> {

@@ -19,6 +19,8 @@ pub mod keys;
 pub mod manifest;
 pub mod miner;
 pub mod mirror;
+pub mod preflight;
+pub mod provision;
 pub mod reconcile;
 pub mod redact;
 mod send;

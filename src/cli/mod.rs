@@ -2,6 +2,7 @@
 //! environment twin, `.env` loaded first.
 
 mod attest;
+mod chain_cmd;
 mod chain_opts;
 mod control;
 pub mod devnet;
@@ -57,6 +58,9 @@ pub enum Command {
     /// The local anvil devnet with Omega's contracts.
     #[command(subcommand)]
     Devnet(devnet::DevnetCommand),
+    /// An existing deployment: what this workforce's keys are missing, and the fixes.
+    #[command(subcommand)]
+    Chain(chain_cmd::ChainCommand),
     /// Attest the current checkpoint's content hash on chain (CheckpointRegistry).
     Attest(attest::AttestArgs),
     /// Check a checkpoint's content hash against the chain; non-zero exit on mismatch or when unattested.
@@ -106,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Resume(args) => control::execute(args, false),
         Command::Owner(cmd) => owner::execute(cmd),
         Command::Devnet(cmd) => devnet::execute(cmd),
+        Command::Chain(cmd) => chain_cmd::execute(cmd),
         Command::Attest(a) => attest::attest_cmd(a),
         Command::Verify(a) => attest::verify_cmd(a),
         Command::Reconcile(a) => reconcile::execute(a),
