@@ -6,6 +6,8 @@ cd "$ROOT"
 start=$(date +%s)
 echo "==> contracts toolchain"
 bash scripts/setup.sh
+echo "==> python tools (Slither)"
+bash scripts/setup-python.sh
 echo "==> browser for the dashboard test"
 bash scripts/setup-browser.sh
 echo "==> contracts"

@@ -175,10 +175,10 @@ contract JobRegistry is PausableModule {
             uint256 s = stakeManager.stakeOf(msg.sender, ROLE_AGENT);
             if (s < minAgent) revert InsufficientAgentStake(s, minAgent);
         }
-        uint256 stake = j.stake;
-        if (stake != 0) stakeManager.lockStake(msg.sender, ROLE_AGENT, stake);
         j.agent = msg.sender;
         j.meta = _withState(meta, S_APPLIED) | (block.timestamp << ASSIGNED_SHIFT);
+        uint256 stake = j.stake;
+        if (stake != 0) stakeManager.lockStake(msg.sender, ROLE_AGENT, stake);
         emit AgentAssigned(jobId, msg.sender, subdomain);
     }
 
@@ -270,7 +270,7 @@ contract JobRegistry is PausableModule {
             uint256 reward = j.reward;
             address[] memory vals = validationModule.validators(jobId);
             uint256 n = vals.length;
-            uint256 perValidator;
+            uint256 perValidator = 0;
             if (n != 0) perValidator = reward * ((meta >> VRP_SHIFT) & 0xff) / 100 / n;
             uint256 agentAmount = reward - perValidator * n;
             uint256 fee = reward * ((meta >> FEE_SHIFT) & U32) / 100;

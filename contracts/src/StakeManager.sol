@@ -477,7 +477,7 @@ contract StakeManager is PausableModule {
         uint256 employerShare = employer == address(0) ? 0 : slashed * employerSlashPct / 100;
         uint256 treasuryShare = slashed - employerShare;
         address treasury_ = treasury;
-        uint256 burnShare;
+        uint256 burnShare = 0;
         if (treasury_ == address(0)) {
             burnShare = treasuryShare;
             treasuryShare = 0;
