@@ -36,6 +36,11 @@ contract StakeManager is PausableModule {
     mapping(address => mapping(uint8 => PendingWithdrawal)) private _pending;
     uint256[3] private _totalStake;
 
+    /// @notice True once any of `user`'s stake in `role` has been locked (a job stake or a committee
+    ///         seat): such a stake leaves only through `requestWithdraw` + `unbondingPeriod`, so it
+    ///         stays slashable for what it served on.
+    mapping(address => mapping(uint8 => bool)) public bonded;
+
     /// @notice Escrowed reward + fee per job, keyed by `bytes32(jobId)`.
     mapping(bytes32 => uint256) public jobEscrows;
 
@@ -67,6 +72,9 @@ contract StakeManager is PausableModule {
     error InsufficientEscrow(uint256 escrow, uint256 requested);
     error LengthMismatch();
     error InvalidTreasury();
+    error AlreadySet();
+    error UnbondingRequired();
+    error EscrowExists(bytes32 jobId);
 
     event StakeDeposited(address indexed user, uint8 indexed role, uint256 amount);
     event StakeWithdrawn(address indexed user, uint8 indexed role, uint256 amount);
@@ -183,10 +191,11 @@ contract StakeManager is PausableModule {
         emit StakeDeposited(msg.sender, role, amount);
     }
 
-    /// @notice Withdraw unlocked stake immediately. The remaining balance must be zero or at least
-    ///         the role minimum.
+    /// @notice Withdraw unlocked stake immediately, only if it never served (`bonded` is false; else
+    ///         `UnbondingRequired`). The remaining balance must be zero or at least the role minimum.
     function withdrawStake(uint8 role, uint256 amount) external whenNotPaused validRole(role) {
         if (amount == 0) revert InvalidAmount();
+        if (bonded[msg.sender][role]) revert UnbondingRequired();
         Account storage a = _accounts[msg.sender][role];
         uint256 amt = a.amount;
         uint256 available = amt - a.locked;
@@ -237,10 +246,13 @@ contract StakeManager is PausableModule {
 
     // ---------------------------------------------------------------- module hooks: escrow
 
-    /// @notice Pull `amount` (reward + fee) from `from` into the escrow of `jobId`. JobRegistry only.
+    /// @notice Pull `amount` (reward + fee) from `from` into the escrow of `jobId`. JobRegistry only
+    ///         (wired once), which passes the job's employer (`createJob`'s caller) and that job's
+    ///         reward + fee; one pull per job id.
     function lockEscrow(uint256 jobId, address from, uint256 amount) external onlyJobRegistry whenNotPaused {
         bytes32 key = bytes32(jobId);
-        jobEscrows[key] += amount;
+        if (jobEscrows[key] != 0) revert EscrowExists(key);
+        jobEscrows[key] = amount;
         token.safeTransferFrom(from, address(this), amount);
         emit StakeEscrowLocked(key, from, amount);
     }
@@ -316,6 +328,7 @@ contract StakeManager is PausableModule {
         uint256 available = a.amount - locked;
         if (amount > available) revert InsufficientStake(available, amount);
         a.locked = uint128(locked + amount);
+        _bond(user, role);
     }
 
     /// @notice Release up to `amount` of `user`'s locked stake in `role`. JobRegistry or ValidationModule.
@@ -337,6 +350,7 @@ contract StakeManager is PausableModule {
         uint256 locked = a.locked;
         if (amt == 0 || amt - locked < amount) return 0;
         a.locked = uint128(locked + amount);
+        _bond(user, role);
         return amt;
     }
 
@@ -435,19 +449,28 @@ contract StakeManager is PausableModule {
         emit UnbondingPeriodUpdated(period);
     }
 
+    /// @notice Wire the JobRegistry, once: re-pointing it would let the owner pull escrow through
+    ///         `lockEscrow` from anyone who approved this contract.
     function setJobRegistry(address registry) external onlyOwner {
         if (registry == address(0)) revert ZeroAddress();
+        if (jobRegistry != address(0)) revert AlreadySet();
         jobRegistry = registry;
         emit JobRegistryUpdated(registry);
     }
 
+    /// @notice Wire the ValidationModule, once: its hooks lock, release and slash stakes.
     function setValidationModule(address module) external onlyOwner {
         if (module == address(0)) revert ZeroAddress();
+        if (validationModule != address(0)) revert AlreadySet();
         validationModule = module;
         emit ValidationModuleUpdated(module);
     }
 
     // ---------------------------------------------------------------- internals
+
+    function _bond(address user, uint8 role) private {
+        if (!bonded[user][role]) bonded[user][role] = true;
+    }
 
     function _refund(bytes32 key, address to) private returns (uint256 amount) {
         amount = jobEscrows[key];

@@ -104,6 +104,7 @@ contract ValidationModule is PausableModule {
     error RevealPending();
     error GracePeriodActive(uint256 until);
     error InvalidParameter();
+    error AlreadySet();
 
     event ValidatorsSelected(uint256 indexed jobId, address[] validators);
     event ValidationCommitted(uint256 indexed jobId, address indexed validator, bytes32 commitHash, string subdomain);
@@ -348,8 +349,10 @@ contract ValidationModule is PausableModule {
 
     // ---------------------------------------------------------------- owner parameters
 
+    /// @notice Wire the JobRegistry, once (it starts rounds and receives their outcome).
     function setJobRegistry(address registry) external onlyOwner {
         if (registry == address(0)) revert ZeroAddress();
+        if (jobRegistry != address(0)) revert AlreadySet();
         jobRegistry = registry;
         emit JobRegistryUpdated(registry);
     }

@@ -31,6 +31,8 @@ contract Handler {
     bytes32[] internal _noProof;
 
     uint256 public calls;
+    /// @notice Immediate withdrawals of a stake that had served (must stay 0: unbonding for everyone).
+    uint256 public servedInstantExits;
     mapping(bytes32 => uint256) public okCalls;
 
     constructor(
@@ -234,9 +236,11 @@ contract Handler {
         uint256 avail = stake.availableStake(a, role);
         if (avail == 0) return;
         amount = 1 + amount % avail;
+        bool served = stake.bonded(a, role);
         vm.prank(a);
         try stake.withdrawStake(role, amount) {
             _ok("withdraw");
+            if (served) ++servedInstantExits;
         } catch {}
     }
 
@@ -528,6 +532,11 @@ contract InvariantTest is Fixture {
             }
             assertLe(stake.lockedStakes(a), expected, "lock without a live job");
         }
+    }
+
+    /// @notice A stake that served (job stake or committee seat) never leaves without unbonding.
+    function invariant_servedStakeLeavesOnlyThroughUnbonding() public view {
+        assertEq(handler.servedInstantExits(), 0, "served stake withdrawn at once");
     }
 
     /// @notice Every stake lock is eventually released or slashed: after draining every job to a

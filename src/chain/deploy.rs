@@ -16,7 +16,8 @@ use eyre::{Result, WrapErr};
 /// Devnet parameters the deployer sets.
 #[derive(Clone, Debug)]
 pub struct DevnetParams {
-    /// Tokens minted to the employer and to each agent/validator (whole tokens).
+    /// Tokens minted to the employer and to each agent/validator (whole tokens). The employer's
+    /// funding is also its approval cap on the StakeManager: the run can escrow no more than that.
     pub employer_tokens: u128,
     pub member_tokens: u128,
     /// Stake each agent and validator deposits (whole tokens).
@@ -257,7 +258,8 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     )
     .await?;
 
-    // Fund and stake the workforce: every member approves the StakeManager once for good.
+    // Fund and stake the workforce. Approvals are bounded (issue 19): the employer approves its
+    // funding, each member exactly what it deposits, never an unlimited amount.
     let fund = |who: Address, amount: U256| {
         send(
             "mint",
@@ -267,16 +269,18 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
         )
     };
     fund(keys.employer.address(), tokens(p.employer_tokens)).await?;
-    let approve = AGIALPHA::approveCall {
-        spender: stake_manager,
-        value: U256::MAX,
-    }
-    .abi_encode();
+    let approve = |value: U256| {
+        AGIALPHA::approveCall {
+            spender: stake_manager,
+            value,
+        }
+        .abi_encode()
+    };
     send(
         "approve StakeManager",
         keys.employer.address(),
         token,
-        approve.clone(),
+        approve(employer_approval(p)),
     )
     .await?;
     for (key, role, stake) in keys
@@ -290,7 +294,7 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
             "approve StakeManager",
             key.address(),
             token,
-            approve.clone(),
+            approve(member_approval(p, role)),
         )
         .await?;
         send(
@@ -334,6 +338,19 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     })
 }
 
+/// The employer's approval of the StakeManager: its funding, the most the run can escrow.
+fn employer_approval(p: &DevnetParams) -> U256 {
+    tokens(p.employer_tokens)
+}
+
+/// A member's approval of the StakeManager: exactly its deposits (validators also stake as agents).
+fn member_approval(p: &DevnetParams, role: u8) -> U256 {
+    match role {
+        0 => tokens(p.agent_stake),
+        _ => tokens(p.validator_stake + p.agent_stake),
+    }
+}
+
 /// Checks that a manifest's contracts exist on the chain behind `hub` (a restarted devnet that
 /// lost its state, or a manifest from another chain, is caught here).
 pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {
@@ -354,4 +371,38 @@ pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> DevnetParams {
+        DevnetParams {
+            employer_tokens: 1_000_000,
+            member_tokens: 50_000_000,
+            agent_stake: 1_000,
+            validator_stake: 2_000,
+            commit_window_s: 300,
+            reveal_window_s: 300,
+            validators_per_job: 3,
+            required_approvals: 2,
+        }
+    }
+
+    #[test]
+    fn approvals_are_bounded_by_the_run_needs() {
+        let p = params();
+        assert_eq!(employer_approval(&p), tokens(1_000_000));
+        assert_eq!(member_approval(&p, 0), tokens(1_000));
+        assert_eq!(member_approval(&p, 1), tokens(3_000));
+        for a in [
+            employer_approval(&p),
+            member_approval(&p, 0),
+            member_approval(&p, 1),
+        ] {
+            assert!(a < U256::MAX);
+            assert!(a <= tokens(p.member_tokens.max(p.employer_tokens)));
+        }
+    }
 }
