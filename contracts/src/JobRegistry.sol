@@ -254,8 +254,9 @@ contract JobRegistry is PausableModule {
         emit DisputeResolved(jobId, employerWins);
     }
 
-    /// @notice Settle a Completed job (employer or governance; not the agent). Success pays the agent
-    ///         and the validator committee and burns/sends the fee; failure refunds the employer and
+    /// @notice Settle a Completed job (employer or governance; not the agent). Success pays the agent,
+    ///         each committee member who revealed an approving vote (the others' shares go back to the
+    ///         employer) and burns/sends the fee; failure refunds the employer and
     ///         slashes the agent's job stake.
     function finalize(uint256 jobId) external whenNotPaused {
         Job storage j = _jobs[jobId];
@@ -268,13 +269,16 @@ contract JobRegistry is PausableModule {
         uint256 stake = j.stake;
         if (meta & SUCCESS_BIT != 0) {
             uint256 reward = j.reward;
-            address[] memory vals = validationModule.validators(jobId);
-            uint256 n = vals.length;
+            // Only members who revealed an approving vote (the outcome) are paid; the seats of the
+            // others go back to the employer.
+            (address[] memory paid, uint256 n) = validationModule.paidMembers(jobId);
             uint256 perValidator = 0;
             if (n != 0) perValidator = reward * ((meta >> VRP_SHIFT) & 0xff) / 100 / n;
             uint256 agentAmount = reward - perValidator * n;
             uint256 fee = reward * ((meta >> FEE_SHIFT) & U32) / 100;
-            stakeManager.settleJob(jobId, agent, stake, agentAmount, vals, perValidator, _cfg2.treasury);
+            uint256 unpaid = perValidator * (n - paid.length);
+            if (unpaid != 0) stakeManager.refundPart(jobId, employer, unpaid);
+            stakeManager.settleJob(jobId, agent, stake, agentAmount, paid, perValidator, _cfg2.treasury);
             emit JobPayout(jobId, agent, agentAmount, 0, fee);
         } else {
             stakeManager.settleFailure(jobId, employer, agent, stake);

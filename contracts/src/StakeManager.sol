@@ -19,8 +19,11 @@ contract StakeManager is PausableModule {
     uint8 internal constant VALIDATOR = 1;
     uint8 internal constant ROLE_COUNT = 3;
 
+    /// @dev One slot. `bonded` (ever locked, see `bonded()`) shares it so that setting it costs no
+    ///      extra storage write; `amount` is capped at 2^120-1 wei (~1.3e18 tokens) to make room.
     struct Account {
-        uint128 amount;
+        uint120 amount;
+        bool bonded;
         uint128 locked;
     }
 
@@ -35,11 +38,6 @@ contract StakeManager is PausableModule {
     mapping(address => mapping(uint8 => Account)) private _accounts;
     mapping(address => mapping(uint8 => PendingWithdrawal)) private _pending;
     uint256[3] private _totalStake;
-
-    /// @notice True once any of `user`'s stake in `role` has been locked (a job stake or a committee
-    ///         seat): such a stake leaves only through `requestWithdraw` + `unbondingPeriod`, so it
-    ///         stays slashable for what it served on.
-    mapping(address => mapping(uint8 => bool)) public bonded;
 
     /// @notice Escrowed reward + fee per job, keyed by `bytes32(jobId)`.
     mapping(bytes32 => uint256) public jobEscrows;
@@ -139,6 +137,13 @@ contract StakeManager is PausableModule {
         return _accounts[user][role].amount;
     }
 
+    /// @notice True once any of `user`'s stake in `role` has been locked (a job stake or a committee
+    ///         seat): such a stake leaves only through `requestWithdraw` + `unbondingPeriod`, so it
+    ///         stays slashable for what it served on.
+    function bonded(address user, uint8 role) external view returns (bool) {
+        return _accounts[user][role].bonded;
+    }
+
     /// @notice Locked part of the stake of `user` in `role`.
     function lockedStakeOf(address user, uint8 role) external view returns (uint256) {
         return _accounts[user][role].locked;
@@ -179,13 +184,13 @@ contract StakeManager is PausableModule {
     /// @notice Deposit `amount` as stake in `role`; the caller must have approved this contract.
     ///         The new role balance must be at least `roleMinimum(role)`.
     function depositStake(uint8 role, uint256 amount) external whenNotPaused validRole(role) {
-        if (amount == 0 || amount > type(uint128).max) revert InvalidAmount();
+        if (amount == 0 || amount > type(uint120).max) revert InvalidAmount();
         Account storage a = _accounts[msg.sender][role];
         uint256 newBalance = uint256(a.amount) + amount;
         uint256 minimum = roleMinimum(role);
         if (newBalance < minimum) revert BelowMinimumStake(newBalance, minimum);
-        if (newBalance > type(uint128).max) revert InvalidAmount();
-        a.amount = uint128(newBalance);
+        if (newBalance > type(uint120).max) revert InvalidAmount();
+        a.amount = uint120(newBalance);
         _totalStake[role] += amount;
         token.safeTransferFrom(msg.sender, address(this), amount);
         emit StakeDeposited(msg.sender, role, amount);
@@ -195,15 +200,15 @@ contract StakeManager is PausableModule {
     ///         `UnbondingRequired`). The remaining balance must be zero or at least the role minimum.
     function withdrawStake(uint8 role, uint256 amount) external whenNotPaused validRole(role) {
         if (amount == 0) revert InvalidAmount();
-        if (bonded[msg.sender][role]) revert UnbondingRequired();
         Account storage a = _accounts[msg.sender][role];
+        if (a.bonded) revert UnbondingRequired();
         uint256 amt = a.amount;
         uint256 available = amt - a.locked;
         if (amount > available) revert InsufficientStake(available, amount);
         uint256 remaining = amt - amount;
         uint256 minimum = roleMinimum(role);
         if (remaining != 0 && remaining < minimum) revert BelowMinimumStake(remaining, minimum);
-        a.amount = uint128(remaining);
+        a.amount = uint120(remaining);
         _totalStake[role] -= amount;
         token.safeTransfer(msg.sender, amount);
         emit StakeWithdrawn(msg.sender, role, amount);
@@ -238,7 +243,7 @@ contract StakeManager is PausableModule {
         uint256 available = a.amount - a.locked;
         uint256 amount = p.amount < available ? p.amount : available;
         if (amount == 0) revert InsufficientStake(0, p.amount);
-        a.amount -= uint128(amount);
+        a.amount -= uint120(amount);
         _totalStake[role] -= amount;
         token.safeTransfer(msg.sender, amount);
         emit StakeWithdrawn(msg.sender, role, amount);
@@ -260,6 +265,17 @@ contract StakeManager is PausableModule {
     /// @notice Return the whole escrow of `jobId` to `to`. JobRegistry only.
     function refundEscrow(uint256 jobId, address to) external onlyJobRegistry whenNotPaused returns (uint256 amount) {
         amount = _refund(bytes32(jobId), to);
+    }
+
+    /// @notice Return `amount` of the escrow of `jobId` to `to` (the employer: the committee share
+    ///         of members who did not reveal an approving vote on a successful job). JobRegistry only.
+    function refundPart(uint256 jobId, address to, uint256 amount) external onlyJobRegistry whenNotPaused {
+        bytes32 key = bytes32(jobId);
+        uint256 escrow = jobEscrows[key];
+        if (amount > escrow) revert InsufficientEscrow(escrow, amount);
+        jobEscrows[key] = escrow - amount;
+        token.safeTransfer(to, amount);
+        emit StakeReleased(key, to, amount);
     }
 
     /// @notice Successful job: release the agent's job stake, pay the agent and every validator, and
@@ -328,7 +344,7 @@ contract StakeManager is PausableModule {
         uint256 available = a.amount - locked;
         if (amount > available) revert InsufficientStake(available, amount);
         a.locked = uint128(locked + amount);
-        _bond(user, role);
+        a.bonded = true;
     }
 
     /// @notice Release up to `amount` of `user`'s locked stake in `role`. JobRegistry or ValidationModule.
@@ -350,7 +366,7 @@ contract StakeManager is PausableModule {
         uint256 locked = a.locked;
         if (amt == 0 || amt - locked < amount) return 0;
         a.locked = uint128(locked + amount);
-        _bond(user, role);
+        a.bonded = true;
         return amt;
     }
 
@@ -403,7 +419,7 @@ contract StakeManager is PausableModule {
         amount = amt * pctBps / 10_000;
         if (amount != 0) {
             uint256 remaining = amt - amount;
-            a.amount = uint128(remaining);
+            a.amount = uint120(remaining);
             if (a.locked > remaining) a.locked = uint128(remaining);
             _totalStake[role] -= amount;
             if (beneficiary == address(0)) {
@@ -468,10 +484,6 @@ contract StakeManager is PausableModule {
 
     // ---------------------------------------------------------------- internals
 
-    function _bond(address user, uint8 role) private {
-        if (!bonded[user][role]) bonded[user][role] = true;
-    }
-
     function _refund(bytes32 key, address to) private returns (uint256 amount) {
         amount = jobEscrows[key];
         if (amount != 0) {
@@ -493,7 +505,7 @@ contract StakeManager is PausableModule {
         slashed = amount < amt ? amount : amt;
         if (slashed == 0) return 0;
         uint256 remaining = amt - slashed;
-        a.amount = uint128(remaining);
+        a.amount = uint120(remaining);
         if (a.locked > remaining) a.locked = uint128(remaining);
         _totalStake[role] -= slashed;
 

@@ -281,6 +281,19 @@ contract ValidationModule is PausableModule {
         }
     }
 
+    /// @notice Members of `jobId`'s committee who revealed an approving vote, and the committee size
+    ///         (JobRegistry pays these on success).
+    function paidMembers(uint256 jobId) external view returns (address[] memory approvers, uint256 size) {
+        Round storage r = _rounds[jobId];
+        size = r.size;
+        uint256 mask = r.approveMask;
+        approvers = new address[](_popcount(mask));
+        uint256 k = 0;
+        for (uint256 i; i < size; ++i) {
+            if ((mask >> i) & 1 == 1) approvers[k++] = r.members[i].account;
+        }
+    }
+
     /// @notice Commit-reveal nonce of `jobId`: 1 once the (single) round started, 0 before.
     function jobNonce(uint256 jobId) external view returns (uint256) {
         return _rounds[jobId].status == R_NONE ? 0 : 1;
@@ -496,14 +509,17 @@ contract ValidationModule is PausableModule {
         }
     }
 
-    /// @dev Non-revealers: `nonRevealPenaltyBps` of their stake snapshot + ban. Revealers whose vote
-    ///      differs from the outcome (only when the quorum was met): `validatorSlashingPct`.
+    /// @dev Non-revealers: `nonRevealPenaltyBps` of their stake snapshot, but never less than a wrong
+    ///      vote costs (`validatorSlashingPct`), so silence never beats dissent; + ban. Revealers whose
+    ///      vote differs from the outcome (only when the quorum was met): `validatorSlashingPct`.
     function _penalties(Tally memory t, uint256 size, bool quorumMet) private returns (uint256[] memory slashes) {
         slashes = new uint256[](size);
         uint256 banUntil = block.number + banBlocks;
+        uint256 silentBps = nonRevealPenaltyBps;
+        if (silentBps < validatorSlashingPct * 100) silentBps = validatorSlashingPct * 100;
         for (uint256 i; i < size; ++i) {
             if ((t.revealedMask >> i) & 1 == 0) {
-                slashes[i] = t.weights[i] * nonRevealPenaltyBps / 10_000;
+                slashes[i] = t.weights[i] * silentBps / 10_000;
                 if (banUntil > block.number) {
                     bannedUntil[t.members[i]] = banUntil;
                     emit ValidatorBanApplied(t.members[i], banUntil);

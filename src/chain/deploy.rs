@@ -17,7 +17,7 @@ use eyre::{Result, WrapErr};
 #[derive(Clone, Debug)]
 pub struct DevnetParams {
     /// Tokens minted to the employer and to each agent/validator (whole tokens). The employer's
-    /// funding is also its approval cap on the StakeManager: the run can escrow no more than that.
+    /// approval of the StakeManager is bounded by this funding (see `employer_approval`).
     pub employer_tokens: u128,
     pub member_tokens: u128,
     /// Stake each agent and validator deposits (whole tokens).
@@ -258,8 +258,7 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     )
     .await?;
 
-    // Fund and stake the workforce. Approvals are bounded (issue 19): the employer approves its
-    // funding, each member exactly what it deposits, never an unlimited amount.
+    // Fund and stake the workforce. Approvals are bounded (issue 19, see `approval_cap`).
     let fund = |who: Address, amount: U256| {
         send(
             "mint",
@@ -280,7 +279,7 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
         "approve StakeManager",
         keys.employer.address(),
         token,
-        approve(employer_approval(p)),
+        approve(approval_cap(p.employer_tokens)),
     )
     .await?;
     for (key, role, stake) in keys
@@ -294,7 +293,7 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
             "approve StakeManager",
             key.address(),
             token,
-            approve(member_approval(p, role)),
+            approve(approval_cap(p.member_tokens)),
         )
         .await?;
         send(
@@ -338,17 +337,17 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     })
 }
 
-/// The employer's approval of the StakeManager: its funding, the most the run can escrow.
-fn employer_approval(p: &DevnetParams) -> U256 {
-    tokens(p.employer_tokens)
-}
+/// How many times over its funding an account may pass tokens through the StakeManager in one
+/// deployment. Escrow that is refunded (failed or cancelled job) comes back to the balance but not
+/// to the allowance, so a long run re-escrows its funding many times; the cap bounds that turnover.
+const ALLOWANCE_TURNOVER: u128 = 1_000;
 
-/// A member's approval of the StakeManager: exactly its deposits (validators also stake as agents).
-fn member_approval(p: &DevnetParams, role: u8) -> U256 {
-    match role {
-        0 => tokens(p.agent_stake),
-        _ => tokens(p.validator_stake + p.agent_stake),
-    }
+/// An account's approval of the StakeManager: its funding (`employer_tokens`, the operator's
+/// `resource_manager.token_supply`, or `member_tokens`) times `ALLOWANCE_TURNOVER`, never unlimited.
+/// Members need more than their stake deposits: agents and validators post jobs too. The
+/// StakeManager can only pull a job's reward + fee once, from its poster (wiring set once).
+fn approval_cap(funding_tokens: u128) -> U256 {
+    tokens(funding_tokens) * U256::from(ALLOWANCE_TURNOVER)
 }
 
 /// Checks that a manifest's contracts exist on the chain behind `hub` (a restarted devnet that
@@ -391,18 +390,10 @@ mod tests {
     }
 
     #[test]
-    fn approvals_are_bounded_by_the_run_needs() {
+    fn approvals_are_bounded_by_the_funding() {
         let p = params();
-        assert_eq!(employer_approval(&p), tokens(1_000_000));
-        assert_eq!(member_approval(&p, 0), tokens(1_000));
-        assert_eq!(member_approval(&p, 1), tokens(3_000));
-        for a in [
-            employer_approval(&p),
-            member_approval(&p, 0),
-            member_approval(&p, 1),
-        ] {
-            assert!(a < U256::MAX);
-            assert!(a <= tokens(p.member_tokens.max(p.employer_tokens)));
-        }
+        assert_eq!(approval_cap(p.employer_tokens), tokens(1_000_000_000));
+        assert_eq!(approval_cap(p.member_tokens), tokens(50_000_000_000));
+        assert!(approval_cap(p.member_tokens) < U256::MAX);
     }
 }
