@@ -14,8 +14,9 @@ import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} 
 ///  2. `selectValidators(jobId, entropy)` by anyone in a block > the submit block (block.number >=
 ///     startBlock + 1, else `SelectionTooEarly`): samples `validatorsPerJob` distinct eligible pool
 ///     members (allowlisted in the IdentityRegistry, not banned, unlocked Validator stake >= the lock
-///     amount) without replacement from a seed derived from blockhash(startBlock), prevrandao and the
-///     job id, locks `roleMinimum(Validator)` of each member's stake, snapshots each member's stake as
+///     amount) without replacement from a seed derived from blockhash(startBlock) and the job id only
+///     (nothing of the calling block; more than 256 blocks later the anchor moves to the calling
+///     block and selection happens in a later one), locks `roleMinimum(Validator)` of each member's stake, snapshots each member's stake as
 ///     its voting weight and opens the commit window. The caller's `entropy` is accepted for ABI
 ///     compatibility but not mixed into the seed (it would let the caller grind the committee).
 ///  3. `commitValidation` before `commitDeadline`; `revealValidation` after `commitDeadline` and up to
@@ -155,14 +156,22 @@ contract ValidationModule is PausableModule {
         if (status != R_STARTED) revert AlreadySelected();
         uint256 startBlock = r.startBlock;
         if (block.number <= startBlock) revert SelectionTooEarly(startBlock);
+        if (block.number - startBlock > 256) {
+            // blockhash(startBlock) is no longer available: re-anchor the seed to this block, whose
+            // hash the caller cannot know when sending, and select in a later block (nothing else
+            // changes; no committee, no event, as v2 selects nobody too early).
+            r.startBlock = uint40(block.number);
+            return selected;
+        }
 
         uint256 k = validatorsPerJob;
         uint256 n = _pool.length;
         if (n < k) revert PoolTooSmall(n, k);
         uint256 lockAmount = stakeManager.roleMinimum(ROLE_VALIDATOR);
 
-        bytes32 bh = block.number - startBlock <= 256 ? blockhash(startBlock) : blockhash(block.number - 1);
-        uint256 seed = uint256(keccak256(abi.encode(bh, block.prevrandao, jobId, address(this))));
+        // The seed is fixed by the hash of the submit block: the same in every block a caller may
+        // pick, so retrying (or reverting unless the committee suits) gains nothing.
+        uint256 seed = uint256(keccak256(abi.encode(blockhash(startBlock), jobId, address(this))));
         uint256 found;
         (selected, found) = _sample(r, seed, k, n, lockAmount);
         if (found < k) revert NotEnoughEligibleValidators(found, k);
