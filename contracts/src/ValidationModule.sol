@@ -52,6 +52,7 @@ contract ValidationModule is PausableModule {
         uint8 size;
         uint16 revealedMask;
         uint16 approveMask;
+        uint40 pauseBase; // pausedTotal when the current deadlines were set (pause freezes time)
         uint96 lockAmount; // second slot
         Member[16] members;
         bytes32[16] commits;
@@ -140,6 +141,7 @@ contract ValidationModule is PausableModule {
         if (n < k) revert PoolTooSmall(n, k);
         r.startBlock = uint40(block.number);
         r.startedAt = uint40(block.timestamp);
+        r.pauseBase = pausedTotal;
         r.status = R_STARTED;
     }
 
@@ -180,6 +182,7 @@ contract ValidationModule is PausableModule {
         r.commitDeadline = uint40(commitDeadline);
         r.revealDeadline = uint40(commitDeadline + revealWindow);
         r.size = uint8(k);
+        r.pauseBase = pausedTotal;
         r.status = R_SELECTED;
         r.lockAmount = uint96(lockAmount);
         emit ValidatorsSelected(jobId, selected);
@@ -192,7 +195,7 @@ contract ValidationModule is PausableModule {
     {
         Round storage r = _rounds[jobId];
         if (r.status != R_SELECTED) revert NotSelected();
-        if (block.timestamp > r.commitDeadline) revert CommitPhaseClosed();
+        if (block.timestamp > r.commitDeadline + _paused(r)) revert CommitPhaseClosed();
         if (bytes(subdomain).length == 0) revert EmptySubdomain();
         if (commitHash == bytes32(0)) revert InvalidCommitHash();
         (uint256 i,) = _memberIndex(r, msg.sender);
@@ -218,8 +221,9 @@ contract ValidationModule is PausableModule {
     function _reveal(uint256 jobId, bool approve, bytes32 burnTxHash, bytes32 salt) private {
         Round storage r = _rounds[jobId];
         if (r.status != R_SELECTED) revert NotSelected();
-        if (block.timestamp <= r.commitDeadline) revert RevealPhaseNotOpen();
-        if (block.timestamp > r.revealDeadline) revert RevealPhaseClosed();
+        uint256 paused = _paused(r);
+        if (block.timestamp <= r.commitDeadline + paused) revert RevealPhaseNotOpen();
+        if (block.timestamp > r.revealDeadline + paused) revert RevealPhaseClosed();
         (uint256 i,) = _memberIndex(r, msg.sender);
         bytes32 committed = r.commits[i];
         uint256 bit = uint256(1) << i;
@@ -244,7 +248,9 @@ contract ValidationModule is PausableModule {
         _requireSelected(r.status);
         uint256 size = r.size;
         uint256 revealedMask = r.revealedMask;
-        if (revealedMask != (uint256(1) << size) - 1 && block.timestamp <= r.revealDeadline) revert RevealPending();
+        if (revealedMask != (uint256(1) << size) - 1 && block.timestamp <= r.revealDeadline + _paused(r)) {
+            revert RevealPending();
+        }
         uint256 revealed = _popcount(revealedMask);
         uint256 target = quorumTarget(size);
         return _settle(jobId, r, size, revealed >= target, revealed, target, false);
@@ -261,7 +267,7 @@ contract ValidationModule is PausableModule {
         if (status == R_NONE) revert NotStarted();
         if (status == R_FINALIZED) revert AlreadyFinalized();
         if (status == R_STARTED) {
-            uint256 until = uint256(r.startedAt) + commitWindow + revealWindow + forceFinalizeGrace;
+            uint256 until = uint256(r.startedAt) + commitWindow + revealWindow + forceFinalizeGrace + _paused(r);
             if (block.timestamp <= until) revert GracePeriodActive(until);
             r.status = R_FINALIZED;
             emit ValidationQuorumFailed(jobId, 0, quorumTarget(validatorsPerJob));
@@ -270,7 +276,7 @@ contract ValidationModule is PausableModule {
             IJobRegistryInternal(jobRegistry).forceFinalize(jobId);
             return false;
         }
-        uint256 deadline = uint256(r.revealDeadline) + forceFinalizeGrace;
+        uint256 deadline = uint256(r.revealDeadline) + forceFinalizeGrace + _paused(r);
         if (block.timestamp <= deadline) revert GracePeriodActive(deadline);
         uint256 size = r.size;
         uint256 revealed = _popcount(r.revealedMask);
@@ -334,7 +340,8 @@ contract ValidationModule is PausableModule {
         return byPct > byMin ? byPct : byMin;
     }
 
-    /// @notice Round summary for bridges and tests.
+    /// @notice Round summary for bridges and tests. The deadlines include the pause time since the
+    ///         committee was selected (pause freezes time).
     function roundInfo(uint256 jobId)
         external
         view
@@ -350,7 +357,17 @@ contract ValidationModule is PausableModule {
         )
     {
         Round storage r = _rounds[jobId];
-        return (r.status, r.startBlock, r.commitDeadline, r.revealDeadline, r.size, r.revealedMask, r.approveMask, r.lockAmount);
+        uint256 paused = r.status == R_SELECTED ? _paused(r) : 0;
+        return (
+            r.status,
+            r.startBlock,
+            r.commitDeadline + paused,
+            r.revealDeadline + paused,
+            r.size,
+            r.revealedMask,
+            r.approveMask,
+            r.lockAmount
+        );
     }
 
     /// @notice Whether `validator` has an unrevealed commit in `jobId`.
@@ -583,6 +600,11 @@ contract ValidationModule is PausableModule {
             if (m.account == who) return (i, m.weight);
         }
         revert NotCommitteeMember(who);
+    }
+
+    /// @dev Pause time since the round's deadlines were set: they move by that much.
+    function _paused(Round storage r) private view returns (uint256) {
+        return pausedTotal - r.pauseBase;
     }
 
     function _requireSelected(uint8 status) private pure {
