@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {PausableModule} from "./utils/PausableModule.sol";
+import {ValidationParams} from "./utils/ValidationParams.sol";
 import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} from "./interfaces/IOmega.sol";
 
 /// @title ValidationModule
@@ -24,9 +24,8 @@ import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} 
 ///  4. `finalize` once everybody revealed or the reveal deadline passed (without the reveal quorum the
 ///     round fails and the job is reported rejected, as in v2), or `forceFinalize` after
 ///     `revealDeadline + forceFinalizeGrace` (a quorum failure then records Completed, success = false).
-contract ValidationModule is PausableModule {
+contract ValidationModule is ValidationParams {
     uint8 internal constant ROLE_VALIDATOR = 1;
-    uint256 public constant MAX_COMMITTEE = 16;
     uint256 public constant MAX_POOL = 128;
 
     uint8 internal constant R_NONE = 0;
@@ -70,18 +69,6 @@ contract ValidationModule is PausableModule {
     /// @notice Block number until which a validator is banned from selection.
     mapping(address => uint256) public bannedUntil;
 
-    uint256 public validatorsPerJob = 3;
-    uint256 public commitWindow = 30 minutes;
-    uint256 public revealWindow = 30 minutes;
-    uint256 public approvalThreshold = 66;
-    uint256 public requiredValidatorApprovals = 0;
-    uint256 public validatorSlashingPct = 50;
-    uint256 public nonRevealPenaltyBps = 50;
-    uint256 public banBlocks = 7200;
-    uint256 public revealQuorumPct = 67;
-    uint256 public minRevealers = 1;
-    uint256 public forceFinalizeGrace = 1 hours;
-
     error NotJobRegistry(address caller);
     error PoolTooSmall(uint256 poolSize, uint256 required);
     error PoolTooLarge();
@@ -105,7 +92,6 @@ contract ValidationModule is PausableModule {
     error CommitMismatch();
     error RevealPending();
     error GracePeriodActive(uint256 until);
-    error InvalidParameter();
     error AlreadySet();
 
     event ValidatorsSelected(uint256 indexed jobId, address[] validators);
@@ -119,9 +105,8 @@ contract ValidationModule is PausableModule {
     event ValidatorBanApplied(address indexed validator, uint256 untilBlock);
     event ValidatorPoolUpdated(address[] pool);
     event JobRegistryUpdated(address indexed jobRegistry);
-    event ValidationParameterUpdated(bytes32 indexed name, uint256 value);
 
-    constructor(address stakeManager_, address identityRegistry_, address initialOwner) PausableModule(initialOwner) {
+    constructor(address stakeManager_, address identityRegistry_, address initialOwner) ValidationParams(initialOwner) {
         if (stakeManager_ == address(0) || identityRegistry_ == address(0)) revert ZeroAddress();
         stakeManager = IStakeManagerInternal(stakeManager_);
         identityRegistry = IIdentityRegistryInternal(identityRegistry_);
@@ -333,13 +318,6 @@ contract ValidationModule is PausableModule {
         return keccak256(abi.encode(jobId, outcomeHash, salt, validator, block.chainid, DOMAIN_SEPARATOR()));
     }
 
-    /// @notice Reveal quorum for a committee of `size`: max(ceil(size*revealQuorumPct/100), min(minRevealers, size)).
-    function quorumTarget(uint256 size) public view returns (uint256) {
-        uint256 byPct = (size * revealQuorumPct + 99) / 100;
-        uint256 byMin = minRevealers < size ? minRevealers : size;
-        return byPct > byMin ? byPct : byMin;
-    }
-
     /// @notice Round summary for bridges and tests. The deadlines include the pause time since the
     ///         committee was selected (pause freezes time).
     function roundInfo(uint256 jobId)
@@ -409,68 +387,6 @@ contract ValidationModule is PausableModule {
         }
         _pool = pool;
         emit ValidatorPoolUpdated(pool);
-    }
-
-    /// @notice Commit and reveal window lengths in seconds (each 1 .. 30 days). Defaults 1800 / 1800.
-    function setCommitRevealWindows(uint256 commitDur, uint256 revealDur) external onlyOwner {
-        if (commitDur == 0 || revealDur == 0 || commitDur > 30 days || revealDur > 30 days) revert InvalidParameter();
-        commitWindow = commitDur;
-        revealWindow = revealDur;
-        emit ValidationParameterUpdated("commitWindow", commitDur);
-        emit ValidationParameterUpdated("revealWindow", revealDur);
-    }
-
-    /// @notice Committee size (1 .. 16). Default 3.
-    function setValidatorsPerJob(uint256 count) external onlyOwner {
-        if (count == 0 || count > MAX_COMMITTEE) revert InvalidParameter();
-        validatorsPerJob = count;
-        emit ValidationParameterUpdated("validatorsPerJob", count);
-    }
-
-    /// @notice Stake-weighted approval threshold in percent of revealed stake (1 .. 100). Default 66.
-    function setApprovalThreshold(uint256 pct) external onlyOwner {
-        if (pct == 0 || pct > 100) revert InvalidParameter();
-        approvalThreshold = pct;
-        emit ValidationParameterUpdated("approvalThreshold", pct);
-    }
-
-    /// @notice Minimum number of approving reveals (capped at the committee size). Default 0.
-    function setRequiredValidatorApprovals(uint256 count) external onlyOwner {
-        if (count > MAX_COMMITTEE) revert InvalidParameter();
-        requiredValidatorApprovals = count;
-        emit ValidationParameterUpdated("requiredValidatorApprovals", count);
-    }
-
-    /// @notice Percent of stake slashed from a revealer who voted against the outcome. Default 50.
-    function setValidatorSlashingPct(uint256 pct) external onlyOwner {
-        if (pct > 100) revert InvalidParameter();
-        validatorSlashingPct = pct;
-        emit ValidationParameterUpdated("validatorSlashingPct", pct);
-    }
-
-    /// @notice Non-reveal penalty in basis points of stake and ban length in blocks. Defaults 50 / 7200.
-    function setNonRevealPenalty(uint256 penaltyBps, uint256 banBlocks_) external onlyOwner {
-        if (penaltyBps > 10_000 || banBlocks_ > 10_000_000) revert InvalidParameter();
-        nonRevealPenaltyBps = penaltyBps;
-        banBlocks = banBlocks_;
-        emit ValidationParameterUpdated("nonRevealPenaltyBps", penaltyBps);
-        emit ValidationParameterUpdated("banBlocks", banBlocks_);
-    }
-
-    /// @notice Reveal quorum percent (0 .. 100) and minimum revealers (0 .. 16). Defaults 67 / 1.
-    function setRevealQuorum(uint256 pct, uint256 minRevealers_) external onlyOwner {
-        if (pct > 100 || minRevealers_ > MAX_COMMITTEE) revert InvalidParameter();
-        revealQuorumPct = pct;
-        minRevealers = minRevealers_;
-        emit ValidationParameterUpdated("revealQuorumPct", pct);
-        emit ValidationParameterUpdated("minRevealers", minRevealers_);
-    }
-
-    /// @notice Seconds after the reveal deadline before `forceFinalize` is allowed (<= 30 days). Default 3600.
-    function setForceFinalizeGrace(uint256 grace) external onlyOwner {
-        if (grace > 30 days) revert InvalidParameter();
-        forceFinalizeGrace = grace;
-        emit ValidationParameterUpdated("forceFinalizeGrace", grace);
     }
 
     // ---------------------------------------------------------------- internals

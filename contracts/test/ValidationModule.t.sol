@@ -5,6 +5,7 @@ import {Fixture} from "./utils/Fixture.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
 import {StakeManager} from "../src/StakeManager.sol";
 import {ValidationModule} from "../src/ValidationModule.sol";
+import {ValidationParams} from "../src/utils/ValidationParams.sol";
 
 contract ValidationModuleTest is Fixture {
     function setUp() public {
@@ -570,27 +571,27 @@ contract ValidationModuleTest is Fixture {
 
     function test_paramSetters_validate() public {
         vm.startPrank(gov);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setCommitRevealWindows(0, 1);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setCommitRevealWindows(1, 31 days);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setValidatorsPerJob(0);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setValidatorsPerJob(17);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setApprovalThreshold(0);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setApprovalThreshold(101);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setRequiredValidatorApprovals(17);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setValidatorSlashingPct(101);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setNonRevealPenalty(10_001, 1);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setRevealQuorum(101, 1);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setForceFinalizeGrace(31 days);
         validation.setCommitRevealWindows(60, 120);
         validation.setNonRevealPenalty(100, 0);
