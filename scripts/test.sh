@@ -18,6 +18,8 @@ echo "==> benches build"
 cargo test --benches --no-run --locked
 echo "==> contracts toolchain"
 bash scripts/setup.sh
+echo "==> python tools (Slither)"
+bash scripts/setup-python.sh
 echo "==> browser for the dashboard test"
 bash scripts/setup-browser.sh
 echo "==> contracts"

@@ -11,7 +11,8 @@ import {IStakeManagerInternal, IValidationModuleInternal, IIdentityRegistryInter
 /// State: None 0, Created 1, Applied 2, Submitted 3, Completed 4, Disputed 5, Finalized 6, Cancelled 7.
 /// Packed metadata bits: 0-2 state, 3 success, 4 burnConfirmed, 5-12 agentTypes, 13-44 feePct,
 /// 45-76 agentPct (100 = no boost), 77-140 deadline, 141-204 assignedAt. Bits 208-215 hold an internal
-/// snapshot of validatorRewardPct and are masked out of `jobs()`.
+/// snapshot of validatorRewardPct and bits 216-255 one of `pausedTotal` at creation (the deadline is
+/// extended by the pause time since: `effectiveDeadline`); both are masked out of `jobs()`.
 contract JobRegistry is PausableModule {
     uint8 internal constant S_NONE = 0;
     uint8 internal constant S_CREATED = 1;
@@ -31,6 +32,7 @@ contract JobRegistry is PausableModule {
     uint256 internal constant DEADLINE_SHIFT = 77;
     uint256 internal constant ASSIGNED_SHIFT = 141;
     uint256 internal constant VRP_SHIFT = 208;
+    uint256 internal constant PAUSE_SHIFT = 216;
     uint256 internal constant PUBLIC_META_MASK = (uint256(1) << 205) - 1;
     uint256 internal constant U64 = type(uint64).max;
     uint256 internal constant U32 = type(uint32).max;
@@ -152,7 +154,8 @@ contract JobRegistry is PausableModule {
         j.stake = c.jobStake;
         j.reward = uint96(reward);
         j.meta = uint256(S_CREATED) | (uint256(c.feePct) << FEE_SHIFT) | (uint256(100) << AGENT_PCT_SHIFT)
-            | (uint256(deadline) << DEADLINE_SHIFT) | (uint256(c.validatorRewardPct) << VRP_SHIFT);
+            | (uint256(deadline) << DEADLINE_SHIFT) | (uint256(c.validatorRewardPct) << VRP_SHIFT)
+            | (uint256(pausedTotal) << PAUSE_SHIFT);
         j.specHash = specHash;
         j.uriHash = keccak256(bytes(uri));
 
@@ -166,7 +169,7 @@ contract JobRegistry is PausableModule {
         Job storage j = _jobs[jobId];
         uint256 meta = j.meta;
         _requireState(meta, S_CREATED);
-        if ((meta >> DEADLINE_SHIFT) & U64 < block.timestamp) revert DeadlinePassed();
+        if (_deadline(meta) < block.timestamp) revert DeadlinePassed();
         if (bytes(subdomain).length == 0) revert EmptySubdomain();
         (bool allowed,,,) = identityRegistry.verifyAgent(msg.sender, subdomain, proof);
         if (!allowed) revert NotAuthorizedAgent(msg.sender);
@@ -175,10 +178,10 @@ contract JobRegistry is PausableModule {
             uint256 s = stakeManager.stakeOf(msg.sender, ROLE_AGENT);
             if (s < minAgent) revert InsufficientAgentStake(s, minAgent);
         }
-        uint256 stake = j.stake;
-        if (stake != 0) stakeManager.lockStake(msg.sender, ROLE_AGENT, stake);
         j.agent = msg.sender;
         j.meta = _withState(meta, S_APPLIED) | (block.timestamp << ASSIGNED_SHIFT);
+        uint256 stake = j.stake;
+        if (stake != 0) stakeManager.lockStake(msg.sender, ROLE_AGENT, stake);
         emit AgentAssigned(jobId, msg.sender, subdomain);
     }
 
@@ -194,7 +197,7 @@ contract JobRegistry is PausableModule {
         uint256 meta = j.meta;
         _requireState(meta, S_APPLIED);
         if (msg.sender != j.agent) revert NotAgent(msg.sender);
-        if ((meta >> DEADLINE_SHIFT) & U64 < block.timestamp) revert DeadlinePassed();
+        if (_deadline(meta) < block.timestamp) revert DeadlinePassed();
         j.resultHash = resultHash;
         j.meta = _withState(meta, S_SUBMITTED);
         validationModule.start(jobId);
@@ -254,8 +257,9 @@ contract JobRegistry is PausableModule {
         emit DisputeResolved(jobId, employerWins);
     }
 
-    /// @notice Settle a Completed job (employer or governance; not the agent). Success pays the agent
-    ///         and the validator committee and burns/sends the fee; failure refunds the employer and
+    /// @notice Settle a Completed job (employer or governance; not the agent). Success pays the agent,
+    ///         each committee member who revealed an approving vote (the others' shares go back to the
+    ///         employer) and burns/sends the fee; failure refunds the employer and
     ///         slashes the agent's job stake.
     function finalize(uint256 jobId) external whenNotPaused {
         Job storage j = _jobs[jobId];
@@ -268,13 +272,16 @@ contract JobRegistry is PausableModule {
         uint256 stake = j.stake;
         if (meta & SUCCESS_BIT != 0) {
             uint256 reward = j.reward;
-            address[] memory vals = validationModule.validators(jobId);
-            uint256 n = vals.length;
-            uint256 perValidator;
+            // Only members who revealed an approving vote (the outcome) are paid; the seats of the
+            // others go back to the employer.
+            (address[] memory paid, uint256 n) = validationModule.paidMembers(jobId);
+            uint256 perValidator = 0;
             if (n != 0) perValidator = reward * ((meta >> VRP_SHIFT) & 0xff) / 100 / n;
             uint256 agentAmount = reward - perValidator * n;
             uint256 fee = reward * ((meta >> FEE_SHIFT) & U32) / 100;
-            stakeManager.settleJob(jobId, agent, stake, agentAmount, vals, perValidator, _cfg2.treasury);
+            uint256 unpaid = perValidator * (n - paid.length);
+            if (unpaid != 0) stakeManager.refundPart(jobId, employer, unpaid);
+            stakeManager.settleJob(jobId, agent, stake, agentAmount, paid, perValidator, _cfg2.treasury);
             emit JobPayout(jobId, agent, agentAmount, 0, fee);
         } else {
             stakeManager.settleFailure(jobId, employer, agent, stake);
@@ -301,7 +308,7 @@ contract JobRegistry is PausableModule {
         _requireState(meta, S_APPLIED);
         address employer = j.employer;
         if (msg.sender != employer && msg.sender != owner()) revert NotEmployerOrGovernance(msg.sender);
-        if (block.timestamp <= (meta >> DEADLINE_SHIFT) & U64) revert NotExpired();
+        if (block.timestamp <= _deadline(meta)) revert NotExpired();
         j.meta = _withState(meta, S_FINALIZED) & ~SUCCESS_BIT;
         stakeManager.settleFailure(jobId, employer, j.agent, j.stake);
         emit JobExpired(jobId, msg.sender);
@@ -352,6 +359,12 @@ contract JobRegistry is PausableModule {
         agentPct = uint32(packed >> AGENT_PCT_SHIFT);
         deadline = uint64(packed >> DEADLINE_SHIFT);
         assignedAt = uint64(packed >> ASSIGNED_SHIFT);
+    }
+
+    /// @notice The job's deadline extended by the time the registry spent paused since its creation
+    ///         (ours; `jobs()` keeps the deadline as posted).
+    function effectiveDeadline(uint256 jobId) external view returns (uint256) {
+        return _deadline(_jobs[jobId].meta);
     }
 
     /// @notice Current state of `jobId` (State enum as uint8).
@@ -441,6 +454,11 @@ contract JobRegistry is PausableModule {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Posted deadline + pause time since creation (pausedTotal minus its snapshot in bits 216+).
+    function _deadline(uint256 meta) private view returns (uint256) {
+        return ((meta >> DEADLINE_SHIFT) & U64) + pausedTotal - (meta >> PAUSE_SHIFT);
+    }
 
     function _requireState(uint256 meta, uint8 expected) private pure {
         uint8 s = uint8(meta & STATE_MASK);

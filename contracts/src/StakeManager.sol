@@ -19,8 +19,11 @@ contract StakeManager is PausableModule {
     uint8 internal constant VALIDATOR = 1;
     uint8 internal constant ROLE_COUNT = 3;
 
+    /// @dev One slot. `bonded` (ever locked, see `bonded()`) shares it so that setting it costs no
+    ///      extra storage write; `amount` is capped at 2^120-1 wei (~1.3e18 tokens) to make room.
     struct Account {
-        uint128 amount;
+        uint120 amount;
+        bool bonded;
         uint128 locked;
     }
 
@@ -67,6 +70,9 @@ contract StakeManager is PausableModule {
     error InsufficientEscrow(uint256 escrow, uint256 requested);
     error LengthMismatch();
     error InvalidTreasury();
+    error AlreadySet();
+    error UnbondingRequired();
+    error EscrowExists(bytes32 jobId);
 
     event StakeDeposited(address indexed user, uint8 indexed role, uint256 amount);
     event StakeWithdrawn(address indexed user, uint8 indexed role, uint256 amount);
@@ -131,6 +137,13 @@ contract StakeManager is PausableModule {
         return _accounts[user][role].amount;
     }
 
+    /// @notice True once any of `user`'s stake in `role` has been locked (a job stake or a committee
+    ///         seat): such a stake leaves only through `requestWithdraw` + `unbondingPeriod`, so it
+    ///         stays slashable for what it served on.
+    function bonded(address user, uint8 role) external view returns (bool) {
+        return _accounts[user][role].bonded;
+    }
+
     /// @notice Locked part of the stake of `user` in `role`.
     function lockedStakeOf(address user, uint8 role) external view returns (uint256) {
         return _accounts[user][role].locked;
@@ -171,30 +184,31 @@ contract StakeManager is PausableModule {
     /// @notice Deposit `amount` as stake in `role`; the caller must have approved this contract.
     ///         The new role balance must be at least `roleMinimum(role)`.
     function depositStake(uint8 role, uint256 amount) external whenNotPaused validRole(role) {
-        if (amount == 0 || amount > type(uint128).max) revert InvalidAmount();
+        if (amount == 0 || amount > type(uint120).max) revert InvalidAmount();
         Account storage a = _accounts[msg.sender][role];
         uint256 newBalance = uint256(a.amount) + amount;
         uint256 minimum = roleMinimum(role);
         if (newBalance < minimum) revert BelowMinimumStake(newBalance, minimum);
-        if (newBalance > type(uint128).max) revert InvalidAmount();
-        a.amount = uint128(newBalance);
+        if (newBalance > type(uint120).max) revert InvalidAmount();
+        a.amount = uint120(newBalance);
         _totalStake[role] += amount;
         token.safeTransferFrom(msg.sender, address(this), amount);
         emit StakeDeposited(msg.sender, role, amount);
     }
 
-    /// @notice Withdraw unlocked stake immediately. The remaining balance must be zero or at least
-    ///         the role minimum.
+    /// @notice Withdraw unlocked stake immediately, only if it never served (`bonded` is false; else
+    ///         `UnbondingRequired`). The remaining balance must be zero or at least the role minimum.
     function withdrawStake(uint8 role, uint256 amount) external whenNotPaused validRole(role) {
         if (amount == 0) revert InvalidAmount();
         Account storage a = _accounts[msg.sender][role];
+        if (a.bonded) revert UnbondingRequired();
         uint256 amt = a.amount;
         uint256 available = amt - a.locked;
         if (amount > available) revert InsufficientStake(available, amount);
         uint256 remaining = amt - amount;
         uint256 minimum = roleMinimum(role);
         if (remaining != 0 && remaining < minimum) revert BelowMinimumStake(remaining, minimum);
-        a.amount = uint128(remaining);
+        a.amount = uint120(remaining);
         _totalStake[role] -= amount;
         token.safeTransfer(msg.sender, amount);
         emit StakeWithdrawn(msg.sender, role, amount);
@@ -229,7 +243,7 @@ contract StakeManager is PausableModule {
         uint256 available = a.amount - a.locked;
         uint256 amount = p.amount < available ? p.amount : available;
         if (amount == 0) revert InsufficientStake(0, p.amount);
-        a.amount -= uint128(amount);
+        a.amount -= uint120(amount);
         _totalStake[role] -= amount;
         token.safeTransfer(msg.sender, amount);
         emit StakeWithdrawn(msg.sender, role, amount);
@@ -237,10 +251,13 @@ contract StakeManager is PausableModule {
 
     // ---------------------------------------------------------------- module hooks: escrow
 
-    /// @notice Pull `amount` (reward + fee) from `from` into the escrow of `jobId`. JobRegistry only.
+    /// @notice Pull `amount` (reward + fee) from `from` into the escrow of `jobId`. JobRegistry only
+    ///         (wired once), which passes the job's employer (`createJob`'s caller) and that job's
+    ///         reward + fee; one pull per job id.
     function lockEscrow(uint256 jobId, address from, uint256 amount) external onlyJobRegistry whenNotPaused {
         bytes32 key = bytes32(jobId);
-        jobEscrows[key] += amount;
+        if (jobEscrows[key] != 0) revert EscrowExists(key);
+        jobEscrows[key] = amount;
         token.safeTransferFrom(from, address(this), amount);
         emit StakeEscrowLocked(key, from, amount);
     }
@@ -248,6 +265,17 @@ contract StakeManager is PausableModule {
     /// @notice Return the whole escrow of `jobId` to `to`. JobRegistry only.
     function refundEscrow(uint256 jobId, address to) external onlyJobRegistry whenNotPaused returns (uint256 amount) {
         amount = _refund(bytes32(jobId), to);
+    }
+
+    /// @notice Return `amount` of the escrow of `jobId` to `to` (the employer: the committee share
+    ///         of members who did not reveal an approving vote on a successful job). JobRegistry only.
+    function refundPart(uint256 jobId, address to, uint256 amount) external onlyJobRegistry whenNotPaused {
+        bytes32 key = bytes32(jobId);
+        uint256 escrow = jobEscrows[key];
+        if (amount > escrow) revert InsufficientEscrow(escrow, amount);
+        jobEscrows[key] = escrow - amount;
+        token.safeTransfer(to, amount);
+        emit StakeReleased(key, to, amount);
     }
 
     /// @notice Successful job: release the agent's job stake, pay the agent and every validator, and
@@ -316,6 +344,7 @@ contract StakeManager is PausableModule {
         uint256 available = a.amount - locked;
         if (amount > available) revert InsufficientStake(available, amount);
         a.locked = uint128(locked + amount);
+        a.bonded = true;
     }
 
     /// @notice Release up to `amount` of `user`'s locked stake in `role`. JobRegistry or ValidationModule.
@@ -337,6 +366,7 @@ contract StakeManager is PausableModule {
         uint256 locked = a.locked;
         if (amt == 0 || amt - locked < amount) return 0;
         a.locked = uint128(locked + amount);
+        a.bonded = true;
         return amt;
     }
 
@@ -389,7 +419,7 @@ contract StakeManager is PausableModule {
         amount = amt * pctBps / 10_000;
         if (amount != 0) {
             uint256 remaining = amt - amount;
-            a.amount = uint128(remaining);
+            a.amount = uint120(remaining);
             if (a.locked > remaining) a.locked = uint128(remaining);
             _totalStake[role] -= amount;
             if (beneficiary == address(0)) {
@@ -435,14 +465,19 @@ contract StakeManager is PausableModule {
         emit UnbondingPeriodUpdated(period);
     }
 
+    /// @notice Wire the JobRegistry, once: re-pointing it would let the owner pull escrow through
+    ///         `lockEscrow` from anyone who approved this contract.
     function setJobRegistry(address registry) external onlyOwner {
         if (registry == address(0)) revert ZeroAddress();
+        if (jobRegistry != address(0)) revert AlreadySet();
         jobRegistry = registry;
         emit JobRegistryUpdated(registry);
     }
 
+    /// @notice Wire the ValidationModule, once: its hooks lock, release and slash stakes.
     function setValidationModule(address module) external onlyOwner {
         if (module == address(0)) revert ZeroAddress();
+        if (validationModule != address(0)) revert AlreadySet();
         validationModule = module;
         emit ValidationModuleUpdated(module);
     }
@@ -470,14 +505,14 @@ contract StakeManager is PausableModule {
         slashed = amount < amt ? amount : amt;
         if (slashed == 0) return 0;
         uint256 remaining = amt - slashed;
-        a.amount = uint128(remaining);
+        a.amount = uint120(remaining);
         if (a.locked > remaining) a.locked = uint128(remaining);
         _totalStake[role] -= slashed;
 
         uint256 employerShare = employer == address(0) ? 0 : slashed * employerSlashPct / 100;
         uint256 treasuryShare = slashed - employerShare;
         address treasury_ = treasury;
-        uint256 burnShare;
+        uint256 burnShare = 0;
         if (treasury_ == address(0)) {
             burnShare = treasuryShare;
             treasuryShare = 0;

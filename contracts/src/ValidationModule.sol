@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {PausableModule} from "./utils/PausableModule.sol";
+import {ValidationParams} from "./utils/ValidationParams.sol";
 import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} from "./interfaces/IOmega.sol";
 
 /// @title ValidationModule
@@ -14,8 +14,9 @@ import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} 
 ///  2. `selectValidators(jobId, entropy)` by anyone in a block > the submit block (block.number >=
 ///     startBlock + 1, else `SelectionTooEarly`): samples `validatorsPerJob` distinct eligible pool
 ///     members (allowlisted in the IdentityRegistry, not banned, unlocked Validator stake >= the lock
-///     amount) without replacement from a seed derived from blockhash(startBlock), prevrandao and the
-///     job id, locks `roleMinimum(Validator)` of each member's stake, snapshots each member's stake as
+///     amount) without replacement from a seed derived from blockhash(startBlock) and the job id only
+///     (nothing of the calling block; more than 256 blocks later the anchor moves to the calling
+///     block and selection happens in a later one), locks `roleMinimum(Validator)` of each member's stake, snapshots each member's stake as
 ///     its voting weight and opens the commit window. The caller's `entropy` is accepted for ABI
 ///     compatibility but not mixed into the seed (it would let the caller grind the committee).
 ///  3. `commitValidation` before `commitDeadline`; `revealValidation` after `commitDeadline` and up to
@@ -23,9 +24,8 @@ import {IStakeManagerInternal, IJobRegistryInternal, IIdentityRegistryInternal} 
 ///  4. `finalize` once everybody revealed or the reveal deadline passed (without the reveal quorum the
 ///     round fails and the job is reported rejected, as in v2), or `forceFinalize` after
 ///     `revealDeadline + forceFinalizeGrace` (a quorum failure then records Completed, success = false).
-contract ValidationModule is PausableModule {
+contract ValidationModule is ValidationParams {
     uint8 internal constant ROLE_VALIDATOR = 1;
-    uint256 public constant MAX_COMMITTEE = 16;
     uint256 public constant MAX_POOL = 128;
 
     uint8 internal constant R_NONE = 0;
@@ -51,6 +51,7 @@ contract ValidationModule is PausableModule {
         uint8 size;
         uint16 revealedMask;
         uint16 approveMask;
+        uint40 pauseBase; // pausedTotal when the current deadlines were set (pause freezes time)
         uint96 lockAmount; // second slot
         Member[16] members;
         bytes32[16] commits;
@@ -67,18 +68,6 @@ contract ValidationModule is PausableModule {
     mapping(uint256 => Round) private _rounds;
     /// @notice Block number until which a validator is banned from selection.
     mapping(address => uint256) public bannedUntil;
-
-    uint256 public validatorsPerJob = 3;
-    uint256 public commitWindow = 30 minutes;
-    uint256 public revealWindow = 30 minutes;
-    uint256 public approvalThreshold = 66;
-    uint256 public requiredValidatorApprovals = 0;
-    uint256 public validatorSlashingPct = 50;
-    uint256 public nonRevealPenaltyBps = 50;
-    uint256 public banBlocks = 7200;
-    uint256 public revealQuorumPct = 67;
-    uint256 public minRevealers = 1;
-    uint256 public forceFinalizeGrace = 1 hours;
 
     error NotJobRegistry(address caller);
     error PoolTooSmall(uint256 poolSize, uint256 required);
@@ -103,7 +92,7 @@ contract ValidationModule is PausableModule {
     error CommitMismatch();
     error RevealPending();
     error GracePeriodActive(uint256 until);
-    error InvalidParameter();
+    error AlreadySet();
 
     event ValidatorsSelected(uint256 indexed jobId, address[] validators);
     event ValidationCommitted(uint256 indexed jobId, address indexed validator, bytes32 commitHash, string subdomain);
@@ -116,9 +105,8 @@ contract ValidationModule is PausableModule {
     event ValidatorBanApplied(address indexed validator, uint256 untilBlock);
     event ValidatorPoolUpdated(address[] pool);
     event JobRegistryUpdated(address indexed jobRegistry);
-    event ValidationParameterUpdated(bytes32 indexed name, uint256 value);
 
-    constructor(address stakeManager_, address identityRegistry_, address initialOwner) PausableModule(initialOwner) {
+    constructor(address stakeManager_, address identityRegistry_, address initialOwner) ValidationParams(initialOwner) {
         if (stakeManager_ == address(0) || identityRegistry_ == address(0)) revert ZeroAddress();
         stakeManager = IStakeManagerInternal(stakeManager_);
         identityRegistry = IIdentityRegistryInternal(identityRegistry_);
@@ -138,6 +126,7 @@ contract ValidationModule is PausableModule {
         if (n < k) revert PoolTooSmall(n, k);
         r.startBlock = uint40(block.number);
         r.startedAt = uint40(block.timestamp);
+        r.pauseBase = pausedTotal;
         r.status = R_STARTED;
     }
 
@@ -154,14 +143,22 @@ contract ValidationModule is PausableModule {
         if (status != R_STARTED) revert AlreadySelected();
         uint256 startBlock = r.startBlock;
         if (block.number <= startBlock) revert SelectionTooEarly(startBlock);
+        if (block.number - startBlock > 256) {
+            // blockhash(startBlock) is no longer available: re-anchor the seed to this block, whose
+            // hash the caller cannot know when sending, and select in a later block (nothing else
+            // changes; no committee, no event, as v2 selects nobody too early).
+            r.startBlock = uint40(block.number);
+            return selected;
+        }
 
         uint256 k = validatorsPerJob;
         uint256 n = _pool.length;
         if (n < k) revert PoolTooSmall(n, k);
         uint256 lockAmount = stakeManager.roleMinimum(ROLE_VALIDATOR);
 
-        bytes32 bh = block.number - startBlock <= 256 ? blockhash(startBlock) : blockhash(block.number - 1);
-        uint256 seed = uint256(keccak256(abi.encode(bh, block.prevrandao, jobId, address(this))));
+        // The seed is fixed by the hash of the submit block: the same in every block a caller may
+        // pick, so retrying (or reverting unless the committee suits) gains nothing.
+        uint256 seed = uint256(keccak256(abi.encode(blockhash(startBlock), jobId, address(this))));
         uint256 found;
         (selected, found) = _sample(r, seed, k, n, lockAmount);
         if (found < k) revert NotEnoughEligibleValidators(found, k);
@@ -170,6 +167,7 @@ contract ValidationModule is PausableModule {
         r.commitDeadline = uint40(commitDeadline);
         r.revealDeadline = uint40(commitDeadline + revealWindow);
         r.size = uint8(k);
+        r.pauseBase = pausedTotal;
         r.status = R_SELECTED;
         r.lockAmount = uint96(lockAmount);
         emit ValidatorsSelected(jobId, selected);
@@ -182,7 +180,7 @@ contract ValidationModule is PausableModule {
     {
         Round storage r = _rounds[jobId];
         if (r.status != R_SELECTED) revert NotSelected();
-        if (block.timestamp > r.commitDeadline) revert CommitPhaseClosed();
+        if (block.timestamp > r.commitDeadline + _paused(r)) revert CommitPhaseClosed();
         if (bytes(subdomain).length == 0) revert EmptySubdomain();
         if (commitHash == bytes32(0)) revert InvalidCommitHash();
         (uint256 i,) = _memberIndex(r, msg.sender);
@@ -208,8 +206,9 @@ contract ValidationModule is PausableModule {
     function _reveal(uint256 jobId, bool approve, bytes32 burnTxHash, bytes32 salt) private {
         Round storage r = _rounds[jobId];
         if (r.status != R_SELECTED) revert NotSelected();
-        if (block.timestamp <= r.commitDeadline) revert RevealPhaseNotOpen();
-        if (block.timestamp > r.revealDeadline) revert RevealPhaseClosed();
+        uint256 paused = _paused(r);
+        if (block.timestamp <= r.commitDeadline + paused) revert RevealPhaseNotOpen();
+        if (block.timestamp > r.revealDeadline + paused) revert RevealPhaseClosed();
         (uint256 i,) = _memberIndex(r, msg.sender);
         bytes32 committed = r.commits[i];
         uint256 bit = uint256(1) << i;
@@ -234,7 +233,9 @@ contract ValidationModule is PausableModule {
         _requireSelected(r.status);
         uint256 size = r.size;
         uint256 revealedMask = r.revealedMask;
-        if (revealedMask != (uint256(1) << size) - 1 && block.timestamp <= r.revealDeadline) revert RevealPending();
+        if (revealedMask != (uint256(1) << size) - 1 && block.timestamp <= r.revealDeadline + _paused(r)) {
+            revert RevealPending();
+        }
         uint256 revealed = _popcount(revealedMask);
         uint256 target = quorumTarget(size);
         return _settle(jobId, r, size, revealed >= target, revealed, target, false);
@@ -251,7 +252,7 @@ contract ValidationModule is PausableModule {
         if (status == R_NONE) revert NotStarted();
         if (status == R_FINALIZED) revert AlreadyFinalized();
         if (status == R_STARTED) {
-            uint256 until = uint256(r.startedAt) + commitWindow + revealWindow + forceFinalizeGrace;
+            uint256 until = uint256(r.startedAt) + commitWindow + revealWindow + forceFinalizeGrace + _paused(r);
             if (block.timestamp <= until) revert GracePeriodActive(until);
             r.status = R_FINALIZED;
             emit ValidationQuorumFailed(jobId, 0, quorumTarget(validatorsPerJob));
@@ -260,7 +261,7 @@ contract ValidationModule is PausableModule {
             IJobRegistryInternal(jobRegistry).forceFinalize(jobId);
             return false;
         }
-        uint256 deadline = uint256(r.revealDeadline) + forceFinalizeGrace;
+        uint256 deadline = uint256(r.revealDeadline) + forceFinalizeGrace + _paused(r);
         if (block.timestamp <= deadline) revert GracePeriodActive(deadline);
         uint256 size = r.size;
         uint256 revealed = _popcount(r.revealedMask);
@@ -277,6 +278,19 @@ contract ValidationModule is PausableModule {
         vals = new address[](size);
         for (uint256 i; i < size; ++i) {
             vals[i] = r.members[i].account;
+        }
+    }
+
+    /// @notice Members of `jobId`'s committee who revealed an approving vote, and the committee size
+    ///         (JobRegistry pays these on success).
+    function paidMembers(uint256 jobId) external view returns (address[] memory approvers, uint256 size) {
+        Round storage r = _rounds[jobId];
+        size = r.size;
+        uint256 mask = r.approveMask;
+        approvers = new address[](_popcount(mask));
+        uint256 k = 0;
+        for (uint256 i; i < size; ++i) {
+            if ((mask >> i) & 1 == 1) approvers[k++] = r.members[i].account;
         }
     }
 
@@ -304,14 +318,8 @@ contract ValidationModule is PausableModule {
         return keccak256(abi.encode(jobId, outcomeHash, salt, validator, block.chainid, DOMAIN_SEPARATOR()));
     }
 
-    /// @notice Reveal quorum for a committee of `size`: max(ceil(size*revealQuorumPct/100), min(minRevealers, size)).
-    function quorumTarget(uint256 size) public view returns (uint256) {
-        uint256 byPct = (size * revealQuorumPct + 99) / 100;
-        uint256 byMin = minRevealers < size ? minRevealers : size;
-        return byPct > byMin ? byPct : byMin;
-    }
-
-    /// @notice Round summary for bridges and tests.
+    /// @notice Round summary for bridges and tests. The deadlines include the pause time since the
+    ///         committee was selected (pause freezes time).
     function roundInfo(uint256 jobId)
         external
         view
@@ -327,7 +335,17 @@ contract ValidationModule is PausableModule {
         )
     {
         Round storage r = _rounds[jobId];
-        return (r.status, r.startBlock, r.commitDeadline, r.revealDeadline, r.size, r.revealedMask, r.approveMask, r.lockAmount);
+        uint256 paused = r.status == R_SELECTED ? _paused(r) : 0;
+        return (
+            r.status,
+            r.startBlock,
+            r.commitDeadline + paused,
+            r.revealDeadline + paused,
+            r.size,
+            r.revealedMask,
+            r.approveMask,
+            r.lockAmount
+        );
     }
 
     /// @notice Whether `validator` has an unrevealed commit in `jobId`.
@@ -348,8 +366,10 @@ contract ValidationModule is PausableModule {
 
     // ---------------------------------------------------------------- owner parameters
 
+    /// @notice Wire the JobRegistry, once (it starts rounds and receives their outcome).
     function setJobRegistry(address registry) external onlyOwner {
         if (registry == address(0)) revert ZeroAddress();
+        if (jobRegistry != address(0)) revert AlreadySet();
         jobRegistry = registry;
         emit JobRegistryUpdated(registry);
     }
@@ -367,68 +387,6 @@ contract ValidationModule is PausableModule {
         }
         _pool = pool;
         emit ValidatorPoolUpdated(pool);
-    }
-
-    /// @notice Commit and reveal window lengths in seconds (each 1 .. 30 days). Defaults 1800 / 1800.
-    function setCommitRevealWindows(uint256 commitDur, uint256 revealDur) external onlyOwner {
-        if (commitDur == 0 || revealDur == 0 || commitDur > 30 days || revealDur > 30 days) revert InvalidParameter();
-        commitWindow = commitDur;
-        revealWindow = revealDur;
-        emit ValidationParameterUpdated("commitWindow", commitDur);
-        emit ValidationParameterUpdated("revealWindow", revealDur);
-    }
-
-    /// @notice Committee size (1 .. 16). Default 3.
-    function setValidatorsPerJob(uint256 count) external onlyOwner {
-        if (count == 0 || count > MAX_COMMITTEE) revert InvalidParameter();
-        validatorsPerJob = count;
-        emit ValidationParameterUpdated("validatorsPerJob", count);
-    }
-
-    /// @notice Stake-weighted approval threshold in percent of revealed stake (1 .. 100). Default 66.
-    function setApprovalThreshold(uint256 pct) external onlyOwner {
-        if (pct == 0 || pct > 100) revert InvalidParameter();
-        approvalThreshold = pct;
-        emit ValidationParameterUpdated("approvalThreshold", pct);
-    }
-
-    /// @notice Minimum number of approving reveals (capped at the committee size). Default 0.
-    function setRequiredValidatorApprovals(uint256 count) external onlyOwner {
-        if (count > MAX_COMMITTEE) revert InvalidParameter();
-        requiredValidatorApprovals = count;
-        emit ValidationParameterUpdated("requiredValidatorApprovals", count);
-    }
-
-    /// @notice Percent of stake slashed from a revealer who voted against the outcome. Default 50.
-    function setValidatorSlashingPct(uint256 pct) external onlyOwner {
-        if (pct > 100) revert InvalidParameter();
-        validatorSlashingPct = pct;
-        emit ValidationParameterUpdated("validatorSlashingPct", pct);
-    }
-
-    /// @notice Non-reveal penalty in basis points of stake and ban length in blocks. Defaults 50 / 7200.
-    function setNonRevealPenalty(uint256 penaltyBps, uint256 banBlocks_) external onlyOwner {
-        if (penaltyBps > 10_000 || banBlocks_ > 10_000_000) revert InvalidParameter();
-        nonRevealPenaltyBps = penaltyBps;
-        banBlocks = banBlocks_;
-        emit ValidationParameterUpdated("nonRevealPenaltyBps", penaltyBps);
-        emit ValidationParameterUpdated("banBlocks", banBlocks_);
-    }
-
-    /// @notice Reveal quorum percent (0 .. 100) and minimum revealers (0 .. 16). Defaults 67 / 1.
-    function setRevealQuorum(uint256 pct, uint256 minRevealers_) external onlyOwner {
-        if (pct > 100 || minRevealers_ > MAX_COMMITTEE) revert InvalidParameter();
-        revealQuorumPct = pct;
-        minRevealers = minRevealers_;
-        emit ValidationParameterUpdated("revealQuorumPct", pct);
-        emit ValidationParameterUpdated("minRevealers", minRevealers_);
-    }
-
-    /// @notice Seconds after the reveal deadline before `forceFinalize` is allowed (<= 30 days). Default 3600.
-    function setForceFinalizeGrace(uint256 grace) external onlyOwner {
-        if (grace > 30 days) revert InvalidParameter();
-        forceFinalizeGrace = grace;
-        emit ValidationParameterUpdated("forceFinalizeGrace", grace);
     }
 
     // ---------------------------------------------------------------- internals
@@ -493,14 +451,17 @@ contract ValidationModule is PausableModule {
         }
     }
 
-    /// @dev Non-revealers: `nonRevealPenaltyBps` of their stake snapshot + ban. Revealers whose vote
-    ///      differs from the outcome (only when the quorum was met): `validatorSlashingPct`.
+    /// @dev Non-revealers: `nonRevealPenaltyBps` of their stake snapshot, but never less than a wrong
+    ///      vote costs (`validatorSlashingPct`), so silence never beats dissent; + ban. Revealers whose
+    ///      vote differs from the outcome (only when the quorum was met): `validatorSlashingPct`.
     function _penalties(Tally memory t, uint256 size, bool quorumMet) private returns (uint256[] memory slashes) {
         slashes = new uint256[](size);
         uint256 banUntil = block.number + banBlocks;
+        uint256 silentBps = nonRevealPenaltyBps;
+        if (silentBps < validatorSlashingPct * 100) silentBps = validatorSlashingPct * 100;
         for (uint256 i; i < size; ++i) {
             if ((t.revealedMask >> i) & 1 == 0) {
-                slashes[i] = t.weights[i] * nonRevealPenaltyBps / 10_000;
+                slashes[i] = t.weights[i] * silentBps / 10_000;
                 if (banUntil > block.number) {
                     bannedUntil[t.members[i]] = banUntil;
                     emit ValidatorBanApplied(t.members[i], banUntil);
@@ -555,6 +516,11 @@ contract ValidationModule is PausableModule {
             if (m.account == who) return (i, m.weight);
         }
         revert NotCommitteeMember(who);
+    }
+
+    /// @dev Pause time since the round's deadlines were set: they move by that much.
+    function _paused(Round storage r) private view returns (uint256) {
+        return pausedTotal - r.pauseBase;
     }
 
     function _requireSelected(uint8 status) private pure {

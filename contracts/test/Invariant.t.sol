@@ -31,6 +31,15 @@ contract Handler {
     bytes32[] internal _noProof;
 
     uint256 public calls;
+    /// @notice Immediate withdrawals of a stake that had served (must stay 0: unbonding for everyone).
+    uint256 public servedInstantExits;
+    /// @notice Ghost clock: seconds that passed while the system was paused.
+    uint256 public ghostPaused;
+    mapping(uint256 => uint256) internal _pausedAtCreate;
+    mapping(uint256 => uint256) internal _pausedAtSelect;
+    mapping(uint256 => uint256) internal _selectedAt;
+    /// @notice Penalties (expiry slash, non-reveal slash) that only a pause made due: must stay 0.
+    uint256 public penalisedByPause;
     mapping(bytes32 => uint256) public okCalls;
 
     constructor(
@@ -70,6 +79,39 @@ contract Handler {
         return n == 0 ? 1 : 1 + seed % n;
     }
 
+    function _warpTo(uint256 t) internal {
+        if (t <= block.timestamp) return;
+        if (registry.paused()) ghostPaused += t - block.timestamp;
+        vm.warp(t);
+    }
+
+    /// @dev Unpaused seconds since `t0`, given the ghost pause clock then.
+    function _unpausedSince(uint256 t0, uint256 ghostAtT0) internal view returns (uint256) {
+        return block.timestamp - t0 - (ghostPaused - ghostAtT0);
+    }
+
+    function _recordSelect(uint256 id) internal {
+        _pausedAtSelect[id] = ghostPaused;
+        _selectedAt[id] = block.timestamp;
+    }
+
+    /// @dev Before a tally that will penalise a non-revealer: the windows must have run out in
+    ///      unpaused time.
+    function _checkRoundPenalty(uint256 id) internal {
+        (uint8 rs,,,, uint256 size, uint256 revealedMask,,) = validation.roundInfo(id);
+        if (rs != 2 || revealedMask == (uint256(1) << size) - 1) return;
+        uint256 windows = validation.commitWindow() + validation.revealWindow();
+        if (_unpausedSince(_selectedAt[id], _pausedAtSelect[id]) <= windows) ++penalisedByPause;
+    }
+
+    /// @dev Expiry (the agent's job stake slashed) is due only once the posted deadline passed in
+    ///      unpaused time.
+    function _checkExpiry(uint256 id) internal {
+        (,,,,,,,, uint256 packed) = registry.jobs(id);
+        uint256 deadline = (packed >> 77) & type(uint64).max;
+        if (block.timestamp - (ghostPaused - _pausedAtCreate[id]) <= deadline) ++penalisedByPause;
+    }
+
     function _ok(bytes32 what) internal {
         ++okCalls[what];
     }
@@ -83,6 +125,7 @@ contract Handler {
         ahead = 1 + ahead % (3 days);
         vm.prank(e);
         try registry.createJob(reward, uint64(block.timestamp + ahead), keccak256(abi.encode(reward, ahead)), "u") {
+            _pausedAtCreate[registry.nextJobId()] = ghostPaused;
             _ok("create");
         } catch {}
     }
@@ -109,7 +152,9 @@ contract Handler {
     function selectValidators(uint256 jobSeed) external {
         ++calls;
         vm.roll(block.number + 1);
-        try validation.selectValidators(_job(jobSeed), 0) {
+        uint256 id = _job(jobSeed);
+        try validation.selectValidators(id, 0) returns (address[] memory c) {
+            if (c.length != 0) _recordSelect(id);
             _ok("select");
         } catch {}
     }
@@ -142,14 +187,15 @@ contract Handler {
 
     function finalizeValidation(uint256 jobSeed) external {
         ++calls;
-        try validation.finalize(_job(jobSeed)) {
+        uint256 id = _job(jobSeed);
+        try this.checkedFinalize(id) {
             _ok("vfinalize");
         } catch {}
     }
 
     function forceFinalize(uint256 jobSeed) external {
         ++calls;
-        try registry.forceFinalize(_job(jobSeed)) {
+        try this.checkedForce(_job(jobSeed)) {
             _ok("force");
         } catch {}
     }
@@ -179,8 +225,10 @@ contract Handler {
     function cancelExpiredJob(uint256 jobSeed) external {
         ++calls;
         uint256 id = _job(jobSeed);
+        uint8 before = registry.jobState(id);
         vm.prank(gov);
         try registry.cancelExpiredJob(id) {
+            if (before == 2) _checkExpiry(id);
             ++settlements[id];
             _ok("expire");
         } catch {}
@@ -206,8 +254,21 @@ contract Handler {
 
     function warp(uint256 secs) external {
         ++calls;
-        vm.warp(block.timestamp + 1 + secs % 2 hours);
+        _warpTo(block.timestamp + 1 + secs % 2 hours);
         vm.roll(block.number + 1);
+    }
+
+    /// @dev Tally / force-finalize after checking that any penalty they apply is not due to a pause
+    ///      (external so that a revert undoes the check's bookkeeping with the call).
+    function checkedFinalize(uint256 id) external {
+        _checkRoundPenalty(id);
+        validation.finalize(id);
+    }
+
+    function checkedForce(uint256 id) external {
+        (uint8 rs,,,,,,,) = validation.roundInfo(id);
+        if (rs == 2) _checkRoundPenalty(id);
+        registry.forceFinalize(id);
     }
 
     // ------------------------------------------------------------ staking
@@ -234,9 +295,11 @@ contract Handler {
         uint256 avail = stake.availableStake(a, role);
         if (avail == 0) return;
         amount = 1 + amount % avail;
+        bool served = stake.bonded(a, role);
         vm.prank(a);
         try stake.withdrawStake(role, amount) {
             _ok("withdraw");
+            if (served) ++servedInstantExits;
         } catch {}
     }
 
@@ -254,7 +317,7 @@ contract Handler {
     function finalizeWithdraw(uint256 who, uint8 role) external {
         ++calls;
         address a = actors[who % actors.length];
-        vm.warp(block.timestamp + 7 days);
+        _warpTo(block.timestamp + 7 days);
         vm.prank(a);
         try stake.finalizeWithdraw(role % 3) {
             _ok("finalizeWithdraw");
@@ -315,11 +378,12 @@ contract Handler {
         (uint8 rs,, uint256 cd, uint256 rd,, uint256 revealedMask,,) = validation.roundInfo(id);
         if (rs == 1) {
             vm.roll(block.number + 1);
-            try validation.selectValidators(id, entropy) {
+            try validation.selectValidators(id, entropy) returns (address[] memory sel) {
+                if (sel.length != 0) _recordSelect(id);
                 _ok("select");
             } catch {
-                vm.warp(block.timestamp + 3 hours);
-                try validation.forceFinalize(id) {
+                _warpTo(block.timestamp + 3 hours);
+                try this.checkedForce(id) {
                     _ok("force");
                 } catch {}
             }
@@ -337,7 +401,7 @@ contract Handler {
                     return;
                 }
             }
-            vm.warp(cd + 1);
+            _warpTo(cd + 1);
         }
         if (block.timestamp <= rd) {
             for (uint256 i; i < c.length; ++i) {
@@ -347,11 +411,11 @@ contract Handler {
                 }
             }
         }
-        try validation.finalize(id) {
+        try this.checkedFinalize(id) {
             _ok("vfinalize");
         } catch {
-            vm.warp(rd + 2 hours);
-            try validation.forceFinalize(id) {
+            _warpTo(rd + 2 hours);
+            try this.checkedForce(id) {
                 _ok("force");
             } catch {}
         }
@@ -528,6 +592,17 @@ contract InvariantTest is Fixture {
             }
             assertLe(stake.lockedStakes(a), expected, "lock without a live job");
         }
+    }
+
+    /// @notice A stake that served (job stake or committee seat) never leaves without unbonding.
+    function invariant_servedStakeLeavesOnlyThroughUnbonding() public view {
+        assertEq(handler.servedInstantExits(), 0, "served stake withdrawn at once");
+    }
+
+    /// @notice Pause freezes time: no expiry or non-reveal penalty is applied before the job's or the
+    ///         round's time has run out in unpaused time.
+    function invariant_noOneIsPenalisedForAPause() public view {
+        assertEq(handler.penalisedByPause(), 0, "penalised for a pause");
     }
 
     /// @notice Every stake lock is eventually released or slashed: after draining every job to a

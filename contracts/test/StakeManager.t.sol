@@ -57,11 +57,9 @@ contract StakeManagerTest is Fixture {
         vm.prank(user);
         vm.expectRevert(abi.encodeWithSelector(StakeManager.BelowMinimumStake.selector, ONE / 2, ONE));
         stake.withdrawStake(AGENT, 9 * ONE / 2);
-        vm.prank(address(registry));
-        stake.lockStake(user, AGENT, 2 * ONE);
         vm.startPrank(user);
-        vm.expectRevert(abi.encodeWithSelector(StakeManager.InsufficientStake.selector, 3 * ONE, 4 * ONE));
-        stake.withdrawStake(AGENT, 4 * ONE);
+        vm.expectRevert(abi.encodeWithSelector(StakeManager.InsufficientStake.selector, 5 * ONE, 6 * ONE));
+        stake.withdrawStake(AGENT, 6 * ONE);
         vm.expectRevert(StakeManager.InvalidAmount.selector);
         stake.withdrawStake(AGENT, 0);
         uint256 bal = token.balanceOf(user);
@@ -71,11 +69,15 @@ contract StakeManagerTest is Fixture {
         vm.stopPrank();
         assertEq(token.balanceOf(user), bal + 3 * ONE);
         assertEq(stake.stakeOf(user, AGENT), 2 * ONE);
+        // once locked (served), even after the release only unbonding gets it out
+        vm.prank(address(registry));
+        stake.lockStake(user, AGENT, 2 * ONE);
         vm.prank(address(registry));
         stake.releaseStake(user, AGENT, 2 * ONE);
         vm.prank(user);
-        stake.withdrawStake(AGENT, 2 * ONE); // full exit is always allowed
-        assertEq(stake.stakeOf(user, AGENT), 0);
+        vm.expectRevert(StakeManager.UnbondingRequired.selector);
+        stake.withdrawStake(AGENT, 2 * ONE);
+        assertEq(stake.stakeOf(user, AGENT), 2 * ONE);
         _assertConservation();
     }
 

@@ -5,6 +5,7 @@ import {Fixture} from "./utils/Fixture.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
 import {StakeManager} from "../src/StakeManager.sol";
 import {ValidationModule} from "../src/ValidationModule.sol";
+import {ValidationParams} from "../src/utils/ValidationParams.sol";
 
 contract ValidationModuleTest is Fixture {
     function setUp() public {
@@ -314,7 +315,7 @@ contract ValidationModuleTest is Fixture {
         emit JobRegistry.JobDisputed(id, address(validation));
         assertFalse(validation.finalize(id));
         assertEq(_state(id), S_DISPUTED);
-        assertEq(stake.stakeOf(c[2], VALIDATOR), s2 - s2 * 50 / 10_000, "non-reveal penalty 0.5%");
+        assertEq(stake.stakeOf(c[2], VALIDATOR), s2 - s2 * 50 / 100, "non-reveal costs as much as a wrong vote (50%)");
         assertEq(stake.stakeOf(c[0], VALIDATOR), 10 * ONE, "revealers not slashed without quorum");
         for (uint256 i; i < 3; ++i) {
             assertEq(stake.lockedStakes(c[i]), 0, "locks released");
@@ -337,7 +338,7 @@ contract ValidationModuleTest is Fixture {
         registry.forceFinalize(id);
         assertEq(_state(id), S_COMPLETED);
         assertFalse(_success(id));
-        assertEq(stake.stakeOf(c[2], VALIDATOR), s2 - s2 * 50 / 10_000, "non-reveal penalty 0.5%");
+        assertEq(stake.stakeOf(c[2], VALIDATOR), s2 - s2 * 50 / 100, "non-reveal costs as much as a wrong vote (50%)");
         assertGt(validation.bannedUntil(c[2]), block.number, "banned");
         for (uint256 i; i < 3; ++i) {
             assertEq(stake.lockedStakes(c[i]), 0, "locks released");
@@ -511,7 +512,7 @@ contract ValidationModuleTest is Fixture {
             }
             for (uint256 i; i < 3; ++i) {
                 uint256 s = stake.stakeOf(c[i], VALIDATOR);
-                if ((revealBits >> i) & 1 == 0) assertEq(s, 10 * ONE - 10 * ONE * 50 / 10_000, "non-reveal");
+                if ((revealBits >> i) & 1 == 0) assertEq(s, 10 * ONE - 10 * ONE * 50 / 100, "non-reveal");
                 else assertEq(s, 10 * ONE, "revealer untouched");
             }
         } else {
@@ -520,7 +521,7 @@ contract ValidationModuleTest is Fixture {
             assertEq(_state(id), expected ? S_COMPLETED : S_DISPUTED);
             for (uint256 i; i < 3; ++i) {
                 uint256 s = stake.stakeOf(c[i], VALIDATOR);
-                if ((revealBits >> i) & 1 == 0) assertEq(s, 10 * ONE - 10 * ONE * 50 / 10_000, "non-reveal");
+                if ((revealBits >> i) & 1 == 0) assertEq(s, 10 * ONE - 10 * ONE * 50 / 100, "non-reveal");
                 else if (((votes >> i) & 1 == 1) != expected) assertEq(s, 5 * ONE, "wrong vote");
                 else assertEq(s, 10 * ONE, "right vote");
             }
@@ -570,27 +571,27 @@ contract ValidationModuleTest is Fixture {
 
     function test_paramSetters_validate() public {
         vm.startPrank(gov);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setCommitRevealWindows(0, 1);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setCommitRevealWindows(1, 31 days);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setValidatorsPerJob(0);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setValidatorsPerJob(17);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setApprovalThreshold(0);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setApprovalThreshold(101);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setRequiredValidatorApprovals(17);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setValidatorSlashingPct(101);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setNonRevealPenalty(10_001, 1);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setRevealQuorum(101, 1);
-        vm.expectRevert(ValidationModule.InvalidParameter.selector);
+        vm.expectRevert(ValidationParams.InvalidParameter.selector);
         validation.setForceFinalizeGrace(31 days);
         validation.setCommitRevealWindows(60, 120);
         validation.setNonRevealPenalty(100, 0);

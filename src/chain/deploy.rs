@@ -16,7 +16,8 @@ use eyre::{Result, WrapErr};
 /// Devnet parameters the deployer sets.
 #[derive(Clone, Debug)]
 pub struct DevnetParams {
-    /// Tokens minted to the employer and to each agent/validator (whole tokens).
+    /// Tokens minted to the employer and to each agent/validator (whole tokens). The employer's
+    /// approval of the StakeManager is bounded by this funding (see `employer_approval`).
     pub employer_tokens: u128,
     pub member_tokens: u128,
     /// Stake each agent and validator deposits (whole tokens).
@@ -257,7 +258,7 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     )
     .await?;
 
-    // Fund and stake the workforce: every member approves the StakeManager once for good.
+    // Fund and stake the workforce. Approvals are bounded (issue 19, see `approval_cap`).
     let fund = |who: Address, amount: U256| {
         send(
             "mint",
@@ -267,16 +268,18 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
         )
     };
     fund(keys.employer.address(), tokens(p.employer_tokens)).await?;
-    let approve = AGIALPHA::approveCall {
-        spender: stake_manager,
-        value: U256::MAX,
-    }
-    .abi_encode();
+    let approve = |value: U256| {
+        AGIALPHA::approveCall {
+            spender: stake_manager,
+            value,
+        }
+        .abi_encode()
+    };
     send(
         "approve StakeManager",
         keys.employer.address(),
         token,
-        approve.clone(),
+        approve(approval_cap(p.employer_tokens)),
     )
     .await?;
     for (key, role, stake) in keys
@@ -290,7 +293,7 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
             "approve StakeManager",
             key.address(),
             token,
-            approve.clone(),
+            approve(approval_cap(p.member_tokens)),
         )
         .await?;
         send(
@@ -334,6 +337,19 @@ pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deploy
     })
 }
 
+/// How many times over its funding an account may pass tokens through the StakeManager in one
+/// deployment. Escrow that is refunded (failed or cancelled job) comes back to the balance but not
+/// to the allowance, so a long run re-escrows its funding many times; the cap bounds that turnover.
+const ALLOWANCE_TURNOVER: u128 = 1_000;
+
+/// An account's approval of the StakeManager: its funding (`employer_tokens`, the operator's
+/// `resource_manager.token_supply`, or `member_tokens`) times `ALLOWANCE_TURNOVER`, never unlimited.
+/// Members need more than their stake deposits: agents and validators post jobs too. The
+/// StakeManager can only pull a job's reward + fee once, from its poster (wiring set once).
+fn approval_cap(funding_tokens: u128) -> U256 {
+    tokens(funding_tokens) * U256::from(ALLOWANCE_TURNOVER)
+}
+
 /// Checks that a manifest's contracts exist on the chain behind `hub` (a restarted devnet that
 /// lost its state, or a manifest from another chain, is caught here).
 pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {
@@ -356,4 +372,30 @@ pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> DevnetParams {
+        DevnetParams {
+            employer_tokens: 1_000_000,
+            member_tokens: 50_000_000,
+            agent_stake: 1_000,
+            validator_stake: 2_000,
+            commit_window_s: 300,
+            reveal_window_s: 300,
+            validators_per_job: 3,
+            required_approvals: 2,
+        }
+    }
+
+    #[test]
+    fn approvals_are_bounded_by_the_funding() {
+        let p = params();
+        assert_eq!(approval_cap(p.employer_tokens), tokens(1_000_000_000));
+        assert_eq!(approval_cap(p.member_tokens), tokens(50_000_000_000));
+        assert!(approval_cap(p.member_tokens) < U256::MAX);
+    }
 }

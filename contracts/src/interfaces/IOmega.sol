@@ -6,6 +6,7 @@ interface IStakeManagerInternal {
     function stakeOf(address user, uint8 role) external view returns (uint256);
     function lockEscrow(uint256 jobId, address from, uint256 amount) external;
     function refundEscrow(uint256 jobId, address to) external returns (uint256);
+    function refundPart(uint256 jobId, address to, uint256 amount) external;
     function lockStake(address user, uint8 role, uint256 amount) external;
     function lockIfAvailable(address user, uint8 role, uint256 amount) external returns (uint256 stake);
     function settleJob(
@@ -27,6 +28,7 @@ interface IValidationModuleInternal {
     function start(uint256 jobId) external;
     function forceFinalize(uint256 jobId) external returns (bool);
     function validators(uint256 jobId) external view returns (address[] memory);
+    function paidMembers(uint256 jobId) external view returns (address[] memory approvers, uint256 size);
 }
 
 interface IJobRegistryInternal {

@@ -9,6 +9,12 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 ///         `pause()` / `unpause()` may be called by the owner (governance) or by the `pauser`
 ///         (normally the SystemPause contract).
 abstract contract PausableModule is Ownable, Pausable {
+    /// @notice Seconds this module has spent paused, over all completed pauses. Deadlines and
+    ///         windows are extended by the pause time that fell inside them (pause freezes time).
+    /// @dev Declared before `pauser` so that both counters share the owner / paused slot, which every
+    ///      `whenNotPaused` call reads anyway.
+    uint40 public pausedTotal;
+    uint40 private _pausedSince;
     /// @notice Address allowed to pause/unpause besides the owner (e.g. SystemPause).
     address public pauser;
 
@@ -31,12 +37,14 @@ abstract contract PausableModule is Ownable, Pausable {
     function pause() external {
         _checkOwnerOrPauser();
         _pause();
+        _pausedSince = uint40(block.timestamp);
     }
 
     /// @notice Resume the module.
     function unpause() external {
         _checkOwnerOrPauser();
         _unpause();
+        pausedTotal += uint40(block.timestamp) - _pausedSince;
     }
 
     function _checkOwnerOrPauser() internal view {

@@ -15,6 +15,10 @@ interface Vm {
     function lastCallGas() external view returns (Gas memory gas);
     function warp(uint256 newTimestamp) external;
     function roll(uint256 newHeight) external;
+    function prevrandao(bytes32 newPrevrandao) external;
+    function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function prank(address msgSender) external;
     function startPrank(address msgSender) external;
     function stopPrank() external;
