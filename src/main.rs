@@ -1,3 +1,6 @@
+// Functions stay under about 80 lines (clippy.toml); tests and benches are not held to it.
+#![warn(clippy::too_many_lines)]
+
 // The cycle allocates and frees many small values (events, messages) across threads; mimalloc
 // does that markedly faster than the system allocator (see BENCHMARKS.md).
 #[global_allocator]

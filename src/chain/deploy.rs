@@ -36,6 +36,7 @@ fn tokens(n: u128) -> U256 {
 }
 
 /// Deploys everything with the owner key and returns the manifest.
+#[allow(clippy::too_many_lines)] // TODO(merge): split
 pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deployment> {
     let owner = keys.owner.address();
     let deploy_block = hub.provider().get_block_number().await?;

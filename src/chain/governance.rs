@@ -56,16 +56,7 @@ impl Lever {
     pub fn calls(&self, d: &Deployment, owner: Address) -> Vec<Call> {
         let (jr, sm, vm) = (d.job_registry, d.stake_manager, d.validation_module);
         match *self {
-            Lever::Pause(true) => vec![call(
-                "SystemPause.pauseAll",
-                d.system_pause,
-                SystemPause::pauseAllCall {}.abi_encode(),
-            )],
-            Lever::Pause(false) => vec![call(
-                "SystemPause.unpauseAll",
-                d.system_pause,
-                SystemPause::unpauseAllCall {}.abi_encode(),
-            )],
+            Lever::Pause(pause) => vec![pause_call(d.system_pause, pause)],
             Lever::Windows { commit_s, reveal_s } => vec![call(
                 "ValidationModule.setCommitRevealWindows",
                 vm,
@@ -83,16 +74,14 @@ impl Lever {
                 }
                 .abi_encode(),
             )],
-            Lever::Approval(pct) => {
-                vec![call(
-                    "ValidationModule.setApprovalThreshold",
-                    vm,
-                    ValidationModule::setApprovalThresholdCall {
-                        pct: U256::from(pct),
-                    }
-                    .abi_encode(),
-                )]
-            }
+            Lever::Approval(pct) => vec![call(
+                "ValidationModule.setApprovalThreshold",
+                vm,
+                ValidationModule::setApprovalThresholdCall {
+                    pct: U256::from(pct),
+                }
+                .abi_encode(),
+            )],
             Lever::ValidatorSlashPct(pct) => vec![call(
                 "ValidationModule.setValidatorSlashingPct",
                 vm,
@@ -136,28 +125,47 @@ impl Lever {
                 }
                 .abi_encode(),
             )],
-            Lever::TransferGovernance(to) => {
-                let t = |label, target| {
-                    call(
-                        label,
-                        target,
-                        JobRegistry::transferOwnershipCall { newOwner: to }.abi_encode(),
-                    )
-                };
-                let mut calls = vec![
-                    t("JobRegistry.transferOwnership", jr),
-                    t("StakeManager.transferOwnership", sm),
-                    t("ValidationModule.transferOwnership", vm),
-                    t("IdentityRegistry.transferOwnership", d.identity_registry),
-                    t("SystemPause.transferOwnership", d.system_pause),
-                ];
-                if let Some(c) = d.checkpoint_registry {
-                    calls.push(t("CheckpointRegistry.transferOwnership", c));
-                }
-                calls
-            }
+            Lever::TransferGovernance(to) => transfer_calls(d, to),
         }
     }
+}
+
+fn pause_call(system_pause: Address, pause: bool) -> Call {
+    if pause {
+        call(
+            "SystemPause.pauseAll",
+            system_pause,
+            SystemPause::pauseAllCall {}.abi_encode(),
+        )
+    } else {
+        call(
+            "SystemPause.unpauseAll",
+            system_pause,
+            SystemPause::unpauseAllCall {}.abi_encode(),
+        )
+    }
+}
+
+/// Ownership of every module (and the checkpoint registry, when deployed) to `to`.
+fn transfer_calls(d: &Deployment, to: Address) -> Vec<Call> {
+    let t = |label, target| {
+        call(
+            label,
+            target,
+            JobRegistry::transferOwnershipCall { newOwner: to }.abi_encode(),
+        )
+    };
+    let mut calls = vec![
+        t("JobRegistry.transferOwnership", d.job_registry),
+        t("StakeManager.transferOwnership", d.stake_manager),
+        t("ValidationModule.transferOwnership", d.validation_module),
+        t("IdentityRegistry.transferOwnership", d.identity_registry),
+        t("SystemPause.transferOwnership", d.system_pause),
+    ];
+    if let Some(c) = d.checkpoint_registry {
+        calls.push(t("CheckpointRegistry.transferOwnership", c));
+    }
+    calls
 }
 
 /// The governance values on chain, by name (a value a deployment does not expose reads as None).
@@ -166,86 +174,59 @@ pub async fn read_params(
     d: &Deployment,
     from: Address,
 ) -> Vec<(&'static str, Option<String>)> {
-    macro_rules! read {
-        ($name:literal, $target:expr, $call:expr, $ty:ty) => {{
-            let out = hub
-                .call($name, from, $target, $call.abi_encode().into())
-                .await
-                .ok();
-            (
-                $name,
-                out.and_then(|o| <$ty>::abi_decode_returns(&o).ok())
-                    .map(|v| v.to_string()),
-            )
-        }};
-    }
+    use ValidationModule as Vm;
+    let r = Reader { hub, from };
     let (jr, sm, vm) = (d.job_registry, d.stake_manager, d.validation_module);
     vec![
-        read!(
-            "paused",
-            jr,
-            JobRegistry::pausedCall {},
-            JobRegistry::pausedCall
-        ),
-        read!(
-            "commitWindow",
-            vm,
-            ValidationModule::commitWindowCall {},
-            ValidationModule::commitWindowCall
-        ),
-        read!(
-            "revealWindow",
-            vm,
-            ValidationModule::revealWindowCall {},
-            ValidationModule::revealWindowCall
-        ),
-        read!(
+        r.read("paused", jr, JobRegistry::pausedCall {}).await,
+        r.read("commitWindow", vm, Vm::commitWindowCall {}).await,
+        r.read("revealWindow", vm, Vm::revealWindowCall {}).await,
+        r.read(
             "requiredValidatorApprovals",
             vm,
-            ValidationModule::requiredValidatorApprovalsCall {},
-            ValidationModule::requiredValidatorApprovalsCall
-        ),
-        read!(
-            "approvalThreshold",
-            vm,
-            ValidationModule::approvalThresholdCall {},
-            ValidationModule::approvalThresholdCall
-        ),
-        read!(
-            "validatorSlashingPct",
-            vm,
-            ValidationModule::validatorSlashingPctCall {},
-            ValidationModule::validatorSlashingPctCall
-        ),
-        read!(
-            "feePct",
-            jr,
-            JobRegistry::feePctCall {},
-            JobRegistry::feePctCall
-        ),
-        read!(
-            "minStake",
-            sm,
-            StakeManager::minStakeCall {},
-            StakeManager::minStakeCall
-        ),
-        read!(
-            "jobStake",
-            jr,
-            JobRegistry::jobStakeCall {},
-            JobRegistry::jobStakeCall
-        ),
-        read!(
-            "owner",
-            jr,
-            JobRegistry::ownerCall {},
-            JobRegistry::ownerCall
-        ),
-        read!(
+            Vm::requiredValidatorApprovalsCall {},
+        )
+        .await,
+        r.read("approvalThreshold", vm, Vm::approvalThresholdCall {})
+            .await,
+        r.read("validatorSlashingPct", vm, Vm::validatorSlashingPctCall {})
+            .await,
+        r.read("feePct", jr, JobRegistry::feePctCall {}).await,
+        r.read("minStake", sm, StakeManager::minStakeCall {}).await,
+        r.read("jobStake", jr, JobRegistry::jobStakeCall {}).await,
+        r.read("owner", jr, JobRegistry::ownerCall {}).await,
+        r.read(
             "identityRegistry.owner",
             d.identity_registry,
             IdentityRegistry::ownerCall {},
-            IdentityRegistry::ownerCall
-        ),
+        )
+        .await,
     ]
+}
+
+/// Reads one getter after another, from one account.
+struct Reader<'a> {
+    hub: &'a TxHub,
+    from: Address,
+}
+
+impl Reader<'_> {
+    /// The getter's value as text, or None when the call or its decoding fails.
+    async fn read<C: SolCall>(
+        &self,
+        name: &'static str,
+        target: Address,
+        getter: C,
+    ) -> (&'static str, Option<String>)
+    where
+        C::Return: ToString,
+    {
+        let out = self
+            .hub
+            .call(name, self.from, target, getter.abi_encode().into())
+            .await
+            .ok();
+        let value = out.and_then(|o| C::abi_decode_returns(&o).ok());
+        (name, value.map(|v| v.to_string()))
+    }
 }

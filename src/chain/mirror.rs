@@ -321,6 +321,7 @@ struct MirrorState {
 
 impl MirrorState {
     /// Rebuilds what the journal knows; returns the run id of this deployment's journal.
+    #[allow(clippy::too_many_lines)] // TODO(merge): split
     fn replay(&mut self, entries: &[Entry], registry: Address) -> Option<B256> {
         let mut run = None;
         for e in entries {
@@ -622,6 +623,7 @@ impl Worker {
         Ok(())
     }
 
+    #[allow(clippy::too_many_lines)] // TODO(merge): split
     async fn ingest(&mut self, e: DomainEvent) -> eyre::Result<()> {
         let first = self.view.lock().expect("view").first_job;
         if e.job().is_some_and(|j| j.0 < first) {
@@ -1085,6 +1087,7 @@ impl Worker {
         Ok(())
     }
 
+    #[allow(clippy::too_many_lines)] // TODO(merge): split
     fn apply(&mut self, job: JobId, outcome: Outcome) {
         let account_of: Vec<Option<AccountId>> = match &outcome {
             Outcome::Selected(c, _) => c.iter().map(|a| self.account_of(*a)).collect(),
@@ -1267,6 +1270,7 @@ impl Ctx {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // TODO(merge): split
     async fn try_perform(&self, action: Action) -> eyre::Result<Outcome> {
         let r = &self.rec;
         let id = r.onchain.unwrap_or_default();

@@ -171,15 +171,8 @@ async fn actor_checks(
     let token = AGIALPHA::new(d.token, provider);
     let balance = token.balanceOf(a.address).call().await?;
     let eth = provider.get_balance(a.address).await?;
-    let check = |item: &str, ok: bool, have: String, want: String, fix: Fix| Check {
-        who: a.name.clone(),
-        item: item.into(),
-        ok,
-        have,
-        want,
-        fix: Some(fix),
-    };
-    let mut out = vec![check(
+    let mut out = vec![key_check(
+        a,
         "ETH for gas",
         eth >= wants.eth,
         units(eth, "ETH"),
@@ -189,6 +182,61 @@ async fn actor_checks(
         },
     )];
     let mut spare = balance;
+    out.extend(stake_checks(provider, d, chain, a, &mut spare).await?);
+    out.extend(identity_checks(provider, d, a).await?);
+    let allowance = token.allowance(a.address, d.stake_manager).call().await?;
+    // Staking spends from the allowance too.
+    let needed = if a.posts { wants.allowance } else { U256::ZERO } + (balance - spare);
+    if needed > U256::ZERO {
+        out.push(key_check(
+            a,
+            "allowance to the StakeManager",
+            allowance >= needed,
+            units(allowance, "tokens"),
+            format!("≥ {}", units(needed, "tokens")),
+            Fix::Approve {
+                from: a.address,
+                amount: needed,
+            },
+        ));
+    }
+    if a.posts {
+        out.push(key_check(
+            a,
+            "tokens to post jobs",
+            !spare.is_zero(),
+            units(spare, "tokens"),
+            "> 0".into(),
+            Fix::Manual {
+                what: format!("send tokens to {}", a.address),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// One check of a key, with its fix.
+fn key_check(a: &Actor, item: &str, ok: bool, have: String, want: String, fix: Fix) -> Check {
+    Check {
+        who: a.name.clone(),
+        item: item.into(),
+        ok,
+        have,
+        want,
+        fix: Some(fix),
+    }
+}
+
+/// The stake of each role the key plays; a shortfall is staked from `spare` tokens while they
+/// last (what is staked is taken out of `spare`), and otherwise needs tokens sent.
+async fn stake_checks(
+    provider: &DynProvider,
+    d: &Deployment,
+    chain: &Chain,
+    a: &Actor,
+    spare: &mut U256,
+) -> eyre::Result<Vec<Check>> {
+    let mut out = Vec::new();
     for (role, wanted, active) in [
         (0u8, chain.min_stake + chain.job_stake, a.works),
         (1u8, chain.min_stake, a.validates),
@@ -201,8 +249,8 @@ async fn actor_checks(
             .call()
             .await?;
         let short = wanted.saturating_sub(staked);
-        let fix = if short <= spare {
-            spare -= short;
+        let fix = if short <= *spare {
+            *spare -= short;
             Fix::Stake {
                 from: a.address,
                 role,
@@ -218,39 +266,13 @@ async fn actor_checks(
         } else {
             "validator stake"
         };
-        out.push(check(
+        out.push(key_check(
+            a,
             item,
             short.is_zero(),
             units(staked, "tokens"),
             format!("≥ {}", units(wanted, "tokens")),
             fix,
-        ));
-    }
-    out.extend(identity_checks(provider, d, a).await?);
-    let allowance = token.allowance(a.address, d.stake_manager).call().await?;
-    // Staking spends from the allowance too.
-    let needed = if a.posts { wants.allowance } else { U256::ZERO } + (balance - spare);
-    if needed > U256::ZERO {
-        out.push(check(
-            "allowance to the StakeManager",
-            allowance >= needed,
-            units(allowance, "tokens"),
-            format!("≥ {}", units(needed, "tokens")),
-            Fix::Approve {
-                from: a.address,
-                amount: needed,
-            },
-        ));
-    }
-    if a.posts {
-        out.push(check(
-            "tokens to post jobs",
-            !spare.is_zero(),
-            units(spare, "tokens"),
-            "> 0".into(),
-            Fix::Manual {
-                what: format!("send tokens to {}", a.address),
-            },
         ));
     }
     Ok(out)

@@ -15,6 +15,7 @@ use crate::chain::tx::{TxHub, connect};
 use crate::config::{Config, ReportPaths};
 use crate::domain::agent::Role;
 use crate::domain::ledger::AccountId;
+use crate::domain::world::World;
 use crate::engine::Orchestrator;
 use crate::engine::seams::EventSink;
 use clap::{Args, ValueEnum};
@@ -154,6 +155,56 @@ impl ChainArgs {
         paths: &ReportPaths,
         orchestrator: &mut Orchestrator,
     ) -> Result<Option<Arc<Miner>>> {
+        let Some(Connection {
+            rpc_url,
+            deployment,
+            keys,
+            devnet,
+            hub,
+            miner,
+        }) = self.connect(config, paths).await?
+        else {
+            return Ok(None);
+        };
+        let world = orchestrator.world();
+        let actors = actors(world, &keys);
+        let names = account_names(world);
+        let settings = self
+            .mirror_settings(&hub, &deployment, &keys, paths, devnet, world)
+            .await;
+        tracing::info!(
+            "mirroring job lifecycles to {} (JobRegistry {})",
+            redact_url(&rpc_url),
+            deployment.job_registry
+        );
+        let ours = keys.all().map(|k| k.address()).collect();
+        let cursor = Arc::new(AtomicU64::new(0));
+        let follower = self
+            .follow(&rpc_url, &deployment, paths, devnet, ours, cursor.clone())
+            .await?;
+        orchestrator.add_source(Box::new(follower));
+        attach_attestor(
+            config,
+            paths,
+            &hub,
+            &deployment,
+            &keys,
+            cursor,
+            orchestrator,
+        );
+        let mut mirror = ChainMirror::start(hub, deployment, actors, names, settings, rpc_url)?;
+        // What the mirror was told before a crash may be lost with it: tell it again.
+        let world = orchestrator.world();
+        let (cycle, now) = (world.state.cycle, world.state.now_ms);
+        mirror.deliver(cycle, now, &world.catch_up_events())?;
+        orchestrator.add_sink(Box::new(mirror));
+        Ok(miner)
+    }
+
+    /// Starts the devnet or loads the deployment, connects the signing hub (with the devnet's
+    /// block builder) and checks the node is on the deployment's chain; None when the chain is
+    /// off.
+    async fn connect(&self, config: &Config, paths: &ReportPaths) -> Result<Option<Connection>> {
         let (agents, validators) = workforce(config);
         let (rpc_url, deployment, keys, devnet) = match self.mode() {
             ChainMode::Off => return Ok(None),
@@ -197,28 +248,29 @@ impl ChainArgs {
                 deployment.chain_id
             );
         }
-        let world = orchestrator.world();
-        let mut by_account = vec![keys.employer.address()];
-        let (mut next_agent, mut next_validator) = (keys.agents.iter(), keys.validators.iter());
-        for agent in &world.agents {
-            let key = if agent.role == Role::Validator {
-                next_validator.next()
-            } else {
-                next_agent.next()
-            };
-            by_account.push(key.expect("keys cover the workforce").address());
-        }
-        let names: HashMap<String, AccountId> = world
-            .state
-            .ledger
-            .accounts()
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.name.clone(), AccountId(i as u32)))
-            .collect();
+        Ok(Some(Connection {
+            rpc_url,
+            deployment,
+            keys,
+            devnet,
+            hub,
+            miner,
+        }))
+    }
+
+    /// The mirror's journal, windows and first job.
+    async fn mirror_settings(
+        &self,
+        hub: &TxHub,
+        deployment: &Deployment,
+        keys: &Keys,
+        paths: &ReportPaths,
+        devnet: bool,
+        world: &World,
+    ) -> MirrorSettings {
         // The chain's own windows when it exposes them (ours do), else the configured ones.
         let onchain =
-            crate::chain::governance::read_params(&hub, &deployment, keys.owner.address()).await;
+            crate::chain::governance::read_params(hub, deployment, keys.owner.address()).await;
         let window = |name: &str, fallback: u64| {
             onchain
                 .iter()
@@ -230,7 +282,7 @@ impl ChainArgs {
             window("commitWindow", self.windows[0]),
             window("revealWindow", self.windows[1]),
         );
-        let settings = MirrorSettings {
+        MirrorSettings {
             journal: paths.dir.join("chain").join("mirror.jsonl"),
             devnet,
             commit_window_s,
@@ -243,44 +295,7 @@ impl ChainArgs {
             } else {
                 world.state.jobs.next_id().0
             },
-        };
-        let actors = Actors {
-            by_account,
-            owner: keys.owner.address(),
-        };
-        tracing::info!(
-            "mirroring job lifecycles to {} (JobRegistry {})",
-            redact_url(&rpc_url),
-            deployment.job_registry
-        );
-        let ours = keys.all().map(|k| k.address()).collect();
-        let cursor = Arc::new(AtomicU64::new(0));
-        let follower = self
-            .follow(&rpc_url, &deployment, paths, devnet, ours, cursor.clone())
-            .await?;
-        orchestrator.add_source(Box::new(follower));
-        if config.attest_every_checkpoints > 0 && deployment.checkpoint_registry.is_none() {
-            tracing::info!(
-                "the deployment has no checkpointRegistry (not part of AGI Jobs v2): attestation is off"
-            );
-        } else if config.attest_every_checkpoints > 0 {
-            let settings = AttestorSettings {
-                every: config.attest_every_checkpoints,
-                attestor: keys.owner.address(), // the deployer makes the owner an attestor
-                journal: paths.dir.join("chain").join("attestations.jsonl"),
-                checkpoint: paths.state.clone(),
-                cursor,
-            };
-            let attestor = AutoAttestor::start(hub.clone(), deployment.clone(), settings);
-            orchestrator.add_sink(Box::new(attestor));
         }
-        let mut mirror = ChainMirror::start(hub, deployment, actors, names, settings, rpc_url)?;
-        // What the mirror was told before a crash may be lost with it: tell it again.
-        let world = orchestrator.world();
-        let (cycle, now) = (world.state.cycle, world.state.now_ms);
-        mirror.deliver(cycle, now, &world.catch_up_events())?;
-        orchestrator.add_sink(Box::new(mirror));
-        Ok(miner)
     }
 
     /// Catches the indexer up, reconciles the checkpoint with the chain (start-up
@@ -333,6 +348,75 @@ impl ChainArgs {
             std::time::Duration::from_millis(self.indexer.chain_poll_ms.max(10)),
             cursor,
         ))
+    }
+}
+
+/// A connected chain: where, which deployment, whose keys, and the devnet's block builder.
+struct Connection {
+    rpc_url: String,
+    deployment: Deployment,
+    keys: Keys,
+    devnet: bool,
+    hub: TxHub,
+    miner: Option<Arc<Miner>>,
+}
+
+/// The address of each ledger account: the employer, then each agent (agents and validators
+/// take their keys in config order).
+fn actors(world: &World, keys: &Keys) -> Actors {
+    let mut by_account = vec![keys.employer.address()];
+    let (mut next_agent, mut next_validator) = (keys.agents.iter(), keys.validators.iter());
+    for agent in &world.agents {
+        let key = if agent.role == Role::Validator {
+            next_validator.next()
+        } else {
+            next_agent.next()
+        };
+        by_account.push(key.expect("keys cover the workforce").address());
+    }
+    Actors {
+        by_account,
+        owner: keys.owner.address(),
+    }
+}
+
+/// Each ledger account's id, by name.
+fn account_names(world: &World) -> HashMap<String, AccountId> {
+    world
+        .state
+        .ledger
+        .accounts()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.clone(), AccountId(i as u32)))
+        .collect()
+}
+
+/// Adds the checkpoint attestor when the configuration asks for one and the deployment has a
+/// checkpoint registry.
+fn attach_attestor(
+    config: &Config,
+    paths: &ReportPaths,
+    hub: &TxHub,
+    deployment: &Deployment,
+    keys: &Keys,
+    cursor: Arc<AtomicU64>,
+    orchestrator: &mut Orchestrator,
+) {
+    if config.attest_every_checkpoints > 0 && deployment.checkpoint_registry.is_none() {
+        tracing::info!(
+            "the deployment has no checkpointRegistry (not part of AGI Jobs v2): attestation is off"
+        );
+    } else if config.attest_every_checkpoints > 0 {
+        let settings = AttestorSettings {
+            every: config.attest_every_checkpoints,
+            attestor: keys.owner.address(), // the deployer makes the owner an attestor
+            journal: paths.dir.join("chain").join("attestations.jsonl"),
+            checkpoint: paths.state.clone(),
+            cursor,
+        };
+        let attestor = AutoAttestor::start(hub.clone(), deployment.clone(), settings);
+        orchestrator.add_sink(Box::new(attestor));
     }
 }
 

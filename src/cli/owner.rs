@@ -103,183 +103,169 @@ struct Plan {
 pub fn execute(cmd: OwnerCommand) -> Result<()> {
     let (plan, common) = match cmd {
         OwnerCommand::Params(c) => return params(c),
-        OwnerCommand::SetStake(a) => {
-            let r = ratio(&a.value, "stake ratio")?;
-            (
-                Plan {
-                    what: format!("stake ratio {r}"),
-                    edits: vec![("/validators/stake_ratio", r.into())],
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetEnergy(a) => {
-            let gw = number(&a.value, "energy ceiling")?;
-            if gw <= 0.0 {
-                eyre::bail!("energy ceiling must be > 0 GW (got {gw})");
-            }
-            (
-                Plan {
-                    what: format!("energy ceiling {gw} GW"),
-                    edits: vec![("/resource_manager/energy_capacity", whole_or_float(gw))],
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetPause(a) => {
-            let pause = match a.value.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" => false,
-                other => eyre::bail!("set-pause takes true or false (got {other:?})"),
-            };
-            (
-                Plan {
-                    what: format!("pause {pause}"),
-                    lever: Some(Lever::Pause(pause)),
-                    pause: Some(pause),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetWindows(a) => {
-            // On chain only: the engine's own phases run at cycle scale (validators.*_phase_seconds).
-            let (c, r) = (
-                count(&a.commit_seconds, "commit seconds")?,
-                count(&a.reveal_seconds, "reveal seconds")?,
-            );
-            (
-                Plan {
-                    what: format!("windows {c} s + {r} s"),
-                    lever: Some(Lever::Windows {
-                        commit_s: c,
-                        reveal_s: r,
-                    }),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetQuorum(a) => {
-            let n = count(&a.value, "quorum")?;
-            (
-                Plan {
-                    what: format!("quorum {n}"),
-                    edits: vec![("/validators/quorum", n.into())],
-                    lever: Some(Lever::Quorum(n)),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetApproval(a) => {
-            let pct = percent(&a.value, "approval threshold")?;
-            if pct == 0 {
-                eyre::bail!("approval threshold must be between 1 and 100 (got 0)");
-            }
-            (
-                Plan {
-                    what: format!("approval threshold {pct}%"),
-                    lever: Some(Lever::Approval(pct)),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetSlashPct(a) => {
-            let pct = percent(&a.value, "slash percent")?;
-            let edits = vec![("/validators/penalty_ratio", (pct as f64 / 100.0).into())];
-            (
-                Plan {
-                    what: format!("validator slash {pct}%"),
-                    edits,
-                    lever: Some(Lever::ValidatorSlashPct(pct)),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetFeePct(a) => {
-            let pct = percent(&a.value, "fee percent")?;
-            let edits = vec![("/validators/burn_ratio", (pct as f64 / 100.0).into())];
-            (
-                Plan {
-                    what: format!("fee {pct}%"),
-                    edits,
-                    lever: Some(Lever::FeePct(pct)),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetMinStake(a) => {
-            let tokens = number(&a.value, "minimum stake")?;
-            if tokens < 0.0 {
-                eyre::bail!("minimum stake must be ≥ 0 tokens (got {tokens})");
-            }
-            let lever = Lever::MinStake(token_units(tokens));
-            (
-                Plan {
-                    what: format!("minimum stake {tokens} tokens"),
-                    edits: vec![("/validators/min_stake", whole_or_float(tokens))],
-                    lever: Some(lever),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::SetJobStake(a) => {
-            let tokens = number(&a.value, "job stake")?;
-            if tokens <= 0.0 || tokens >= 7.9e10 {
-                eyre::bail!(
-                    "job stake must be > 0 and fit uint96 (< 7.9e10 tokens) (got {tokens})"
-                );
-            }
-            (
-                Plan {
-                    what: format!("job stake {tokens} tokens"),
-                    lever: Some(Lever::JobStake(token_units(tokens))),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::GovernanceSlash(a) => {
-            let user = address(&a.address)?;
-            let role = match a.role.to_ascii_lowercase().as_str() {
-                "agent" | "0" => 0,
-                "validator" | "1" => 1,
-                "platform" | "2" => 2,
-                other => eyre::bail!("role must be agent, validator or platform (got {other:?})"),
-            };
-            let bps = count(&a.bps, "basis points")?;
-            if bps > 10_000 {
-                eyre::bail!("basis points must be between 1 and 10000 (got {bps})");
-            }
-            (
-                Plan {
-                    what: format!("slash {bps} bps of {user}'s stake"),
-                    lever: Some(Lever::GovernanceSlash { user, role, bps }),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
-        OwnerCommand::TransferGovernance(a) => {
-            let to = address(&a.value)?;
-            (
-                Plan {
-                    what: format!("governance to {to}"),
-                    lever: Some(Lever::TransferGovernance(to)),
-                    ..Default::default()
-                },
-                a.common,
-            )
-        }
+        OwnerCommand::SetStake(a) => (stake_plan(&a.value)?, a.common),
+        OwnerCommand::SetEnergy(a) => (energy_plan(&a.value)?, a.common),
+        OwnerCommand::SetPause(a) => (pause_plan(&a.value)?, a.common),
+        OwnerCommand::SetWindows(a) => (
+            windows_plan(&a.commit_seconds, &a.reveal_seconds)?,
+            a.common,
+        ),
+        OwnerCommand::SetQuorum(a) => (quorum_plan(&a.value)?, a.common),
+        OwnerCommand::SetApproval(a) => (approval_plan(&a.value)?, a.common),
+        OwnerCommand::SetSlashPct(a) => (slash_pct_plan(&a.value)?, a.common),
+        OwnerCommand::SetFeePct(a) => (fee_pct_plan(&a.value)?, a.common),
+        OwnerCommand::SetMinStake(a) => (min_stake_plan(&a.value)?, a.common),
+        OwnerCommand::SetJobStake(a) => (job_stake_plan(&a.value)?, a.common),
+        OwnerCommand::GovernanceSlash(a) => (governance_slash_plan(&a)?, a.common),
+        OwnerCommand::TransferGovernance(a) => (transfer_plan(&a.value)?, a.common),
     };
     apply(plan, common)
+}
+
+fn stake_plan(value: &str) -> Result<Plan> {
+    let r = ratio(value, "stake ratio")?;
+    Ok(Plan {
+        what: format!("stake ratio {r}"),
+        edits: vec![("/validators/stake_ratio", r.into())],
+        ..Default::default()
+    })
+}
+
+fn energy_plan(value: &str) -> Result<Plan> {
+    let gw = number(value, "energy ceiling")?;
+    if gw <= 0.0 {
+        eyre::bail!("energy ceiling must be > 0 GW (got {gw})");
+    }
+    Ok(Plan {
+        what: format!("energy ceiling {gw} GW"),
+        edits: vec![("/resource_manager/energy_capacity", whole_or_float(gw))],
+        ..Default::default()
+    })
+}
+
+fn pause_plan(value: &str) -> Result<Plan> {
+    let pause = match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => true,
+        "false" | "0" | "no" | "off" => false,
+        other => eyre::bail!("set-pause takes true or false (got {other:?})"),
+    };
+    Ok(Plan {
+        what: format!("pause {pause}"),
+        lever: Some(Lever::Pause(pause)),
+        pause: Some(pause),
+        ..Default::default()
+    })
+}
+
+/// On chain only: the engine's own phases run at cycle scale (validators.*_phase_seconds).
+fn windows_plan(commit_seconds: &str, reveal_seconds: &str) -> Result<Plan> {
+    let (c, r) = (
+        count(commit_seconds, "commit seconds")?,
+        count(reveal_seconds, "reveal seconds")?,
+    );
+    Ok(Plan {
+        what: format!("windows {c} s + {r} s"),
+        lever: Some(Lever::Windows {
+            commit_s: c,
+            reveal_s: r,
+        }),
+        ..Default::default()
+    })
+}
+
+fn quorum_plan(value: &str) -> Result<Plan> {
+    let n = count(value, "quorum")?;
+    Ok(Plan {
+        what: format!("quorum {n}"),
+        edits: vec![("/validators/quorum", n.into())],
+        lever: Some(Lever::Quorum(n)),
+        ..Default::default()
+    })
+}
+
+fn approval_plan(value: &str) -> Result<Plan> {
+    let pct = percent(value, "approval threshold")?;
+    if pct == 0 {
+        eyre::bail!("approval threshold must be between 1 and 100 (got 0)");
+    }
+    Ok(Plan {
+        what: format!("approval threshold {pct}%"),
+        lever: Some(Lever::Approval(pct)),
+        ..Default::default()
+    })
+}
+
+fn slash_pct_plan(value: &str) -> Result<Plan> {
+    let pct = percent(value, "slash percent")?;
+    Ok(Plan {
+        what: format!("validator slash {pct}%"),
+        edits: vec![("/validators/penalty_ratio", (pct as f64 / 100.0).into())],
+        lever: Some(Lever::ValidatorSlashPct(pct)),
+        ..Default::default()
+    })
+}
+
+fn fee_pct_plan(value: &str) -> Result<Plan> {
+    let pct = percent(value, "fee percent")?;
+    Ok(Plan {
+        what: format!("fee {pct}%"),
+        edits: vec![("/validators/burn_ratio", (pct as f64 / 100.0).into())],
+        lever: Some(Lever::FeePct(pct)),
+        ..Default::default()
+    })
+}
+
+fn min_stake_plan(value: &str) -> Result<Plan> {
+    let tokens = number(value, "minimum stake")?;
+    if tokens < 0.0 {
+        eyre::bail!("minimum stake must be ≥ 0 tokens (got {tokens})");
+    }
+    Ok(Plan {
+        what: format!("minimum stake {tokens} tokens"),
+        edits: vec![("/validators/min_stake", whole_or_float(tokens))],
+        lever: Some(Lever::MinStake(token_units(tokens))),
+        ..Default::default()
+    })
+}
+
+fn job_stake_plan(value: &str) -> Result<Plan> {
+    let tokens = number(value, "job stake")?;
+    if tokens <= 0.0 || tokens >= 7.9e10 {
+        eyre::bail!("job stake must be > 0 and fit uint96 (< 7.9e10 tokens) (got {tokens})");
+    }
+    Ok(Plan {
+        what: format!("job stake {tokens} tokens"),
+        lever: Some(Lever::JobStake(token_units(tokens))),
+        ..Default::default()
+    })
+}
+
+fn governance_slash_plan(a: &SlashArgs) -> Result<Plan> {
+    let user = address(&a.address)?;
+    let role = match a.role.to_ascii_lowercase().as_str() {
+        "agent" | "0" => 0,
+        "validator" | "1" => 1,
+        "platform" | "2" => 2,
+        other => eyre::bail!("role must be agent, validator or platform (got {other:?})"),
+    };
+    let bps = count(&a.bps, "basis points")?;
+    if bps > 10_000 {
+        eyre::bail!("basis points must be between 1 and 10000 (got {bps})");
+    }
+    Ok(Plan {
+        what: format!("slash {bps} bps of {user}'s stake"),
+        lever: Some(Lever::GovernanceSlash { user, role, bps }),
+        ..Default::default()
+    })
+}
+
+fn transfer_plan(value: &str) -> Result<Plan> {
+    let to = address(value)?;
+    Ok(Plan {
+        what: format!("governance to {to}"),
+        lever: Some(Lever::TransferGovernance(to)),
+        ..Default::default()
+    })
 }
 
 fn apply(plan: Plan, c: Common) -> Result<()> {

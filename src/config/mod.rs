@@ -164,27 +164,6 @@ impl Config {
 
     /// Every rule a config must satisfy, with the key named in the reason.
     pub fn validate(&self) -> Result<(), String> {
-        let positive = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{name} must be > 0 (got {v})"))
-            }
-        };
-        let non_negative = |name: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(format!("{name} must be ≥ 0 (got {v})"))
-            }
-        };
-        let ratio = |name: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{name} must be between 0 and 1 (got {v})"))
-            }
-        };
         positive("cycle_seconds", self.cycle_seconds)?;
         positive(
             "checkpoint_interval_seconds",
@@ -193,6 +172,15 @@ impl Config {
         if self.max_concurrent_jobs == 0 {
             return Err("max_concurrent_jobs must be ≥ 1".into());
         }
+        self.validate_resources()?;
+        self.validate_validators()?;
+        self.validate_simulation()?;
+        self.validate_generator()?;
+        self.validate_agents()?;
+        self.validate_jobs()
+    }
+
+    fn validate_resources(&self) -> Result<(), String> {
         let rm = &self.resource_manager;
         positive("resource_manager.energy_capacity", rm.energy_capacity)?;
         positive("resource_manager.compute_capacity", rm.compute_capacity)?;
@@ -209,6 +197,10 @@ impl Config {
                 rm.scarcity_multiplier
             ));
         }
+        Ok(())
+    }
+
+    fn validate_validators(&self) -> Result<(), String> {
         let v = &self.validators;
         ratio("validators.stake_ratio", v.stake_ratio)?;
         ratio("validators.slash_ratio", v.slash_ratio)?;
@@ -223,6 +215,10 @@ impl Config {
                 v.committee_size
             ));
         }
+        Ok(())
+    }
+
+    fn validate_simulation(&self) -> Result<(), String> {
         let s = &self.simulation;
         if s.kind != crate::domain::sim::SyntheticEconomySim::KIND {
             return Err(format!(
@@ -233,7 +229,10 @@ impl Config {
         non_negative("simulation.energy", s.energy)?;
         non_negative("simulation.compute", s.compute)?;
         positive("simulation.gdp", s.gdp)?;
-        positive("simulation.innovation", s.innovation)?;
+        positive("simulation.innovation", s.innovation)
+    }
+
+    fn validate_generator(&self) -> Result<(), String> {
         let g = &self.generator;
         non_negative("generator.rate_per_cycle", g.rate_per_cycle)?;
         ratio("generator.reward_fraction", g.reward_fraction)?;
@@ -243,8 +242,10 @@ impl Config {
         }
         positive("generator.deadline_hours", g.deadline_hours)?;
         non_negative("generator.max_energy", g.max_energy)?;
-        non_negative("generator.max_compute", g.max_compute)?;
-        self.validate_agents()?;
+        non_negative("generator.max_compute", g.max_compute)
+    }
+
+    fn validate_jobs(&self) -> Result<(), String> {
         for job in &self.jobs {
             positive(&format!("jobs[{}].reward", job.title), job.reward)?;
             positive(
@@ -358,6 +359,30 @@ impl ReportPaths {
         let mut name = self.state.as_os_str().to_owned();
         name.push(".bak");
         PathBuf::from(name)
+    }
+}
+
+fn positive(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{name} must be > 0 (got {v})"))
+    }
+}
+
+fn non_negative(name: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{name} must be ≥ 0 (got {v})"))
+    }
+}
+
+fn ratio(name: &str, v: f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be between 0 and 1 (got {v})"))
     }
 }
 

@@ -136,6 +136,37 @@ fn write_checkpoint(
 /// One cycle's events waiting for the checkpoint: (cycle, engine time, events).
 type HeldEvents = (u64, u64, Vec<DomainEvent>);
 
+/// The world of a checkpoint, the job archive cut back to it, interrupted work recovered.
+fn resume(
+    config: &Config,
+    paths: &ReportPaths,
+    log: &mut EventLog,
+    loaded: checkpoint::Loaded,
+) -> Result<World> {
+    let cut = archive::truncate_to(&paths.archive, loaded.state.archive).wrap_err_with(|| {
+        format!(
+            "job archive {} does not match the checkpoint",
+            paths.archive.display()
+        )
+    })?;
+    let (mut world, refused) = World::restore(&config.world_setup(), loaded.state)?;
+    refused.iter().for_each(warn_refused);
+    let (redispatched, revalidated) = world.recover_interrupted();
+    log.line("INFO", "state_restored", json!({
+        "path": paths.state, "hash": loaded.hash.to_string(), "cycle": world.state.cycle,
+        "active_jobs": world.state.jobs.len(), "redispatched": redispatched, "revalidated": revalidated,
+        "archive_bytes_discarded": cut, "paused": world.paused(),
+    }))?;
+    tracing::info!(
+        cycle = world.state.cycle,
+        redispatched,
+        revalidated,
+        "resumed from {}",
+        paths.state.display()
+    );
+    Ok(world)
+}
+
 impl Orchestrator {
     /// Loads the checkpoint (refusing a corrupt one) or creates a fresh world.
     pub fn open(config: &Config, paths: ReportPaths, options: RunOptions) -> Result<Orchestrator> {
@@ -148,31 +179,7 @@ impl Orchestrator {
         let mut log = EventLog::open(&paths.log)
             .wrap_err_with(|| format!("cannot open log {}", paths.log.display()))?;
         let (world, resumed) = match checkpoint::load(&paths.state)? {
-            Some(loaded) => {
-                let cut = archive::truncate_to(&paths.archive, loaded.state.archive)
-                    .wrap_err_with(|| {
-                        format!(
-                            "job archive {} does not match the checkpoint",
-                            paths.archive.display()
-                        )
-                    })?;
-                let (mut world, refused) = World::restore(&config.world_setup(), loaded.state)?;
-                refused.iter().for_each(warn_refused);
-                let (redispatched, revalidated) = world.recover_interrupted();
-                log.line("INFO", "state_restored", json!({
-                    "path": paths.state, "hash": loaded.hash.to_string(), "cycle": world.state.cycle,
-                    "active_jobs": world.state.jobs.len(), "redispatched": redispatched, "revalidated": revalidated,
-                    "archive_bytes_discarded": cut, "paused": world.paused(),
-                }))?;
-                tracing::info!(
-                    cycle = world.state.cycle,
-                    redispatched,
-                    revalidated,
-                    "resumed from {}",
-                    paths.state.display()
-                );
-                (world, true)
-            }
+            Some(loaded) => (resume(config, &paths, &mut log, loaded)?, true),
             None => {
                 let seed = options
                     .seed

@@ -142,7 +142,14 @@ fn pending(f: &mut Scrape, pending: &Value) {
     );
 }
 
+/// The world's series: jobs and the cycle, then resources, then the ledger.
 fn world(f: &mut Scrape, s: &WorldState) {
+    jobs(f, s);
+    resources(f, s);
+    ledger(f, s);
+}
+
+fn jobs(f: &mut Scrape, s: &WorldState) {
     let c = &s.counters;
     let live = [JobStatus::Pending, JobStatus::Active, JobStatus::Validating]
         .into_iter()
@@ -195,6 +202,9 @@ fn world(f: &mut Scrape, s: &WorldState) {
         "1 while the orchestrator is paused.",
         s.paused as u8 as f64,
     );
+}
+
+fn resources(f: &mut Scrape, s: &WorldState) {
     let r = &s.resources;
     f.metric(
         "omega_price_tokens",
@@ -229,6 +239,9 @@ fn world(f: &mut Scrape, s: &WorldState) {
             (by("resource", "compute"), r.compute_used),
         ],
     );
+}
+
+fn ledger(f: &mut Scrape, s: &WorldState) {
     let t = s.ledger.totals();
     f.metric(
         "omega_tokens",
