@@ -36,306 +36,327 @@ fn tokens(n: u128) -> U256 {
 }
 
 /// Deploys everything with the owner key and returns the manifest.
-#[allow(clippy::too_many_lines)] // TODO(merge): split
 pub async fn deploy(hub: &TxHub, keys: &Keys, p: &DevnetParams) -> Result<Deployment> {
-    let owner = keys.owner.address();
-    let deploy_block = hub.provider().get_block_number().await?;
-    let create = |label: &'static str, code: Bytes, args: Vec<u8>| {
-        let mut input = code.to_vec();
-        input.extend(args);
-        async move {
-            let receipt = hub
-                .send(label, owner, None, input.into(), Gas::Estimate)
-                .await?;
-            receipt
-                .contract_address
-                .ok_or_else(|| eyre::eyre!("{label}: no contract address in the receipt"))
-        }
-    };
-    let token = create(
-        "deploy AGIALPHA",
-        AGIALPHA::BYTECODE.clone(),
-        AGIALPHA::constructorCall {
-            initialOwner: owner,
-        }
-        .abi_encode(),
-    )
-    .await?;
-    let stake_manager = create(
-        "deploy StakeManager",
-        StakeManager::BYTECODE.clone(),
-        StakeManager::constructorCall {
-            token_: token,
-            initialOwner: owner,
-        }
-        .abi_encode(),
-    )
-    .await?;
-    let identity = create(
-        "deploy IdentityRegistry",
-        IdentityRegistry::BYTECODE.clone(),
-        IdentityRegistry::constructorCall {
-            initialOwner: owner,
-        }
-        .abi_encode(),
-    )
-    .await?;
-    let validation = create(
-        "deploy ValidationModule",
-        ValidationModule::BYTECODE.clone(),
-        ValidationModule::constructorCall {
-            stakeManager_: stake_manager,
-            identityRegistry_: identity,
-            initialOwner: owner,
-        }
-        .abi_encode(),
-    )
-    .await?;
-    let registry = create(
-        "deploy JobRegistry",
-        JobRegistry::BYTECODE.clone(),
-        JobRegistry::constructorCall {
-            stakeManager_: stake_manager,
-            validationModule_: validation,
-            identityRegistry_: identity,
-            initialOwner: owner,
-        }
-        .abi_encode(),
-    )
-    .await?;
-    let pause = create(
-        "deploy SystemPause",
-        SystemPause::BYTECODE.clone(),
-        SystemPause::constructorCall {
-            jobRegistry_: registry,
-            stakeManager_: stake_manager,
-            validationModule_: validation,
-            initialOwner: owner,
-        }
-        .abi_encode(),
-    )
-    .await?;
-    let checkpoints = create(
-        "deploy CheckpointRegistry",
-        CheckpointRegistry::BYTECODE.clone(),
-        CheckpointRegistry::constructorCall {
-            initialOwner: owner,
-        }
-        .abi_encode(),
-    )
-    .await?;
-
-    let send = |label: &'static str, from: Address, to: Address, input: Vec<u8>| {
-        hub.send(label, from, Some(to), input.into(), Gas::Estimate)
-    };
-    send(
-        "wire StakeManager.setJobRegistry",
-        owner,
-        stake_manager,
-        StakeManager::setJobRegistryCall { registry }.abi_encode(),
-    )
-    .await?;
-    send(
-        "wire StakeManager.setValidationModule",
-        owner,
-        stake_manager,
-        StakeManager::setValidationModuleCall { module: validation }.abi_encode(),
-    )
-    .await?;
-    send(
-        "wire ValidationModule.setJobRegistry",
-        owner,
-        validation,
-        ValidationModule::setJobRegistryCall { registry }.abi_encode(),
-    )
-    .await?;
-    send(
-        "wire JobRegistry.setPauser",
-        owner,
-        registry,
-        JobRegistry::setPauserCall { newPauser: pause }.abi_encode(),
-    )
-    .await?;
-    send(
-        "wire StakeManager.setPauser",
-        owner,
-        stake_manager,
-        StakeManager::setPauserCall { newPauser: pause }.abi_encode(),
-    )
-    .await?;
-    send(
-        "wire ValidationModule.setPauser",
-        owner,
-        validation,
-        ValidationModule::setPauserCall { newPauser: pause }.abi_encode(),
-    )
-    .await?;
-    send(
-        "wire CheckpointRegistry.setAttestor",
-        owner,
-        checkpoints,
-        CheckpointRegistry::setAttestorCall {
-            attestor: owner,
-            allowed: true,
-        }
-        .abi_encode(),
-    )
-    .await?;
-    // Validators also take governance and audit jobs, so every member may act as an agent.
-    for agent in keys.agents.iter().chain(&keys.validators) {
-        send(
-            "allowlist agent",
-            owner,
-            identity,
-            IdentityRegistry::addAdditionalAgentCall {
-                agent: agent.address(),
-            }
-            .abi_encode(),
-        )
-        .await?;
-    }
-    for v in &keys.validators {
-        send(
-            "allowlist validator",
-            owner,
-            identity,
-            IdentityRegistry::addAdditionalValidatorCall {
-                validator: v.address(),
-            }
-            .abi_encode(),
-        )
-        .await?;
-    }
-    let pool: Vec<Address> = keys.validators.iter().map(|k| k.address()).collect();
-    send(
-        "ValidationModule.setValidatorPool",
-        owner,
-        validation,
-        ValidationModule::setValidatorPoolCall { pool }.abi_encode(),
-    )
-    .await?;
-    send(
-        "ValidationModule.setCommitRevealWindows",
-        owner,
-        validation,
-        ValidationModule::setCommitRevealWindowsCall {
-            commitDur: U256::from(p.commit_window_s),
-            revealDur: U256::from(p.reveal_window_s),
-        }
-        .abi_encode(),
-    )
-    .await?;
-    send(
-        "ValidationModule.setValidatorsPerJob",
-        owner,
-        validation,
-        ValidationModule::setValidatorsPerJobCall {
-            count: U256::from(p.validators_per_job),
-        }
-        .abi_encode(),
-    )
-    .await?;
-    send(
-        "ValidationModule.setRequiredValidatorApprovals",
-        owner,
-        validation,
-        ValidationModule::setRequiredValidatorApprovalsCall {
-            count: U256::from(p.required_approvals),
-        }
-        .abi_encode(),
-    )
-    .await?;
-
-    // The engine bans nobody: a non-revealer pays its penalty but stays in the pool.
-    send(
-        "ValidationModule.setNonRevealPenalty",
-        owner,
-        validation,
-        ValidationModule::setNonRevealPenaltyCall {
-            penaltyBps: U256::from(50),
-            banBlocks_: U256::ZERO,
-        }
-        .abi_encode(),
-    )
-    .await?;
-
-    // Fund and stake the workforce. Approvals are bounded (issue 19, see `approval_cap`).
-    let fund = |who: Address, amount: U256| {
-        send(
-            "mint",
-            owner,
-            token,
-            AGIALPHA::mintCall { to: who, amount }.abi_encode(),
-        )
-    };
-    fund(keys.employer.address(), tokens(p.employer_tokens)).await?;
-    let approve = |value: U256| {
-        AGIALPHA::approveCall {
-            spender: stake_manager,
-            value,
-        }
-        .abi_encode()
-    };
-    send(
-        "approve StakeManager",
-        keys.employer.address(),
-        token,
-        approve(approval_cap(p.employer_tokens)),
-    )
-    .await?;
-    for (key, role, stake) in keys
-        .agents
-        .iter()
-        .map(|k| (k, 0u8, p.agent_stake))
-        .chain(keys.validators.iter().map(|k| (k, 1u8, p.validator_stake)))
-    {
-        fund(key.address(), tokens(p.member_tokens)).await?;
-        send(
-            "approve StakeManager",
-            key.address(),
-            token,
-            approve(approval_cap(p.member_tokens)),
-        )
-        .await?;
-        send(
-            "depositStake",
-            key.address(),
-            stake_manager,
-            StakeManager::depositStakeCall {
-                role,
-                amount: tokens(stake),
-            }
-            .abi_encode(),
+    let d = create_contracts(hub, keys.owner.address()).await?;
+    for call in wiring(&d, keys, p).into_iter().chain(funding(&d, keys, p)) {
+        hub.send(
+            call.label,
+            call.from,
+            Some(call.to),
+            call.data.into(),
+            Gas::Estimate,
         )
         .await
-        .wrap_err("staking the workforce")?;
-        if role == 1 {
-            let call = StakeManager::depositStakeCall {
-                role: 0,
-                amount: tokens(p.agent_stake),
-            };
-            send(
-                "depositStake (agent role)",
-                key.address(),
-                stake_manager,
-                call.abi_encode(),
-            )
-            .await
-            .wrap_err("staking the workforce")?;
-        }
+        .wrap_err_with(|| format!("deploying: {}", call.label))?;
     }
-    Ok(Deployment {
+    Ok(d)
+}
+
+/// Creates `code` with constructor `args` from `owner`; the new contract's address.
+async fn create(
+    hub: &TxHub,
+    owner: Address,
+    label: &'static str,
+    code: &Bytes,
+    args: Vec<u8>,
+) -> Result<Address> {
+    let mut input = code.to_vec();
+    input.extend(args);
+    let receipt = hub
+        .send(label, owner, None, input.into(), Gas::Estimate)
+        .await?;
+    receipt
+        .contract_address
+        .ok_or_else(|| eyre::eyre!("{label}: no contract address in the receipt"))
+}
+
+/// Every contract, in dependency order.
+async fn create_contracts(hub: &TxHub, owner: Address) -> Result<Deployment> {
+    let deploy_block = hub.provider().get_block_number().await?;
+    let args = AGIALPHA::constructorCall {
+        initialOwner: owner,
+    };
+    let token = create(
+        hub,
+        owner,
+        "deploy AGIALPHA",
+        &AGIALPHA::BYTECODE,
+        args.abi_encode(),
+    );
+    let token = token.await?;
+    let args = StakeManager::constructorCall {
+        token_: token,
+        initialOwner: owner,
+    };
+    let code = &StakeManager::BYTECODE;
+    let stake_manager = create(hub, owner, "deploy StakeManager", code, args.abi_encode());
+    let stake_manager = stake_manager.await?;
+    let args = IdentityRegistry::constructorCall {
+        initialOwner: owner,
+    };
+    let code = &IdentityRegistry::BYTECODE;
+    let identity = create(
+        hub,
+        owner,
+        "deploy IdentityRegistry",
+        code,
+        args.abi_encode(),
+    );
+    let identity = identity.await?;
+    let args = ValidationModule::constructorCall {
+        stakeManager_: stake_manager,
+        identityRegistry_: identity,
+        initialOwner: owner,
+    };
+    let code = &ValidationModule::BYTECODE;
+    let validation = create(
+        hub,
+        owner,
+        "deploy ValidationModule",
+        code,
+        args.abi_encode(),
+    );
+    let mut d = Deployment {
         chain_id: hub.chain_id(),
         deploy_block,
         token,
         stake_manager,
-        job_registry: registry,
-        validation_module: validation,
+        job_registry: Address::ZERO,
+        validation_module: validation.await?,
         identity_registry: identity,
-        system_pause: pause,
-        checkpoint_registry: Some(checkpoints),
+        system_pause: Address::ZERO,
+        checkpoint_registry: None,
         owner,
-    })
+    };
+    create_registry_and_periphery(hub, &mut d).await?;
+    Ok(d)
+}
+
+/// The JobRegistry, SystemPause and CheckpointRegistry, which need the core modules' addresses.
+async fn create_registry_and_periphery(hub: &TxHub, d: &mut Deployment) -> Result<()> {
+    let owner = d.owner;
+    let args = JobRegistry::constructorCall {
+        stakeManager_: d.stake_manager,
+        validationModule_: d.validation_module,
+        identityRegistry_: d.identity_registry,
+        initialOwner: owner,
+    };
+    let code = &JobRegistry::BYTECODE;
+    d.job_registry = create(hub, owner, "deploy JobRegistry", code, args.abi_encode()).await?;
+    let args = SystemPause::constructorCall {
+        jobRegistry_: d.job_registry,
+        stakeManager_: d.stake_manager,
+        validationModule_: d.validation_module,
+        initialOwner: owner,
+    };
+    let code = &SystemPause::BYTECODE;
+    d.system_pause = create(hub, owner, "deploy SystemPause", code, args.abi_encode()).await?;
+    let args = CheckpointRegistry::constructorCall {
+        initialOwner: owner,
+    };
+    let code = &CheckpointRegistry::BYTECODE;
+    let checkpoints = create(
+        hub,
+        owner,
+        "deploy CheckpointRegistry",
+        code,
+        args.abi_encode(),
+    );
+    d.checkpoint_registry = Some(checkpoints.await?);
+    Ok(())
+}
+
+/// One transaction of the deployment after the contracts exist.
+struct Call {
+    label: &'static str,
+    from: Address,
+    to: Address,
+    data: Vec<u8>,
+}
+
+fn owner_call(d: &Deployment, label: &'static str, to: Address, data: Vec<u8>) -> Call {
+    Call {
+        label,
+        from: d.owner,
+        to,
+        data,
+    }
+}
+
+/// The owner's wiring: modules, pausers, attestor, allowlists, pool and parameters.
+fn wiring(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
+    let (sm, vm, jr) = (d.stake_manager, d.validation_module, d.job_registry);
+    let pauser = d.system_pause;
+    let mut calls = vec![
+        owner_call(
+            d,
+            "wire StakeManager.setJobRegistry",
+            sm,
+            StakeManager::setJobRegistryCall { registry: jr }.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "wire StakeManager.setValidationModule",
+            sm,
+            StakeManager::setValidationModuleCall { module: vm }.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "wire ValidationModule.setJobRegistry",
+            vm,
+            ValidationModule::setJobRegistryCall { registry: jr }.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "wire JobRegistry.setPauser",
+            jr,
+            JobRegistry::setPauserCall { newPauser: pauser }.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "wire StakeManager.setPauser",
+            sm,
+            StakeManager::setPauserCall { newPauser: pauser }.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "wire ValidationModule.setPauser",
+            vm,
+            ValidationModule::setPauserCall { newPauser: pauser }.abi_encode(),
+        ),
+    ];
+    if let Some(checkpoints) = d.checkpoint_registry {
+        let attestor = CheckpointRegistry::setAttestorCall {
+            attestor: d.owner,
+            allowed: true,
+        };
+        let label = "wire CheckpointRegistry.setAttestor";
+        calls.push(owner_call(d, label, checkpoints, attestor.abi_encode()));
+    }
+    calls.extend(allowlists(d, keys));
+    calls.extend(parameters(d, keys, p));
+    calls
+}
+
+/// Validators also take governance and audit jobs, so every member may act as an agent.
+fn allowlists(d: &Deployment, keys: &Keys) -> Vec<Call> {
+    let ir = d.identity_registry;
+    let agents = keys.agents.iter().chain(&keys.validators).map(|k| {
+        let add = IdentityRegistry::addAdditionalAgentCall { agent: k.address() };
+        owner_call(d, "allowlist agent", ir, add.abi_encode())
+    });
+    let validators = keys.validators.iter().map(|k| {
+        let add = IdentityRegistry::addAdditionalValidatorCall {
+            validator: k.address(),
+        };
+        owner_call(d, "allowlist validator", ir, add.abi_encode())
+    });
+    agents.chain(validators).collect()
+}
+
+/// The validator pool and the validation parameters of this devnet.
+fn parameters(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
+    let vm = d.validation_module;
+    let pool: Vec<Address> = keys.validators.iter().map(|k| k.address()).collect();
+    let windows = ValidationModule::setCommitRevealWindowsCall {
+        commitDur: U256::from(p.commit_window_s),
+        revealDur: U256::from(p.reveal_window_s),
+    };
+    let per_job = ValidationModule::setValidatorsPerJobCall {
+        count: U256::from(p.validators_per_job),
+    };
+    let approvals = ValidationModule::setRequiredValidatorApprovalsCall {
+        count: U256::from(p.required_approvals),
+    };
+    // The engine bans nobody: a non-revealer pays its penalty but stays in the pool.
+    let penalty = ValidationModule::setNonRevealPenaltyCall {
+        penaltyBps: U256::from(50),
+        banBlocks_: U256::ZERO,
+    };
+    vec![
+        owner_call(
+            d,
+            "ValidationModule.setValidatorPool",
+            vm,
+            ValidationModule::setValidatorPoolCall { pool }.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "ValidationModule.setCommitRevealWindows",
+            vm,
+            windows.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "ValidationModule.setValidatorsPerJob",
+            vm,
+            per_job.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "ValidationModule.setRequiredValidatorApprovals",
+            vm,
+            approvals.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "ValidationModule.setNonRevealPenalty",
+            vm,
+            penalty.abi_encode(),
+        ),
+    ]
+}
+
+/// Fund and stake the workforce. Approvals are bounded (issue 19, see `approval_cap`);
+/// validators stake in both roles (they take jobs too).
+fn funding(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
+    let mint = |to: Address, amount: u128| Call {
+        label: "mint",
+        from: d.owner,
+        to: d.token,
+        data: AGIALPHA::mintCall {
+            to,
+            amount: tokens(amount),
+        }
+        .abi_encode(),
+    };
+    let approve = |from: Address, funding: u128| Call {
+        label: "approve StakeManager",
+        from,
+        to: d.token,
+        data: AGIALPHA::approveCall {
+            spender: d.stake_manager,
+            value: approval_cap(funding),
+        }
+        .abi_encode(),
+    };
+    let stake = |label, from: Address, role: u8, amount: u128| Call {
+        label,
+        from,
+        to: d.stake_manager,
+        data: StakeManager::depositStakeCall {
+            role,
+            amount: tokens(amount),
+        }
+        .abi_encode(),
+    };
+    let employer = keys.employer.address();
+    let mut calls = vec![
+        mint(employer, p.employer_tokens),
+        approve(employer, p.employer_tokens),
+    ];
+    for key in &keys.agents {
+        let a = key.address();
+        calls.extend([mint(a, p.member_tokens), approve(a, p.member_tokens)]);
+        calls.push(stake("depositStake", a, 0, p.agent_stake));
+    }
+    for key in &keys.validators {
+        let v = key.address();
+        calls.extend([mint(v, p.member_tokens), approve(v, p.member_tokens)]);
+        calls.push(stake("depositStake", v, 1, p.validator_stake));
+        calls.push(stake("depositStake (agent role)", v, 0, p.agent_stake));
+    }
+    calls
 }
 
 /// How many times over its funding an account may pass tokens through the StakeManager in one
