@@ -73,14 +73,7 @@ impl Worker {
                 self.state.recs.entry(job).or_default().cancel_seen = true
             }
             DomainEvent::JobFailed { job, .. } | DomainEvent::JobError { job, .. } => {
-                // Failed before submission: the on-chain job stays Applied until it expires;
-                // nothing the engine does later depends on it.
-                if let Some(r) = self.state.recs.get_mut(&job)
-                    && !r.submitted
-                    && !r.submit_seen
-                {
-                    r.finished = true;
-                }
+                self.state.failed(job)
             }
             // A pause that came from the chain is already there: follow it, send nothing.
             DomainEvent::Paused { source } if source == "chain" => self.sched.paused = true,
