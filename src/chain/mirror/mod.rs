@@ -19,6 +19,8 @@
 
 mod actions;
 mod chain_io;
+#[cfg(test)]
+mod fake_chain;
 mod ingest;
 mod recovery;
 mod schedule;
