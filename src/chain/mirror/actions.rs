@@ -1,0 +1,366 @@
+//! The actions: each sends one lifecycle step of one job, by the key of the actor who takes it,
+//! after reading the chain so that a step already done (before a restart) is not sent again.
+
+use super::chain_io::{ChainWrites, Sent};
+use super::schedule::{Action, Outcome, Windows};
+use super::state::Rec;
+use crate::chain::bindings::{JobRegistry, ValidationModule};
+use crate::chain::commit_hash::{commit_hash, domain_separator};
+use crate::chain::tx::{Gas, TxError};
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::sol_types::{SolCall, SolEvent, SolValue};
+
+const SUBDOMAIN: &str = "omega";
+/// `selectValidators` gas is not estimated: its path depends on the block (see the v2 notes).
+const SELECT_GAS: u64 = 2_000_000;
+
+/// The v2 job states the actions look at.
+const STATE_CREATED: u8 = 1;
+const STATE_APPLIED: u8 = 2;
+const STATE_SUBMITTED: u8 = 3;
+const STATE_COMPLETED: u8 = 4;
+const STATE_DISPUTED: u8 = 5;
+const STATE_FINALIZED: u8 = 6;
+
+/// What one action needs, detached from the worker so actions of many jobs run at once.
+pub(super) struct Ctx<C> {
+    pub chain: C,
+    pub job_registry: Address,
+    pub validation_module: Address,
+    /// Governance: resolves disputes.
+    pub owner: Address,
+    pub devnet: bool,
+    pub windows: Windows,
+    pub rec: Rec,
+}
+
+/// Whether `e` is a revert whose reason names `what`.
+fn reverted(e: &TxError, what: &str) -> bool {
+    matches!(e, TxError::Reverted { reason, .. } if reason.contains(what))
+}
+
+impl<C: ChainWrites> Ctx<C> {
+    pub async fn perform(self, action: Action) -> Outcome {
+        match self.try_perform(action).await {
+            Ok(o) => o,
+            // Paused on chain (by the owner, with any tool): wait for the unpause, give up nothing.
+            // A transaction mined as the pause landed reverts without a reason: ask the chain.
+            Err(e) if format!("{e:#}").contains("EnforcedPause") => Outcome::ChainPaused,
+            // Another transaction of the same block got there first: try again.
+            Err(e) if matches!(e.downcast_ref(), Some(TxError::Raced { .. })) => {
+                tracing::debug!("chain mirror: {action:?}: {e:#}");
+                Outcome::NotYet
+            }
+            Err(e) => match self.chain.paused().await {
+                Ok(true) => Outcome::ChainPaused,
+                _ => Outcome::Failed(format!("{action:?}: {e:#}")),
+            },
+        }
+    }
+
+    async fn try_perform(&self, action: Action) -> eyre::Result<Outcome> {
+        let id = self.rec.onchain.unwrap_or_default();
+        match action {
+            Action::Create => self.create().await,
+            Action::Cancel => self.cancel(id).await,
+            Action::Apply => self.apply(id).await,
+            Action::Submit => self.submit(id).await,
+            Action::Select => self.select(id).await,
+            Action::Commit(v) => self.commit(id, v).await,
+            Action::Reveal(v) => self.reveal(id, v).await,
+            Action::Finish { force } => self.finish(id, force).await,
+        }
+    }
+
+    async fn state(&self, id: U256) -> eyre::Result<u8> {
+        Ok(self.chain.meta(id).await?.0)
+    }
+
+    async fn send_to_registry(
+        &self,
+        label: &'static str,
+        from: Address,
+        input: Vec<u8>,
+    ) -> Result<Sent, TxError> {
+        let to = self.job_registry;
+        self.chain
+            .send(label, from, to, input.into(), Gas::Estimate)
+            .await
+    }
+
+    async fn create(&self) -> eyre::Result<Outcome> {
+        let r = &self.rec;
+        let call = JobRegistry::createJobCall {
+            reward: r.reward,
+            deadline: r.deadline_s,
+            specHash: r.spec_hash,
+            uri: format!("omega://job/{}", r.spec_hash),
+        };
+        let sent = self
+            .send_to_registry("createJob", r.poster, call.abi_encode())
+            .await?;
+        let created = sent
+            .logs
+            .iter()
+            .find_map(|l| JobRegistry::JobCreated::decode_log_data(l).ok())
+            .ok_or_else(|| eyre::eyre!("no JobCreated event"))?;
+        Ok(Outcome::Created(created.jobId))
+    }
+
+    async fn cancel(&self, id: U256) -> eyre::Result<Outcome> {
+        let r = &self.rec;
+        if self.state(id).await? == STATE_CREATED && !r.adopted {
+            let call = JobRegistry::cancelJobCall { jobId: id };
+            self.send_to_registry("cancelJob", r.poster, call.abi_encode())
+                .await?;
+        }
+        Ok(Outcome::Cancelled)
+    }
+
+    async fn apply(&self, id: U256) -> eyre::Result<Outcome> {
+        let agent = self
+            .rec
+            .agent
+            .ok_or_else(|| eyre::eyre!("no key for the assigned agent"))?;
+        if self.state(id).await? < STATE_APPLIED {
+            let call = JobRegistry::applyForJobCall {
+                jobId: id,
+                subdomain: SUBDOMAIN.into(),
+                proof: vec![],
+            };
+            self.send_to_registry("applyForJob", agent, call.abi_encode())
+                .await?;
+        }
+        Ok(Outcome::Applied)
+    }
+
+    async fn submit(&self, id: U256) -> eyre::Result<Outcome> {
+        let agent = self
+            .rec
+            .agent
+            .ok_or_else(|| eyre::eyre!("the agent of this job is unknown"))?;
+        if self.state(id).await? < STATE_SUBMITTED {
+            let result = keccak256((self.rec.spec_hash, "result").abi_encode());
+            let call = JobRegistry::submitCall {
+                jobId: id,
+                resultHash: result,
+                resultURI: format!("omega://result/{result}"),
+                subdomain: SUBDOMAIN.into(),
+                _4: vec![],
+            };
+            self.send_to_registry("submit", agent, call.abi_encode())
+                .await?;
+        }
+        Ok(Outcome::Submitted)
+    }
+
+    async fn select(&self, id: U256) -> eyre::Result<Outcome> {
+        let existing = self.chain.committee(id).await?;
+        if !existing.is_empty() {
+            // Selected before a restart: the journal holds when (the chain time now is later).
+            let now = self.chain.block_time(BlockNumberOrTag::Latest).await?;
+            return Ok(Outcome::Selected(existing, now));
+        }
+        let call = ValidationModule::selectValidatorsCall {
+            jobId: id,
+            _1: U256::from(0x0e6a),
+        };
+        if let Some(wait) = self.select_dry_run(&call).await? {
+            return Ok(wait);
+        }
+        let (vm, poster) = (self.validation_module, self.rec.poster);
+        let input = call.abi_encode().into();
+        match self
+            .chain
+            .send(
+                "selectValidators",
+                poster,
+                vm,
+                input,
+                Gas::Fixed(SELECT_GAS),
+            )
+            .await
+        {
+            Ok(sent) => {
+                let at = self.chain.block_time(sent.block.into()).await?;
+                Ok(sent
+                    .logs
+                    .iter()
+                    .find_map(|l| ValidationModule::ValidatorsSelected::decode_log_data(l).ok())
+                    .map(|ev| Outcome::Selected(ev.validators, at))
+                    .unwrap_or(Outcome::NotYetSelected { too_early: true }))
+            }
+            Err(e) if reverted(&e, "SelectionTooEarly") => {
+                Ok(Outcome::NotYetSelected { too_early: true })
+            }
+            // Another selection of the same block took the free validators.
+            Err(e) if reverted(&e, "NotEnoughEligible") => {
+                Ok(Outcome::NotYetSelected { too_early: false })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A dry run first: the fixed gas limit would otherwise hide the revert reason. Selection
+    /// needs a block after the submit's; on the devnet one is mined for it, only when the dry
+    /// run says so. Returns why selection must wait, if it must.
+    async fn select_dry_run(
+        &self,
+        call: &ValidationModule::selectValidatorsCall,
+    ) -> eyre::Result<Option<Outcome>> {
+        let mut mined = false;
+        loop {
+            let input = call.abi_encode().into();
+            let dry = self
+                .chain
+                .dry_run(
+                    "selectValidators",
+                    self.rec.poster,
+                    self.validation_module,
+                    input,
+                )
+                .await;
+            match dry {
+                Ok(()) => return Ok(None),
+                Err(e) if reverted(&e, "SelectionTooEarly") => {
+                    if !self.devnet || mined {
+                        return Ok(Some(Outcome::NotYetSelected { too_early: true }));
+                    }
+                    self.chain.mine(1).await?;
+                    mined = true;
+                }
+                Err(e) if reverted(&e, "NotEnoughEligible") => {
+                    return Ok(Some(Outcome::NotYetSelected { too_early: false }));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn commit(&self, id: U256, v: Address) -> eyre::Result<Outcome> {
+        let (approve, salt, _) = self.rec.votes[&v];
+        let nonce = self.chain.job_nonce(id).await?;
+        let vm = self.validation_module;
+        let chain_id = self.chain.chain_id();
+        let domain = domain_separator(vm, chain_id);
+        let hash = commit_hash(
+            id,
+            nonce,
+            self.rec.spec_hash,
+            approve,
+            B256::ZERO,
+            salt,
+            v,
+            chain_id,
+            domain,
+        );
+        let call = ValidationModule::commitValidationCall {
+            jobId: id,
+            commitHash: hash,
+            subdomain: SUBDOMAIN.into(),
+            _3: vec![],
+        };
+        let input = call.abi_encode().into();
+        match self
+            .chain
+            .send("commitValidation", v, vm, input, Gas::Estimate)
+            .await
+        {
+            Ok(_) => Ok(Outcome::Committed(v)),
+            Err(e) if reverted(&e, "AlreadyCommitted") => Ok(Outcome::Committed(v)),
+            Err(e) if reverted(&e, "CommitPhaseClosed") || reverted(&e, "NotSelected") => {
+                Ok(Outcome::Missed(v))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn reveal(&self, id: U256, v: Address) -> eyre::Result<Outcome> {
+        let (approve, salt, _) = self.rec.votes[&v];
+        let call = ValidationModule::revealValidationCall {
+            jobId: id,
+            approve,
+            burnTxHash: B256::ZERO,
+            salt,
+            subdomain: SUBDOMAIN.into(),
+            _5: vec![],
+        };
+        let (vm, input) = (self.validation_module, call.abi_encode().into());
+        match self
+            .chain
+            .send("revealValidation", v, vm, input, Gas::Estimate)
+            .await
+        {
+            Ok(_) => Ok(Outcome::Revealed(v)),
+            Err(e) if reverted(&e, "AlreadyRevealed") => Ok(Outcome::Revealed(v)),
+            Err(e) if reverted(&e, "RevealPhaseNotOpen") => Ok(Outcome::NotYet),
+            Err(e) if reverted(&e, "RevealPhaseClosed") => Ok(Outcome::Missed(v)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Closes validation and settles the job on chain; idempotent at every step. Never moves the
+    /// clock itself: when a window must pass first it says until when, and the worker (which
+    /// knows every job's windows) moves time.
+    async fn finish(&self, id: U256, force: bool) -> eyre::Result<Outcome> {
+        let employer = self.rec.poster;
+        if self.state(id).await? == STATE_SUBMITTED
+            && let Some(wait) = self.close_validation(id, force).await?
+        {
+            return Ok(wait);
+        }
+        if self.state(id).await? == STATE_DISPUTED {
+            // Validators rejected the work (or quorum failed): governance resolves for the employer.
+            let call = JobRegistry::resolveDisputeCall {
+                jobId: id,
+                employerWins: true,
+            };
+            self.send_to_registry("resolveDispute", self.owner, call.abi_encode())
+                .await?;
+        }
+        if self.state(id).await? == STATE_COMPLETED {
+            let call = JobRegistry::finalizeCall { jobId: id };
+            self.send_to_registry("JobRegistry.finalize", employer, call.abi_encode())
+                .await?;
+        }
+        match self.chain.meta(id).await? {
+            (STATE_FINALIZED, success) => Ok(Outcome::Finished(success)),
+            _ => Ok(Outcome::NotYet),
+        }
+    }
+
+    /// Validation's `finalize` (or `forceFinalize`) by the employer; returns until when to wait
+    /// when the chain says a window must pass first.
+    async fn close_validation(&self, id: U256, force: bool) -> eyre::Result<Option<Outcome>> {
+        let (vm, employer) = (self.validation_module, self.rec.poster);
+        let w = self.windows;
+        let reveal_deadline = self.rec.selected_at + w.commit_s + w.reveal_s;
+        let (label, input) = if force {
+            let call = ValidationModule::forceFinalizeCall { jobId: id };
+            ("ValidationModule.forceFinalize", call.abi_encode())
+        } else {
+            let call = ValidationModule::finalizeCall { jobId: id };
+            ("ValidationModule.finalize", call.abi_encode())
+        };
+        match self
+            .chain
+            .send(label, employer, vm, input.into(), Gas::Estimate)
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(e) if !force && reverted(&e, "RevealPending") => {
+                Ok(Some(Outcome::WaitUntil(reveal_deadline + 1, false)))
+            }
+            Err(e) if !force && reverted(&e, "QuorumNotReached") => Ok(Some(Outcome::WaitUntil(
+                reveal_deadline + w.force_finalize_grace_s + 1,
+                true,
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "actions_tests.rs"]
+mod tests;

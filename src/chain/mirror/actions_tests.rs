@@ -1,0 +1,278 @@
+//! Unit tests of `actions.rs`.
+
+use super::*;
+use crate::chain::mirror::fake_chain::{Fake, FakeChain};
+
+const POSTER: Address = Address::repeat_byte(1);
+const AGENT: Address = Address::repeat_byte(2);
+const OWNER: Address = Address::repeat_byte(9);
+const V1: Address = Address::repeat_byte(0x11);
+const V2: Address = Address::repeat_byte(0x12);
+const WINDOWS: Windows = Windows {
+    commit_s: 60,
+    reveal_s: 60,
+    force_finalize_grace_s: 30,
+};
+
+fn ctx(chain: &FakeChain, devnet: bool) -> Ctx<FakeChain> {
+    let mut rec = Rec {
+        poster: POSTER,
+        onchain: Some(U256::from(40)),
+        agent: Some(AGENT),
+        selected_at: 1000,
+        ..Default::default()
+    };
+    rec.votes.insert(V1, (true, B256::repeat_byte(5), false));
+    Ctx {
+        chain: chain.clone(),
+        job_registry: Address::repeat_byte(0xaa),
+        validation_module: Address::repeat_byte(0xbb),
+        owner: OWNER,
+        devnet,
+        windows: WINDOWS,
+        rec,
+    }
+}
+
+fn run(chain: &FakeChain, action: Action) -> Outcome {
+    run_on(chain, false, action)
+}
+
+fn run_on(chain: &FakeChain, devnet: bool, action: Action) -> Outcome {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    rt.block_on(ctx(chain, devnet).perform(action))
+}
+
+fn revert(label: &'static str, reason: &str) -> FakeChain {
+    FakeChain::with(|f| {
+        f.reverts.insert(label, reason.into());
+    })
+}
+
+#[test]
+fn create_reads_the_new_id_from_its_event() {
+    let created = JobRegistry::JobCreated {
+        jobId: U256::from(77),
+        employer: POSTER,
+        agent: Address::ZERO,
+        reward: U256::ZERO,
+        stake: U256::ZERO,
+        fee: U256::ZERO,
+        specHash: B256::ZERO,
+        uri: String::new(),
+    };
+    let chain = FakeChain::with(|f| {
+        f.logs.insert("createJob", vec![created.encode_log_data()]);
+    });
+    assert_eq!(
+        run(&chain, Action::Create),
+        Outcome::Created(U256::from(77))
+    );
+    assert_eq!(chain.get().sent, vec![("createJob", POSTER)]);
+    let no_event = FakeChain::default();
+    let failed = run(&no_event, Action::Create);
+    assert!(matches!(failed, Outcome::Failed(ref m) if m.contains("no JobCreated event")));
+}
+
+#[test]
+fn a_step_the_chain_already_has_is_not_sent_again() {
+    let applied = FakeChain::with(|f| f.meta = (2, false));
+    assert_eq!(run(&applied, Action::Apply), Outcome::Applied);
+    assert_eq!(run(&applied, Action::Cancel), Outcome::Cancelled);
+    assert!(applied.sent().is_empty());
+    let created = FakeChain::with(|f| f.meta = (1, false));
+    assert_eq!(run(&created, Action::Apply), Outcome::Applied);
+    assert_eq!(created.get().sent, vec![("applyForJob", AGENT)]);
+    let submitted = FakeChain::with(|f| f.meta = (3, false));
+    assert_eq!(run(&submitted, Action::Submit), Outcome::Submitted);
+    assert!(submitted.sent().is_empty());
+    assert_eq!(run(&applied, Action::Submit), Outcome::Submitted);
+    assert_eq!(applied.get().sent, vec![("submit", AGENT)]);
+}
+
+#[test]
+fn an_adopted_job_is_never_cancelled_by_us() {
+    let chain = FakeChain::with(|f| f.meta = (1, false));
+    let mut c = ctx(&chain, false);
+    c.rec.adopted = true;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(c.perform(Action::Cancel)), Outcome::Cancelled);
+    assert!(chain.sent().is_empty());
+    assert_eq!(run(&chain, Action::Cancel), Outcome::Cancelled);
+    assert_eq!(chain.get().sent, vec![("cancelJob", POSTER)]);
+}
+
+#[test]
+fn a_committee_already_on_chain_is_taken_as_it_is() {
+    let chain = FakeChain::with(|f| {
+        (f.committee, f.time) = (vec![V2, V1], 5000);
+    });
+    assert_eq!(
+        run(&chain, Action::Select),
+        Outcome::Selected(vec![V2, V1], 5000)
+    );
+    assert!(chain.sent().is_empty());
+}
+
+#[test]
+fn selection_sends_after_a_clean_dry_run_and_reads_the_chains_committee() {
+    let selected = ValidationModule::ValidatorsSelected {
+        jobId: U256::from(40),
+        validators: vec![V2],
+    };
+    let chain = FakeChain::with(|f| {
+        f.time = 1234;
+        f.logs
+            .insert("selectValidators", vec![selected.encode_log_data()]);
+    });
+    assert_eq!(
+        run(&chain, Action::Select),
+        Outcome::Selected(vec![V2], 1234)
+    );
+    assert_eq!(chain.get().sent, vec![("selectValidators", POSTER)]);
+}
+
+#[test]
+fn selection_too_early_mines_one_block_on_the_devnet_only() {
+    let too_early = |n: usize| {
+        FakeChain::with(|f| {
+            f.dry_reverts = vec!["SelectionTooEarly()".to_string(); n].into();
+        })
+    };
+    let waiting = Outcome::NotYetSelected { too_early: true };
+    let remote = too_early(1);
+    assert_eq!(run_on(&remote, false, Action::Select), waiting);
+    assert_eq!(remote.get().mined, 0);
+    let devnet = too_early(1);
+    let out = run_on(&devnet, true, Action::Select);
+    assert_eq!(devnet.get().mined, 1);
+    assert_eq!(out, waiting, "sent, but no ValidatorsSelected event");
+    assert_eq!(devnet.sent(), vec!["selectValidators"]);
+    let stubborn = too_early(2);
+    assert_eq!(run_on(&stubborn, true, Action::Select), waiting);
+    assert_eq!(stubborn.get().mined, 1);
+    assert!(stubborn.sent().is_empty());
+    let short = FakeChain::with(|f| f.dry_reverts = vec!["NotEnoughEligible()".into()].into());
+    let no_stake = Outcome::NotYetSelected { too_early: false };
+    assert_eq!(run(&short, Action::Select), no_stake);
+    let raced = revert("selectValidators", "NotEnoughEligible()");
+    assert_eq!(run(&raced, Action::Select), no_stake);
+}
+
+#[test]
+fn commits_and_reveals_read_the_chains_refusals() {
+    let commit = Action::Commit(V1);
+    assert_eq!(run(&FakeChain::default(), commit), Outcome::Committed(V1));
+    let again = revert("commitValidation", "AlreadyCommitted()");
+    assert_eq!(run(&again, commit), Outcome::Committed(V1));
+    for reason in ["CommitPhaseClosed()", "NotSelected()"] {
+        assert_eq!(
+            run(&revert("commitValidation", reason), commit),
+            Outcome::Missed(V1)
+        );
+    }
+    let reveal = Action::Reveal(V1);
+    let cases = [
+        ("AlreadyRevealed()", Outcome::Revealed(V1)),
+        ("RevealPhaseNotOpen()", Outcome::NotYet),
+        ("RevealPhaseClosed()", Outcome::Missed(V1)),
+    ];
+    for (reason, expected) in cases {
+        assert_eq!(run(&revert("revealValidation", reason), reveal), expected);
+    }
+    let chain = FakeChain::default();
+    assert_eq!(run(&chain, reveal), Outcome::Revealed(V1));
+    assert_eq!(chain.get().sent, vec![("revealValidation", V1)]);
+}
+
+#[test]
+fn finishing_waits_for_the_windows_the_chain_names() {
+    let reveal_deadline = 1000 + WINDOWS.commit_s + WINDOWS.reveal_s;
+    let finish = Action::Finish { force: false };
+    let pending = revert("ValidationModule.finalize", "RevealPending()");
+    pending.get().meta = (3, false);
+    assert_eq!(
+        run(&pending, finish),
+        Outcome::WaitUntil(reveal_deadline + 1, false)
+    );
+    let no_quorum = revert("ValidationModule.finalize", "QuorumNotReached()");
+    no_quorum.get().meta = (3, false);
+    let grace = WINDOWS.force_finalize_grace_s;
+    let forced = Outcome::WaitUntil(reveal_deadline + grace + 1, true);
+    assert_eq!(run(&no_quorum, finish), forced);
+    // Forced, a refusal is an error: the job detaches.
+    let refused = revert("ValidationModule.forceFinalize", "QuorumNotReached()");
+    refused.get().meta = (3, false);
+    let out = run(&refused, Action::Finish { force: true });
+    assert!(matches!(out, Outcome::Failed(_)), "{out:?}");
+}
+
+#[test]
+fn a_rejected_job_is_resolved_for_the_employer_then_finalized() {
+    let chain = FakeChain::with(|f: &mut Fake| {
+        f.meta = (3, false);
+        f.moves.insert("ValidationModule.finalize", (5, false));
+        f.moves.insert("resolveDispute", (4, false));
+        f.moves.insert("JobRegistry.finalize", (6, false));
+    });
+    let out = run(&chain, Action::Finish { force: false });
+    assert_eq!(out, Outcome::Finished(false));
+    let expected = vec![
+        ("ValidationModule.finalize", POSTER),
+        ("resolveDispute", OWNER),
+        ("JobRegistry.finalize", POSTER),
+    ];
+    assert_eq!(chain.get().sent, expected);
+    // Finished already (before a restart): nothing is sent, the verdict is read.
+    let done = FakeChain::with(|f| f.meta = (6, true));
+    assert_eq!(
+        run(&done, Action::Finish { force: true }),
+        Outcome::Finished(true)
+    );
+    assert!(done.sent().is_empty());
+    // Not submitted yet on chain: nothing to close.
+    let early = FakeChain::with(|f| f.meta = (2, false));
+    assert_eq!(
+        run(&early, Action::Finish { force: false }),
+        Outcome::NotYet
+    );
+}
+
+#[test]
+fn errors_pause_retry_or_detach() {
+    let paused = revert("applyForJob", "EnforcedPause()");
+    paused.get().meta = (1, false);
+    assert_eq!(run(&paused, Action::Apply), Outcome::ChainPaused);
+    // A revert without a reason while the chain is paused: the pause, not the job.
+    let landed = FakeChain::with(|f| {
+        (f.meta, f.paused) = ((1, false), true);
+        f.reverts.insert("applyForJob", String::new());
+    });
+    assert_eq!(run(&landed, Action::Apply), Outcome::ChainPaused);
+    let raced = FakeChain::with(|f| {
+        f.meta = (1, false);
+        f.raced.insert("applyForJob");
+    });
+    assert_eq!(run(&raced, Action::Apply), Outcome::NotYet);
+    let refused = revert("applyForJob", "NotAuthorized()");
+    refused.get().meta = (1, false);
+    let out = run(&refused, Action::Apply);
+    assert!(
+        matches!(out, Outcome::Failed(ref m) if m.starts_with("Apply") && m.contains("NotAuthorized")),
+        "{out:?}"
+    );
+    let mut no_agent = ctx(&FakeChain::default(), false);
+    no_agent.rec.agent = None;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let out = rt.block_on(no_agent.perform(Action::Apply));
+    assert!(
+        matches!(out, Outcome::Failed(ref m) if m.contains("no key")),
+        "{out:?}"
+    );
+}

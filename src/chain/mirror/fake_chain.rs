@@ -1,0 +1,130 @@
+//! A fake chain for the unit tests: one job's state, scripted reverts, and a record of what was
+//! sent, so the actions run their real decisions without anvil.
+
+use super::chain_io::{ChainReads, ChainWrites, Sent};
+use crate::chain::tx::{Gas, TxError};
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256, Bytes, LogData, U256};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+pub(super) struct Fake {
+    /// The job's v2 state and success flag.
+    pub meta: (u8, bool),
+    pub committee: Vec<Address>,
+    /// The latest block's timestamp (every block has it).
+    pub time: u64,
+    pub paused: bool,
+    /// Reverts of sends, by label: the reason.
+    pub reverts: HashMap<&'static str, String>,
+    /// Sends that were mined but raced by another transaction of their block.
+    pub raced: HashSet<&'static str>,
+    /// Reverts of the next dry runs, in order (then they pass).
+    pub dry_reverts: VecDeque<String>,
+    /// The job state a successful send leaves, by label.
+    pub moves: HashMap<&'static str, (u8, bool)>,
+    /// The logs a successful send emits, by label.
+    pub logs: HashMap<&'static str, Vec<LogData>>,
+    /// Every send that went through: (label, from).
+    pub sent: Vec<(&'static str, Address)>,
+    pub mined: u64,
+}
+
+#[derive(Clone, Default)]
+pub(super) struct FakeChain(pub Arc<Mutex<Fake>>);
+
+impl FakeChain {
+    pub fn with(f: impl FnOnce(&mut Fake)) -> FakeChain {
+        let chain = FakeChain::default();
+        f(&mut chain.get());
+        chain
+    }
+
+    pub fn get(&self) -> std::sync::MutexGuard<'_, Fake> {
+        self.0.lock().expect("fake chain")
+    }
+
+    pub fn sent(&self) -> Vec<&'static str> {
+        self.get().sent.iter().map(|(label, _)| *label).collect()
+    }
+}
+
+impl ChainReads for FakeChain {
+    async fn meta(&self, _id: U256) -> eyre::Result<(u8, bool)> {
+        Ok(self.get().meta)
+    }
+
+    async fn committee(&self, _id: U256) -> eyre::Result<Vec<Address>> {
+        Ok(self.get().committee.clone())
+    }
+
+    async fn job_nonce(&self, _id: U256) -> eyre::Result<U256> {
+        Ok(U256::from(1))
+    }
+
+    async fn block_time(&self, _block: BlockNumberOrTag) -> eyre::Result<u64> {
+        Ok(self.get().time)
+    }
+
+    async fn paused(&self) -> eyre::Result<bool> {
+        Ok(self.get().paused)
+    }
+}
+
+impl ChainWrites for FakeChain {
+    fn chain_id(&self) -> u64 {
+        31337
+    }
+
+    async fn dry_run(
+        &self,
+        label: &'static str,
+        _from: Address,
+        _to: Address,
+        _input: Bytes,
+    ) -> Result<(), TxError> {
+        match self.get().dry_reverts.pop_front() {
+            Some(reason) => Err(TxError::Reverted {
+                label: label.into(),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn send(
+        &self,
+        label: &'static str,
+        from: Address,
+        _to: Address,
+        _input: Bytes,
+        _gas: Gas,
+    ) -> Result<Sent, TxError> {
+        let mut f = self.get();
+        if let Some(reason) = f.reverts.get(label) {
+            return Err(TxError::Reverted {
+                label: label.into(),
+                reason: reason.clone(),
+            });
+        }
+        if f.raced.contains(label) {
+            let (hash, block) = (B256::ZERO, 1);
+            let label = label.into();
+            return Err(TxError::Raced { label, hash, block });
+        }
+        f.sent.push((label, from));
+        if let Some(m) = f.moves.get(label) {
+            f.meta = *m;
+        }
+        Ok(Sent {
+            block: 1,
+            logs: f.logs.get(label).cloned().unwrap_or_default(),
+        })
+    }
+
+    async fn mine(&self, n: u64) -> eyre::Result<()> {
+        self.get().mined += n;
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! The engine's events, turned into what each job needs on chain; pause and resume go out at once.
+
+use super::chain_io::{ChainReads, ChainWrites};
+use super::worker::{Worker, chain_deadline_s};
+use crate::chain::bindings::SystemPause;
+use crate::chain::journal::Entry;
+use crate::chain::tx::Gas;
+use crate::domain::events::DomainEvent;
+use crate::domain::job::JobId;
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::sol_types::{SolCall, SolValue};
+use std::time::{Duration, Instant};
+
+impl Worker {
+    pub(super) async fn ingest(&mut self, e: DomainEvent) -> eyre::Result<()> {
+        let first = self.view.lock().expect("view").first_job;
+        if e.job().is_some_and(|j| j.0 < first) {
+            return Ok(());
+        }
+        match e {
+            DomainEvent::JobPosted {
+                job,
+                external: Some(reference),
+                ..
+            } if reference.starts_with("chain:") => self.adopt(job, &reference).await?,
+            DomainEvent::JobPosted {
+                job,
+                poster,
+                reward,
+                deadline_ms,
+                ..
+            } => self.posted(job, &poster, U256::from(reward.0), deadline_ms)?,
+            DomainEvent::JobAssigned { job, agent, .. } => {
+                let a = self.addr(&agent);
+                let r = self.state.recs.entry(job).or_default();
+                r.agent = a;
+                r.assigned = true;
+            }
+            DomainEvent::JobSubmitted { job, .. } => {
+                self.state.recs.entry(job).or_default().submit_seen = true
+            }
+            DomainEvent::ValidationStarted {
+                job,
+                committee,
+                commit_deadline_ms,
+                reveal_deadline_ms,
+                ..
+            } => {
+                let members: Vec<Address> = committee.iter().filter_map(|n| self.addr(n)).collect();
+                let r = self.state.recs.entry(job).or_default();
+                r.offchain_committee = members;
+                r.offchain_commit_deadline_ms = commit_deadline_ms;
+                r.offchain_reveal_deadline_ms = reveal_deadline_ms;
+            }
+            DomainEvent::ValidationCommitted {
+                job,
+                validator,
+                sealed: Some(sealed),
+                ..
+            } => self.committed(job, &validator, sealed.approve)?,
+            DomainEvent::ValidatorVote {
+                job,
+                validator,
+                valid: true,
+                ..
+            } => {
+                if let Some(v) = self.addr(&validator) {
+                    let r = self.state.recs.entry(job).or_default();
+                    r.reveal_wanted.insert(v);
+                }
+            }
+            DomainEvent::JobCancelled { job, .. } => {
+                self.state.recs.entry(job).or_default().cancel_seen = true
+            }
+            DomainEvent::JobFailed { job, .. } | DomainEvent::JobError { job, .. } => {
+                self.state.failed(job)
+            }
+            // A pause that came from the chain is already there: follow it, send nothing.
+            DomainEvent::Paused { source } if source == "chain" => self.sched.paused = true,
+            DomainEvent::Resumed { source } if source == "chain" => {
+                self.sched.paused = false;
+                self.sched.paused_by_chain = None;
+            }
+            DomainEvent::Paused { .. } => self.set_pause(true).await?,
+            DomainEvent::Resumed { .. } => self.set_pause(false).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A job posted by the engine: what its `createJob` will carry.
+    fn posted(
+        &mut self,
+        job: JobId,
+        poster: &str,
+        reward: U256,
+        deadline_ms: u64,
+    ) -> eyre::Result<()> {
+        let poster = self
+            .addr(poster)
+            .ok_or_else(|| eyre::eyre!("no key for poster {poster}"))?;
+        let spec_hash = keccak256((self.state.run_id, U256::from(job.0)).abi_encode());
+        let chain_now_s = self.sched.chain_now.max(crate::chain::anvil::wall_s());
+        let deadline_s = chain_deadline_s(
+            self.sched.now_ms,
+            deadline_ms,
+            chain_now_s,
+            self.settings.devnet,
+        );
+        let r = self.state.recs.entry(job).or_default();
+        r.poster = poster;
+        r.reward = reward;
+        r.deadline_s = deadline_s;
+        r.spec_hash = spec_hash;
+        r.last_step = Some(Instant::now());
+        Ok(())
+    }
+
+    /// A committee member's vote, sealed: the on-chain commit needs a salt of its own.
+    fn committed(&mut self, job: JobId, validator: &str, approve: bool) -> eyre::Result<()> {
+        let Some(v) = self.addr(validator) else {
+            return Ok(());
+        };
+        let r = self.state.recs.get(&job);
+        let in_committee = r
+            .and_then(|r| r.committee.as_ref())
+            .is_some_and(|c| c.contains(&v));
+        let known = r.is_some_and(|r| r.votes.contains_key(&v));
+        if in_committee && !known {
+            // The on-chain salt is fresh randomness, journaled before the commit is sent.
+            let salt = B256::random();
+            self.journal.record(&Entry::Salt {
+                job: job.0,
+                validator: v,
+                approve,
+                salt,
+            })?;
+            let r = self.state.recs.entry(job).or_default();
+            r.votes.insert(v, (approve, salt, false));
+        }
+        Ok(())
+    }
+
+    async fn set_pause(&mut self, pause: bool) -> eyre::Result<()> {
+        let paused_now = self.chain.paused().await?;
+        if paused_now != pause {
+            let (label, input) = if pause {
+                (
+                    "SystemPause.pauseAll",
+                    SystemPause::pauseAllCall {}.abi_encode(),
+                )
+            } else {
+                (
+                    "SystemPause.unpauseAll",
+                    SystemPause::unpauseAllCall {}.abi_encode(),
+                )
+            };
+            let to = self.chain.d.system_pause;
+            self.chain
+                .send(label, self.actors.owner, to, input.into(), Gas::Estimate)
+                .await?;
+        }
+        self.sched.paused = pause;
+        self.sched.paused_by_chain = None; // the engine decides from here on
+        Ok(())
+    }
+
+    /// A hold that came from a refused transaction ends when the chain is unpaused, even if the
+    /// pause was too short for the engine to see it.
+    pub(super) async fn recheck_chain_pause(&mut self) {
+        let Some(at) = self.sched.paused_by_chain else {
+            return;
+        };
+        if at.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        match self.chain.paused().await {
+            Ok(false) => {
+                self.sched.paused = false;
+                self.sched.paused_by_chain = None;
+            }
+            _ => self.sched.paused_by_chain = Some(Instant::now()),
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! What the mirror does next: the next action of each job, when time may move, and how an
+//! action's outcome changes the job's record and the gate's view. Plain decisions over data; the
+//! worker does the I/O around them.
+
+use super::MirrorStats;
+use super::state::{Rec, View};
+use crate::chain::journal::Entry;
+use crate::domain::job::JobId;
+use crate::domain::ledger::AccountId;
+use alloy::primitives::{Address, U256};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// How long (engine time) a freshly selected committee holds the devnet clock for its round.
+const ROUND_START_GRACE_MS: u64 = 3_000;
+/// At most this many `selectValidators` in flight (they compete for the same validators).
+const SELECTS_IN_FLIGHT: usize = 4;
+/// How long selection waits after "not enough eligible validators" if no job settles first.
+const SELECT_RETRY: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Action {
+    Create,
+    Cancel,
+    Apply,
+    Submit,
+    Select,
+    Commit(Address),
+    Reveal(Address),
+    /// Close validation and settle; `force` after the grace period when quorum is missing.
+    Finish {
+        force: bool,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Cancel => "cancel",
+            Action::Apply => "apply",
+            Action::Submit => "submit",
+            Action::Select => "select",
+            Action::Commit(_) => "commit",
+            Action::Reveal(_) => "reveal",
+            Action::Finish { .. } => "finish",
+        }
+    }
+}
+
+/// What an action reports back to the worker.
+#[derive(Debug, PartialEq)]
+pub(super) enum Outcome {
+    Created(U256),
+    Applied,
+    Submitted,
+    Selected(Vec<Address>, u64),
+    /// Selection must wait: for a later block (`too_early`), or for validators with free stake.
+    NotYetSelected {
+        too_early: bool,
+    },
+    Committed(Address),
+    Revealed(Address),
+    /// The chain's window for this validator's commit or reveal closed first (typically a round
+    /// the engine re-ran after a restart): the vote stays off chain and validation settles
+    /// without it; the engine then follows the chain's verdict.
+    Missed(Address),
+    NotYet,
+    /// Finalized on chain, with the chain's verdict.
+    Finished(bool),
+    Cancelled,
+    /// Try again once the chain clock reaches this time (`true`: force-finalize then).
+    WaitUntil(u64, bool),
+    /// The contracts are paused: retry once they are not.
+    ChainPaused,
+    Failed(String),
+}
+
+/// The chain's validation windows, in seconds.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Windows {
+    pub commit_s: u64,
+    pub reveal_s: u64,
+    pub force_finalize_grace_s: u64,
+}
+
+/// The clocks and holds that, with the job records, decide what runs next.
+#[derive(Default)]
+pub(super) struct Schedule {
+    pub windows: Windows,
+    /// The engine's clock (possibly virtual), from its events and ticks.
+    pub now_ms: u64,
+    /// The latest chain timestamp seen (refreshed by the worker).
+    pub chain_now: u64,
+    pub paused: bool,
+    /// Held because the chain refused a transaction as paused: when it was last checked.
+    pub paused_by_chain: Option<Instant>,
+    /// `selectValidators` calls in flight.
+    pub selecting: usize,
+    /// No validator had free stake for a committee: no job tries to select again until another
+    /// job settles (freeing its committee's stake) or this time passes. Without it every waiting
+    /// job retried in a loop, and each try cost the devnet a block.
+    pub select_blocked: Option<Instant>,
+}
+
+impl Schedule {
+    pub fn new(windows: Windows) -> Schedule {
+        Schedule {
+            windows,
+            ..Default::default()
+        }
+    }
+
+    pub fn selection_waits(&self) -> bool {
+        self.select_blocked
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    pub fn next_action(&self, r: &Rec) -> Option<Action> {
+        self.next_actions(r).into_iter().next()
+    }
+
+    /// What a job can do now: one step, or all its validators' commits (or reveals) at once.
+    pub fn next_actions(&self, r: &Rec) -> Vec<Action> {
+        if r.finished || r.cancelled || r.poster == Address::ZERO {
+            return vec![];
+        }
+        let Some(_) = r.onchain else {
+            return vec![Action::Create];
+        };
+        if r.cancel_seen && !r.assigned {
+            return vec![Action::Cancel];
+        }
+        if r.assigned && !r.applied {
+            return r.agent.map(|_| Action::Apply).into_iter().collect();
+        }
+        if r.submit_seen && r.applied && !r.submitted {
+            return vec![Action::Submit];
+        }
+        if !r.submitted {
+            return vec![];
+        }
+        let Some(committee) = &r.committee else {
+            return vec![Action::Select];
+        };
+        let commits: Vec<Action> = r
+            .votes
+            .iter()
+            .filter(|(v, (_, _, sent))| !sent && committee.contains(v))
+            .map(|(v, _)| Action::Commit(*v))
+            .collect();
+        if !commits.is_empty() {
+            return commits;
+        }
+        if self.chain_now > r.selected_at + self.windows.commit_s {
+            let reveals: Vec<Action> = r
+                .reveal_wanted
+                .iter()
+                .filter(|v| r.reveal_pending(v))
+                .map(|v| Action::Reveal(*v))
+                .collect();
+            if !reveals.is_empty() {
+                return reveals;
+            }
+        }
+        if self.ready_to_finish(r) {
+            return match r.finish_wait {
+                Some((at, _)) if self.chain_now < at => vec![],
+                Some((_, force)) => vec![Action::Finish { force }],
+                None => vec![Action::Finish { force: false }],
+            };
+        }
+        vec![]
+    }
+
+    /// The engine's reveal phase is over (or everyone on chain revealed) and nothing is pending.
+    pub fn ready_to_finish(&self, r: &Rec) -> bool {
+        let pending_reveals = r.reveal_wanted.iter().any(|v| r.reveal_pending(v));
+        let everyone = r
+            .committee
+            .as_ref()
+            .is_some_and(|c| c.iter().all(|v| r.revealed.contains(v)));
+        let engine_done =
+            r.offchain_reveal_deadline_ms > 0 && self.now_ms >= r.offchain_reveal_deadline_ms;
+        let committed_settled = r
+            .votes
+            .iter()
+            .filter(|(_, x)| x.2)
+            .all(|(v, _)| r.revealed.contains(v) || !r.reveal_wanted.contains(v));
+        !pending_reveals && (everyone || (engine_done && committed_settled))
+    }
+
+    /// The chain time a job waits for (devnet warps to it; elsewhere we wait).
+    pub fn time_needed(&self, r: &Rec) -> Option<u64> {
+        if r.finished || r.committee.is_none() || r.busy > 0 {
+            return None;
+        }
+        let commit_deadline = r.selected_at + self.windows.commit_s;
+        let now = self.chain_now;
+        if let Some((at, _)) = r.finish_wait {
+            return (now < at).then_some(at);
+        }
+        let wants_reveal = r.reveal_wanted.iter().any(|v| r.reveal_pending(v));
+        (wants_reveal && now <= commit_deadline).then_some(commit_deadline + 1)
+    }
+
+    /// Jobs still expecting commits must keep their commit window: time may not jump past it.
+    pub fn time_limit(&self, recs: &BTreeMap<JobId, Rec>) -> u64 {
+        let mut limit = u64::MAX;
+        for r in recs.values().filter(|r| !r.finished && !r.detached) {
+            if let Some(c) = &r.committee {
+                let commit_deadline = r.selected_at + self.windows.commit_s;
+                // Only a live engine round holds the clock: a job whose round has not started (its
+                // engine state is behind, e.g. after a restart) must not stall every other job.
+                // A round the engine is about to start (its committee was just chosen) holds the
+                // clock too, for a few engine seconds: else another job's warp can close its
+                // commit window before the engine's first commit arrives.
+                let round_due = r.offchain_commit_deadline_ms <= r.selected_engine_ms
+                    && self.now_ms < r.selected_engine_ms + ROUND_START_GRACE_MS;
+                let expecting = round_due
+                    || self.now_ms < r.offchain_commit_deadline_ms
+                    || r.votes.iter().any(|(v, x)| !x.2 && c.contains(v));
+                if expecting {
+                    limit = limit.min(commit_deadline);
+                }
+                let reveal_deadline = commit_deadline + self.windows.reveal_s;
+                if r.reveal_wanted.iter().any(|v| !r.revealed.contains(v)) {
+                    limit = limit.min(reveal_deadline);
+                }
+            }
+        }
+        limit
+    }
+
+    /// Devnet: the chain time to jump to now, if any: the earliest a job waits for, when no other
+    /// job's window would close by it.
+    pub fn warp_target(&self, recs: &BTreeMap<JobId, Rec>) -> Option<u64> {
+        let target = recs.values().filter_map(|r| self.time_needed(r)).min()?;
+        (target > self.chain_now && target < self.time_limit(recs)).then_some(target)
+    }
+
+    /// Nothing left that the mirror can send now (jobs waiting for the engine or for the chain
+    /// clock carry on at the next start, from the journal).
+    pub fn idle(&self, recs: &BTreeMap<JobId, Rec>) -> bool {
+        recs.values().all(|r| {
+            r.detached
+                || r.finished
+                || r.cancelled
+                || match self.next_action(r) {
+                    None => true,
+                    // Waiting for validators that only other jobs' progress frees.
+                    Some(Action::Select) => self.selection_waits(),
+                    Some(_) => false,
+                }
+        })
+    }
+
+    /// The next actions of every job that is not busy; none while the mirror is paused.
+    pub fn due(&self, recs: &BTreeMap<JobId, Rec>) -> Vec<(JobId, Action)> {
+        if self.paused {
+            return vec![];
+        }
+        recs.iter()
+            .filter(|(_, r)| r.busy == 0 && !r.detached)
+            .flat_map(|(id, r)| self.next_actions(r).into_iter().map(|a| (*id, a)))
+            .collect()
+    }
+
+    /// Whether `action` may start now: selections wait while validators are short, and only a
+    /// few run at once (counted here until their outcome comes back).
+    pub fn admit(&mut self, action: Action) -> bool {
+        if let Action::Select = action {
+            if self.selection_waits() || self.selecting >= SELECTS_IN_FLIGHT {
+                return false;
+            }
+            self.selecting += 1;
+        }
+        true
+    }
+}
+
+impl Schedule {
+    /// An action of `job` is over (whatever its outcome).
+    pub fn ended(&mut self, action: Action) {
+        if let Action::Select = action {
+            self.selecting -= 1;
+        }
+    }
+
+    /// Applies an action's outcome to its job's record, the gate's view and the totals; returns
+    /// the journal entry that makes it durable (to be written before the view is released, so
+    /// the engine never gets ahead of the journal). `committee` holds the engine accounts of a
+    /// selected committee.
+    pub fn apply(
+        &mut self,
+        job: JobId,
+        r: &mut Rec,
+        outcome: Outcome,
+        committee: Vec<AccountId>,
+        view: &mut View,
+        stats: &MirrorStats,
+    ) -> Option<Entry> {
+        use std::sync::atomic::Ordering::Relaxed;
+        r.busy = r.busy.saturating_sub(1);
+        r.last_step = Some(Instant::now());
+        let done = |step: String| Some(Entry::Done { job: job.0, step });
+        match outcome {
+            Outcome::Created(id) => {
+                r.onchain = Some(id);
+                view.created.insert(job);
+                stats.created.fetch_add(1, Relaxed);
+                Some(Entry::Created {
+                    job: job.0,
+                    onchain: id,
+                })
+            }
+            Outcome::Applied => {
+                r.applied = true;
+                view.applied.insert(job);
+                done(format!("apply:{}", r.agent.unwrap_or_default()))
+            }
+            Outcome::Submitted => {
+                r.submitted = true;
+                done("submit".into())
+            }
+            Outcome::Selected(members, at) => {
+                view.committees.insert(job, committee);
+                r.committee = Some(members);
+                if r.selected_at != 0 {
+                    return None;
+                }
+                r.selected_at = at;
+                r.selected_engine_ms = self.now_ms;
+                done(format!("select:{at}"))
+            }
+            Outcome::Committed(v) => {
+                if let Some(x) = r.votes.get_mut(&v) {
+                    x.2 = true;
+                }
+                done(format!("commit:{v}"))
+            }
+            Outcome::Revealed(v) => {
+                r.revealed.insert(v);
+                done(format!("reveal:{v}"))
+            }
+            Outcome::Finished(success) => {
+                self.select_blocked = None;
+                r.finished = true;
+                r.outcome = Some(success);
+                view.finished.insert(job);
+                view.outcomes.insert(job, success);
+                stats.finalized.fetch_add(1, Relaxed);
+                done(format!("finish:{success}"))
+            }
+            Outcome::Cancelled => {
+                r.cancelled = true;
+                done("cancel".into())
+            }
+            Outcome::Failed(reason) => {
+                tracing::error!("chain mirror: job {job} detached from the chain: {reason}");
+                r.detached = true;
+                view.detached.insert(job);
+                stats.detached.fetch_add(1, Relaxed);
+                None
+            }
+            other => {
+                self.hold(job, r, other);
+                None
+            }
+        }
+    }
+
+    /// The outcomes that journal nothing: the job (or every job) waits for something.
+    fn hold(&mut self, job: JobId, r: &mut Rec, outcome: Outcome) {
+        match outcome {
+            Outcome::Missed(v) => {
+                self.select_blocked = None;
+                tracing::info!("chain mirror: job {job}: {v}'s vote missed its window on chain");
+                r.votes.remove(&v);
+                r.reveal_wanted.remove(&v);
+            }
+            Outcome::WaitUntil(at, force) => r.finish_wait = Some((at, force)),
+            Outcome::NotYetSelected { too_early: false } => {
+                self.select_blocked = Some(Instant::now() + SELECT_RETRY);
+            }
+            Outcome::ChainPaused => {
+                if !self.paused {
+                    tracing::info!("chain mirror: the chain is paused; holding until it resumes");
+                }
+                self.paused = true;
+                self.paused_by_chain = Some(Instant::now());
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;

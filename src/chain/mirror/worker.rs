@@ -1,0 +1,229 @@
+//! The mirror task: takes the engine's events into the job records, starts each job's next
+//! action, applies what comes back, and (on the devnet) moves the chain clock.
+
+use super::actions::Ctx;
+use super::chain_io::{ChainReads, HubChain};
+use super::schedule::{Action, Outcome, Schedule};
+use super::state::{MirrorState, View};
+use super::{Actors, Input, MirrorSettings, MirrorStats};
+use crate::chain::journal::{Entry, Journal};
+use crate::domain::job::JobId;
+use crate::domain::ledger::AccountId;
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::Address;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+/// Added to on-chain deadlines on the devnet (see `posted`): 30 days.
+const DEVNET_DEADLINE_MARGIN_S: u64 = 30 * 86_400;
+/// How often the devnet clock is looked at while actions are in flight.
+const PASS_TIME_EVERY: Duration = Duration::from_millis(50);
+
+pub(super) struct Worker {
+    pub chain: HubChain,
+    pub actors: Actors,
+    pub names: HashMap<String, AccountId>,
+    pub settings: MirrorSettings,
+    pub journal: Journal,
+    pub state: MirrorState,
+    pub sched: Schedule,
+    pub view: Arc<Mutex<View>>,
+    pub stats: Arc<MirrorStats>,
+}
+
+/// A finished action, with its timings.
+struct Done {
+    job: JobId,
+    action: Action,
+    outcome: Outcome,
+    waited: Duration,
+    took: Duration,
+}
+
+/// The on-chain deadline of a job posted now: the engine's clock may be virtual (--fast), so the
+/// time left carries over, not the timestamp. The devnet clock jumps a commit window at a time to
+/// pass validation windows, so it runs far ahead of the engine's: there the engine enforces the
+/// deadline and the chain's gets a margin (else submits revert with DeadlinePassed).
+pub(super) fn chain_deadline_s(
+    now_ms: u64,
+    deadline_ms: u64,
+    chain_now_s: u64,
+    devnet: bool,
+) -> u64 {
+    let left_s = deadline_ms.saturating_sub(now_ms).div_ceil(1000);
+    let margin_s = if devnet { DEVNET_DEADLINE_MARGIN_S } else { 0 };
+    chain_now_s + left_s + margin_s
+}
+
+impl Worker {
+    pub async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Input>) {
+        if let Err(e) = self.recover().await {
+            tracing::error!("chain mirror: recovery failed: {e:#}");
+        }
+        let mut inflight: JoinSet<Done> = JoinSet::new();
+        let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut last_pass = Instant::now();
+        loop {
+            tokio::select! {
+                input = inbox.recv() => match input {
+                    Some(input) => self.take(input, &mut drains).await,
+                    None => return,
+                },
+                Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
+                    if let Ok(done) = joined {
+                        self.finished(done);
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+            self.recheck_chain_pause().await;
+            if !self.sched.paused {
+                self.dispatch(&mut inflight);
+                // Time moves even while other jobs' actions are in flight: `time_limit` keeps
+                // every window someone still needs open.
+                if inflight.is_empty() || last_pass.elapsed() >= PASS_TIME_EVERY {
+                    last_pass = Instant::now();
+                    if let Err(e) = self.pass_time().await {
+                        tracing::warn!("chain mirror: moving time: {e:#}");
+                    }
+                }
+            }
+            if !drains.is_empty() {
+                self.log_draining();
+            }
+            if inflight.is_empty() && !drains.is_empty() && self.sched.idle(&self.state.recs) {
+                drains.drain(..).for_each(|d| {
+                    let _ = d.send(());
+                });
+            }
+        }
+    }
+
+    async fn take(&mut self, input: Input, drains: &mut Vec<oneshot::Sender<()>>) {
+        match input {
+            Input::Events { now_ms, events } => {
+                self.sched.now_ms = now_ms;
+                for e in events {
+                    if let Err(err) = self.ingest(e).await {
+                        tracing::error!("chain mirror: {err:#}");
+                    }
+                }
+            }
+            Input::Drain(done) => drains.push(done),
+            Input::Tick(now_ms) => self.sched.now_ms = self.sched.now_ms.max(now_ms),
+        }
+    }
+
+    fn log_draining(&self) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let open = |r: &&super::state::Rec| !(r.detached || r.finished || r.cancelled);
+        for (id, r) in self.state.recs.iter().filter(|(_, r)| open(r)) {
+            tracing::debug!(
+                "chain mirror: draining, job {id}: next {:?}, time {:?}, busy {}",
+                self.sched.next_action(r),
+                self.sched.time_needed(r),
+                r.busy
+            );
+        }
+    }
+
+    pub(super) fn addr(&self, name: &str) -> Option<Address> {
+        self.actors.address(&self.names, name)
+    }
+
+    /// Starts the next action of every job that has one and is not busy.
+    fn dispatch(&mut self, inflight: &mut JoinSet<Done>) {
+        for (job, action) in self.sched.due(&self.state.recs) {
+            if !self.sched.admit(action) {
+                continue;
+            }
+            if let Action::Create = action {
+                let r = &self.state.recs[&job];
+                if let Err(e) = self.journal.record(&Entry::CreateIntent {
+                    job: job.0,
+                    spec_hash: r.spec_hash,
+                    poster: r.poster,
+                }) {
+                    tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
+                    continue;
+                }
+            }
+            let r = self.state.recs.get_mut(&job).expect("listed");
+            r.busy += 1;
+            let ctx = Ctx {
+                chain: self.chain.clone(),
+                job_registry: self.chain.d.job_registry,
+                validation_module: self.chain.d.validation_module,
+                owner: self.actors.owner,
+                devnet: self.settings.devnet,
+                windows: self.sched.windows,
+                rec: r.clone(),
+            };
+            let started = Instant::now();
+            let waited = r.last_step.map(|t| started - t).unwrap_or_default();
+            inflight.spawn(async move {
+                let outcome = ctx.perform(action).await;
+                Done {
+                    job,
+                    action,
+                    outcome,
+                    waited,
+                    took: started.elapsed(),
+                }
+            });
+        }
+    }
+
+    fn finished(&mut self, done: Done) {
+        self.sched.ended(done.action);
+        self.stats.stages.lock().expect("stages").record(
+            done.action.kind(),
+            done.waited,
+            done.took,
+        );
+        self.apply(done.job, done.outcome);
+    }
+
+    /// Applies an outcome; its journal entry is written while the gate's view is still locked,
+    /// so the engine never acts on a step the journal could lose.
+    fn apply(&mut self, job: JobId, outcome: Outcome) {
+        let committee: Vec<AccountId> = match &outcome {
+            Outcome::Selected(c, _) => c
+                .iter()
+                .filter_map(|a| self.actors.account_of(*a))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let Some(r) = self.state.recs.get_mut(&job) else {
+            return;
+        };
+        let mut view = self.view.lock().expect("view");
+        let entry = self
+            .sched
+            .apply(job, r, outcome, committee, &mut view, &self.stats);
+        if let Some(entry) = entry
+            && let Err(e) = self.journal.record(&entry)
+        {
+            tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
+        }
+    }
+
+    /// Devnet: jump the chain clock to the earliest time a job waits for, when no other job's
+    /// window would close by it.
+    async fn pass_time(&mut self) -> eyre::Result<()> {
+        self.sched.chain_now = self.chain.block_time(BlockNumberOrTag::Latest).await?;
+        if !self.settings.devnet {
+            return Ok(());
+        }
+        if let Some(target) = self.sched.warp_target(&self.state.recs) {
+            self.chain.hub.warp(target - self.sched.chain_now).await?;
+            self.sched.chain_now = target;
+        }
+        Ok(())
+    }
+}
