@@ -183,20 +183,16 @@ fn replay_done(r: &mut Rec, step: &str) {
             r.outcome = arg.parse().ok();
         }
         "cancel" => r.cancelled = true,
-        // Never reached by `commit:<validator>` or `reveal:<validator>`: `name` stops at the
-        // colon. So a replay restores no commit or reveal; after a restart each is sent again
-        // and the chain's `AlreadyCommitted`/`AlreadyRevealed` marks it done. Kept as it was
-        // (this split changes no behaviour); the test `replay_restores_no_commit_or_reveal`
-        // pins it until it is fixed.
-        s => {
-            if let Some(v) = s
+        // `commit:<validator>` and `reveal:<validator>`: the whole step names the validator.
+        _ => {
+            if let Some(v) = step
                 .strip_prefix("commit:")
                 .and_then(|a| a.parse::<Address>().ok())
             {
                 if let Some(vote) = r.votes.get_mut(&v) {
                     vote.2 = true;
                 }
-            } else if let Some(v) = s
+            } else if let Some(v) = step
                 .strip_prefix("reveal:")
                 .and_then(|a| a.parse::<Address>().ok())
             {
@@ -338,17 +334,17 @@ mod tests {
     }
 
     #[test]
-    fn replay_restores_no_commit_or_reveal() {
-        // Pins a known gap (see `replay_done`): the chain's `AlreadyCommitted` and
-        // `AlreadyRevealed` cover it after a restart. Fixing it should flip these asserts.
+    fn replay_restores_commits_and_reveals() {
+        // After a restart a journaled commit or reveal is not sent again (it used to be, and
+        // the chain's `AlreadyCommitted`/`AlreadyRevealed` marked it done, a wasted transaction).
         let mut entries = journal();
         entries.push(done(3, &format!("commit:{V1}")));
         entries.push(done(3, &format!("reveal:{V1}")));
         let mut s = MirrorState::default();
         s.replay(&entries, REGISTRY);
         let r = &s.recs[&JobId(3)];
-        assert!(!r.votes[&V1].2);
-        assert!(r.revealed.is_empty());
+        assert!(r.votes[&V1].2, "the commit is restored");
+        assert!(r.revealed.contains(&V1), "the reveal is restored");
     }
 
     #[test]
