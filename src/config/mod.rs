@@ -71,32 +71,9 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemoJob {
-    pub title: String,
-    pub reward: f64,
-    pub deadline_hours: f64,
-    pub energy: f64,
-    pub compute: f64,
-    pub skills: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GeneratorConfig {
-    /// Expected jobs posted per unpaused cycle, scaled by the simulation's innovation.
-    pub rate_per_cycle: f64,
-    /// The generator waits while this many jobs are pending.
-    pub max_pending: u32,
-    /// Reward as a fraction of the poster's free balance, clamped to [min_reward, max_reward].
-    pub reward_fraction: f64,
-    pub min_reward: f64,
-    pub max_reward: f64,
-    pub deadline_hours: f64,
-    pub max_energy: f64,
-    pub max_compute: f64,
-}
+/// The config's `jobs` and `generator` sections are the domain's own types, read as they are.
+pub use crate::domain::governance::GeneratorParams as GeneratorConfig;
+pub use crate::domain::setup::DemoJob;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

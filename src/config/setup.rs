@@ -1,13 +1,13 @@
 //! The config as the domain takes it: the world's setup and its governance parameters. The domain
 //! never reads the config; whoever builds or restores a world converts it here.
 
-use super::{Config, DemoJob, GeneratorConfig};
+use super::Config;
 use crate::domain::agent::AgentProfile;
 use crate::domain::amount::Amount;
-use crate::domain::governance::{GeneratorParams, Params, seconds_to_ms};
+use crate::domain::governance::{Params, seconds_to_ms};
 use crate::domain::ledger::AccountId;
 use crate::domain::resources::ThermostatSettings;
-use crate::domain::setup::{self, AgentSetup, Pools, WorldSetup};
+use crate::domain::setup::{AgentSetup, Pools, WorldSetup};
 use crate::domain::sim::SimSnapshot;
 
 impl Config {
@@ -44,7 +44,7 @@ impl Config {
                 gdp: s.gdp,
                 innovation: s.innovation,
             },
-            demo_jobs: self.jobs.iter().map(setup::DemoJob::from).collect(),
+            demo_jobs: self.jobs.clone(),
         }
     }
 
@@ -65,7 +65,7 @@ impl Config {
             energy_ceiling: self.resource_manager.energy_capacity,
             compute_ceiling: self.resource_manager.compute_capacity,
             base_innovation: self.simulation.innovation,
-            generator: GeneratorParams::from(&self.generator),
+            generator: self.generator.clone(),
         }
     }
 
@@ -103,54 +103,12 @@ impl Config {
     }
 }
 
-impl From<&GeneratorConfig> for GeneratorParams {
-    fn from(g: &GeneratorConfig) -> GeneratorParams {
-        GeneratorParams {
-            rate_per_cycle: g.rate_per_cycle,
-            max_pending: g.max_pending,
-            reward_fraction: g.reward_fraction,
-            min_reward: g.min_reward,
-            max_reward: g.max_reward,
-            deadline_hours: g.deadline_hours,
-            max_energy: g.max_energy,
-            max_compute: g.max_compute,
-        }
-    }
-}
-
-impl From<&DemoJob> for setup::DemoJob {
-    fn from(job: &DemoJob) -> setup::DemoJob {
-        setup::DemoJob {
-            title: job.title.clone(),
-            reward: job.reward,
-            deadline_hours: job.deadline_hours,
-            energy: job.energy,
-            compute: job.compute,
-            skills: job.skills.clone(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn default_config() -> Config {
         serde_json::from_str(include_str!("../../config/default_config.json")).unwrap()
-    }
-
-    /// Checkpoints hold the generator's settings as the config wrote them: the domain's type
-    /// must give the same JSON, and read what the config's type wrote.
-    #[test]
-    fn generator_params_are_written_as_the_config_section() {
-        let g = default_config().generator;
-        let params = GeneratorParams::from(&g);
-        let written = serde_json::to_string(&g).unwrap();
-        assert_eq!(serde_json::to_string(&params).unwrap(), written);
-        assert_eq!(
-            serde_json::from_str::<GeneratorParams>(&written).unwrap(),
-            params
-        );
     }
 
     #[test]

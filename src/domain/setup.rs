@@ -43,8 +43,9 @@ pub struct Pools {
     pub thermostat: ThermostatSettings,
 }
 
-/// A job the steward posts at genesis.
-#[derive(Clone, Debug, PartialEq)]
+/// A job the steward posts at genesis (the config's `jobs` entries, read as they are).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DemoJob {
     pub title: String,
     pub reward: f64,
