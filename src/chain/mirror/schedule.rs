@@ -101,7 +101,12 @@ pub(super) struct Schedule {
     /// job settles (freeing its committee's stake) or this time passes. Without it every waiting
     /// job retried in a loop, and each try cost the devnet a block.
     pub select_blocked: Option<Instant>,
+    /// When the log last said why selection waits (said again at most every `SAY_WAIT_EVERY`).
+    pub select_wait_said: Option<Instant>,
 }
+
+/// A selection that keeps waiting is said in the log this often, not at every retry.
+const SAY_WAIT_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Schedule {
     pub fn new(windows: Windows) -> Schedule {
@@ -324,6 +329,7 @@ impl Schedule {
                 done("submit".into())
             }
             Outcome::Selected(members, at) => {
+                self.select_wait_said = None; // a later wait is news again
                 view.committees.insert(job, committee);
                 r.committee = Some(members);
                 if r.selected_at != 0 {
@@ -382,6 +388,17 @@ impl Schedule {
             Outcome::WaitUntil(at, force) => r.finish_wait = Some((at, force)),
             Outcome::NotYetSelected { too_early: false } => {
                 self.select_blocked = Some(Instant::now() + SELECT_RETRY);
+                if self
+                    .select_wait_said
+                    .is_none_or(|at| at.elapsed() >= SAY_WAIT_EVERY)
+                {
+                    self.select_wait_said = Some(Instant::now());
+                    tracing::warn!(
+                        "chain mirror: job {job} waits for validators: the chain has too few \
+                         eligible ones for a committee (staked above the minimum, allowlisted, \
+                         stake not locked on other committees); retrying as jobs settle"
+                    );
+                }
             }
             Outcome::ChainPaused => {
                 if !self.paused {

@@ -262,6 +262,25 @@ fn selection_waits_for_free_validators_and_runs_a_few_at_once() {
 }
 
 #[test]
+fn a_selection_that_waits_says_why_once_a_minute_not_at_every_retry() {
+    let mut w = World::new();
+    assert!(w.sched.select_wait_said.is_none());
+    w.outcome(Outcome::NotYetSelected { too_early: false }, vec![]);
+    let said = w.sched.select_wait_said.expect("the wait is said");
+    w.outcome(Outcome::NotYetSelected { too_early: false }, vec![]);
+    assert_eq!(
+        w.sched.select_wait_said,
+        Some(said),
+        "not said again at once"
+    );
+    w.outcome(Outcome::Selected(vec![V1], 7), vec![]);
+    assert!(
+        w.sched.select_wait_said.is_none(),
+        "a later wait is news again"
+    );
+}
+
+#[test]
 fn a_missed_vote_stays_off_chain() {
     let mut w = World::new();
     w.rec.votes.insert(V1, (true, B256::ZERO, true));
