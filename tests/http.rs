@@ -347,6 +347,16 @@ fn chain_view_of_a_mirrored_run_on_the_devnet() {
         .unwrap();
     assert_eq!(registry, d.job_registry);
     assert!(c["mirror"]["jobs_created"].as_u64() >= Some(1), "{c}");
+    // The run's own transaction counters: its devnet prices nothing out.
+    let tx = &c["transactions"];
+    assert!(tx["sent"].as_u64() >= Some(2), "{c}");
+    assert_eq!(
+        (tx["replaced"].as_u64(), tx["fee_cap_hits"].as_u64()),
+        (Some(0), Some(0)),
+        "{c}"
+    );
+    let metrics = get(port, "/metrics").body;
+    assert!(metrics.contains("omega_chain_tx_sent_total "), "{metrics}");
     let onchain = &c["attestations"]["onchain"];
     assert!(
         onchain["head"].as_u64() > Some(d.deploy_block),

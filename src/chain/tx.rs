@@ -94,6 +94,13 @@ pub struct TxHub {
     pub(super) miner: Option<Arc<Miner>>,
 }
 
+/// A live handle on a hub's counters, for `/chain` and `/metrics` of the run that owns it.
+#[derive(Clone, Debug)]
+pub struct TxFigures {
+    pub sent: Arc<AtomicU64>,
+    pub stats: Arc<TxStats>,
+}
+
 /// What happened to the transactions sent, for `/chain` and `/metrics`.
 #[derive(Debug, Default)]
 pub struct TxStats {
@@ -162,6 +169,13 @@ impl TxHub {
         self.policy.stuck_after = after;
         self.receipt_timeout = self.receipt_timeout.max(after * 4);
         self
+    }
+
+    pub fn figures(&self) -> TxFigures {
+        TxFigures {
+            sent: self.sent.clone(),
+            stats: self.stats.clone(),
+        }
     }
 
     pub fn policy(&self) -> FeePolicy {

@@ -90,6 +90,15 @@ impl IndexerArgs {
     }
 }
 
+/// What `attach` leaves running beside the mirror.
+pub struct Attached {
+    /// On the devnet, the block builder mining for the run: stop it when the run ends (it gives
+    /// the devnet its automine back).
+    pub miner: Option<Arc<Miner>>,
+    /// The signing hub's counters, for the status API.
+    pub transactions: crate::chain::tx::TxFigures,
+}
+
 impl ChainArgs {
     pub fn mode(&self) -> ChainMode {
         self.chain.unwrap_or(if self.rpc_url.is_some() {
@@ -144,6 +153,7 @@ impl ChainArgs {
             manifest,
             rpc_url,
             signers: keys.map(|k| signers(config, &k)).unwrap_or_default(),
+            transactions: None,
         }
     }
 
@@ -154,7 +164,7 @@ impl ChainArgs {
         config: &Config,
         paths: &ReportPaths,
         orchestrator: &mut Orchestrator,
-    ) -> Result<Option<Arc<Miner>>> {
+    ) -> Result<Option<Attached>> {
         let Some(Connection {
             rpc_url,
             deployment,
@@ -192,13 +202,17 @@ impl ChainArgs {
             cursor,
             orchestrator,
         );
+        let transactions = hub.figures();
         let mut mirror = ChainMirror::start(hub, deployment, actors, names, settings, rpc_url)?;
         // What the mirror was told before a crash may be lost with it: tell it again.
         let world = orchestrator.world();
         let (cycle, now) = (world.state.cycle, world.state.now_ms);
         mirror.deliver(cycle, now, &world.catch_up_events())?;
         orchestrator.add_sink(Box::new(mirror));
-        Ok(miner)
+        Ok(Some(Attached {
+            miner,
+            transactions,
+        }))
     }
 
     /// Starts the devnet or loads the deployment, connects the signing hub (with the devnet's

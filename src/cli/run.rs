@@ -75,13 +75,19 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             stop_after_jobs: args.stop_after_jobs,
         };
         let mut orchestrator = Orchestrator::open(&config, paths.clone(), options)?;
-        let miner = args.chain.attach(&config, &paths, &mut orchestrator).await?;
+        let attached = args.chain.attach(&config, &paths, &mut orchestrator).await?;
+        let (miner, transactions) = match attached {
+            Some(a) => (a.miner, Some(a.transactions)),
+            None => (None, None),
+        };
         let mut hooks: Vec<ProgressHook> = Vec::new();
         if args.status_every > 0.0 {
             hooks.push(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
         }
         if let Some(listener) = listener {
-            hooks.push(serve_http(listener, &args.chain, &config, &paths, &mut orchestrator)?);
+            let mut source = args.chain.source(&config, &paths);
+            source.transactions = transactions;
+            hooks.push(serve_http(listener, source, &paths, &mut orchestrator)?);
         }
         // Only a shown bar gets a hook: a run without a terminal keeps its hooks as they were.
         let bar = args.cycles.map(|n| super::progress::bar(n, "cycles"));
@@ -126,14 +132,13 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
 /// returned hook publishes the world after every cycle.
 fn serve_http(
     listener: tokio::net::TcpListener,
-    chain: &super::chain_opts::ChainArgs,
-    config: &crate::config::Config,
+    source: crate::http::ChainSource,
     paths: &crate::config::ReportPaths,
     orchestrator: &mut Orchestrator,
 ) -> Result<ProgressHook> {
     use crate::http::{HttpContext, HttpSink, View};
     let initial = View::new(orchestrator.world().state.clone(), None);
-    let (feed, ctx) = HttpContext::new(initial, paths.clone(), chain.source(config, paths), "live");
+    let (feed, ctx) = HttpContext::new(initial, paths.clone(), source, "live");
     orchestrator.add_sink(Box::new(HttpSink::new(feed.events())));
     crate::http::spawn(listener, ctx)?;
     Ok(feed.progress_hook())

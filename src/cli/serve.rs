@@ -56,6 +56,7 @@ pub fn execute(args: ServeArgs) -> Result<()> {
         None => crate::chain::keys::Keys::devnet(agents, validators),
     };
     let chain = ChainSource {
+        transactions: None,
         signers: keys
             .map(|k| super::chain_opts::signers(&config, &k))
             .unwrap_or_default(),

@@ -154,6 +154,18 @@ async fn read_latest(url: &str, d: &Deployment) -> eyre::Result<Value> {
     }))
 }
 
+/// The run's transaction counters: sent, replaced at the same nonce with higher fees, fee cap
+/// hits (a priced-out transaction left waiting), and mined reverts (each cost gas).
+pub fn transactions(t: &crate::chain::tx::TxFigures) -> Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    json!({
+        "sent": t.sent.load(Relaxed),
+        "replaced": t.stats.replaced.load(Relaxed),
+        "fee_cap_hits": t.stats.fee_capped.load(Relaxed),
+        "mined_reverts": t.stats.mined_reverts.load(Relaxed),
+    })
+}
+
 /// The whole `/chain` document.
 pub async fn document(ctx: &HttpContext) -> Value {
     let d = manifest(ctx);
@@ -166,6 +178,7 @@ pub async fn document(ctx: &HttpContext) -> Value {
         "contracts": d,
         "indexer": indexer(&ctx.paths.dir),
         "mirror": mirror(&ctx.paths.dir),
+        "transactions": ctx.chain.transactions.as_ref().map(transactions),
         "signers": signers,
         "attestations": {
             "local": attestations(&ctx.paths.dir),

@@ -104,6 +104,8 @@ pub struct ChainFigures<'a> {
     pub mirror: &'a Value,
     pub attestations: &'a Value,
     pub pending: &'a Value,
+    /// The run's transaction counters (`/chain`'s `transactions`), when this process sends.
+    pub transactions: &'a Value,
 }
 
 /// Every series: the world's, then the chain's (indexer, mirror, attestations, pending
@@ -112,6 +114,7 @@ pub fn render(s: &WorldState, c: &ChainFigures) -> String {
     let mut f = Scrape::default();
     world(&mut f, s);
     chain(&mut f, c.indexer, c.mirror, c.attestations);
+    transactions(&mut f, c.transactions);
     pending(&mut f, c.pending);
     let mut registry = Registry::default();
     registry.register_collector(Box::new(f));
@@ -339,6 +342,36 @@ fn chain(f: &mut Scrape, indexer: &Value, mirror: &Value, attestations: &Value) 
     }
 }
 
+fn transactions(f: &mut Scrape, t: &Value) {
+    let series: [(&'static str, &'static str, &'static str); 4] = [
+        (
+            "sent",
+            "omega_chain_tx_sent_total",
+            "Transactions this run sent.",
+        ),
+        (
+            "replaced",
+            "omega_chain_tx_replaced_total",
+            "Transactions replaced at the same nonce with higher fees (priced out).",
+        ),
+        (
+            "fee_cap_hits",
+            "omega_chain_tx_fee_cap_hits_total",
+            "Times a priced-out transaction could not be replaced: over the fee cap.",
+        ),
+        (
+            "mined_reverts",
+            "omega_chain_tx_mined_reverts_total",
+            "Transactions mined with status 0 (each cost its sender gas).",
+        ),
+    ];
+    for (key, name, help) in series {
+        if let Some(n) = t[key].as_u64() {
+            f.single(name, MetricType::Counter, help, n as f64);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,11 +394,14 @@ mod tests {
             {"name": "owner", "address": "0xf39f", "pending": 2},
             {"name": "a\"b\\c\nd", "address": "0x7099", "pending": 0},
         ]);
+        let transactions =
+            json!({"sent": 40, "replaced": 2, "fee_cap_hits": 1, "mined_reverts": 0});
         let figures = ChainFigures {
             indexer: &indexer,
             mirror: &mirror,
             attestations: &attestations,
             pending: &pending,
+            transactions: &transactions,
         };
         render(&state(), &figures)
     }
@@ -419,6 +455,14 @@ mod tests {
             "# TYPE omega_attestations_total counter",
             "# HELP omega_attestation_latest_index Checkpoint index of the latest attestation sent.",
             "# TYPE omega_attestation_latest_index gauge",
+            "# HELP omega_chain_tx_sent_total Transactions this run sent.",
+            "# TYPE omega_chain_tx_sent_total counter",
+            "# HELP omega_chain_tx_replaced_total Transactions replaced at the same nonce with higher fees (priced out).",
+            "# TYPE omega_chain_tx_replaced_total counter",
+            "# HELP omega_chain_tx_fee_cap_hits_total Times a priced-out transaction could not be replaced: over the fee cap.",
+            "# TYPE omega_chain_tx_fee_cap_hits_total counter",
+            "# HELP omega_chain_tx_mined_reverts_total Transactions mined with status 0 (each cost its sender gas).",
+            "# TYPE omega_chain_tx_mined_reverts_total counter",
             "# HELP omega_pending_transactions Transactions a signer has sent that are not mined yet.",
             "# TYPE omega_pending_transactions gauge",
         ];
@@ -435,6 +479,8 @@ mod tests {
             "omega_jobs{status=\"cancelled\"} 0",
             "omega_jobs_posted_total 3",
             "omega_paused 0",
+            "omega_chain_tx_replaced_total 2",
+            "omega_chain_tx_mined_reverts_total 0",
             "omega_price_tokens{resource=\"energy\"} 0.05",
             "omega_tokens{bucket=\"minted\"} 1000000000",
             "omega_ledger_balanced 1",

@@ -163,11 +163,15 @@ async fn prometheus(State(ctx): Ctx) -> Response {
     let dir = &ctx.paths.dir;
     let (indexer, mirror) = (chain::indexer(dir), chain::mirror(dir));
     let (attestations, pending) = (chain::attestations(dir), chain::pending(&ctx).await);
+    let transactions = (ctx.chain.transactions.as_ref())
+        .map(chain::transactions)
+        .unwrap_or_default();
     let figures = metrics::ChainFigures {
         indexer: &indexer,
         mirror: &mirror,
         attestations: &attestations,
         pending: &pending,
+        transactions: &transactions,
     };
     let text = metrics::render(&view.state, &figures);
     (

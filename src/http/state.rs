@@ -58,6 +58,8 @@ pub struct ChainSource {
     /// The addresses that send the run's transactions, by who they are ("owner", "employer",
     /// agent names): public addresses only, never keys.
     pub signers: Vec<(String, alloy::primitives::Address)>,
+    /// The run's transaction counters (`omega run --http` on a chain; absent under `serve`).
+    pub transactions: Option<crate::chain::tx::TxFigures>,
 }
 
 /// One value read from the chain, reused for `ttl` however often the dashboard or a scraper asks.
