@@ -60,6 +60,12 @@ pub(super) fn chain_deadline_s(
 
 impl Worker {
     pub async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Input>) {
+        // Deadlines are chain time: know it before the first job is taken in (a chain's clock
+        // may run far from the wall clock, which is only the fallback when this read fails).
+        match self.chain.block_time(BlockNumberOrTag::Latest).await {
+            Ok(t) => self.sched.chain_now = t,
+            Err(e) => tracing::warn!("chain mirror: cannot read the chain's time yet: {e:#}"),
+        }
         if let Err(e) = self.recover().await {
             tracing::error!("chain mirror: recovery failed: {e:#}");
         }
