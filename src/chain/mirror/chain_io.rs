@@ -77,27 +77,50 @@ impl HubChain {
         Ok(JobRegistry::jobsCall::abi_decode_returns(&out)?.specHash)
     }
 
-    /// The on-chain id of the job `poster` created with `spec_hash`, if it did.
+    /// The on-chain id of the job `poster` created with `spec_hash`, if it did. The logs are read
+    /// in ranges from the deploy block on (providers refuse a range that is too long or holds too
+    /// many logs), halving a range the provider refuses; an error is returned, never "not found".
     pub async fn find_created(
         &self,
         spec_hash: B256,
         poster: Address,
     ) -> eyre::Result<Option<U256>> {
-        let filter = Filter::new()
-            .address(self.d.job_registry)
-            .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
-            .topic2(poster.into_word())
-            .from_block(self.d.deploy_block);
-        for log in self.hub.provider().get_logs(&filter).await? {
-            if let Ok(ev) = JobRegistry::JobCreated::decode_log_data(log.data())
-                && ev.specHash == spec_hash
-            {
-                return Ok(Some(ev.jobId));
+        let latest = self.hub.provider().get_block_number().await?;
+        let (mut from, mut chunk) = (self.d.deploy_block, LOG_RANGE);
+        while from <= latest {
+            let to = (from + chunk - 1).min(latest);
+            let filter = Filter::new()
+                .address(self.d.job_registry)
+                .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
+                .topic2(poster.into_word())
+                .from_block(from)
+                .to_block(to);
+            let logs = match self.hub.provider().get_logs(&filter).await {
+                Ok(logs) => logs,
+                Err(_) if chunk > 1 => {
+                    chunk = (chunk / 2).max(1);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let found = logs.iter().find_map(|log| {
+                JobRegistry::JobCreated::decode_log_data(log.data())
+                    .ok()
+                    .filter(|ev| ev.specHash == spec_hash)
+                    .map(|ev| ev.jobId)
+            });
+            if found.is_some() {
+                return Ok(found);
             }
+            from = to + 1;
         }
         Ok(None)
     }
 }
+
+/// Blocks per `eth_getLogs` range when looking for a job created before a restart (the
+/// indexer's default chunk).
+const LOG_RANGE: u64 = 2_000;
 
 impl ChainReads for HubChain {
     /// The packed metadata is decoded here, per the v2 layout (bits 0–2 state, bit 3 success),

@@ -66,8 +66,13 @@ impl Worker {
             Ok(t) => self.sched.chain_now = t,
             Err(e) => tracing::warn!("chain mirror: cannot read the chain's time yet: {e:#}"),
         }
-        if let Err(e) = self.recover().await {
-            tracing::error!("chain mirror: recovery failed: {e:#}");
+        // A `createJob` sent before a crash must be found before anything else is sent: skipping
+        // the search would create the job a second time. So it is retried until it succeeds.
+        let mut wait = Duration::from_secs(1);
+        while let Err(e) = self.recover().await {
+            tracing::warn!("chain mirror: recovery failed, retrying in {wait:?}: {e:#}");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
         }
         let mut inflight: JoinSet<Done> = JoinSet::new();
         let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
