@@ -18,6 +18,7 @@ impl Worker {
             .map(|(k, v)| (*k, *v))
             .collect();
         for (job, (spec_hash, poster)) in pending {
+            self.settle_pool(poster).await?;
             if let Some(onchain) = self.chain.find_created(spec_hash, poster).await? {
                 self.journal.record(&Entry::Created {
                     job: job.0,
@@ -32,6 +33,27 @@ impl Worker {
             self.state.pending_creates.remove(&job);
         }
         Ok(())
+    }
+
+    /// Waits until none of `poster`'s transactions is left in the node's pool: a `createJob` sent
+    /// just before a crash may still be pending, and searching the logs before it is mined would
+    /// miss it and create the job a second time. On the devnet a block is mined for it.
+    async fn settle_pool(&self, poster: Address) -> eyre::Result<()> {
+        use alloy::providers::Provider;
+        let provider = self.chain.hub.provider();
+        for _ in 0..120 {
+            let pending = provider.get_transaction_count(poster).pending().await?;
+            let mined = provider.get_transaction_count(poster).await?;
+            if pending <= mined {
+                return Ok(());
+            }
+            if self.settings.devnet {
+                self.chain.hub.mine(1).await?;
+            } else {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+        eyre::bail!("{poster}'s transactions are still pending after two minutes")
     }
 
     /// An engine job that is already on chain (posted by another employer): journal the mapping;
