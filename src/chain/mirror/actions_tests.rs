@@ -3,16 +3,9 @@
 use super::*;
 use crate::chain::mirror::fake_chain::{Fake, FakeChain};
 
-const POSTER: Address = Address::repeat_byte(1);
-const AGENT: Address = Address::repeat_byte(2);
+use crate::chain::mirror::fake_chain::fixtures::{AGENT, POSTER, V1, V2, WINDOWS};
+
 const OWNER: Address = Address::repeat_byte(9);
-const V1: Address = Address::repeat_byte(0x11);
-const V2: Address = Address::repeat_byte(0x12);
-const WINDOWS: Windows = Windows {
-    commit_s: 60,
-    reveal_s: 60,
-    force_finalize_grace_s: 30,
-};
 
 fn ctx(chain: &FakeChain, devnet: bool) -> Ctx<FakeChain> {
     let mut rec = Rec {

@@ -70,6 +70,17 @@ impl HubChain {
         self.hub.call(label, self.owner, to, input.into()).await
     }
 
+    /// A typed view call: `call` to `to`, its return value decoded.
+    async fn read_typed<C: SolCall>(
+        &self,
+        label: &str,
+        to: Address,
+        call: C,
+    ) -> eyre::Result<C::Return> {
+        let out = self.read(label, to, call.abi_encode()).await?;
+        Ok(C::abi_decode_returns(&out)?)
+    }
+
     /// The employer's spec hash of on-chain job `id`.
     pub async fn spec_hash(&self, id: U256) -> eyre::Result<B256> {
         let call = JobRegistry::jobsCall { jobId: id }.abi_encode();
@@ -134,19 +145,15 @@ impl ChainReads for HubChain {
     }
 
     async fn committee(&self, id: U256) -> eyre::Result<Vec<Address>> {
-        let call = ValidationModule::validatorsCall { jobId: id }.abi_encode();
-        let out = self
-            .read("validators", self.d.validation_module, call)
-            .await?;
-        Ok(ValidationModule::validatorsCall::abi_decode_returns(&out)?)
+        let call = ValidationModule::validatorsCall { jobId: id };
+        self.read_typed("validators", self.d.validation_module, call)
+            .await
     }
 
     async fn job_nonce(&self, id: U256) -> eyre::Result<U256> {
-        let call = ValidationModule::jobNonceCall { jobId: id }.abi_encode();
-        let out = self
-            .read("jobNonce", self.d.validation_module, call)
-            .await?;
-        Ok(ValidationModule::jobNonceCall::abi_decode_returns(&out)?)
+        let call = ValidationModule::jobNonceCall { jobId: id };
+        self.read_typed("jobNonce", self.d.validation_module, call)
+            .await
     }
 
     async fn block_time(&self, block: BlockNumberOrTag) -> eyre::Result<u64> {
@@ -155,11 +162,9 @@ impl ChainReads for HubChain {
     }
 
     async fn paused(&self) -> eyre::Result<bool> {
-        let call = JobRegistry::pausedCall {}.abi_encode();
-        let out = self
-            .read("JobRegistry.paused", self.d.job_registry, call)
-            .await?;
-        Ok(JobRegistry::pausedCall::abi_decode_returns(&out)?)
+        let call = JobRegistry::pausedCall {};
+        self.read_typed("JobRegistry.paused", self.d.job_registry, call)
+            .await
     }
 }
 

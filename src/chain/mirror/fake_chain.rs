@@ -8,6 +8,22 @@ use alloy::primitives::{Address, B256, Bytes, LogData, U256};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
+/// The addresses and windows the mirror's unit tests share.
+pub(super) mod fixtures {
+    use crate::chain::mirror::schedule::Windows;
+    use alloy::primitives::Address;
+
+    pub const POSTER: Address = Address::repeat_byte(1);
+    pub const AGENT: Address = Address::repeat_byte(2);
+    pub const V1: Address = Address::repeat_byte(0x11);
+    pub const V2: Address = Address::repeat_byte(0x12);
+    pub const WINDOWS: Windows = Windows {
+        commit_s: 60,
+        reveal_s: 60,
+        force_finalize_grace_s: 30,
+    };
+}
+
 #[derive(Default)]
 pub(super) struct Fake {
     /// The job's v2 state and success flag.

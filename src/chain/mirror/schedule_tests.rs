@@ -6,15 +6,7 @@ use crate::domain::events::Step;
 use alloy::primitives::B256;
 
 const JOB: JobId = JobId(7);
-const POSTER: Address = Address::repeat_byte(1);
-const AGENT: Address = Address::repeat_byte(2);
-const V1: Address = Address::repeat_byte(0x11);
-const V2: Address = Address::repeat_byte(0x12);
-const WINDOWS: Windows = Windows {
-    commit_s: 60,
-    reveal_s: 60,
-    force_finalize_grace_s: 30,
-};
+use crate::chain::mirror::fake_chain::fixtures::{AGENT, POSTER, V1, V2, WINDOWS};
 
 /// A schedule, one job's record, the gate's view, the totals and the journal so far.
 struct World {
