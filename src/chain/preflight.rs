@@ -54,6 +54,17 @@ pub struct Check {
     pub fix: Option<Fix>,
 }
 
+impl Check {
+    /// Whether this check is one a validator needs for a committee seat.
+    fn is_validator_seat(&self) -> bool {
+        self.item == VALIDATOR_STAKE || self.item == VALIDATOR_IDENTITY
+    }
+}
+
+/// The items a validator needs for a committee seat.
+const VALIDATOR_STAKE: &str = "validator stake";
+const VALIDATOR_IDENTITY: &str = "validator identity";
+
 /// Thresholds the checks use.
 #[derive(Clone, Copy, Debug)]
 pub struct Wants {
@@ -95,11 +106,7 @@ pub async fn preflight(
     let mut eligible = 0u64;
     for actor in actors {
         let mine = actor_checks(provider, d, &chain, actor, wants).await?;
-        if actor.validates
-            && mine
-                .iter()
-                .all(|c| c.ok || !c.item.starts_with("validator"))
-        {
+        if actor.validates && mine.iter().all(|c| c.ok || !c.is_validator_seat()) {
             eligible += 1;
         }
         checks.extend(mine);
@@ -264,7 +271,7 @@ async fn stake_checks(
         let item = if role == 0 {
             "agent stake"
         } else {
-            "validator stake"
+            VALIDATOR_STAKE
         };
         out.push(key_check(
             a,
@@ -303,7 +310,7 @@ async fn identity_checks(
         out.push(Check {
             who: a.name.clone(),
             item: if validator {
-                "validator identity"
+                VALIDATOR_IDENTITY
             } else {
                 "agent identity"
             }
