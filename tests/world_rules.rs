@@ -321,3 +321,103 @@ fn refusals_come_back_to_the_caller() {
     );
     assert_eq!(restored.state.params.quorum, setup().params.quorum);
 }
+
+/// A chain-like gate: every job's committee is its own worker plus the first two bonded
+/// validators, as a v2 committee drawn from the whole pool may be.
+struct SeatsTheWorker {
+    committees: std::cell::RefCell<BTreeMap<JobId, Vec<omega::domain::ledger::AccountId>>>,
+}
+
+impl SeatsTheWorker {
+    fn refresh(&self, world: &World) {
+        let bonded: Vec<_> = world
+            .state
+            .ledger
+            .accounts()
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.validator_stake.is_zero())
+            .map(|(i, _)| omega::domain::ledger::AccountId(i as u32))
+            .collect();
+        let mut committees = self.committees.borrow_mut();
+        for job in world.state.jobs.iter() {
+            if let (Some(worker), JobStatus::Validating) = (job.assignee, job.status) {
+                committees.entry(job.id).or_insert_with(|| {
+                    let others = bonded.iter().filter(|v| **v != worker).take(2);
+                    std::iter::once(worker).chain(others.copied()).collect()
+                });
+            }
+        }
+    }
+}
+
+impl StepGate for SeatsTheWorker {
+    fn allows(&self, job: JobId, step: Step) -> bool {
+        step != Step::Commit || self.committees.borrow().contains_key(&job)
+    }
+    fn committee(&self, job: JobId) -> Option<Vec<omega::domain::ledger::AccountId>> {
+        self.committees.borrow().get(&job).cloned()
+    }
+}
+
+#[test]
+fn a_committee_that_seats_the_worker_is_followed_whole_and_the_conflict_recorded() {
+    let mut world = genesis(&setup(), 3);
+    let gate = SeatsTheWorker {
+        committees: Default::default(),
+    };
+    let mut events = Vec::new();
+    for _ in 0..120 {
+        gate.refresh(&world);
+        events.extend(run(&mut world, 1, &gate));
+    }
+    let worker_of: BTreeMap<JobId, String> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::JobAssigned { job, agent, .. } => Some((*job, agent.to_string())),
+            _ => None,
+        })
+        .collect();
+    let mut conflicted = BTreeSet::new();
+    for e in &events {
+        if let DomainEvent::ValidationStarted {
+            job,
+            committee,
+            conflicted: c,
+            ..
+        } = e
+        {
+            let worker = &worker_of[job];
+            assert!(
+                committee.iter().any(|n| n.to_string() == *worker),
+                "job {job}: {committee:?}"
+            );
+            assert_eq!(
+                c.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                std::slice::from_ref(worker)
+            );
+            conflicted.insert(*job);
+        }
+    }
+    assert!(!conflicted.is_empty(), "no round started");
+    let voted_on_own_work = events.iter().any(|e| {
+        matches!(e, DomainEvent::ValidatorVote { job, validator, .. }
+            if worker_of.get(job).is_some_and(|w| *w == validator.to_string()))
+    });
+    assert!(voted_on_own_work, "the seated worker never voted");
+    let settled = conflicted
+        .iter()
+        .filter(|j| {
+            world
+                .state
+                .jobs
+                .get(**j)
+                .is_none_or(|j| j.status.is_terminal())
+        })
+        .count();
+    assert!(
+        settled >= 1,
+        "no job with its worker on the committee settled"
+    );
+    assert!(world.state.ledger.totals().balanced());
+}

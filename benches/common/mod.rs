@@ -34,6 +34,7 @@ pub async fn devnet(agents: usize, validators: usize) -> eyre::Result<BenchDevne
         reveal_window_s: 300,
         validators_per_job: 4,
         required_approvals: 3,
+        validator_slashing_pct: 5,
     };
     let options = DevnetOptions {
         anvil: None,

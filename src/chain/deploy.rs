@@ -27,6 +27,11 @@ pub struct DevnetParams {
     pub reveal_window_s: u64,
     pub validators_per_job: u64,
     pub required_approvals: u64,
+    /// Percent of a validator's stake a wrong vote (and, at least as much, a missed reveal)
+    /// costs on chain: the engine's `validators.penalty_ratio`, so that the chain's validators
+    /// keep the stake the engine's do (at the contracts' default of 50 %, two faults emptied a
+    /// validator on chain while the engine still seated it, and selection waited for ever).
+    pub validator_slashing_pct: u64,
 }
 
 const WEI: u128 = 1_000_000_000_000_000_000;
@@ -268,9 +273,12 @@ fn parameters(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
     let approvals = ValidationModule::setRequiredValidatorApprovalsCall {
         count: U256::from(p.required_approvals),
     };
+    let slashing = ValidationModule::setValidatorSlashingPctCall {
+        pct: U256::from(p.validator_slashing_pct),
+    };
     // The engine bans nobody: a non-revealer pays its penalty but stays in the pool.
     let penalty = ValidationModule::setNonRevealPenaltyCall {
-        penaltyBps: U256::from(50),
+        penaltyBps: U256::from(p.validator_slashing_pct * 100),
         banBlocks_: U256::ZERO,
     };
     vec![
@@ -297,6 +305,12 @@ fn parameters(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
             "ValidationModule.setRequiredValidatorApprovals",
             vm,
             approvals.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "ValidationModule.setValidatorSlashingPct",
+            vm,
+            slashing.abi_encode(),
         ),
         owner_call(
             d,
@@ -410,6 +424,7 @@ mod tests {
             reveal_window_s: 300,
             validators_per_job: 3,
             required_approvals: 2,
+            validator_slashing_pct: 5,
         }
     }
 

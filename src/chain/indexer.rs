@@ -252,7 +252,10 @@ impl Indexer {
     pub fn read(path: &Path) -> Option<(IndexerState, ChainView)> {
         let state: IndexerState = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         let mut view = state.settled.clone();
-        state.tail.iter().for_each(|e| view.apply(&e.event));
+        state
+            .tail
+            .iter()
+            .for_each(|e| view.apply_at(e.block, &e.event));
         Some((state, view))
     }
 
@@ -341,7 +344,7 @@ impl Indexer {
         batch.sort_by_key(|e| (e.block, e.log_index));
         let n = batch.len() as u64;
         for e in &batch {
-            self.view.apply(&e.event);
+            self.view.apply_at(e.block, &e.event);
         }
         self.state.tail.extend(batch);
         self.state.events += n;
@@ -382,7 +385,7 @@ impl Indexer {
         }
         let keep_from = self.state.tail.partition_point(|e| e.block <= horizon);
         for e in self.state.tail.drain(..keep_from) {
-            self.state.settled.apply(&e.event);
+            self.state.settled.apply_at(e.block, &e.event);
         }
         self.state.settled_block = horizon;
         // Keep one hash at or below the horizon so a fork right above it is still located.
@@ -443,7 +446,7 @@ impl Indexer {
     fn rebuild_view(&mut self) {
         let mut view = self.state.settled.clone();
         for e in &self.state.tail {
-            view.apply(&e.event);
+            view.apply_at(e.block, &e.event);
         }
         self.view = view;
     }

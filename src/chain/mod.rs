@@ -25,6 +25,7 @@ pub mod reconcile;
 pub mod redact;
 mod send;
 pub mod stages;
+pub mod stall_clock;
 pub mod tx;
 pub mod v2_errors;
 pub mod view;

@@ -49,6 +49,28 @@ pub enum Side {
     ChainAhead,
     /// Both sides disagree in a way neither can catch up with.
     Conflict,
+    /// The on-chain job has stood in one state longer than its windows plus a margin, while
+    /// the engine is past waiting for it: nothing is moving it (e.g. a committee that cannot
+    /// be drawn, a finalize never sent).
+    Stalled,
+}
+
+/// What the stalled check needs: the chain's time, the time of the block each on-chain job
+/// last moved in, and how long one state may last (validation windows plus a margin).
+#[derive(Clone, Debug, Default)]
+pub struct StallClock {
+    pub now: u64,
+    /// On-chain job id → timestamp of its last step's block.
+    pub moved_at: BTreeMap<u64, u64>,
+    pub limit_s: u64,
+}
+
+impl StallClock {
+    /// The longest a job may stand still: a selection, both windows and the force-finalize
+    /// grace, and once more both windows as a margin.
+    pub fn limit(commit_s: u64, reveal_s: u64, grace_s: u64) -> u64 {
+        2 * (commit_s + reveal_s) + grace_s
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -161,6 +183,71 @@ impl EngineSide {
     }
 }
 
+/// On-chain jobs the engine no longer waits on (validating or settled there) that have not moved
+/// on chain for longer than the clock's limit, though the diff calls them in sync. (A job that
+/// failed before `submit` waits on chain for its deadline, and is not judged here.)
+pub fn stalled(report: &mut Report, engine: &EngineSide, chain: &ChainView, clock: &StallClock) {
+    use JobState as C;
+    use JobStatus as E;
+    for (id, job) in engine.jobs.range(engine.first_job..) {
+        let Some((c, j)) = engine
+            .mapping
+            .get(id)
+            .and_then(|c| chain.jobs.get(c).map(|j| (*c, j)))
+        else {
+            continue;
+        };
+        let open = matches!(j.state, C::Submitted | C::Completed | C::Disputed);
+        let engine_past = matches!(job.status, E::Validating | E::Completed | E::Failed);
+        let Some(&moved) = clock.moved_at.get(&c) else {
+            continue;
+        };
+        let idle = clock.now.saturating_sub(moved);
+        if !open || !engine_past || idle <= clock.limit_s {
+            continue;
+        }
+        if report
+            .drift
+            .iter()
+            .any(|d| d.subject == format!("job {id}"))
+        {
+            continue; // already drift for another reason
+        }
+        report.in_sync = report.in_sync.saturating_sub(1);
+        report.drift.push(Drift {
+            subject: format!("job {id}"),
+            side: Side::Stalled,
+            offchain: job.status.name().to_string(),
+            onchain: format!(
+                "#{c} {} for {idle} s (limit {} s){}",
+                j.state.name(),
+                clock.limit_s,
+                if j.state == C::Submitted && j.validators.is_empty() {
+                    ", no committee"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+}
+
+/// On-chain jobs that `stalled` would look at: open there, with their last step's block.
+pub fn stall_candidates(engine: &EngineSide, chain: &ChainView) -> BTreeMap<u64, u64> {
+    engine
+        .mapping
+        .values()
+        .filter_map(|c| chain.jobs.get(c).map(|j| (*c, j)))
+        .filter(|(_, j)| {
+            matches!(
+                j.state,
+                JobState::Submitted | JobState::Completed | JobState::Disputed
+            )
+        })
+        .map(|(c, j)| (c, j.since_block))
+        .collect()
+}
+
 /// Diffs the engine side with the chain view.
 pub fn reconcile(engine: &EngineSide, chain: &ChainView) -> Report {
     let mut drift = Vec::new();
@@ -256,7 +343,7 @@ fn judge(status: JobStatus, chain: Option<(JobState, Option<bool>)>, intent: boo
     };
     // Validating may meet a finalized job: the mirror settles on chain first, and the engine
     // follows at its next cycle. A job that failed before submission stays Applied on chain until
-    // it expires (nothing the engine does later depends on it).
+    // its deadline passes; the mirror then expires it (Finalized, unsuccessful).
     let (low, high) = match status {
         E::Pending => (1, 1),
         E::Active => (2, 2),
@@ -275,7 +362,8 @@ fn judge(status: JobStatus, chain: Option<(JobState, Option<bool>)>, intent: boo
         };
     }
     if state == C::Cancelled {
-        return Some(Side::Conflict);
+        // A job the engine failed before any agent applied on chain is released by cancelling.
+        return (status != E::Failed).then_some(Side::Conflict);
     }
     if r < low {
         return Some(Side::OffChainAhead);
@@ -308,6 +396,7 @@ mod tests {
             validators: vec![],
             commits: 0,
             reveals: 0,
+            since_block: 0,
         }
     }
 
@@ -367,6 +456,13 @@ mod tests {
                 Some(Side::OffChainAhead),
             ),
             (E::Cancelled, JobState::Cancelled, None, None),
+            (E::Failed, JobState::Cancelled, None, None),
+            (
+                E::Failed,
+                JobState::Created,
+                None,
+                Some(Side::OffChainAhead),
+            ),
             (E::Cancelled, JobState::Applied, None, Some(Side::Conflict)),
         ];
         for (status, state, success, want) in cases {
@@ -408,6 +504,45 @@ mod tests {
                 ("pause", Side::ChainAhead),
                 ("attestation #3", Side::OffChainAhead)
             ]
+        );
+    }
+
+    #[test]
+    fn a_job_standing_still_past_the_limit_is_stalled_drift() {
+        let e = engine(&[
+            (1, JobStatus::Validating),
+            (2, JobStatus::Validating),
+            (3, JobStatus::Active),
+        ]);
+        let mut c = ChainView::default();
+        c.jobs.insert(101, chain_job(JobState::Submitted, None));
+        c.jobs.insert(102, chain_job(JobState::Submitted, None));
+        c.jobs.insert(103, chain_job(JobState::Applied, None));
+        let mut r = reconcile(&e, &c);
+        assert!(r.clean(), "validating meets submitted: in sync");
+        let clock = StallClock {
+            now: 10_000,
+            moved_at: [(101, 1_000), (102, 9_000), (103, 0)].into(),
+            limit_s: StallClock::limit(300, 300, 3600),
+        };
+        assert_eq!(clock.limit_s, 4_800);
+        stalled(&mut r, &e, &c, &clock);
+        let got: Vec<_> = r
+            .drift
+            .iter()
+            .map(|d| (d.subject.as_str(), d.side))
+            .collect();
+        // Job 2 moved recently; job 3 is Active (its agent is working): neither is stalled.
+        assert_eq!(got, [("job 1", Side::Stalled)]);
+        assert_eq!(r.in_sync, 2);
+        assert!(
+            r.drift[0].onchain.contains("no committee"),
+            "{:?}",
+            r.drift[0]
+        );
+        assert_eq!(
+            stall_candidates(&e, &c).keys().copied().collect::<Vec<_>>(),
+            [101, 102]
         );
     }
 }

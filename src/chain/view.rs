@@ -46,6 +46,10 @@ pub struct JobView {
     pub validators: Vec<Address>,
     pub commits: u32,
     pub reveals: u32,
+    /// The block of the job's last step on chain (created, applied, submitted, selected, a
+    /// vote, settled): how long it has stood still, for `reconcile`'s stalled check.
+    #[serde(default)]
+    pub since_block: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +86,18 @@ impl ChainView {
         self.paused.values().any(|p| *p)
     }
 
+    /// Folds `e`, mined in `block`, into the view.
+    pub fn apply_at(&mut self, block: u64, e: &ChainEvent) {
+        self.apply(e);
+        let job = match e {
+            ChainEvent::JobCreated { job, .. } => Some(*job),
+            e => job_of(e),
+        };
+        if let Some(j) = job.and_then(|id| self.jobs.get_mut(&id)) {
+            j.since_block = block;
+        }
+    }
+
     pub fn apply(&mut self, e: &ChainEvent) {
         self.events += 1;
         match e {
@@ -103,6 +119,7 @@ impl ChainView {
                         validators: Vec::new(),
                         commits: 0,
                         reveals: 0,
+                        since_block: 0,
                     },
                 );
             }

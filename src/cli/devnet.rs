@@ -171,6 +171,9 @@ fn params(config: &Config) -> crate::chain::deploy::DevnetParams {
         reveal_window_s: 300,
         validators_per_job: config.validators.committee_size as u64,
         required_approvals: config.validators.quorum as u64,
+        validator_slashing_pct: (config.validators.penalty_ratio * 100.0)
+            .round()
+            .clamp(0.0, 100.0) as u64,
     }
 }
 

@@ -5,7 +5,7 @@ use super::ConfigArgs;
 use super::chain_opts::IndexerArgs;
 use super::target::TargetArgs;
 use crate::chain::indexer::{Indexer, RpcSource};
-use crate::chain::reconcile::{EngineSide, Report, Side, reconcile};
+use crate::chain::reconcile::{EngineSide, Report, Side, reconcile, stall_candidates, stalled};
 use crate::config::ReportPaths;
 use crate::persistence::control;
 use clap::Args;
@@ -53,7 +53,13 @@ pub fn execute(a: ReconcileArgs) -> Result<()> {
                 .wrap_err_with(|| format!("indexing {}", crate::chain::redact::redact_url(&rpc)))?;
             drop(bar);
             let engine = EngineSide::load(&paths.state, &paths.archive, &paths.dir.join("chain"))?;
-            let report = reconcile(&engine, indexer.view());
+            let mut report = reconcile(&engine, indexer.view());
+            let candidates = stall_candidates(&engine, indexer.view());
+            let provider = crate::chain::tx::connect(&rpc)?;
+            let clock = crate::chain::stall_clock::read(&provider, &d, &candidates)
+                .await
+                .wrap_err("reading the chain's clock for the stalled check")?;
+            stalled(&mut report, &engine, indexer.view(), &clock);
             Ok::<_, eyre::Report>((report, indexer, indexed, started.elapsed()))
         })
     };
@@ -128,6 +134,7 @@ fn print_table(report: &Report, indexer: &Indexer, indexed: u64, took: std::time
             Side::OffChainAhead => "off-chain ahead",
             Side::ChainAhead => "chain ahead",
             Side::Conflict => "CONFLICT",
+            Side::Stalled => "STALLED",
         };
         println!(
             "{:<22} {side:<16} {:<22} {}",

@@ -121,6 +121,10 @@ pub enum DomainEvent {
         committee: Vec<Name>,
         commit_deadline_ms: u64,
         reveal_deadline_ms: u64,
+        /// Committee members who also did the job's work: only a committee someone else chose
+        /// (the chain's) seats them. Empty otherwise, and then not written to the event log.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        conflicted: Vec<Name>,
     },
     ValidationCommitted {
         job: JobId,

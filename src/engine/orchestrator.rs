@@ -537,6 +537,17 @@ fn announce(e: &DomainEvent) {
             "{validator} slashed {amount} on job {job}: {}",
             fault.name()
         ),
+        DomainEvent::ValidationStarted {
+            job, conflicted, ..
+        } if !conflicted.is_empty() => tracing::warn!(
+            "job {job}: the chain seated its own worker on the committee ({}): conflict of \
+             interest; the engine follows the chain's committee and quorum",
+            conflicted
+                .iter()
+                .map(|n| &**n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         DomainEvent::Paused { source } => tracing::info!("paused by {source}"),
         DomainEvent::Resumed { source } => tracing::info!("resumed by {source}"),
         DomainEvent::ParameterChanged {

@@ -60,6 +60,9 @@ fn commit_reveal(
                 "revealed": b.reveal.is_some(),
                 "approve": b.reveal.map(|r| r.approve),
                 "valid": b.reveal.map(|r| r.valid),
+                // The chain seated the job's own worker (a v2 committee is drawn from the whole
+                // pool): it votes on its own work.
+                "conflict_of_interest": Some(b.validator) == job.assignee,
             })
         })
         .collect();

@@ -114,12 +114,16 @@ fn context(out: &mut Vec<u8>, event: &DomainEvent) {
             committee,
             commit_deadline_ms,
             reveal_deadline_ms,
+            conflicted,
         } => {
             o.job("job", *job);
             o.number("nonce", u64::from(*nonce));
             o.strings("committee", committee.iter().map(|n: &Name| &**n));
             o.number("commit_deadline_ms", *commit_deadline_ms);
             o.number("reveal_deadline_ms", *reveal_deadline_ms);
+            if !conflicted.is_empty() {
+                o.strings("conflicted", conflicted.iter().map(|n: &Name| &**n));
+            }
         }
         DomainEvent::ValidatorVote {
             job,
@@ -385,6 +389,15 @@ mod tests {
                 committee: vec![name(text), name("v2"), name("v3")],
                 commit_deadline_ms: 1,
                 reveal_deadline_ms: 2,
+                conflicted: vec![name(text)],
+            },
+            DomainEvent::ValidationStarted {
+                job,
+                nonce: 1,
+                committee: vec![name("v2")],
+                commit_deadline_ms: 1,
+                reveal_deadline_ms: 2,
+                conflicted: vec![],
             },
             DomainEvent::ValidationCommitted {
                 job,

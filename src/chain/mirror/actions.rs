@@ -70,6 +70,7 @@ impl<C: ChainWrites> Ctx<C> {
             Action::Commit(v) => self.commit(id, v).await,
             Action::Reveal(v) => self.reveal(id, v).await,
             Action::Finish { force } => self.finish(id, force).await,
+            Action::Release => self.release(id).await,
         }
     }
 
@@ -116,6 +117,33 @@ impl<C: ChainWrites> Ctx<C> {
                 .await?;
         }
         Ok(Outcome::Cancelled)
+    }
+
+    /// A job the engine failed before `submit`: cancelled while no agent has applied, expired
+    /// by its employer once the deadline has passed (the chain refuses it before).
+    async fn release(&self, id: U256) -> eyre::Result<Outcome> {
+        let r = &self.rec;
+        match self.state(id).await? {
+            STATE_CREATED => {
+                let call = JobRegistry::cancelJobCall { jobId: id };
+                self.send_to_registry("cancelJob", r.poster, call.abi_encode())
+                    .await?;
+                Ok(Outcome::Cancelled)
+            }
+            STATE_APPLIED => {
+                let deadline = self.chain.deadline(id).await?;
+                let now = self.chain.block_time(BlockNumberOrTag::Latest).await?;
+                if now <= deadline {
+                    return Ok(Outcome::WaitUntil(deadline + 1, false));
+                }
+                let call = JobRegistry::cancelExpiredJobCall { jobId: id };
+                self.send_to_registry("cancelExpiredJob", r.poster, call.abi_encode())
+                    .await?;
+                Ok(Outcome::Expired)
+            }
+            // Submitted by someone else, or settled already: nothing of ours is locked.
+            _ => Ok(Outcome::Expired),
+        }
     }
 
     async fn apply(&self, id: U256) -> eyre::Result<Outcome> {

@@ -269,3 +269,31 @@ fn errors_pause_retry_or_detach() {
         "{out:?}"
     );
 }
+
+#[test]
+fn release_cancels_an_open_job_and_expires_an_applied_one_only_after_its_deadline() {
+    let open = FakeChain::with(|f| f.meta = (STATE_CREATED, false));
+    assert_eq!(run(&open, Action::Release), Outcome::Cancelled);
+    assert_eq!(open.get().sent, [("cancelJob", POSTER)]);
+
+    let applied = FakeChain::with(|f| {
+        f.meta = (STATE_APPLIED, false);
+        f.deadline = 1_000;
+        f.time = 1_000;
+    });
+    assert_eq!(
+        run(&applied, Action::Release),
+        Outcome::WaitUntil(1_001, false)
+    );
+    assert!(
+        applied.sent().is_empty(),
+        "the chain would refuse it before the deadline"
+    );
+    applied.get().time = 1_001;
+    assert_eq!(run(&applied, Action::Release), Outcome::Expired);
+    assert_eq!(applied.get().sent, [("cancelExpiredJob", POSTER)]);
+
+    let settled = FakeChain::with(|f| f.meta = (STATE_FINALIZED, false));
+    assert_eq!(run(&settled, Action::Release), Outcome::Expired);
+    assert!(settled.sent().is_empty());
+}

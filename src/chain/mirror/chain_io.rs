@@ -16,6 +16,8 @@ use std::future::Future;
 pub(super) trait ChainReads: Send + Sync {
     /// The job's v2 state and its success flag.
     fn meta(&self, id: U256) -> impl Future<Output = eyre::Result<(u8, bool)>> + Send;
+    /// The job's deadline (chain time, seconds).
+    fn deadline(&self, id: U256) -> impl Future<Output = eyre::Result<u64>> + Send;
     /// The job's committee (empty before selection).
     fn committee(&self, id: U256) -> impl Future<Output = eyre::Result<Vec<Address>>> + Send;
     /// The nonce every commit hash of the job binds.
@@ -142,6 +144,14 @@ impl ChainReads for HubChain {
         let packed = JobRegistry::jobsCall::abi_decode_returns(&out)?.packedMetadata;
         let low = packed.as_limbs()[0];
         Ok(((low & 0b111) as u8, low & 0b1000 != 0))
+    }
+
+    /// Bits 77–140 of the packed metadata (the v2 layout).
+    async fn deadline(&self, id: U256) -> eyre::Result<u64> {
+        let call = JobRegistry::jobsCall { jobId: id }.abi_encode();
+        let out = self.read("jobs", self.d.job_registry, call).await?;
+        let packed = JobRegistry::jobsCall::abi_decode_returns(&out)?.packedMetadata;
+        Ok(u64::try_from((packed >> 77) & U256::from(u64::MAX)).expect("masked to 64 bits"))
     }
 
     async fn committee(&self, id: U256) -> eyre::Result<Vec<Address>> {

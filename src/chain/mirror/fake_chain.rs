@@ -28,6 +28,8 @@ pub(super) mod fixtures {
 pub(super) struct Fake {
     /// The job's v2 state and success flag.
     pub meta: (u8, bool),
+    /// The job's deadline.
+    pub deadline: u64,
     pub committee: Vec<Address>,
     /// The latest block's timestamp (every block has it).
     pub time: u64,
@@ -69,6 +71,10 @@ impl FakeChain {
 impl ChainReads for FakeChain {
     async fn meta(&self, _id: U256) -> eyre::Result<(u8, bool)> {
         Ok(self.get().meta)
+    }
+
+    async fn deadline(&self, _id: U256) -> eyre::Result<u64> {
+        Ok(self.get().deadline)
     }
 
     async fn committee(&self, _id: U256) -> eyre::Result<Vec<Address>> {

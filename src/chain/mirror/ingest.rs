@@ -73,7 +73,7 @@ impl Worker {
                 self.state.recs.entry(job).or_default().cancel_seen = true
             }
             DomainEvent::JobFailed { job, .. } | DomainEvent::JobError { job, .. } => {
-                self.state.failed(job)
+                self.failed(job)?
             }
             // A pause that came from the chain is already there: follow it, send nothing.
             DomainEvent::Paused { source } if source == "chain" => self.sched.paused = true,
@@ -84,6 +84,18 @@ impl Worker {
             DomainEvent::Paused { .. } => self.set_pause(true).await?,
             DomainEvent::Resumed { .. } => self.set_pause(false).await?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The engine failed `job`: one failed before `submit` is to be released on chain, and the
+    /// journal keeps that across a restart (the engine does not tell of it again).
+    fn failed(&mut self, job: JobId) -> eyre::Result<()> {
+        if self.state.failed(job) {
+            self.journal.record(&Entry::Done {
+                job: job.0,
+                step: "failed".into(),
+            })?;
         }
         Ok(())
     }

@@ -31,6 +31,9 @@ pub(super) enum Action {
     Finish {
         force: bool,
     },
+    /// The engine failed the job before `submit`: cancel it on chain while no agent has
+    /// applied, else expire it (`cancelExpiredJob`) once its deadline has passed.
+    Release,
 }
 
 impl Action {
@@ -44,6 +47,7 @@ impl Action {
             Action::Commit(_) => "commit",
             Action::Reveal(_) => "reveal",
             Action::Finish { .. } => "finish",
+            Action::Release => "release",
         }
     }
 }
@@ -69,6 +73,8 @@ pub(super) enum Outcome {
     /// Finalized on chain, with the chain's verdict.
     Finished(bool),
     Cancelled,
+    /// Expired on chain (`cancelExpiredJob`), or already settled by someone else.
+    Expired,
     /// Try again once the chain clock reaches this time (`true`: force-finalize then).
     WaitUntil(u64, bool),
     /// The contracts are paused: retry once they are not.
@@ -130,6 +136,9 @@ impl Schedule {
         if r.finished || r.cancelled || r.poster == Address::ZERO {
             return vec![];
         }
+        if r.release {
+            return self.release(r);
+        }
         let Some(_) = r.onchain else {
             return vec![Action::Create];
         };
@@ -176,6 +185,16 @@ impl Schedule {
             };
         }
         vec![]
+    }
+
+    /// A job failed before `submit`: released once it is on chain and, when an agent applied,
+    /// once its deadline (`finish_wait`) has passed.
+    fn release(&self, r: &Rec) -> Vec<Action> {
+        match r.finish_wait {
+            _ if r.onchain.is_none() => vec![],
+            Some((at, _)) if self.chain_now < at => vec![],
+            _ => vec![Action::Release],
+        }
     }
 
     /// The engine's reveal phase is over (or everyone on chain revealed) and nothing is pending.
@@ -361,6 +380,11 @@ impl Schedule {
             Outcome::Cancelled => {
                 r.cancelled = true;
                 done("cancel".into())
+            }
+            Outcome::Expired => {
+                r.finished = true;
+                r.outcome = Some(false);
+                done("expire".into())
             }
             Outcome::Failed(reason) => {
                 tracing::error!("chain mirror: job {job} detached from the chain: {reason}");

@@ -370,3 +370,26 @@ fn a_cancelled_job_is_cancelled_on_chain_unless_assigned() {
         "assigned to an agent without a key: nothing to send"
     );
 }
+
+#[test]
+fn a_job_failed_before_submission_is_cancelled_or_expired_after_its_deadline() {
+    let mut w = World::new();
+    w.rec.release = true;
+    assert!(w.next().is_empty(), "not on chain: nothing to release");
+    w.rec.onchain = Some(U256::from(3));
+    assert_eq!(w.next(), [Action::Release]);
+    // Applied on chain: the chain refuses expiry before the deadline, so the job waits for it.
+    w.sched.chain_now = 100;
+    w.outcome(Outcome::WaitUntil(500, false), vec![]);
+    assert!(w.next().is_empty() && w.journal.is_empty());
+    assert!(
+        w.sched.idle(&w.recs()),
+        "a release waiting for its deadline holds nothing up"
+    );
+    w.sched.chain_now = 500;
+    assert_eq!(w.next(), [Action::Release]);
+    w.outcome(Outcome::Expired, vec![]);
+    assert!(w.next().is_empty());
+    assert_eq!((w.rec.finished, w.rec.outcome), (true, Some(false)));
+    assert!(matches!(&w.journal[..], [Entry::Done { step, .. }] if step == "expire"));
+}

@@ -44,6 +44,9 @@ pub(super) struct Rec {
     pub busy: u32,
     /// Validation cannot close before this chain time; `force` once quorum is known to be missing.
     pub finish_wait: Option<(u64, bool)>,
+    /// The engine failed the job before `submit`: it is to be released on chain (cancelled, or
+    /// expired after its deadline) rather than left Applied with escrow and stake locked.
+    pub release: bool,
     /// When the job's previous step ended (for the stage latency figures).
     pub last_step: Option<std::time::Instant>,
 }
@@ -137,15 +140,22 @@ impl MirrorState {
         }
     }
 
-    /// The engine gave up on `job`. Failed before submission, it needs nothing more on chain: the
-    /// on-chain job stays Applied until it expires; nothing the engine does later depends on it.
-    pub fn failed(&mut self, job: JobId) {
-        if let Some(r) = self.recs.get_mut(&job)
-            && !r.submitted
-            && !r.submit_seen
-        {
-            r.finished = true;
+    /// The engine gave up on `job`. Failed before submission, our own job is released on chain
+    /// (cancelled, or expired once its deadline passes; `true`: journal that); an adopted one
+    /// is its employer's to release. Failed after submission, validation settles it as usual.
+    pub fn failed(&mut self, job: JobId) -> bool {
+        let Some(r) = self.recs.get_mut(&job) else {
+            return false;
+        };
+        if r.submitted || r.submit_seen || r.finished || r.cancelled {
+            return false;
         }
+        if r.adopted {
+            r.finished = true;
+            return false;
+        }
+        r.release = true;
+        true
     }
 
     /// Tells the gate what the journal already knows.
@@ -183,6 +193,11 @@ fn replay_done(r: &mut Rec, step: &str) {
             r.outcome = arg.parse().ok();
         }
         "cancel" => r.cancelled = true,
+        "failed" => r.release = true,
+        "expire" => {
+            r.finished = true;
+            r.outcome = Some(false);
+        }
         // `commit:<validator>` and `reveal:<validator>`: the whole step names the validator.
         _ => {
             if let Some(v) = step
@@ -398,18 +413,32 @@ mod tests {
     }
 
     #[test]
-    fn a_job_that_failed_before_submission_needs_nothing_more() {
+    fn a_job_that_failed_before_submission_is_released_unless_adopted() {
         let mut s = MirrorState::default();
         s.recs.entry(JobId(1)).or_default();
         s.recs.entry(JobId(2)).or_default().submit_seen = true;
-        s.failed(JobId(1));
-        s.failed(JobId(2));
-        s.failed(JobId(3));
-        assert!(s.recs[&JobId(1)].finished);
+        s.recs.entry(JobId(4)).or_default().adopted = true;
         assert!(
-            !s.recs[&JobId(2)].finished,
+            s.failed(JobId(1)),
+            "journaled: a restart must still release it"
+        );
+        assert!(!s.failed(JobId(2)));
+        assert!(!s.failed(JobId(3)));
+        assert!(!s.failed(JobId(4)));
+        assert!(s.recs[&JobId(1)].release && !s.recs[&JobId(1)].finished);
+        assert!(
+            !s.recs[&JobId(2)].release && !s.recs[&JobId(2)].finished,
             "submitted work still settles on chain"
         );
         assert!(!s.recs.contains_key(&JobId(3)));
+        assert!(
+            s.recs[&JobId(4)].finished && !s.recs[&JobId(4)].release,
+            "an adopted job is its employer's to release"
+        );
+        let mut r = Rec::default();
+        replay_done(&mut r, "failed");
+        assert!(r.release);
+        replay_done(&mut r, "expire");
+        assert_eq!((r.finished, r.outcome), (true, Some(false)));
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::amount::Amount;
 use crate::domain::commit_reveal::Round;
 use crate::domain::events::{DomainEvent, Name};
 use crate::domain::id_map::IdMap;
-use crate::domain::job::{JobBook, JobId, JobOrigin, JobSpec, JobStatus};
+use crate::domain::job::{Job, JobBook, JobOrigin, JobSpec, JobStatus};
 use crate::domain::ledger::{AccountId, Ledger, STEWARD};
 use crate::domain::resources::{Allowance, ResourceManager};
 use crate::domain::setup::{AgentSetup, WorldSetup};
@@ -199,24 +199,30 @@ impl World {
             }
             out.push(DomainEvent::JobSubmitted { job: job.id, agent });
             if let Some(round) = &job.round {
-                self.round_events(job.id, round, &mut out);
+                self.round_events(job, round, &mut out);
             }
         }
         out
     }
 
-    fn round_events(&self, job: JobId, round: &Round, out: &mut Vec<DomainEvent>) {
-        out.push(DomainEvent::ValidationStarted {
-            job,
-            nonce: round.nonce,
-            committee: round
+    fn round_events(&self, job: &Job, round: &Round, out: &mut Vec<DomainEvent>) {
+        let names = |keep: &dyn Fn(AccountId) -> bool| {
+            round
                 .ballots
                 .iter()
+                .filter(|b| keep(b.validator))
                 .map(|b| self.name_of(b.validator))
-                .collect(),
+                .collect()
+        };
+        out.push(DomainEvent::ValidationStarted {
+            job: job.id,
+            nonce: round.nonce,
+            committee: names(&|_| true),
             commit_deadline_ms: round.commit_deadline_ms,
             reveal_deadline_ms: round.reveal_deadline_ms,
+            conflicted: names(&|v| Some(v) == job.assignee),
         });
+        let job = job.id;
         for b in &round.ballots {
             if let Some(commit_hash) = b.commit {
                 out.push(DomainEvent::ValidationCommitted {

@@ -11,7 +11,9 @@ use rand::seq::IndexedRandom;
 
 impl World {
     /// Picks a committee by lot from bonded validators other than the worker, unless the gate
-    /// supplies one (the chain chose it); waits while the gate holds the commit step.
+    /// supplies one (the chain chose it, and may have seated the worker: the chain's committee is
+    /// followed whole, and the conflict of interest is recorded); waits while the gate holds the
+    /// commit step.
     pub(super) fn start_round(&mut self, id: JobId, gate: &dyn StepGate) {
         if !gate.allows(id, Step::Commit) {
             return;
@@ -27,6 +29,11 @@ impl World {
         committee.sort();
         let (commit_ms, reveal_ms, now) = (p.commit_phase_ms, p.reveal_phase_ms, self.state.now_ms);
         let names = committee.iter().map(|&v| self.name_of(v)).collect();
+        let conflicted = committee
+            .iter()
+            .filter(|&&v| Some(v) == worker)
+            .map(|&v| self.name_of(v))
+            .collect();
         let job = self.state.jobs.get_mut(id).expect("checked above");
         job.validation_rounds += 1;
         let round = Round::new(job.validation_rounds, &committee, now, commit_ms, reveal_ms);
@@ -36,18 +43,25 @@ impl World {
             committee: names,
             commit_deadline_ms: round.commit_deadline_ms,
             reveal_deadline_ms: round.reveal_deadline_ms,
+            conflicted,
         });
         job.round = Some(round);
     }
 
-    /// A committee for job `id` by lot from the bonded validators other than `worker` (or the
-    /// gate's choice among them), if at least a quorum can sit.
+    /// A committee for job `id`: the gate's (the chain's) as it stands, else by lot from the
+    /// bonded validators other than `worker`, if at least a quorum can sit.
     fn draw_committee(
         &mut self,
         id: JobId,
         worker: Option<AccountId>,
         gate: &dyn StepGate,
     ) -> Option<Vec<AccountId>> {
+        if let Some(chosen) = gate.committee(id) {
+            // The chain is the authority for an on-chain job: its committee sits even when it
+            // holds the worker or validators the engine would not pick (a v2 committee is drawn
+            // from the whole pool). Anything else waits for a quorum that never forms.
+            return Some(chosen);
+        }
         let p = &self.state.params;
         // A scratch list kept across rounds: one allocation less per round.
         let mut eligible = std::mem::take(&mut self.eligible);
@@ -67,16 +81,10 @@ impl World {
         let committee: Vec<AccountId> = if size < p.quorum as usize {
             Vec::new()
         } else {
-            match gate.committee(id) {
-                Some(chosen) => chosen
-                    .into_iter()
-                    .filter(|v| eligible.contains(v))
-                    .collect(),
-                None => eligible
-                    .choose_multiple(&mut self.state.rng, size)
-                    .copied()
-                    .collect(),
-            }
+            eligible
+                .choose_multiple(&mut self.state.rng, size)
+                .copied()
+                .collect()
         };
         self.eligible = eligible;
         (committee.len() >= p.quorum as usize).then_some(committee)
