@@ -40,6 +40,19 @@ fn reverted(e: &TxError, what: &str) -> bool {
     matches!(e, TxError::Reverted { reason, .. } if reason.contains(what))
 }
 
+/// A selection refused because too few validators are eligible now (ours names the count; the
+/// reference says `InsufficientValidators()` when bans thin the pool, `InsufficientStake()` when
+/// members' stake is locked on other committees): wait for jobs to settle or bans to end.
+fn too_few_validators(e: &TxError) -> bool {
+    [
+        "NotEnoughEligible",
+        "InsufficientValidators",
+        "InsufficientStake",
+    ]
+    .iter()
+    .any(|name| reverted(e, name))
+}
+
 impl<C: ChainWrites> Ctx<C> {
     pub async fn perform(self, action: Action) -> Outcome {
         match self.try_perform(action).await {
@@ -197,13 +210,13 @@ impl<C: ChainWrites> Ctx<C> {
         if let Some(wait) = self.select_dry_run(&call).await? {
             return Ok(wait);
         }
-        let (vm, poster) = (self.validation_module, self.rec.poster);
+        let (vm, caller) = (self.validation_module, self.select_caller());
         let input = call.abi_encode().into();
         match self
             .chain
             .send(
                 "selectValidators",
-                poster,
+                caller,
                 vm,
                 input,
                 Gas::Fixed(SELECT_GAS),
@@ -223,9 +236,7 @@ impl<C: ChainWrites> Ctx<C> {
                 Ok(Outcome::NotYetSelected { too_early: true })
             }
             // Another selection of the same block took the free validators.
-            Err(e) if reverted(&e, "NotEnoughEligible") => {
-                Ok(Outcome::NotYetSelected { too_early: false })
-            }
+            Err(e) if too_few_validators(&e) => Ok(Outcome::NotYetSelected { too_early: false }),
             Err(e) => Err(e.into()),
         }
     }
@@ -233,6 +244,16 @@ impl<C: ChainWrites> Ctx<C> {
     /// A dry run first: the fixed gas limit would otherwise hide the revert reason. Selection
     /// needs a block after the submit's; on the devnet one is mined for it, only when the dry
     /// run says so. Returns why selection must wait, if it must.
+    /// Who calls `selectValidators`: the poster, and the agent at every other try. The reference
+    /// answers a call from the sole entropy contributor with a reset that names the caller the
+    /// sole contributor again, so one address alone would reset for ever.
+    fn select_caller(&self) -> Address {
+        match self.rec.agent {
+            Some(agent) if self.rec.select_tries % 2 == 1 => agent,
+            _ => self.rec.poster,
+        }
+    }
+
     async fn select_dry_run(
         &self,
         call: &ValidationModule::selectValidatorsCall,
@@ -244,7 +265,7 @@ impl<C: ChainWrites> Ctx<C> {
                 .chain
                 .dry_run(
                     "selectValidators",
-                    self.rec.poster,
+                    self.select_caller(),
                     self.validation_module,
                     input,
                 )
@@ -258,7 +279,7 @@ impl<C: ChainWrites> Ctx<C> {
                     self.chain.mine(1).await?;
                     mined = true;
                 }
-                Err(e) if reverted(&e, "NotEnoughEligible") => {
+                Err(e) if too_few_validators(&e) => {
                     return Ok(Some(Outcome::NotYetSelected { too_early: false }));
                 }
                 Err(e) => return Err(e.into()),

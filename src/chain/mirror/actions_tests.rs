@@ -154,6 +154,26 @@ fn selection_too_early_mines_one_block_on_the_devnet_only() {
     assert_eq!(run(&short, Action::Select), no_stake);
     let raced = revert("selectValidators", "NotEnoughEligible()");
     assert_eq!(run(&raced, Action::Select), no_stake);
+    // The reference's words for the same: bans thinned the pool, or stake is locked elsewhere.
+    for reason in ["InsufficientValidators()", "InsufficientStake()"] {
+        let short = FakeChain::with(|f| f.dry_reverts = vec![reason.into()].into());
+        assert_eq!(run(&short, Action::Select), no_stake, "{reason}");
+    }
+}
+
+#[test]
+fn a_selection_that_selected_nobody_is_tried_next_by_another_address() {
+    let chain = FakeChain::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for (tries, caller) in [(0, POSTER), (1, AGENT), (2, POSTER)] {
+        let mut c = ctx(&chain, false);
+        c.rec.select_tries = tries;
+        let out = rt.block_on(c.perform(Action::Select));
+        assert_eq!(out, Outcome::NotYetSelected { too_early: true });
+        assert_eq!(chain.get().sent.last(), Some(&("selectValidators", caller)));
+    }
 }
 
 #[test]

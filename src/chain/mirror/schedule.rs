@@ -410,6 +410,7 @@ impl Schedule {
                 r.reveal_wanted.remove(&v);
             }
             Outcome::WaitUntil(at, force) => r.finish_wait = Some((at, force)),
+            Outcome::NotYetSelected { too_early: true } => r.select_tries += 1,
             Outcome::NotYetSelected { too_early: false } => {
                 self.select_blocked = Some(Instant::now() + SELECT_RETRY);
                 if self

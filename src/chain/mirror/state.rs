@@ -47,6 +47,8 @@ pub(super) struct Rec {
     /// The engine failed the job before `submit`: it is to be released on chain (cancelled, or
     /// expired after its deadline) rather than left Applied with escrow and stake locked.
     pub release: bool,
+    /// `selectValidators` calls that selected nobody yet (too early, or a reset).
+    pub select_tries: u32,
     /// When the job's previous step ended (for the stage latency figures).
     pub last_step: Option<std::time::Instant>,
 }
@@ -147,8 +149,8 @@ impl MirrorState {
         let Some(r) = self.recs.get_mut(&job) else {
             return false;
         };
-        if r.submitted || r.submit_seen || r.finished || r.cancelled {
-            return false;
+        if r.release || r.submitted || r.submit_seen || r.finished || r.cancelled {
+            return false; // told before (a job error is followed by its failure), or settles
         }
         if r.adopted {
             r.finished = true;
@@ -422,6 +424,7 @@ mod tests {
             s.failed(JobId(1)),
             "journaled: a restart must still release it"
         );
+        assert!(!s.failed(JobId(1)), "said once");
         assert!(!s.failed(JobId(2)));
         assert!(!s.failed(JobId(3)));
         assert!(!s.failed(JobId(4)));
