@@ -11,6 +11,7 @@ export const CONTRACTS = [
   "IdentityRegistry",
   "SystemPause",
   "CheckpointRegistry",
+  "DisputeModule",
 ];
 
 const [outDir, destDir] = process.argv.slice(2);

@@ -35,6 +35,7 @@ pub async fn devnet(agents: usize, validators: usize) -> eyre::Result<BenchDevne
         validators_per_job: 4,
         required_approvals: 3,
         validator_slashing_pct: 5,
+        dispute_window_s: 300,
     };
     let options = DevnetOptions {
         anvil: None,

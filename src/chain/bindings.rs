@@ -45,3 +45,9 @@ sol!(
     CheckpointRegistry,
     "contracts-abi/CheckpointRegistry.json"
 );
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    DisputeModule,
+    "contracts-abi/DisputeModule.json"
+);

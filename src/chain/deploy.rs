@@ -2,8 +2,8 @@
 //! `contracts/README.md` ("Deployment and wiring") step by step.
 
 use super::bindings::{
-    AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause,
-    ValidationModule,
+    AGIALPHA, CheckpointRegistry, DisputeModule, IdentityRegistry, JobRegistry, StakeManager,
+    SystemPause, ValidationModule,
 };
 use super::keys::Keys;
 use super::manifest::Deployment;
@@ -32,6 +32,9 @@ pub struct DevnetParams {
     /// keep the stake the engine's do (at the contracts' default of 50 %, two faults emptied a
     /// validator on chain while the engine still seated it, and selection waited for ever).
     pub validator_slashing_pct: u64,
+    /// Seconds between governance opening a dispute record and resolving it (the reference's
+    /// default is a day; the devnet's clock jumps windows, so it takes one of those).
+    pub dispute_window_s: u64,
 }
 
 const WEI: u128 = 1_000_000_000_000_000_000;
@@ -131,13 +134,15 @@ async fn create_contracts(hub: &TxHub, owner: Address) -> Result<Deployment> {
         identity_registry: identity,
         system_pause: Address::ZERO,
         checkpoint_registry: None,
+        dispute_module: None,
         owner,
     };
     create_registry_and_periphery(hub, &mut d).await?;
     Ok(d)
 }
 
-/// The JobRegistry, SystemPause and CheckpointRegistry, which need the core modules' addresses.
+/// The JobRegistry, SystemPause, DisputeModule and CheckpointRegistry, which need the core
+/// modules' addresses.
 async fn create_registry_and_periphery(hub: &TxHub, d: &mut Deployment) -> Result<()> {
     let owner = d.owner;
     let args = JobRegistry::constructorCall {
@@ -168,6 +173,13 @@ async fn create_registry_and_periphery(hub: &TxHub, d: &mut Deployment) -> Resul
         args.abi_encode(),
     );
     d.checkpoint_registry = Some(checkpoints.await?);
+    let args = DisputeModule::constructorCall {
+        registry: d.job_registry,
+        initialOwner: owner,
+    };
+    let code = &DisputeModule::BYTECODE;
+    let disputes = create(hub, owner, "deploy DisputeModule", code, args.abi_encode());
+    d.dispute_module = Some(disputes.await?);
     Ok(())
 }
 
@@ -230,6 +242,20 @@ fn wiring(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
             ValidationModule::setPauserCall { newPauser: pauser }.abi_encode(),
         ),
     ];
+    if let Some(dm) = d.dispute_module {
+        let set = JobRegistry::setDisputeModuleCall { module: dm };
+        calls.push(owner_call(
+            d,
+            "wire JobRegistry.setDisputeModule",
+            jr,
+            set.abi_encode(),
+        ));
+        let window = DisputeModule::setDisputeWindowCall {
+            window: U256::from(p.dispute_window_s),
+        };
+        let label = "DisputeModule.setDisputeWindow";
+        calls.push(owner_call(d, label, dm, window.abi_encode()));
+    }
     if let Some(checkpoints) = d.checkpoint_registry {
         let attestor = CheckpointRegistry::setAttestorCall {
             attestor: d.owner,
@@ -425,6 +451,7 @@ mod tests {
             validators_per_job: 3,
             required_approvals: 2,
             validator_slashing_pct: 5,
+            dispute_window_s: 300,
         }
     }
 

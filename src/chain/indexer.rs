@@ -566,6 +566,7 @@ mod tests {
             identity_registry: Address::repeat_byte(0x14),
             system_pause: Address::repeat_byte(0x15),
             checkpoint_registry: Some(Address::repeat_byte(0x16)),
+            dispute_module: None,
             owner: Address::repeat_byte(0x17),
         }
     }

@@ -18,6 +18,10 @@ pub struct Deployment {
     /// Ours, not part of AGI Jobs v2: a deployment without one has attestation off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_registry: Option<Address>,
+    /// The v2 DisputeModule, when the deployment has one: disputed jobs are resolved through it
+    /// (a JobRegistry that names one accepts `resolveDispute` from nobody else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute_module: Option<Address>,
     /// Governance (owner) of every module.
     pub owner: Address,
 }

@@ -174,6 +174,7 @@ fn params(config: &Config) -> crate::chain::deploy::DevnetParams {
         validator_slashing_pct: (config.validators.penalty_ratio * 100.0)
             .round()
             .clamp(0.0, 100.0) as u64,
+        dispute_window_s: 300,
     }
 }
 

@@ -4,7 +4,7 @@
 use super::chain_io::{ChainWrites, Sent};
 use super::schedule::{Action, Outcome, Windows};
 use super::state::Rec;
-use crate::chain::bindings::{JobRegistry, ValidationModule};
+use crate::chain::bindings::{DisputeModule, JobRegistry, ValidationModule};
 use crate::chain::commit_hash::{commit_hash, domain_separator};
 use crate::chain::tx::{Gas, TxError};
 use alloy::eips::BlockNumberOrTag;
@@ -30,6 +30,9 @@ pub(super) struct Ctx<C> {
     pub validation_module: Address,
     /// Governance: resolves disputes.
     pub owner: Address,
+    /// The deployment's DisputeModule, through which governance resolves disputes (without one,
+    /// our registry takes governance's `resolveDispute` directly).
+    pub dispute_module: Option<Address>,
     pub devnet: bool,
     pub windows: Windows,
     pub rec: Rec,
@@ -343,7 +346,10 @@ impl<C: ChainWrites> Ctx<C> {
         {
             Ok(_) => Ok(Outcome::Revealed(v)),
             Err(e) if reverted(&e, "AlreadyRevealed") => Ok(Outcome::Revealed(v)),
-            Err(e) if reverted(&e, "RevealPhaseNotOpen") => Ok(Outcome::NotYet),
+            // Ours says the reveal phase is not open; the reference, that the commit one is.
+            Err(e) if reverted(&e, "RevealPhaseNotOpen") || reverted(&e, "CommitPhaseActive") => {
+                Ok(Outcome::NotYet)
+            }
             Err(e) if reverted(&e, "RevealPhaseClosed") => Ok(Outcome::Missed(v)),
             Err(e) => Err(e.into()),
         }
@@ -359,14 +365,10 @@ impl<C: ChainWrites> Ctx<C> {
         {
             return Ok(wait);
         }
-        if self.state(id).await? == STATE_DISPUTED {
-            // Validators rejected the work (or quorum failed): governance resolves for the employer.
-            let call = JobRegistry::resolveDisputeCall {
-                jobId: id,
-                employerWins: true,
-            };
-            self.send_to_registry("resolveDispute", self.owner, call.abi_encode())
-                .await?;
+        if self.state(id).await? == STATE_DISPUTED
+            && let Some(wait) = self.resolve_dispute(id).await?
+        {
+            return Ok(wait);
         }
         if self.state(id).await? == STATE_COMPLETED {
             let call = JobRegistry::finalizeCall { jobId: id };
@@ -377,6 +379,66 @@ impl<C: ChainWrites> Ctx<C> {
             (STATE_FINALIZED, success) => Ok(Outcome::Finished(success)),
             _ => Ok(Outcome::NotYet),
         }
+    }
+
+    /// Validators rejected the work (or quorum failed): governance resolves for the employer. On
+    /// v2 that is the DisputeModule's path: open a record, wait its window, resolve; returns
+    /// until when to wait while the window runs.
+    async fn resolve_dispute(&self, id: U256) -> eyre::Result<Option<Outcome>> {
+        let Some(dm) = self.dispute_module else {
+            let call = JobRegistry::resolveDisputeCall {
+                jobId: id,
+                employerWins: true,
+            };
+            self.send_to_registry("resolveDispute", self.owner, call.abi_encode())
+                .await?;
+            return Ok(None);
+        };
+        let (mut raised_at, window) = self.chain.dispute(dm, id).await?;
+        if raised_at == 0 {
+            let call = DisputeModule::raiseGovernanceDisputeCall {
+                jobId: id,
+                reason: "validation did not approve the work".into(),
+            };
+            let input = call.abi_encode().into();
+            match self
+                .chain
+                .send(
+                    "DisputeModule.raiseGovernanceDispute",
+                    self.owner,
+                    dm,
+                    input,
+                    Gas::Estimate,
+                )
+                .await
+            {
+                Ok(sent) => raised_at = self.chain.block_time(sent.block.into()).await?,
+                // Raised by someone else meanwhile: its record holds the time.
+                Err(e) if reverted(&e, "disputed") => {
+                    raised_at = self.chain.dispute(dm, id).await?.0
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let now = self.chain.block_time(BlockNumberOrTag::Latest).await?;
+        if now < raised_at + window {
+            return Ok(Some(Outcome::WaitUntil(raised_at + window, false)));
+        }
+        let call = DisputeModule::resolveDisputeCall {
+            jobId: id,
+            employerWins: true,
+        };
+        let input = call.abi_encode().into();
+        self.chain
+            .send(
+                "DisputeModule.resolveDispute",
+                self.owner,
+                dm,
+                input,
+                Gas::Estimate,
+            )
+            .await?;
+        Ok(None)
     }
 
     /// Validation's `finalize` (or `forceFinalize`) by the employer; returns until when to wait

@@ -21,6 +21,7 @@ fn ctx(chain: &FakeChain, devnet: bool) -> Ctx<FakeChain> {
         job_registry: Address::repeat_byte(0xaa),
         validation_module: Address::repeat_byte(0xbb),
         owner: OWNER,
+        dispute_module: None,
         devnet,
         windows: WINDOWS,
         rec,
@@ -316,4 +317,54 @@ fn release_cancels_an_open_job_and_expires_an_applied_one_only_after_its_deadlin
     let settled = FakeChain::with(|f| f.meta = (STATE_FINALIZED, false));
     assert_eq!(run(&settled, Action::Release), Outcome::Expired);
     assert!(settled.sent().is_empty());
+}
+
+#[test]
+fn a_disputed_job_goes_through_the_dispute_module_and_its_window() {
+    const DM: Address = Address::repeat_byte(0xdd);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let finish = |chain: &FakeChain| {
+        let mut c = ctx(chain, false);
+        c.dispute_module = Some(DM);
+        rt.block_on(c.perform(Action::Finish { force: false }))
+    };
+    // No record yet: governance opens one, and the job waits for the window.
+    let fresh = FakeChain::with(|f| {
+        f.meta = (STATE_DISPUTED, false);
+        f.dispute = (0, 300);
+        f.time = 1_000;
+    });
+    assert_eq!(finish(&fresh), Outcome::WaitUntil(1_300, false));
+    assert_eq!(
+        fresh.get().sent,
+        [("DisputeModule.raiseGovernanceDispute", OWNER)]
+    );
+    // Window not over: nothing is sent.
+    let early = FakeChain::with(|f| {
+        f.meta = (STATE_DISPUTED, false);
+        f.dispute = (1_000, 300);
+        f.time = 1_200;
+    });
+    assert_eq!(finish(&early), Outcome::WaitUntil(1_300, false));
+    assert!(early.sent().is_empty());
+    // Window over: resolved for the employer, then finalized by the employer.
+    let due = FakeChain::with(|f| {
+        f.meta = (STATE_DISPUTED, false);
+        f.dispute = (1_000, 300);
+        f.time = 1_300;
+        f.moves
+            .insert("DisputeModule.resolveDispute", (STATE_COMPLETED, false));
+        f.moves
+            .insert("JobRegistry.finalize", (STATE_FINALIZED, false));
+    });
+    assert_eq!(finish(&due), Outcome::Finished(false));
+    assert_eq!(
+        due.get().sent,
+        [
+            ("DisputeModule.resolveDispute", OWNER),
+            ("JobRegistry.finalize", POSTER)
+        ]
+    );
 }

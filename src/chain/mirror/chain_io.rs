@@ -2,7 +2,7 @@
 //! traits. `HubChain` implements them over the transaction layer; the unit tests implement them
 //! with a fake chain, so the actions' decisions run without anvil.
 
-use crate::chain::bindings::{JobRegistry, ValidationModule};
+use crate::chain::bindings::{DisputeModule, JobRegistry, ValidationModule};
 use crate::chain::manifest::Deployment;
 use crate::chain::tx::{Gas, TxError, TxHub};
 use alloy::eips::BlockNumberOrTag;
@@ -18,6 +18,13 @@ pub(super) trait ChainReads: Send + Sync {
     fn meta(&self, id: U256) -> impl Future<Output = eyre::Result<(u8, bool)>> + Send;
     /// The job's deadline (chain time, seconds).
     fn deadline(&self, id: U256) -> impl Future<Output = eyre::Result<u64>> + Send;
+    /// The DisputeModule's record of job `id`: when it was raised (0: no open record), and the
+    /// module's dispute window.
+    fn dispute(
+        &self,
+        module: Address,
+        id: U256,
+    ) -> impl Future<Output = eyre::Result<(u64, u64)>> + Send;
     /// The job's committee (empty before selection).
     fn committee(&self, id: U256) -> impl Future<Output = eyre::Result<Vec<Address>>> + Send;
     /// The nonce every commit hash of the job binds.
@@ -144,6 +151,19 @@ impl ChainReads for HubChain {
         let packed = JobRegistry::jobsCall::abi_decode_returns(&out)?.packedMetadata;
         let low = packed.as_limbs()[0];
         Ok(((low & 0b111) as u8, low & 0b1000 != 0))
+    }
+
+    async fn dispute(&self, module: Address, id: U256) -> eyre::Result<(u64, u64)> {
+        let record = self
+            .read_typed("disputes", module, DisputeModule::disputesCall(id))
+            .await?;
+        let window = self
+            .read_typed("disputeWindow", module, DisputeModule::disputeWindowCall {})
+            .await?;
+        Ok((
+            record.raisedAt,
+            u64::try_from(window).unwrap_or(u64::MAX / 4),
+        ))
     }
 
     /// Bits 77–140 of the packed metadata (the v2 layout).

@@ -30,6 +30,8 @@ pub(super) struct Fake {
     pub meta: (u8, bool),
     /// The job's deadline.
     pub deadline: u64,
+    /// The DisputeModule's record (raised at; 0 = none) and window; a raise opens it now.
+    pub dispute: (u64, u64),
     pub committee: Vec<Address>,
     /// The latest block's timestamp (every block has it).
     pub time: u64,
@@ -75,6 +77,10 @@ impl ChainReads for FakeChain {
 
     async fn deadline(&self, _id: U256) -> eyre::Result<u64> {
         Ok(self.get().deadline)
+    }
+
+    async fn dispute(&self, _module: Address, _id: U256) -> eyre::Result<(u64, u64)> {
+        Ok(self.get().dispute)
     }
 
     async fn committee(&self, _id: U256) -> eyre::Result<Vec<Address>> {

@@ -1,6 +1,7 @@
-//! Nothing is left silently stuck on chain: a job the engine failed before `submit` is released
-//! (cancelled, or expired once its deadline passes), and a job that stands still on chain past
-//! its windows is reported by `reconcile` as stalled until the mirror moves it again.
+//! Nothing is left silently stuck on chain: rejected work goes through the v2 dispute path, a job
+//! the engine failed before `submit` is released (cancelled, or expired once its deadline passes),
+//! and a job that stands still on chain past its windows is reported by `reconcile` as stalled
+//! until the mirror moves it again.
 
 mod common;
 
@@ -136,4 +137,47 @@ fn a_job_standing_still_on_chain_is_stalled_until_the_mirror_moves_it() {
     let out = net.omega(&["reconcile", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(stalled(&report), 0, "{report:#}");
+}
+
+#[test]
+fn rejected_work_is_resolved_through_the_dispute_module() {
+    // Every agent's work is bad: validators reject it and the chain leaves each job Disputed.
+    let net = Sandbox::new(|c| {
+        for a in c["agents"].as_array_mut().unwrap() {
+            a["bad_work_rate"] = 1.0.into();
+        }
+    });
+    net.ok(&["run", "--cycles", "120"]);
+    let d = net.deployment();
+    let dm = d
+        .dispute_module
+        .expect("the devnet deploys a DisputeModule");
+    let (raised, resolved) = runtime().block_on(async {
+        use alloy::providers::Provider;
+        use alloy::rpc::types::Filter;
+        use alloy::sol_types::SolEvent;
+        use omega::chain::bindings::DisputeModule as Dm;
+        let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+        let logs = |sig| {
+            let filter = Filter::new().address(dm).event_signature(sig).from_block(0);
+            let p = p.clone();
+            async move { p.get_logs(&filter).await.unwrap().len() }
+        };
+        (
+            logs(Dm::DisputeRaised::SIGNATURE_HASH).await,
+            logs(Dm::DisputeResolved::SIGNATURE_HASH).await,
+        )
+    });
+    assert!(raised > 0, "no dispute raised\n{}", net.log());
+    assert!(resolved > 0, "no dispute resolved\n{}", net.log());
+    let finished = onchain_with_step(&net, "finish:false");
+    assert!(!finished.is_empty(), "no rejected job finalized on chain");
+    assert!(
+        states(&net, &finished)
+            .iter()
+            .all(|s| *s == STATE_FINALIZED)
+    );
+    let log = net.log();
+    assert!(!log.contains("detached"), "{log}");
+    net.ok(&["reconcile"]);
 }
