@@ -36,6 +36,8 @@ pub async fn devnet(agents: usize, validators: usize) -> eyre::Result<BenchDevne
         required_approvals: 3,
         validator_slashing_pct: 5,
         dispute_window_s: 300,
+        ban_blocks: 0,
+        min_revealers: 1,
     };
     let options = DevnetOptions {
         anvil: None,

@@ -35,6 +35,10 @@ pub struct DevnetParams {
     /// Seconds between governance opening a dispute record and resolving it (the reference's
     /// default is a day; the devnet's clock jumps windows, so it takes one of those).
     pub dispute_window_s: u64,
+    /// Blocks a validator who missed a reveal is banned from committees (0: no bans).
+    pub ban_blocks: u64,
+    /// Reveals a round needs at least (with `revealQuorumPct` 67), capped at the committee size.
+    pub min_revealers: u64,
 }
 
 const WEI: u128 = 1_000_000_000_000_000_000;
@@ -302,10 +306,15 @@ fn parameters(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
     let slashing = ValidationModule::setValidatorSlashingPctCall {
         pct: U256::from(p.validator_slashing_pct),
     };
-    // The engine bans nobody: a non-revealer pays its penalty but stays in the pool.
+    // The friendly devnet bans nobody (the engine bans nobody): a non-revealer pays its penalty
+    // but stays in the pool. The reference profile bans, as v2 does.
     let penalty = ValidationModule::setNonRevealPenaltyCall {
         penaltyBps: U256::from(p.validator_slashing_pct * 100),
-        banBlocks_: U256::ZERO,
+        banBlocks_: U256::from(p.ban_blocks),
+    };
+    let quorum = ValidationModule::setRevealQuorumCall {
+        pct: U256::from(67),
+        minRevealers_: U256::from(p.min_revealers),
     };
     vec![
         owner_call(
@@ -343,6 +352,12 @@ fn parameters(d: &Deployment, keys: &Keys, p: &DevnetParams) -> Vec<Call> {
             "ValidationModule.setNonRevealPenalty",
             vm,
             penalty.abi_encode(),
+        ),
+        owner_call(
+            d,
+            "ValidationModule.setRevealQuorum",
+            vm,
+            quorum.abi_encode(),
         ),
     ]
 }
@@ -452,6 +467,8 @@ mod tests {
             required_approvals: 2,
             validator_slashing_pct: 5,
             dispute_window_s: 300,
+            ban_blocks: 0,
+            min_revealers: 1,
         }
     }
 

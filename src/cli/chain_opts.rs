@@ -391,6 +391,7 @@ fn actors(world: &World, keys: &Keys) -> Actors {
     Actors {
         by_account,
         owner: keys.owner.address(),
+        validators: keys.validators.iter().map(|k| k.address()).collect(),
     }
 }
 

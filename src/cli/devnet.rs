@@ -31,6 +31,23 @@ pub struct AnvilArgs {
     /// <reports>/devnet/anvil.json, which later commands read).
     #[arg(long, env = "OMEGA_DEVNET_PORT", default_value_t = anvil::DEFAULT_PORT)]
     pub port: u16,
+    /// How the contracts are set up when the devnet is deployed (a fresh reports folder, or
+    /// after `omega devnet reset`): the friendly defaults, or the reference v2 deployment's rules.
+    #[arg(long, env = "OMEGA_DEVNET_PROFILE", value_enum, default_value_t = Profile::Friendly)]
+    pub profile: Profile,
+}
+
+/// The devnet's deploy-time settings. The bridge depends on neither: its tests run both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// No bans; a wrong vote or a missed reveal costs the engine's `penalty_ratio` of the stake;
+    /// one reveal makes a quorum (the committee's approvals still decide).
+    #[default]
+    Friendly,
+    /// The reference v2 rules: validators who miss a reveal are banned (100 blocks here, 7,200
+    /// there), a wrong vote costs 50 % of the validator stake, a committee of 3 needs all 3
+    /// reveals (67 %, at least 3), and a dispute waits its window (300 s here, a day there).
+    Reference,
 }
 
 #[derive(Args, Debug)]
@@ -106,7 +123,7 @@ pub async fn up(
     let options = DevnetOptions {
         anvil: a.anvil.as_deref(),
         port: a.port,
-        params: params(config),
+        params: params(config, a.profile),
         agents,
         validators,
     };
@@ -161,8 +178,8 @@ async fn block_building(devnet: &DevnetPaths, rpc_url: &str) -> Result<String> {
     })
 }
 
-fn params(config: &Config) -> crate::chain::deploy::DevnetParams {
-    crate::chain::deploy::DevnetParams {
+fn params(config: &Config, profile: Profile) -> crate::chain::deploy::DevnetParams {
+    let friendly = crate::chain::deploy::DevnetParams {
         employer_tokens: config.resource_manager.token_supply as u128,
         member_tokens: 50_000_000,
         agent_stake: 1_000,
@@ -175,8 +192,25 @@ fn params(config: &Config) -> crate::chain::deploy::DevnetParams {
             .round()
             .clamp(0.0, 100.0) as u64,
         dispute_window_s: 300,
+        ban_blocks: 0,
+        min_revealers: 1,
+    };
+    match profile {
+        Profile::Friendly => friendly,
+        Profile::Reference => crate::chain::deploy::DevnetParams {
+            validators_per_job: 3,
+            required_approvals: 2,
+            validator_slashing_pct: 50,
+            ban_blocks: REFERENCE_BAN_BLOCKS,
+            min_revealers: 3,
+            ..friendly
+        },
     }
 }
+
+/// The reference bans for 7,200 blocks; the devnet mines on demand, so a ban here is shorter
+/// (the mirror mines past it while selection waits) to keep a run moving.
+const REFERENCE_BAN_BLOCKS: u64 = 100;
 
 async fn status(devnet: &DevnetPaths, json: bool) -> Result<()> {
     let process = anvil::running(devnet);

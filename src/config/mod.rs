@@ -65,6 +65,9 @@ pub struct AgentConfig {
     /// Chance that work fails outright, before submission (default by role), for drills and tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_rate: Option<f64>,
+    /// Chance that a validator, having committed, never reveals (default by role), for drills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_reveal_rate: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -267,6 +270,7 @@ impl Config {
             for (key, rate) in [
                 ("bad_work_rate", a.bad_work_rate),
                 ("error_rate", a.error_rate),
+                ("non_reveal_rate", a.non_reveal_rate),
             ] {
                 if rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
                     return Err(format!("agents[{}].{key} must be between 0 and 1", a.name));

@@ -90,6 +90,9 @@ impl Config {
                 if let Some(rate) = a.error_rate {
                     behaviour.error_rate = rate.clamp(0.0, 1.0);
                 }
+                if let Some(rate) = a.non_reveal_rate {
+                    behaviour.non_reveal_rate = rate.clamp(0.0, 1.0);
+                }
                 out.push(AgentProfile {
                     id: AccountId(out.len() as u32 + 1),
                     name,

@@ -80,7 +80,7 @@ impl HubChain {
     }
 
     /// A typed view call: `call` to `to`, its return value decoded.
-    async fn read_typed<C: SolCall>(
+    pub(super) async fn read_typed<C: SolCall>(
         &self,
         label: &str,
         to: Address,

@@ -22,6 +22,7 @@ mod chain_io;
 #[cfg(test)]
 mod fake_chain;
 mod ingest;
+mod keeper;
 mod recovery;
 mod schedule;
 mod state;
@@ -52,6 +53,8 @@ pub struct Actors {
     /// Address of each engine account (index = AccountId); account 0 is the steward/employer.
     pub by_account: Vec<Address>,
     pub owner: Address,
+    /// Our validators' addresses (the devnet keeps their stake above the minimum).
+    pub validators: Vec<Address>,
 }
 
 impl Actors {
@@ -161,6 +164,7 @@ impl ChainMirror {
             sched: Schedule::new(windows),
             view: view.clone(),
             stats: stats.clone(),
+            keeper: Default::default(),
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {

@@ -32,6 +32,7 @@ pub(super) struct Worker {
     pub sched: Schedule,
     pub view: Arc<Mutex<View>>,
     pub stats: Arc<MirrorStats>,
+    pub keeper: super::keeper::Keeper,
 }
 
 /// A finished action, with its timings.
@@ -235,6 +236,11 @@ impl Worker {
         if let Some(target) = self.sched.warp_target(&self.state.recs) {
             self.chain.hub.warp(target - self.sched.chain_now).await?;
             self.sched.chain_now = target;
+        }
+        if self.sched.selection_waits() {
+            self.keeper
+                .keep(&self.chain, &self.actors.validators)
+                .await?;
         }
         Ok(())
     }
