@@ -32,11 +32,39 @@ pub struct TaskRecord {
     pub taken: bool,
     /// The rules refused the job.
     pub refused: bool,
+    /// The validators' revealed votes on the job, every round.
+    pub votes: Vec<Vote>,
+    /// (approvals, rejections) of the round that completed it.
+    pub tally: Option<(u32, u32)>,
+}
+
+impl TaskRecord {
+    pub fn new(context_id: String, message: Message) -> TaskRecord {
+        TaskRecord {
+            context_id,
+            message,
+            job: None,
+            taken: false,
+            refused: false,
+            votes: Vec::new(),
+            tally: None,
+        }
+    }
+}
+
+/// One revealed vote, for the verdict (a job's round is gone once it settles).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Vote {
+    pub validator: String,
+    pub approve: bool,
+    pub round: u32,
 }
 
 #[derive(Default)]
 pub struct Book {
     tasks: HashMap<String, TaskRecord>,
+    /// Task ids by job, once posted.
+    by_job: HashMap<JobId, String>,
     queue: Vec<(String, ExternalInput)>,
 }
 
@@ -86,7 +114,8 @@ impl EventSink for A2aSink {
     }
 
     fn deliver(&mut self, _cycle: u64, _now_ms: u64, events: &[DomainEvent]) -> eyre::Result<()> {
-        let mut book = self.0.lock().expect("a2a book");
+        let mut guard = self.0.lock().expect("a2a book");
+        let book = &mut *guard;
         for e in events {
             if let DomainEvent::JobPosted {
                 job,
@@ -97,6 +126,30 @@ impl EventSink for A2aSink {
                 && let Some(t) = book.tasks.get_mut(id)
             {
                 t.job = Some(*job);
+                book.by_job.insert(*job, id.to_string());
+                continue;
+            }
+            let Some(job) = e.job() else { continue };
+            let Some(t) = (book.by_job.get(&job)).and_then(|id| book.tasks.get_mut(id)) else {
+                continue;
+            };
+            match e {
+                DomainEvent::ValidatorVote {
+                    validator,
+                    approve,
+                    nonce,
+                    ..
+                } => t.votes.push(Vote {
+                    validator: validator.to_string(),
+                    approve: *approve,
+                    round: *nonce,
+                }),
+                DomainEvent::JobCompleted {
+                    approvals,
+                    rejections,
+                    ..
+                } => t.tally = Some((*approvals, *rejections)),
+                _ => {}
             }
         }
         Ok(())
@@ -120,16 +173,10 @@ mod tests {
     use crate::domain::job::Skills;
 
     fn record() -> TaskRecord {
-        TaskRecord {
-            context_id: "ctx".into(),
-            message: serde_json::from_value(serde_json::json!(
-                {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}
-            ))
-            .unwrap(),
-            job: None,
-            taken: false,
-            refused: false,
-        }
+        let message = serde_json::json!(
+            {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "hi"}]}
+        );
+        TaskRecord::new("ctx".into(), serde_json::from_value(message).unwrap())
     }
 
     fn adopt(reference: String) -> ExternalInput {
@@ -163,11 +210,20 @@ mod tests {
             skills: Skills::from(vec!["x".to_string()]),
             external: Some(reference("a")),
         };
-        sink.deliver(1, 0, &[posted]).unwrap();
+        let vote = DomainEvent::ValidatorVote {
+            job: JobId(7),
+            nonce: 1,
+            validator: Name::intern("SentinelValidator-1"),
+            approve: true,
+            valid: true,
+        };
+        sink.deliver(1, 0, &[posted, vote]).unwrap();
         sink.tick(0);
         let b = book.lock().unwrap();
         let (a, bb) = (b.get("a").unwrap(), b.get("b").unwrap());
         assert_eq!((a.job, a.refused), (Some(JobId(7)), false));
         assert_eq!((bb.job, bb.refused), (None, true));
+        assert_eq!(a.votes.len(), 1);
+        assert!(a.votes[0].approve && bb.votes.is_empty());
     }
 }

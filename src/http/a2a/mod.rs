@@ -235,13 +235,7 @@ fn send_message(ctx: &HttpContext, svc: &A2aService, raw: Value) -> Result<Value
         reward: job.reward,
         skills: job.skills,
     };
-    let record = book::TaskRecord {
-        context_id: context_id.clone(),
-        message: message.clone(),
-        job: None,
-        taken: false,
-        refused: false,
-    };
+    let record = book::TaskRecord::new(context_id.clone(), message.clone());
     svc.book
         .lock()
         .expect("a2a book")

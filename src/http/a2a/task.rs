@@ -57,7 +57,7 @@ pub async fn build(
         _ => Vec::new(),
     };
     let (state, note, artifacts) = match (&job, &record) {
-        (Some(job), _) => progress(ctx, &view.state, job).await,
+        (Some(job), _) => progress(ctx, &view.state, job, record.as_ref()).await,
         (None, Some(r)) if r.refused => (
             TaskState::TaskStateRejected,
             Some("the engine refused the job (the steward cannot front its escrow now, or the rules refused it); see the run's log".to_string()),
@@ -85,6 +85,7 @@ async fn progress(
     ctx: &HttpContext,
     s: &WorldState,
     job: &Job,
+    record: Option<&TaskRecord>,
 ) -> (TaskState, Option<String>, Vec<Artifact>) {
     let state = match job.status {
         JobStatus::Pending => TaskState::TaskStateSubmitted,
@@ -118,7 +119,7 @@ async fn progress(
         name: "result".into(),
         description: "The job's result, the validators' verdict and its on-chain transactions"
             .into(),
-        parts: vec![Part::data(result(s, job, &onchain, transactions))],
+        parts: vec![Part::data(result(s, job, record, &onchain, transactions))],
     };
     (state, Some(note), vec![artifact])
 }
@@ -136,18 +137,19 @@ async fn transactions(ctx: &HttpContext, onchain: &Value) -> Value {
 }
 
 /// The artifact's data: what was done, how the validators judged it, where it is on chain.
-fn result(s: &WorldState, job: &Job, onchain: &Value, transactions: Value) -> Value {
+fn result(
+    s: &WorldState,
+    job: &Job,
+    record: Option<&TaskRecord>,
+    onchain: &Value,
+    transactions: Value,
+) -> Value {
     let name = |id: crate::domain::ledger::AccountId| {
         s.ledger
             .accounts()
             .get(id.0 as usize)
             .map(|a| a.name.clone())
     };
-    let ballots = job.round.as_ref().map_or(&[][..], |r| &r.ballots[..]);
-    let reveals: Vec<bool> = ballots
-        .iter()
-        .filter_map(|b| b.reveal.map(|r| r.approve))
-        .collect();
     json!({
         "job": job.id.0,
         "title": job.title,
@@ -159,17 +161,34 @@ fn result(s: &WorldState, job: &Job, onchain: &Value, transactions: Value) -> Va
             "skills": job.skills,
             "work_done": job.work_done,
         },
-        "verdict": {
-            "approved": job.status == JobStatus::Completed,
-            "rounds": job.validation_rounds,
-            "committee": ballots.len(),
-            "approvals": reveals.iter().filter(|a| **a).count(),
-            "rejections": reveals.iter().filter(|a| !**a).count(),
-        },
+        "verdict": verdict(job, record),
         "chain": {
             "onchain_id": onchain["onchain_id"],
             "transactions": transactions,
         },
+    })
+}
+
+/// How the validators judged the job: the tally and each revealed vote as this process saw
+/// them (a task sent before a restart has only the job's outcome).
+fn verdict(job: &Job, record: Option<&TaskRecord>) -> Value {
+    let votes = record.map_or(&[][..], |r| &r.votes[..]);
+    let last_round = votes.iter().map(|v| v.round).max();
+    let final_votes = |approve: bool| {
+        (votes.iter())
+            .filter(|v| Some(v.round) == last_round && v.approve == approve)
+            .count() as u32
+    };
+    let (approvals, rejections) = record
+        .and_then(|r| r.tally)
+        .unwrap_or((final_votes(true), final_votes(false)));
+    json!({
+        "approved": job.status == JobStatus::Completed,
+        "outcome": job.outcome,
+        "rounds": job.validation_rounds,
+        "approvals": approvals,
+        "rejections": rejections,
+        "votes": votes,
     })
 }
 
