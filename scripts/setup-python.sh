@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates ./.venv (git-ignored) and installs the pinned Python tools of scripts/requirements-python.txt
-# (Slither for the contracts CI) from PyPI. Idempotent: about 1 s when everything is already there.
+# (Slither for the contracts CI, a2a-sdk for tests/a2a.rs) from PyPI. Idempotent: about 1 s when everything is already there.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -284,6 +284,7 @@ fn refusals_come_back_to_the_caller() {
         reference: "0xfeed".into(),
         title: "Adopted".into(),
         reward: omega::domain::amount::Amount::from_tokens(1e12),
+        skills: None,
     });
     let refusal = refusal.unwrap_err().to_string();
     assert!(

@@ -64,6 +64,7 @@ impl Adoption {
                     reference: format!("chain:{id}"),
                     title: format!("on-chain job #{id}"),
                     reward: Amount(u128::try_from(job.reward).unwrap_or(u128::MAX)),
+                    skills: None,
                 });
             }
         }

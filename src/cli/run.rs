@@ -87,7 +87,8 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
         if let Some(listener) = listener {
             let mut source = args.chain.source(&config, &paths);
             source.transactions = transactions;
-            hooks.push(serve_http(listener, source, &paths, &mut orchestrator)?);
+            let a2a = (workforce_skills(&config), args.http.a2a_public_reads);
+            hooks.push(serve_http(listener, source, &paths, &mut orchestrator, a2a)?);
         }
         // Only a shown bar gets a hook: a run without a terminal keeps its hooks as they were.
         let bar = args.cycles.map(|n| super::progress::bar(n, "cycles"));
@@ -129,19 +130,41 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
 }
 
 /// Starts the status API on `listener`: an "http" event sink feeds the event stream and the
-/// returned hook publishes the world after every cycle.
+/// returned hook publishes the world after every cycle. The A2A agent (`a2a`: the workforce's
+/// skills and whether task reads are public) posts jobs through an input source and learns
+/// their ids from an event sink.
 fn serve_http(
     listener: tokio::net::TcpListener,
     source: crate::http::ChainSource,
     paths: &crate::config::ReportPaths,
     orchestrator: &mut Orchestrator,
+    (skills, public_reads): (Vec<String>, bool),
 ) -> Result<ProgressHook> {
+    use crate::http::a2a::{A2aService, A2aSink, A2aSource, SharedBook};
     use crate::http::{HttpContext, HttpSink, View};
     let initial = View::new(orchestrator.world().state.clone(), None);
-    let (feed, ctx) = HttpContext::new(initial, paths.clone(), source, "live");
+    let (feed, mut ctx) = HttpContext::new(initial, paths.clone(), source, "live");
     orchestrator.add_sink(Box::new(HttpSink::new(feed.events())));
+    let book = SharedBook::default();
+    orchestrator.add_source(Box::new(A2aSource(book.clone())));
+    orchestrator.add_sink(Box::new(A2aSink(book.clone())));
+    ctx.a2a = Some(A2aService {
+        book,
+        skills,
+        public_reads,
+    });
     crate::http::spawn(listener, ctx)?;
     Ok(feed.progress_hook())
+}
+
+/// Every skill some agent has, sorted, once each.
+fn workforce_skills(config: &crate::config::Config) -> Vec<String> {
+    let mut skills: Vec<String> = (config.world_setup().profiles().into_iter())
+        .flat_map(|p| p.skills)
+        .collect();
+    skills.sort();
+    skills.dedup();
+    skills
 }
 
 /// SIGINT and SIGTERM stop the loop; the run then writes its final checkpoint.

@@ -294,12 +294,15 @@ pub enum ExternalInput {
     PostJob {
         spec: super::job::JobSpec,
     },
-    /// A job someone else posted (on chain): the steward fronts the escrow off chain, Omega's
-    /// agents work it like any other.
+    /// A job someone else posted (on chain, or as an A2A task): the steward fronts the escrow
+    /// off chain, Omega's agents work it like any other. `reference` says where it came from
+    /// (`chain:<id>` is adopted from the chain, anything else is created there by the mirror);
+    /// without `skills` the job gets generated ones.
     AdoptJob {
         reference: String,
         title: String,
         reward: Amount,
+        skills: Option<super::job::Skills>,
     },
 }
 

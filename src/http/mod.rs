@@ -5,6 +5,7 @@
 //! read-only view of a reports folder, re-read from the checkpoint periodically). Both publish
 //! the same [`View`] through a `watch` channel, so the handlers never know which one they serve.
 
+pub mod a2a;
 mod chain;
 mod control;
 mod jobs;
@@ -37,6 +38,10 @@ pub struct HttpArgs {
     /// pause/resume still need OMEGA_CONTROL_TOKEN).
     #[arg(long, env = "OMEGA_HTTP_PUBLIC")]
     pub http_public: bool,
+    /// `omega run`: let anyone read A2A tasks (`GetTask` without the bearer token); posting and
+    /// cancelling still need OMEGA_CONTROL_TOKEN.
+    #[arg(long, env = "OMEGA_A2A_PUBLIC_READS")]
+    pub a2a_public_reads: bool,
 }
 
 /// Refuses a public bind unless asked for explicitly.

@@ -1,7 +1,7 @@
 //! The routes and their handlers. Errors are JSON: `{"error": "..."}` with a fitting status.
 
 use super::state::{HttpContext, checkpoint_hash_on_disk};
-use super::{chain, control, jobs, metrics};
+use super::{a2a, chain, control, jobs, metrics};
 use crate::domain::job::JobId;
 use crate::persistence::{control as control_file, pidfile};
 use axum::extract::{Path, Query, State};
@@ -32,6 +32,8 @@ pub fn router(ctx: Arc<HttpContext>) -> Router {
         .route("/events", get(events))
         .route("/control/pause", post(pause))
         .route("/control/resume", post(resume))
+        .route(a2a::wire::CARD_PATH, get(a2a::agent_card))
+        .route(a2a::wire::RPC_PATH, post(a2a::rpc))
         .fallback(not_found)
         .with_state(ctx)
 }

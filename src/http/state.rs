@@ -95,6 +95,8 @@ pub struct HttpContext {
     /// The latest on-chain attestation and the signers' pending transactions, as last read.
     pub attestation_cache: Cache,
     pub pending_cache: Cache,
+    /// The A2A agent (`omega run --http`; `None` under `omega serve`).
+    pub a2a: Option<super::a2a::A2aService>,
 }
 
 /// The producer side: publishes views and history points.
@@ -138,6 +140,7 @@ impl HttpContext {
             mode,
             attestation_cache: Cache::default(),
             pending_cache: Cache::default(),
+            a2a: None,
         };
         (feed, ctx)
     }

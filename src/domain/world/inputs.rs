@@ -55,9 +55,11 @@ impl World {
                 reference,
                 title,
                 reward,
+                skills,
             } => {
                 let g = self.state.params.generator.clone();
                 let poster = self.richest_two().0;
+                let generated = self.generated_job(&g, poster).0;
                 let spec = JobSpec {
                     title: title.into(),
                     reward,
@@ -65,7 +67,8 @@ impl World {
                     origin: JobOrigin::External {
                         reference: reference.clone(),
                     },
-                    ..self.generated_job(&g, poster).0
+                    skills: skills.unwrap_or(generated.skills.clone()),
+                    ..generated
                 };
                 match self.post_job(spec) {
                     Ok(_) => Ok(()),

@@ -1,0 +1,290 @@
+//! Omega as an A2A agent (`omega run --http`): the official Python SDK's client
+//! (`tests/a2a/client.py`, run with `.venv/bin/python`; `scripts/setup-python.sh` installs
+//! `a2a-sdk`) resolves the agent card, posts a job as a task and follows it to the end; and the
+//! JSON-RPC endpoint's answers to bad input (tokens, methods, params, unknown tasks).
+
+mod common;
+
+use common::{Sandbox, get, http_body, wait_for_http};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::Duration;
+
+const TOKEN: &str = "a2a-test-token-51c2";
+
+/// `omega run --http 127.0.0.1:0` with the token and `env`, up and answering.
+fn live(sb: &Sandbox, env: &[(&str, &str)]) -> (u16, Child) {
+    let env: Vec<(&str, &str)> = [("OMEGA_CONTROL_TOKEN", TOKEN)]
+        .into_iter()
+        .chain(env.iter().copied())
+        .collect();
+    let (child, port) = sb.spawn_http(&["run"], &env);
+    wait_for_http(port, Duration::from_secs(120));
+    (port, child)
+}
+
+/// `.venv/bin/python`, with the SDK importable; otherwise the test fails saying how to get it.
+fn sdk_python() -> PathBuf {
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import a2a.client, a2a.types"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the A2A SDK (a2a-sdk) is not installed in {}: run scripts/setup-python.sh",
+        python.display()
+    );
+    python
+}
+
+/// Runs the SDK client against the run on `port`; its JSON report.
+fn sdk_client(port: u16, title: &str, reward: &str, skills: &[&str]) -> Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/a2a/client.py");
+    let base = format!("http://127.0.0.1:{port}");
+    let out = std::process::Command::new(sdk_python())
+        .arg(script)
+        .args([base.as_str(), TOKEN, title, reward])
+        .args(skills)
+        .env("A2A_TIMEOUT_S", "240")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "client.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("client.py printed no JSON ({e}): {out:?}"))
+}
+
+/// The one data part of the task's final artifact.
+fn artifact(task: &Value) -> &Value {
+    let artifacts = task["artifacts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{task}"));
+    assert_eq!(artifacts.len(), 1, "{task}");
+    &artifacts[0]["parts"][0]["data"]
+}
+
+/// Checks the card, the states and the artifact the client saw; returns the artifact's data.
+fn check_completed(report: &Value, title: &str) -> Value {
+    let card = &report["card"];
+    assert_eq!(card["name"], "Omega");
+    let iface = &card["supportedInterfaces"][0];
+    assert_eq!(
+        (&iface["protocolBinding"], &iface["protocolVersion"]),
+        (&json!("JSONRPC"), &json!("1.0")),
+        "{card}"
+    );
+    assert!(
+        card["capabilities"]["streaming"].is_null() || card["capabilities"]["streaming"] == false
+    );
+    assert!(
+        card["skills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == "energy"),
+        "{card}"
+    );
+    assert!(card["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "Bearer");
+
+    let (sent, task) = (&report["sent"], &report["task"]);
+    assert_eq!(sent["status"]["state"], "TASK_STATE_SUBMITTED", "{sent}");
+    assert_eq!(task["id"], sent["id"]);
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{report}");
+    let states = report["states"].as_array().unwrap();
+    assert_eq!(states.first().unwrap(), "TASK_STATE_SUBMITTED");
+    let data = artifact(task).clone();
+    assert_eq!(data["title"], title, "{data}");
+    assert_eq!(data["status"], "completed", "{data}");
+    assert!(data["result"]["assignee"].is_string(), "{data}");
+    assert_eq!(data["result"]["skills"], json!(["energy"]), "{data}");
+    assert_eq!(data["verdict"]["approved"], true, "{data}");
+    assert!(data["verdict"]["approvals"].as_f64() >= Some(1.0), "{data}");
+    assert!(
+        data["verdict"]["votes"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty()),
+        "{data}"
+    );
+    data
+}
+
+#[test]
+fn an_sdk_client_posts_a_job_as_a_task_and_follows_it_to_completed() {
+    let sb = Sandbox::new(|_| {}).chain_off();
+    let (port, _run) = live(&sb, &[]);
+    let report = sdk_client(port, "A2A grid balancing study", "7.5", &["energy"]);
+    let data = check_completed(&report, "A2A grid balancing study");
+    assert_eq!(data["chain"]["transactions"], json!([]), "no chain: {data}");
+
+    // The task is the job: the status API shows it, from outside, with the task's reference.
+    let task_id = report["task"]["id"].as_str().unwrap();
+    let job = data["job"].as_f64().unwrap() as u64;
+    let shown = get(port, &format!("/jobs/{job}")).json();
+    assert_eq!(shown["status"], "completed", "{shown}");
+    assert_eq!(shown["reward"], "7.5000", "{shown}");
+    assert_eq!(
+        shown["origin"]["external"]["reference"],
+        format!("a2a:{task_id}")
+    );
+}
+
+#[test]
+fn an_sdk_client_gets_the_jobs_transactions_on_the_devnet() {
+    let sb = Sandbox::new(|_| {});
+    let (port, _run) = live(&sb, &[]);
+    let report = sdk_client(port, "A2A on-chain study", "3", &["energy"]);
+    let data = check_completed(&report, "A2A on-chain study");
+    let txs = data["chain"]["transactions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{data}"));
+    let events: Vec<&str> = txs.iter().filter_map(|t| t["event"].as_str()).collect();
+    assert!(
+        events.contains(&"JobCreated") && events.contains(&"JobFinalized"),
+        "{events:?}"
+    );
+    // Each hash is a mined transaction of the devnet.
+    let rpc = sb.rpc();
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(rpc.parse().unwrap());
+    common::runtime().block_on(async {
+        use alloy::providers::Provider;
+        for t in txs {
+            let hash: alloy::primitives::B256 = t["tx"].as_str().unwrap().parse().unwrap();
+            let receipt = provider.get_transaction_receipt(hash).await.unwrap();
+            assert!(
+                receipt.is_some_and(|r| r.status()),
+                "{t} is mined and succeeded"
+            );
+        }
+    });
+}
+
+/// One JSON-RPC call to `/a2a`: (HTTP status, body).
+fn call(port: u16, token: Option<&str>, body: &str) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let r = http_body(port, "POST", "/a2a", &headers, body);
+    (r.status, r.json())
+}
+
+fn rpc(method: &str, params: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": 9, "method": method, "params": params}).to_string()
+}
+
+fn error_code(port: u16, token: Option<&str>, body: &str) -> i64 {
+    let (status, v) = call(port, token, body);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["jsonrpc"], "2.0");
+    v["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no error: {v}"))
+}
+
+#[test]
+fn bad_input_gets_the_spec_errors() {
+    let sb = Sandbox::new(|_| {}).chain_off();
+    let (port, _run) = live(&sb, &[]);
+    let get_task = rpc("GetTask", json!({"id": "no-such-task"}));
+
+    // The card is public; everything on /a2a needs the token.
+    assert_eq!(get(port, "/.well-known/agent-card.json").status, 200);
+    for token in [None, Some("wrong")] {
+        let r = http_body(port, "POST", "/a2a", &[], &get_task);
+        assert_eq!(r.status, 401, "{}", r.body);
+        let (status, _) = call(port, token, &get_task);
+        assert_eq!(status, 401);
+    }
+    let t = Some(TOKEN);
+    assert_eq!(error_code(port, t, "{not json"), -32700);
+    assert_eq!(error_code(port, t, "[1, 2]"), -32600);
+    assert_eq!(
+        error_code(
+            port,
+            t,
+            r#"{"jsonrpc": "1.0", "id": 1, "method": "GetTask"}"#
+        ),
+        -32600
+    );
+    assert_eq!(error_code(port, t, &rpc("tasks/get", json!({}))), -32601);
+    assert_eq!(
+        error_code(port, t, &rpc("GetTask", json!({"id": 5}))),
+        -32602
+    );
+    assert_eq!(
+        error_code(port, t, &rpc("SendMessage", json!({"msg": {}}))),
+        -32602
+    );
+    let send = |data: Value| {
+        rpc(
+            "SendMessage",
+            json!({"message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"data": data}]}}),
+        )
+    };
+    for bad in [
+        json!({"title": "no reward"}),
+        json!({"title": "negative", "reward": -1}),
+        json!({"title": "too rich", "reward": 1e30}),
+        json!({"title": "unknown skill", "reward": 1, "skills": ["juggling"]}),
+        json!({"title": "typo", "reward": 1, "skils": ["energy"]}),
+        json!({"reward": 1}),
+    ] {
+        assert_eq!(error_code(port, t, &send(bad.clone())), -32602, "{bad}");
+    }
+    assert_eq!(error_code(port, t, &get_task), -32001);
+    assert_eq!(
+        error_code(port, t, &rpc("CancelTask", json!({"id": "nope"}))),
+        -32001
+    );
+
+    // A task Omega has: not cancelable (the API cancels no job), and readable by id.
+    let (_, sent) = call(
+        port,
+        t,
+        &send(json!({"title": "kept", "reward": 2, "skills": ["energy"]})),
+    );
+    let id = sent["result"]["task"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{sent}"));
+    assert_eq!(
+        error_code(port, t, &rpc("CancelTask", json!({"id": id}))),
+        -32002
+    );
+    let (_, got) = call(port, t, &rpc("GetTask", json!({"id": id})));
+    assert_eq!(got["result"]["id"], id, "{got}");
+    let r = http_body(
+        port,
+        "POST",
+        "/a2a",
+        &[
+            ("Authorization", &format!("Bearer {TOKEN}")),
+            ("A2A-Version", "0.3"),
+        ],
+        &get_task,
+    );
+    assert_eq!(r.json()["error"]["code"], -32009);
+}
+
+#[test]
+fn public_reads_let_anyone_get_a_task_but_not_post_one() {
+    let sb = Sandbox::new(|_| {}).chain_off();
+    let (port, _run) = live(&sb, &[("OMEGA_A2A_PUBLIC_READS", "true")]);
+    let (status, v) = call(port, None, &rpc("GetTask", json!({"id": "nope"})));
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (200, Some(-32001)),
+        "{v}"
+    );
+    let send = rpc(
+        "SendMessage",
+        json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "t"}]}}),
+    );
+    assert_eq!(call(port, None, &send).0, 401);
+    assert_eq!(
+        call(port, None, &rpc("CancelTask", json!({"id": "nope"}))).0,
+        401
+    );
+}
