@@ -40,3 +40,19 @@ fn deadlines_follow_a_chain_clock_far_ahead_of_the_wall_clock() {
         .count();
     assert!(created >= 3, "jobs created on chain: {created}\n{stderr}");
 }
+
+#[test]
+fn reference_profile_deadlines_follow_a_chain_clock_far_ahead_of_the_wall_clock() {
+    let net = Sandbox::new(|_| {}).reference();
+    net.ok(&["devnet", "up"]);
+    runtime().block_on(async {
+        let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+        p.anvil_increase_time(THIRTY_DAYS).await.unwrap();
+        p.anvil_mine(Some(1), None).await.unwrap();
+    });
+    let out = net.omega(&["run", "--cycles", "40"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("detached"), "a job was detached: {stderr}");
+    net.ok(&["reconcile"]);
+}

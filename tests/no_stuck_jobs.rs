@@ -52,10 +52,25 @@ fn states(net: &Sandbox, ids: &[U256]) -> Vec<u8> {
     })
 }
 
+/// The devnet's two profiles: the bridge must not depend on the friendly one.
+fn sandbox(reference: bool, tweak: impl FnOnce(&mut serde_json::Value)) -> Sandbox {
+    let net = Sandbox::new(tweak);
+    if reference { net.reference() } else { net }
+}
+
 #[test]
 fn jobs_that_fail_before_submit_are_released_on_chain() {
+    released_on_chain(false);
+}
+
+#[test]
+fn reference_profile_jobs_that_fail_before_submit_are_released_on_chain() {
+    released_on_chain(true);
+}
+
+fn released_on_chain(reference: bool) {
     // Every agent's work ends in an unrecoverable fault: no job reaches `submit`.
-    let net = Sandbox::new(|c| {
+    let net = sandbox(reference, |c| {
         for a in c["agents"].as_array_mut().unwrap() {
             a["error_rate"] = 1.0.into();
         }
@@ -105,7 +120,16 @@ fn jobs_that_fail_before_submit_are_released_on_chain() {
 
 #[test]
 fn a_job_standing_still_on_chain_is_stalled_until_the_mirror_moves_it() {
-    let net = Sandbox::new(|_| {});
+    stalled_until_moved(false);
+}
+
+#[test]
+fn reference_profile_a_job_standing_still_on_chain_is_stalled_until_the_mirror_moves_it() {
+    stalled_until_moved(true);
+}
+
+fn stalled_until_moved(reference: bool) {
+    let net = sandbox(reference, |_| {});
     let mut run = net.spawn(&["run"]);
     wait_for(
         "a committee selected on chain",
@@ -141,8 +165,17 @@ fn a_job_standing_still_on_chain_is_stalled_until_the_mirror_moves_it() {
 
 #[test]
 fn rejected_work_is_resolved_through_the_dispute_module() {
+    resolved_through_the_dispute_module(false);
+}
+
+#[test]
+fn reference_profile_rejected_work_is_resolved_through_the_dispute_module() {
+    resolved_through_the_dispute_module(true);
+}
+
+fn resolved_through_the_dispute_module(reference: bool) {
     // Every agent's work is bad: validators reject it and the chain leaves each job Disputed.
-    let net = Sandbox::new(|c| {
+    let net = sandbox(reference, |c| {
         for a in c["agents"].as_array_mut().unwrap() {
             a["bad_work_rate"] = 1.0.into();
         }

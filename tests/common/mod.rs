@@ -20,6 +20,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_omega");
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
     chain_off: bool,
+    /// The devnet's deploy-time profile (`friendly`, the default, or `reference`).
+    profile: &'static str,
     /// Processes started by `spawn`: killed when the sandbox goes, should a failed test leave
     /// one running (it would hold the test's output pipe open and spin against a dead devnet).
     spawned: std::cell::RefCell<Vec<u32>>,
@@ -40,8 +42,15 @@ impl Sandbox {
         Sandbox {
             dir,
             chain_off: false,
+            profile: "friendly",
             spawned: Default::default(),
         }
+    }
+
+    /// The devnet here is deployed with the reference v2 rules (`--profile reference`).
+    pub fn reference(mut self) -> Sandbox {
+        self.profile = "reference";
+        self
     }
 
     /// `omega run` here mirrors to no chain (OMEGA_CHAIN=off).
@@ -80,6 +89,7 @@ impl Sandbox {
             .arg("--reports")
             .arg(self.reports())
             .env("OMEGA_DEVNET_PORT", "0")
+            .env("OMEGA_DEVNET_PROFILE", self.profile)
             .env("OMEGA_STATUS_EVERY", "0")
             .env("OMEGA_LOG_LEVEL", "warn")
             .env_remove("OMEGA_CYCLES")
