@@ -110,6 +110,8 @@ pub struct ChainMirror {
     stats: Arc<MirrorStats>,
     task: Option<tokio::task::JoinHandle<()>>,
     rpc_label: String,
+    /// The signing hub's counters (transactions sent, mined reverts), for the run's summary.
+    transactions: crate::chain::tx::TxFigures,
 }
 
 impl ChainMirror {
@@ -144,6 +146,7 @@ impl ChainMirror {
         }));
         state.publish(&mut view.lock().expect("view"));
         let stats = Arc::new(MirrorStats::default());
+        let transactions = hub.figures();
         let (tx, rx) = mpsc::unbounded_channel();
         let windows = Windows {
             commit_s: settings.commit_window_s,
@@ -173,6 +176,7 @@ impl ChainMirror {
             stats,
             task: Some(task),
             rpc_label,
+            transactions,
         })
     }
 
@@ -243,11 +247,15 @@ impl EventSink for ChainMirror {
 
     fn summary(&self) -> Option<String> {
         use std::sync::atomic::Ordering::Relaxed;
+        let t = &self.transactions;
         Some(format!(
-            "chain ({}): {} jobs created, {} finalized on chain{}{}",
+            "chain ({}): {} jobs created, {} finalized on chain; {} transactions sent, {} mined \
+             and reverted{}{}",
             self.rpc_label,
             self.stats.created.load(Relaxed),
             self.stats.finalized.load(Relaxed),
+            t.sent.load(Relaxed),
+            t.stats.mined_reverts.load(Relaxed),
             match self.stats.detached.load(Relaxed) {
                 0 => String::new(),
                 n => format!(", {n} detached after chain errors"),
