@@ -1,0 +1,252 @@
+//! Issue 18's chaos harness, on the devnet with the chain on, seeded (replay a failure with
+//! `OMEGA_TEST_SEED=<seed>`). Scenarios, each followed by a settling run and the checks:
+//! - `omega run` killed with SIGKILL at random instants;
+//! - anvil killed mid-run and restarted from its saved state;
+//! - `anvil_reorg` at random depths from 1 to 10, during runs and between them;
+//! - an RPC fault proxy between Omega and anvil (transactions accepted while the client is told
+//!   they failed, refused and delayed reads).
+//!
+//! After each: every engine job is on chain exactly once (by spec hash) and where the journal
+//! says, `reconcile` exits 0, the ledger is balanced, and no signer has a transaction stuck in the
+//! pool (a nonce gap). One table: scenario, faults injected, jobs, duplicates, drift.
+//! CI runs the short form; `OMEGA_CHAOS_LONG=1` runs the long one (20 kills, 3 anvil restarts,
+//! 10 reorgs).
+
+mod common;
+#[path = "fault_proxy/mod.rs"]
+mod fault_proxy;
+
+use alloy::primitives::B256;
+use alloy::providers::ext::AnvilApi;
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::rpc::types::anvil::ReorgOptions;
+use alloy::sol_types::SolEvent;
+use common::{Sandbox, runtime, sigterm, test_seed};
+use fault_proxy::{FaultProxy, Faults};
+use omega::chain::bindings::JobRegistry;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+struct Row {
+    scenario: &'static str,
+    faults: String,
+    jobs: usize,
+    duplicates: usize,
+    lost: usize,
+    drift: usize,
+}
+
+/// Waits until the mirror's journal has grown by `entries` (the run is mid-work then).
+fn grow(net: &Sandbox, entries: usize) {
+    let start = net.journal().len();
+    net.wait_for(
+        "the mirror to make progress",
+        Duration::from_secs(120),
+        || net.journal().len() >= start + entries,
+    );
+}
+
+fn provider(net: &Sandbox) -> impl Provider {
+    ProviderBuilder::new().connect_http(net.rpc().parse().unwrap())
+}
+
+/// The pid of this folder's anvil.
+fn anvil_pid(net: &Sandbox) -> i32 {
+    let text = std::fs::read_to_string(net.reports().join("devnet/anvil.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["pid"].as_i64().unwrap() as i32
+}
+
+/// A run that finishes what is in flight, then the checks.
+fn settle_and_check(net: &Sandbox, scenario: &'static str, faults: String) -> Row {
+    net.ok(&["run", "--cycles", "60"]);
+    let d = net.deployment();
+    let created = runtime().block_on(async {
+        let filter = Filter::new()
+            .address(d.job_registry)
+            .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
+            .from_block(0);
+        provider(net).get_logs(&filter).await.unwrap()
+    });
+    let mut on_chain: BTreeMap<B256, Vec<u64>> = BTreeMap::new();
+    for log in &created {
+        let ev = JobRegistry::JobCreated::decode_log_data(log.data()).unwrap();
+        on_chain
+            .entry(ev.specHash)
+            .or_default()
+            .push(ev.jobId.to::<u64>());
+    }
+    let duplicates = on_chain.values().filter(|ids| ids.len() > 1).count();
+    // Every journaled creation is the chain job with that spec hash.
+    let journal = net.journal();
+    let spec_of: BTreeMap<u64, B256> = journal
+        .iter()
+        .filter(|e| e["kind"] == "create_intent")
+        .map(|e| {
+            (
+                e["job"].as_u64().unwrap(),
+                e["spec_hash"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    let lost = journal
+        .iter()
+        .filter(|e| e["kind"] == "created")
+        .filter(|e| {
+            let id =
+                u64::from_str_radix(e["onchain"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap();
+            let spec = spec_of.get(&e["job"].as_u64().unwrap());
+            !spec.is_some_and(|s| on_chain.get(s).is_some_and(|ids| ids.contains(&id)))
+        })
+        .count();
+    let out = net.omega(&["reconcile", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let drift = report["report"]["drift"]
+        .as_array()
+        .map_or(usize::MAX, Vec::len);
+    if drift != 0 {
+        eprintln!("{scenario}: drift {:#}", report["report"]["drift"]);
+    }
+    assert!(net.state().ledger.totals().balanced(), "{scenario}: ledger");
+    let pool = net.txpool();
+    assert!(
+        pool.contains("pending: {}") && pool.contains("queued: {}"),
+        "{scenario}: transactions left in the pool: {pool}"
+    );
+    Row {
+        scenario,
+        faults,
+        jobs: created.len(),
+        duplicates,
+        lost,
+        drift,
+    }
+}
+
+fn kills(net: &Sandbox, rng: &mut ChaCha8Rng, n: usize) -> Row {
+    for _ in 0..n {
+        let mut run = net.spawn(&["run"]);
+        grow(net, rng.random_range(3..40));
+        run.kill().unwrap();
+        run.wait().unwrap();
+    }
+    settle_and_check(net, "omega run killed (SIGKILL)", format!("{n} kills"))
+}
+
+fn anvil_restarts(net: &Sandbox, rng: &mut ChaCha8Rng, n: usize) -> Row {
+    for _ in 0..n {
+        let mut run = net.spawn(&["run"]);
+        grow(net, rng.random_range(10..60));
+        // anvil dies with the run (a host crash): it comes back from its last saved state.
+        unsafe { libc::kill(anvil_pid(net), libc::SIGKILL) };
+        run.kill().unwrap();
+        run.wait().unwrap();
+        net.ok(&["devnet", "up"]);
+    }
+    settle_and_check(
+        net,
+        "anvil killed, restarted from its state",
+        format!("{n} restarts"),
+    )
+}
+
+fn reorgs(net: &Sandbox, rng: &mut ChaCha8Rng, n: usize) -> Row {
+    let mut depths = Vec::new();
+    for i in 0..n {
+        let during = i % 2 == 0;
+        let depth = rng.random_range(1..=10);
+        depths.push(depth);
+        let reorg = || {
+            runtime().block_on(async {
+                let options = ReorgOptions {
+                    depth,
+                    tx_block_pairs: vec![],
+                };
+                provider(net).anvil_reorg(options).await.unwrap();
+            })
+        };
+        let mut run = net.spawn(&["run"]);
+        grow(net, rng.random_range(10..50));
+        if during {
+            reorg();
+            grow(net, 5);
+            sigterm(&mut run);
+        } else {
+            sigterm(&mut run);
+            reorg();
+        }
+    }
+    settle_and_check(
+        net,
+        "anvil_reorg (during and between runs)",
+        format!("depths {depths:?}"),
+    )
+}
+
+fn faults(net: &Sandbox, seed: u64) -> Row {
+    let anvil = net.rpc();
+    let proxy = FaultProxy::start(
+        &anvil,
+        Faults {
+            already_known: 0.04,
+            already_imported: 0.04,
+            bad_gateway_after: 0.04,
+            refused: 0.03,
+            delayed: 0.003,
+        },
+        seed,
+    );
+    let path = net.reports().join("devnet/anvil.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&original).unwrap();
+    record["rpc_url"] = proxy.url.clone().into();
+    std::fs::write(&path, record.to_string()).unwrap();
+    let out = net.omega(&["run", "--cycles", "60"]);
+    std::fs::write(&path, original).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (injected, requests) = proxy.injected();
+    let faults = format!(
+        "{} of {requests} requests: {injected:?}",
+        injected.values().sum::<u64>()
+    );
+    settle_and_check(net, "RPC fault proxy", faults)
+}
+
+#[test]
+fn chaos() {
+    let seed = test_seed("chaos");
+    let long = std::env::var_os("OMEGA_CHAOS_LONG").is_some();
+    let (n_kills, n_restarts, n_reorgs) = if long { (20, 3, 10) } else { (3, 1, 2) };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    let rows = [
+        kills(&net, &mut rng, n_kills),
+        anvil_restarts(&net, &mut rng, n_restarts),
+        reorgs(&net, &mut rng, n_reorgs),
+        faults(&net, seed),
+    ];
+    eprintln!(
+        "\n{:<42} {:>5} {:>10} {:>5} {:>5}  faults",
+        "scenario", "jobs", "duplicates", "lost", "drift"
+    );
+    for r in &rows {
+        eprintln!(
+            "{:<42} {:>5} {:>10} {:>5} {:>5}  {}",
+            r.scenario, r.jobs, r.duplicates, r.lost, r.drift, r.faults
+        );
+    }
+    let log = net.log();
+    for r in &rows {
+        assert_eq!((r.duplicates, r.lost, r.drift), (0, 0, 0), "{}", r.scenario);
+    }
+    assert!(!log.contains("detached"), "a job was detached:\n{log}");
+}
