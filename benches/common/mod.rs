@@ -37,6 +37,7 @@ pub async fn devnet(agents: usize, validators: usize) -> eyre::Result<BenchDevne
         validator_slashing_pct: 5,
     };
     let options = DevnetOptions {
+        governance: Default::default(),
         anvil: None,
         port,
         params,

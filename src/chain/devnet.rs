@@ -25,6 +25,8 @@ pub struct DevnetOptions<'a> {
     pub params: DevnetParams,
     pub agents: usize,
     pub validators: usize,
+    /// Who governs the modules (applied to a new deployment and to a reused one alike).
+    pub governance: deploy::Governance,
 }
 
 pub async fn ensure_up(paths: &DevnetPaths, o: &DevnetOptions<'_>) -> Result<Devnet> {
@@ -57,6 +59,9 @@ pub async fn ensure_up(paths: &DevnetPaths, o: &DevnetOptions<'_>) -> Result<Dev
         write_atomic(&paths.env, d.gateway_env(&process.rpc_url).as_bytes())?;
         (d, true)
     };
+    deploy::set_governance(&hub, &deployment, o.governance)
+        .await
+        .wrap_err("setting the devnet's governance topology")?;
     Ok(Devnet {
         process,
         deployment,

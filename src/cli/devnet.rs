@@ -31,6 +31,11 @@ pub struct AnvilArgs {
     /// <reports>/devnet/anvil.json, which later commands read).
     #[arg(long, env = "OMEGA_DEVNET_PORT", default_value_t = anvil::DEFAULT_PORT)]
     pub port: u16,
+    /// Who governs JobRegistry, StakeManager and ValidationModule: `owner` (the owner key calls
+    /// their setters) or `system-pause` (reference mode: they belong to SystemPause, and setters
+    /// go through SystemPause.executeGovernanceCall, as on real v2 deployments).
+    #[arg(long, env = "OMEGA_DEVNET_GOVERNANCE", default_value = "owner")]
+    pub governance: crate::chain::deploy::Governance,
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +114,7 @@ pub async fn up(
         params: params(config),
         agents,
         validators,
+        governance: a.governance,
     };
     // Starting anvil and deploying take seconds: a spinner shows it is at work.
     let spinner = super::progress::spinner("starting the devnet and deploying the contracts");

@@ -4,7 +4,7 @@
 use super::chain_io::{ChainWrites, Sent};
 use super::schedule::{Action, Outcome, Windows};
 use super::state::Rec;
-use crate::chain::bindings::{JobRegistry, ValidationModule};
+use crate::chain::bindings::{JobRegistry, SystemPause, ValidationModule};
 use crate::chain::commit_hash::{commit_hash, domain_separator};
 use crate::chain::tx::{Gas, TxError};
 use alloy::eips::BlockNumberOrTag;
@@ -30,6 +30,8 @@ pub(super) struct Ctx<C> {
     pub validation_module: Address,
     /// Governance: resolves disputes.
     pub owner: Address,
+    /// SystemPause, when it owns the JobRegistry: governance's calls are wrapped for it.
+    pub registry_via: Option<Address>,
     pub devnet: bool,
     pub windows: Windows,
     pub rec: Rec,
@@ -87,6 +89,25 @@ impl<C: ChainWrites> Ctx<C> {
         let to = self.job_registry;
         self.chain
             .send(label, from, to, input.into(), Gas::Estimate)
+            .await
+    }
+
+    /// A registry call governance makes: direct, or through SystemPause where it owns the registry.
+    async fn send_as_governance(
+        &self,
+        label: &'static str,
+        input: Vec<u8>,
+    ) -> Result<Sent, TxError> {
+        let Some(system_pause) = self.registry_via else {
+            return self.send_to_registry(label, self.owner, input).await;
+        };
+        let wrapped = SystemPause::executeGovernanceCallCall {
+            target: self.job_registry,
+            data: input.into(),
+        };
+        let input = wrapped.abi_encode().into();
+        self.chain
+            .send(label, self.owner, system_pause, input, Gas::Estimate)
             .await
     }
 
@@ -344,7 +365,7 @@ impl<C: ChainWrites> Ctx<C> {
                 jobId: id,
                 employerWins: true,
             };
-            self.send_to_registry("resolveDispute", self.owner, call.abi_encode())
+            self.send_as_governance("resolveDispute", call.abi_encode())
                 .await?;
         }
         if self.state(id).await? == STATE_COMPLETED {

@@ -21,6 +21,7 @@ fn ctx(chain: &FakeChain, devnet: bool) -> Ctx<FakeChain> {
         job_registry: Address::repeat_byte(0xaa),
         validation_module: Address::repeat_byte(0xbb),
         owner: OWNER,
+        registry_via: None,
         devnet,
         windows: WINDOWS,
         rec,

@@ -52,6 +52,10 @@ pub struct Actors {
     /// Address of each engine account (index = AccountId); account 0 is the steward/employer.
     pub by_account: Vec<Address>,
     pub owner: Address,
+    /// SystemPause, when the JobRegistry belongs to it (reference mode): the owner's registry
+    /// calls (`resolveDispute`) then go through `SystemPause.executeGovernanceCall`, which the
+    /// owner may make as SystemPause's governance.
+    pub registry_via: Option<Address>,
 }
 
 impl Actors {

@@ -179,6 +179,7 @@ fn the_committee_from_the_chain_replaces_the_engines() {
     let actors = crate::chain::mirror::Actors {
         by_account: vec![POSTER, AGENT, V1, V2, v3],
         owner: POSTER,
+        registry_via: None,
     };
     let accounts = [V2, v3]
         .iter()

@@ -171,6 +171,7 @@ impl Worker {
                 job_registry: self.chain.d.job_registry,
                 validation_module: self.chain.d.validation_module,
                 owner: self.actors.owner,
+                registry_via: self.actors.registry_via,
                 devnet: self.settings.devnet,
                 windows: self.sched.windows,
                 rec: r.clone(),
