@@ -258,3 +258,49 @@ fn the_default_topology_can_be_restored_by_devnet_up() {
     let out = net.ok(&["owner", "set-fee-pct", "4", "--calldata"]);
     assert!(out.contains("topology: owner") && !out.contains("executeGovernanceCall"));
 }
+
+/// The mirror's governance step (resolving a rejected job's dispute for the employer) goes through
+/// SystemPause in reference mode, so rejected jobs still end Finalized on chain.
+#[test]
+fn the_mirror_resolves_disputes_through_system_pause() {
+    use alloy::rpc::types::Filter;
+    use alloy::sol_types::SolEvent;
+    use omega::chain::bindings::SystemPause;
+    let net = Sandbox::new(|c| {
+        for a in c["agents"].as_array_mut().unwrap() {
+            a["bad_work_rate"] = 1.0.into();
+        }
+        c["generator"]["rate_per_cycle"] = 0.0.into();
+    });
+    net.ok(&["devnet", "up", "--governance", "system-pause"]);
+    net.ok(&["run", "--cycles", "40"]);
+    assert!(net.log().contains("rejected by validators"));
+    let d = net.deployment();
+    assert_eq!(
+        read(&net).owners[0],
+        d.system_pause,
+        "run kept the topology"
+    );
+    let count = |address: Address, signature| {
+        common::runtime().block_on(async {
+            let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
+            let filter = Filter::new()
+                .address(address)
+                .event_signature(signature)
+                .from_block(d.deploy_block);
+            p.get_logs(&filter).await.unwrap().len()
+        })
+    };
+    let resolved = count(d.job_registry, JobRegistry::DisputeResolved::SIGNATURE_HASH);
+    let forwarded = count(
+        d.system_pause,
+        SystemPause::GovernanceCallExecuted::SIGNATURE_HASH,
+    );
+    let finalized = count(d.job_registry, JobRegistry::JobFinalized::SIGNATURE_HASH);
+    assert!(resolved > 0, "no dispute resolved on chain");
+    assert_eq!(
+        forwarded, resolved,
+        "every resolution went through SystemPause"
+    );
+    assert!(finalized >= resolved, "resolved jobs are finalized");
+}

@@ -32,10 +32,11 @@ pub struct AnvilArgs {
     #[arg(long, env = "OMEGA_DEVNET_PORT", default_value_t = anvil::DEFAULT_PORT)]
     pub port: u16,
     /// Who governs JobRegistry, StakeManager and ValidationModule: `owner` (the owner key calls
-    /// their setters) or `system-pause` (reference mode: they belong to SystemPause, and setters
-    /// go through SystemPause.executeGovernanceCall, as on real v2 deployments).
-    #[arg(long, env = "OMEGA_DEVNET_GOVERNANCE", default_value = "owner")]
-    pub governance: crate::chain::deploy::Governance,
+    /// their setters; a new devnet's default) or `system-pause` (reference mode: they belong to
+    /// SystemPause, and setters go through SystemPause.executeGovernanceCall, as on real v2
+    /// deployments). Unset, a running devnet keeps the topology it has.
+    #[arg(long, env = "OMEGA_DEVNET_GOVERNANCE")]
+    pub governance: Option<crate::chain::deploy::Governance>,
 }
 
 #[derive(Args, Debug)]
