@@ -205,6 +205,38 @@ fn finishing_waits_for_the_windows_the_chain_names() {
     assert!(matches!(out, Outcome::Failed(_)), "{out:?}");
 }
 
+/// Reference mode: SystemPause owns the registry, so governance's resolveDispute is wrapped in
+/// `SystemPause.executeGovernanceCall(registry, resolveDispute(...))` and sent to SystemPause.
+#[test]
+fn in_reference_mode_the_dispute_is_resolved_through_system_pause() {
+    let chain = FakeChain::with(|f: &mut Fake| {
+        f.meta = (5, false);
+        f.moves.insert("resolveDispute", (4, false));
+        f.moves.insert("JobRegistry.finalize", (6, false));
+    });
+    let system_pause = Address::repeat_byte(0x5e);
+    let mut c = ctx(&chain, false);
+    c.registry_via = Some(system_pause);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let out = rt.block_on(c.perform(Action::Finish { force: false }));
+    assert_eq!(out, Outcome::Finished(false));
+    let calls = chain.get().calls.clone();
+    let (label, to, input) = &calls[0];
+    assert_eq!((*label, *to), ("resolveDispute", system_pause));
+    let wrapped = SystemPause::executeGovernanceCallCall::abi_decode(input).expect("wrapped");
+    assert_eq!(wrapped.target, Address::repeat_byte(0xaa));
+    let inner = JobRegistry::resolveDisputeCall::abi_decode(&wrapped.data).expect("inner");
+    assert!(inner.employerWins);
+    assert_eq!(chain.get().sent[0], ("resolveDispute", OWNER));
+    assert_eq!(
+        calls[1].1,
+        Address::repeat_byte(0xaa),
+        "finalize goes direct"
+    );
+}
+
 #[test]
 fn a_rejected_job_is_resolved_for_the_employer_then_finalized() {
     let chain = FakeChain::with(|f: &mut Fake| {
