@@ -3,11 +3,11 @@
 //! the config atomically (other keys untouched). A running orchestrator picks config changes up
 //! within one cycle, and the next launch applies them even over an existing checkpoint.
 //! `--dry-run` simulates and prints, `--calldata` prints what a multisig would execute; neither
-//! changes anything.
+//! changes anything. Where SystemPause owns the modules (v2's topology, `chain/topology.rs`), the
+//! calls are wrapped in `SystemPause.executeGovernanceCall` and sent by SystemPause's governance.
 
 use super::ConfigArgs;
-use super::target::Target;
-use super::target::TargetArgs;
+use super::target::{Target, TargetArgs};
 use crate::chain::governance::{Lever, read_params};
 use crate::chain::topology::{Routed, Topology};
 use crate::chain::tx::{Gas, TxHub, connect};
