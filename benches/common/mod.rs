@@ -40,6 +40,7 @@ pub async fn devnet(agents: usize, validators: usize) -> eyre::Result<BenchDevne
         min_revealers: 1,
     };
     let options = DevnetOptions {
+        governance: Default::default(),
         anvil: None,
         port,
         params,

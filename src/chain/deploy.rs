@@ -427,6 +427,71 @@ fn approval_cap(funding_tokens: u128) -> U256 {
     tokens(funding_tokens) * U256::from(ALLOWANCE_TURNOVER)
 }
 
+/// Who governs JobRegistry, StakeManager and ValidationModule on the devnet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Governance {
+    /// The owner key owns every module and calls the setters directly (friendly default).
+    #[default]
+    Owner,
+    /// Reference mode, as on real v2 deployments: the modules belong to SystemPause, and the
+    /// owner (SystemPause's governance) reaches their setters through `executeGovernanceCall`.
+    /// The IdentityRegistry stays with the owner, as in the reference.
+    SystemPause,
+}
+
+impl std::str::FromStr for Governance {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "owner" => Ok(Governance::Owner),
+            "system-pause" | "systempause" | "reference" => Ok(Governance::SystemPause),
+            other => Err(format!(
+                "governance must be owner or system-pause (got {other:?})"
+            )),
+        }
+    }
+}
+
+/// Puts the modules in `governance`'s topology, after wiring and funding (which need the owner's
+/// direct calls). Only modules governed by the deployment's owner (or by SystemPause, whose
+/// governance is the owner) move: a devnet handed to someone else is left alone.
+pub async fn set_governance(hub: &TxHub, d: &Deployment, governance: Governance) -> Result<()> {
+    use super::topology::governor_of;
+    let sp = d.system_pause;
+    let sp_governed_by_owner = governor_of(hub, sp).await == Some(d.owner);
+    for (name, module) in [
+        ("JobRegistry", d.job_registry),
+        ("StakeManager", d.stake_manager),
+        ("ValidationModule", d.validation_module),
+    ] {
+        let governor = governor_of(hub, module).await;
+        let (label, to, data) = match governance {
+            Governance::SystemPause if governor == Some(d.owner) => (
+                "hand the module to SystemPause",
+                module,
+                JobRegistry::transferOwnershipCall { newOwner: sp }.abi_encode(),
+            ),
+            Governance::Owner if governor == Some(sp) && sp_governed_by_owner => {
+                let back = JobRegistry::transferOwnershipCall { newOwner: d.owner };
+                let call = SystemPause::executeGovernanceCallCall {
+                    target: module,
+                    data: back.abi_encode().into(),
+                };
+                (
+                    "take the module back from SystemPause",
+                    sp,
+                    call.abi_encode(),
+                )
+            }
+            _ => continue,
+        };
+        hub.send(label, d.owner, Some(to), data.into(), Gas::Estimate)
+            .await
+            .wrap_err_with(|| format!("{label}: {name}"))?;
+    }
+    Ok(())
+}
+
 /// Checks that a manifest's contracts exist on the chain behind `hub` (a restarted devnet that
 /// lost its state, or a manifest from another chain, is caught here).
 pub async fn verify(hub: &TxHub, d: &Deployment) -> Result<bool> {

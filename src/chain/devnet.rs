@@ -25,6 +25,9 @@ pub struct DevnetOptions<'a> {
     pub params: DevnetParams,
     pub agents: usize,
     pub validators: usize,
+    /// Who governs the modules, applied to a new deployment and to a reused one alike; None
+    /// leaves a reused deployment as it is (a new one starts in `Governance::Owner`).
+    pub governance: Option<deploy::Governance>,
 }
 
 pub async fn ensure_up(paths: &DevnetPaths, o: &DevnetOptions<'_>) -> Result<Devnet> {
@@ -57,6 +60,11 @@ pub async fn ensure_up(paths: &DevnetPaths, o: &DevnetOptions<'_>) -> Result<Dev
         write_atomic(&paths.env, d.gateway_env(&process.rpc_url).as_bytes())?;
         (d, true)
     };
+    if let Some(governance) = o.governance {
+        deploy::set_governance(&hub, &deployment, governance)
+            .await
+            .wrap_err("setting the devnet's governance topology")?;
+    }
     Ok(Devnet {
         process,
         deployment,

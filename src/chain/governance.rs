@@ -1,7 +1,7 @@
 //! Owner levers on chain: each governance command as the v2 setter calls it makes, and the
 //! on-chain values `omega owner params` compares with the configuration.
 
-use super::bindings::{IdentityRegistry, JobRegistry, StakeManager, SystemPause, ValidationModule};
+use super::bindings::{JobRegistry, StakeManager, SystemPause, ValidationModule};
 use super::manifest::Deployment;
 use super::tx::TxHub;
 use alloy::primitives::{Address, Bytes, U256};
@@ -169,6 +169,9 @@ fn transfer_calls(d: &Deployment, to: Address) -> Vec<Call> {
 }
 
 /// The governance values on chain, by name (a value a deployment does not expose reads as None).
+/// Each getter is read under every name v2 uses, ours first, then the reference's; the value shown
+/// is the first that answers (the reference has `validatorSlashingPercentage()` and
+/// `nonRevealBanBlocks()`, where ours also has `validatorSlashingPct()` and `banBlocks()`).
 pub async fn read_params(
     hub: &TxHub,
     d: &Deployment,
@@ -177,7 +180,7 @@ pub async fn read_params(
     use ValidationModule as Vm;
     let r = Reader { hub, from };
     let (jr, sm, vm) = (d.job_registry, d.stake_manager, d.validation_module);
-    vec![
+    let mut out = vec![
         r.read("paused", jr, JobRegistry::pausedCall {}).await,
         r.read("commitWindow", vm, Vm::commitWindowCall {}).await,
         r.read("revealWindow", vm, Vm::revealWindowCall {}).await,
@@ -189,19 +192,41 @@ pub async fn read_params(
         .await,
         r.read("approvalThreshold", vm, Vm::approvalThresholdCall {})
             .await,
-        r.read("validatorSlashingPct", vm, Vm::validatorSlashingPctCall {})
+        first(
+            r.read("validatorSlashingPct", vm, Vm::validatorSlashingPctCall {})
+                .await,
+            r.read("", vm, Vm::validatorSlashingPercentageCall {}).await,
+        ),
+        r.read("nonRevealPenaltyBps", vm, Vm::nonRevealPenaltyBpsCall {})
             .await,
+        first(
+            r.read("nonRevealBanBlocks", vm, Vm::nonRevealBanBlocksCall {})
+                .await,
+            r.read("", vm, Vm::banBlocksCall {}).await,
+        ),
         r.read("feePct", jr, JobRegistry::feePctCall {}).await,
         r.read("minStake", sm, StakeManager::minStakeCall {}).await,
         r.read("jobStake", jr, JobRegistry::jobStakeCall {}).await,
-        r.read("owner", jr, JobRegistry::ownerCall {}).await,
-        r.read(
-            "identityRegistry.owner",
-            d.identity_registry,
-            IdentityRegistry::ownerCall {},
-        )
-        .await,
-    ]
+    ];
+    for (name, module) in [
+        ("owner", jr),
+        ("stakeManager.owner", sm),
+        ("validationModule.owner", vm),
+        ("identityRegistry.owner", d.identity_registry),
+        ("systemPause.owner", d.system_pause),
+    ] {
+        let governor = super::topology::governor_of(hub, module).await;
+        out.push((name, governor.map(|a| a.to_string())));
+    }
+    out
+}
+
+/// The value of `a`, or else `b`'s, under `a`'s name.
+fn first(
+    a: (&'static str, Option<String>),
+    b: (&'static str, Option<String>),
+) -> (&'static str, Option<String>) {
+    (a.0, a.1.or(b.1))
 }
 
 /// Reads one getter after another, from one account.

@@ -26,6 +26,7 @@ pub mod redact;
 mod send;
 pub mod stages;
 pub mod stall_clock;
+pub mod topology;
 pub mod tx;
 pub mod v2_errors;
 pub mod view;

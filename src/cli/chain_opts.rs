@@ -177,7 +177,22 @@ impl ChainArgs {
             return Ok(None);
         };
         let world = orchestrator.world();
-        let actors = actors(world, &keys);
+        let mut actors = actors(world, &keys);
+        // Reference mode: governance reaches the registry through SystemPause.
+        let registry_governor =
+            crate::chain::topology::governor_of(&hub, deployment.job_registry).await;
+        if registry_governor == Some(deployment.system_pause) {
+            actors.registry_via = Some(deployment.system_pause);
+            tracing::info!(
+                "the JobRegistry belongs to SystemPause {}: governance calls go through executeGovernanceCall",
+                deployment.system_pause
+            );
+        }
+        if let Some(dm) = deployment.dispute_module
+            && crate::chain::topology::governor_of(&hub, dm).await == Some(deployment.system_pause)
+        {
+            actors.dispute_via = Some(deployment.system_pause);
+        }
         let names = account_names(world);
         let settings = self
             .mirror_settings(&hub, &deployment, &keys, paths, devnet, world)
@@ -392,6 +407,8 @@ fn actors(world: &World, keys: &Keys) -> Actors {
         by_account,
         owner: keys.owner.address(),
         validators: keys.validators.iter().map(|k| k.address()).collect(),
+        registry_via: None,
+        dispute_via: None,
     }
 }
 

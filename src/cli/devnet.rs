@@ -31,6 +31,12 @@ pub struct AnvilArgs {
     /// <reports>/devnet/anvil.json, which later commands read).
     #[arg(long, env = "OMEGA_DEVNET_PORT", default_value_t = anvil::DEFAULT_PORT)]
     pub port: u16,
+    /// Who governs JobRegistry, StakeManager and ValidationModule: `owner` (the owner key calls
+    /// their setters; a new devnet's default) or `system-pause` (reference mode: they belong to
+    /// SystemPause, and setters go through SystemPause.executeGovernanceCall, as on real v2
+    /// deployments). Unset, a running devnet keeps the topology it has.
+    #[arg(long, env = "OMEGA_DEVNET_GOVERNANCE")]
+    pub governance: Option<crate::chain::deploy::Governance>,
     /// How the contracts are set up when the devnet is deployed (a fresh reports folder, or
     /// after `omega devnet reset`): the friendly defaults, or the reference v2 deployment's rules.
     #[arg(long, env = "OMEGA_DEVNET_PROFILE", value_enum, default_value_t = Profile::Friendly)]
@@ -126,6 +132,11 @@ pub async fn up(
         params: params(config, a.profile),
         agents,
         validators,
+        // The reference deployment's modules belong to SystemPause.
+        governance: a.governance.or(match a.profile {
+            Profile::Reference => Some(crate::chain::deploy::Governance::SystemPause),
+            Profile::Friendly => None,
+        }),
     };
     // Starting anvil and deploying take seconds: a spinner shows it is at work.
     let spinner = super::progress::spinner("starting the devnet and deploying the contracts");

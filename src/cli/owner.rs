@@ -3,19 +3,21 @@
 //! the config atomically (other keys untouched). A running orchestrator picks config changes up
 //! within one cycle, and the next launch applies them even over an existing checkpoint.
 //! `--dry-run` simulates and prints, `--calldata` prints what a multisig would execute; neither
-//! changes anything.
+//! changes anything. Where SystemPause owns the modules (v2's topology, `chain/topology.rs`), the
+//! calls are wrapped in `SystemPause.executeGovernanceCall` and sent by SystemPause's governance.
 
 use super::ConfigArgs;
-use super::target::TargetArgs;
-use crate::chain::governance::{Call, Lever, read_params};
+use super::target::{Target, TargetArgs};
+use crate::chain::governance::{Lever, read_params};
+use crate::chain::topology::{Routed, Topology};
 use crate::chain::tx::{Gas, TxHub, connect};
 use crate::config::edit::{check_values, set_values};
 use crate::persistence::checkpoint;
 use alloy::primitives::{Address, U256};
-use alloy::signers::local::PrivateKeySigner;
 use clap::{Args, Subcommand};
 use eyre::{Result, WrapErr};
 use serde_json::{Value, json};
+use std::path::Path;
 
 #[derive(Subcommand, Debug)]
 pub enum OwnerCommand {
@@ -294,20 +296,9 @@ fn apply(plan: Plan, c: Common) -> Result<()> {
             }
             None => {}
             Some(target) => {
-                let (rpc, d) = (&target.rpc_url, &target.deployment);
-                let key = runtime.block_on(target.owner_key())?;
-                let calls = lever.calls(d, key.address());
-                if c.calldata {
-                    for call in &calls {
-                        println!(
-                            "{}\n  to:   {}\n  data: {}",
-                            call.label, call.target, call.calldata
-                        );
-                    }
-                    return Ok(());
-                }
-                runtime.block_on(send(rpc, &key, &calls, c.dry_run, &paths.log))?;
-                if c.dry_run {
+                // --calldata and --dry-run end here; a sent change goes on to the config.
+                let printed_only = runtime.block_on(on_chain(target, lever, &c, &paths.log))?;
+                if printed_only {
                     return Ok(());
                 }
             }
@@ -332,25 +323,85 @@ fn apply(plan: Plan, c: Common) -> Result<()> {
     Ok(())
 }
 
-/// Simulates every call; unless dry-running, sends them and logs each as an `owner_action`.
-async fn send(
-    rpc: &str,
-    key: &PrivateKeySigner,
-    calls: &[Call],
-    dry_run: bool,
-    log: &std::path::Path,
-) -> Result<()> {
+/// Makes the lever's calls as the deployment's governance topology needs them (wrapped in
+/// `SystemPause.executeGovernanceCall` where SystemPause owns the module), or prints them for
+/// `--calldata`. True when the command ends here (`--calldata`, `--dry-run`).
+async fn on_chain(target: &Target, lever: &Lever, c: &Common, log: &Path) -> Result<bool> {
+    let (rpc, d) = (&target.rpc_url, &target.deployment);
+    let key = target.owner_key().await?;
     let hub = TxHub::new(connect(rpc)?, [key.clone()])
         .await
         .wrap_err_with(|| format!("cannot reach {}", crate::chain::redact::redact_url(rpc)))?;
-    let from = key.address();
-    for call in calls {
+    let topology = Topology::detect(&hub, d).await;
+    let routed = topology.route(lever.calls(d, key.address()));
+    println!("{}", topology.describe());
+    if c.calldata {
+        for r in &routed {
+            print_call(r);
+        }
+        return Ok(true);
+    }
+    refuse_wrong_sender(&routed, key.address())?;
+    send(&hub, key.address(), &routed, c.dry_run, log).await?;
+    Ok(c.dry_run)
+}
+
+/// The call a multisig or timelock executes: sender, target, calldata (and the wrapped setter).
+fn print_call(r: &Routed) {
+    let from = r
+        .sender
+        .map_or("the governor".to_string(), |a| a.to_string());
+    match &r.inner {
+        None => println!(
+            "{}\n  from: {from}\n  to:   {}\n  data: {}",
+            r.call.label, r.call.target, r.call.calldata
+        ),
+        Some(inner) => println!(
+            "{} through SystemPause.executeGovernanceCall\n  from: {from} (SystemPause's governance)\n  to:   {}\n  data: {}\n  wraps: {} on {}, data {}",
+            r.call.label, r.call.target, r.call.calldata, inner.label, inner.target, inner.calldata
+        ),
+    }
+}
+
+/// Where SystemPause owns a module, only SystemPause's governance can make the wrapped call: any
+/// other key is refused here, before anything is simulated or sent.
+fn refuse_wrong_sender(routed: &[Routed], key: Address) -> Result<()> {
+    for r in routed {
+        if let (Some(inner), Some(sender)) = (&r.inner, r.sender)
+            && sender != key
+        {
+            eyre::bail!(
+                "{} belongs to SystemPause {}: only SystemPause's governance {sender} can change it (through executeGovernanceCall), and the key given is {key}; set OMEGA_OWNER_KEY to the governance's key, or print the call for it with --calldata",
+                inner.label,
+                r.call.target
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Simulates every call; unless dry-running, sends them and logs each as an `owner_action`.
+async fn send(
+    hub: &TxHub,
+    from: Address,
+    routed: &[Routed],
+    dry_run: bool,
+    log: &Path,
+) -> Result<()> {
+    for r in routed {
+        let call = &r.call;
         hub.call(call.label, from, call.target, call.calldata.clone())
             .await
             .map_err(explain)?;
         if dry_run {
+            let via = r.inner.as_ref().map_or(String::new(), |i| {
+                format!(
+                    " (SystemPause.executeGovernanceCall wrapping {} on {})",
+                    i.label, i.target
+                )
+            });
             println!(
-                "dry run: {} on {} would succeed (sender {from})\n  calldata: {}",
+                "dry run: {} on {}{via} would succeed (sender {from})\n  calldata: {}",
                 call.label, call.target, call.calldata
             );
         }
@@ -358,7 +409,8 @@ async fn send(
     if dry_run {
         return Ok(());
     }
-    for call in calls {
+    for r in routed {
+        let call = &r.call;
         let receipt = hub
             .send(
                 call.label,
@@ -374,9 +426,10 @@ async fn send(
             "{}: tx {} in block {block}",
             call.label, receipt.transaction_hash
         );
+        let inner = r.inner.as_ref().map(|i| i.target);
         owner_action(
             log,
-            json!({"call": call.label, "target": call.target, "tx": receipt.transaction_hash, "block": block, "sender": from}),
+            json!({"call": call.label, "target": call.target, "module": inner, "tx": receipt.transaction_hash, "block": block, "sender": from}),
         )?;
     }
     Ok(())
@@ -397,7 +450,7 @@ fn explain(e: crate::chain::tx::TxError) -> eyre::Report {
     }
 }
 
-fn owner_action(log: &std::path::Path, context: Value) -> Result<()> {
+fn owner_action(log: &Path, context: Value) -> Result<()> {
     use std::io::Write;
     let line = json!({"timestamp": crate::persistence::eventlog::EventLog::now(), "level": "INFO", "message": "owner_action", "context": context});
     let mut f = std::fs::OpenOptions::new()
@@ -435,10 +488,11 @@ fn params(c: Common) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let onchain = runtime.block_on(async {
+    let (onchain, topology) = runtime.block_on(async {
         let hub = TxHub::new(connect(&target.rpc_url)?, []).await?;
         let d = &target.deployment;
-        Ok::<_, eyre::Report>(read_params(&hub, d, d.owner).await)
+        let topology = Topology::detect(&hub, d).await;
+        Ok::<_, eyre::Report>((read_params(&hub, d, d.owner).await, topology))
     })?;
     let get = |name: &str| {
         onchain
@@ -460,6 +514,7 @@ fn params(c: Common) -> Result<()> {
         "on chain ({}):",
         crate::chain::redact::redact_url(&target.rpc_url)
     );
+    println!("  {}", topology.describe());
     for (name, value) in &onchain {
         println!("  {name:<28} {}", value.as_deref().unwrap_or("n/a"));
     }

@@ -34,6 +34,16 @@ abstract contract ValidationParams is PausableModule {
         return byPct > byMin ? byPct : byMin;
     }
 
+    /// @notice v2's name for `validatorSlashingPct` (the reference has only this getter).
+    function validatorSlashingPercentage() external view returns (uint256) {
+        return validatorSlashingPct;
+    }
+
+    /// @notice v2's name for `banBlocks`: blocks a non-revealer is banned for.
+    function nonRevealBanBlocks() external view returns (uint256) {
+        return banBlocks;
+    }
+
     /// @notice Commit and reveal window lengths in seconds (each 1 .. 30 days). Defaults 1800 / 1800.
     function setCommitRevealWindows(uint256 commitDur, uint256 revealDur) external onlyOwner {
         if (commitDur == 0 || revealDur == 0 || commitDur > 30 days || revealDur > 30 days) revert InvalidParameter();

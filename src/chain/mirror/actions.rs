@@ -4,7 +4,7 @@
 use super::chain_io::{ChainWrites, Sent};
 use super::schedule::{Action, Outcome, Windows};
 use super::state::Rec;
-use crate::chain::bindings::{DisputeModule, JobRegistry, ValidationModule};
+use crate::chain::bindings::{DisputeModule, JobRegistry, SystemPause, ValidationModule};
 use crate::chain::commit_hash::{commit_hash, domain_separator};
 use crate::chain::tx::{Gas, TxError};
 use alloy::eips::BlockNumberOrTag;
@@ -33,6 +33,10 @@ pub(super) struct Ctx<C> {
     /// The deployment's DisputeModule, through which governance resolves disputes (without one,
     /// our registry takes governance's `resolveDispute` directly).
     pub dispute_module: Option<Address>,
+    /// SystemPause, when it owns the JobRegistry: governance's calls are wrapped for it.
+    pub registry_via: Option<Address>,
+    /// SystemPause, when it owns the DisputeModule (as on the reference deployment).
+    pub dispute_via: Option<Address>,
     pub devnet: bool,
     pub windows: Windows,
     pub rec: Rec,
@@ -103,6 +107,31 @@ impl<C: ChainWrites> Ctx<C> {
         let to = self.job_registry;
         self.chain
             .send(label, from, to, input.into(), Gas::Estimate)
+            .await
+    }
+
+    /// A call governance makes to `target`: direct, or through SystemPause (`via`) where it owns
+    /// the target.
+    async fn send_as_governance(
+        &self,
+        label: &'static str,
+        target: Address,
+        via: Option<Address>,
+        input: Vec<u8>,
+    ) -> Result<Sent, TxError> {
+        let Some(system_pause) = via else {
+            return self
+                .chain
+                .send(label, self.owner, target, input.into(), Gas::Estimate)
+                .await;
+        };
+        let wrapped = SystemPause::executeGovernanceCallCall {
+            target,
+            data: input.into(),
+        };
+        let input = wrapped.abi_encode().into();
+        self.chain
+            .send(label, self.owner, system_pause, input, Gas::Estimate)
             .await
     }
 
@@ -372,8 +401,16 @@ impl<C: ChainWrites> Ctx<C> {
         }
         if self.state(id).await? == STATE_COMPLETED {
             let call = JobRegistry::finalizeCall { jobId: id };
-            self.send_to_registry("JobRegistry.finalize", employer, call.abi_encode())
-                .await?;
+            let input = call.abi_encode();
+            // An adopted job is finalized by governance in its employer's place.
+            if self.rec.adopted {
+                let (jr, via) = (self.job_registry, self.registry_via);
+                self.send_as_governance("JobRegistry.finalize", jr, via, input)
+                    .await?;
+            } else {
+                self.send_to_registry("JobRegistry.finalize", employer, input)
+                    .await?;
+            }
         }
         match self.chain.meta(id).await? {
             (STATE_FINALIZED, success) => Ok(Outcome::Finished(success)),
@@ -390,7 +427,8 @@ impl<C: ChainWrites> Ctx<C> {
                 jobId: id,
                 employerWins: true,
             };
-            self.send_to_registry("resolveDispute", self.owner, call.abi_encode())
+            let (jr, via) = (self.job_registry, self.registry_via);
+            self.send_as_governance("resolveDispute", jr, via, call.abi_encode())
                 .await?;
             return Ok(None);
         };
@@ -400,16 +438,9 @@ impl<C: ChainWrites> Ctx<C> {
                 jobId: id,
                 reason: "validation did not approve the work".into(),
             };
-            let input = call.abi_encode().into();
+            let label = "DisputeModule.raiseGovernanceDispute";
             match self
-                .chain
-                .send(
-                    "DisputeModule.raiseGovernanceDispute",
-                    self.owner,
-                    dm,
-                    input,
-                    Gas::Estimate,
-                )
+                .send_as_governance(label, dm, self.dispute_via, call.abi_encode())
                 .await
             {
                 Ok(sent) => raised_at = self.chain.block_time(sent.block.into()).await?,
@@ -428,15 +459,8 @@ impl<C: ChainWrites> Ctx<C> {
             jobId: id,
             employerWins: true,
         };
-        let input = call.abi_encode().into();
-        self.chain
-            .send(
-                "DisputeModule.resolveDispute",
-                self.owner,
-                dm,
-                input,
-                Gas::Estimate,
-            )
+        let label = "DisputeModule.resolveDispute";
+        self.send_as_governance(label, dm, self.dispute_via, call.abi_encode())
             .await?;
         Ok(None)
     }

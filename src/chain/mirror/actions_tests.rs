@@ -22,6 +22,8 @@ fn ctx(chain: &FakeChain, devnet: bool) -> Ctx<FakeChain> {
         validation_module: Address::repeat_byte(0xbb),
         owner: OWNER,
         dispute_module: None,
+        registry_via: None,
+        dispute_via: None,
         devnet,
         windows: WINDOWS,
         rec,
@@ -223,6 +225,38 @@ fn finishing_waits_for_the_windows_the_chain_names() {
     refused.get().meta = (3, false);
     let out = run(&refused, Action::Finish { force: true });
     assert!(matches!(out, Outcome::Failed(_)), "{out:?}");
+}
+
+/// Reference mode: SystemPause owns the registry, so governance's resolveDispute is wrapped in
+/// `SystemPause.executeGovernanceCall(registry, resolveDispute(...))` and sent to SystemPause.
+#[test]
+fn in_reference_mode_the_dispute_is_resolved_through_system_pause() {
+    let chain = FakeChain::with(|f: &mut Fake| {
+        f.meta = (5, false);
+        f.moves.insert("resolveDispute", (4, false));
+        f.moves.insert("JobRegistry.finalize", (6, false));
+    });
+    let system_pause = Address::repeat_byte(0x5e);
+    let mut c = ctx(&chain, false);
+    c.registry_via = Some(system_pause);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let out = rt.block_on(c.perform(Action::Finish { force: false }));
+    assert_eq!(out, Outcome::Finished(false));
+    let calls = chain.get().calls.clone();
+    let (label, to, input) = &calls[0];
+    assert_eq!((*label, *to), ("resolveDispute", system_pause));
+    let wrapped = SystemPause::executeGovernanceCallCall::abi_decode(input).expect("wrapped");
+    assert_eq!(wrapped.target, Address::repeat_byte(0xaa));
+    let inner = JobRegistry::resolveDisputeCall::abi_decode(&wrapped.data).expect("inner");
+    assert!(inner.employerWins);
+    assert_eq!(chain.get().sent[0], ("resolveDispute", OWNER));
+    assert_eq!(
+        calls[1].1,
+        Address::repeat_byte(0xaa),
+        "finalize goes direct"
+    );
 }
 
 #[test]

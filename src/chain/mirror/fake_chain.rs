@@ -48,6 +48,8 @@ pub(super) struct Fake {
     pub logs: HashMap<&'static str, Vec<LogData>>,
     /// Every send that went through: (label, from).
     pub sent: Vec<(&'static str, Address)>,
+    /// Every send that went through: (label, to, calldata).
+    pub calls: Vec<(&'static str, Address, Bytes)>,
     pub mined: u64,
 }
 
@@ -125,8 +127,8 @@ impl ChainWrites for FakeChain {
         &self,
         label: &'static str,
         from: Address,
-        _to: Address,
-        _input: Bytes,
+        to: Address,
+        input: Bytes,
         _gas: Gas,
     ) -> Result<Sent, TxError> {
         let mut f = self.get();
@@ -142,6 +144,7 @@ impl ChainWrites for FakeChain {
             return Err(TxError::Raced { label, hash, block });
         }
         f.sent.push((label, from));
+        f.calls.push((label, to, input));
         if let Some(m) = f.moves.get(label) {
             f.meta = *m;
         }

@@ -55,6 +55,12 @@ pub struct Actors {
     pub owner: Address,
     /// Our validators' addresses (the devnet keeps their stake above the minimum).
     pub validators: Vec<Address>,
+    /// SystemPause, when the JobRegistry belongs to it (reference mode): the owner's registry
+    /// calls (`resolveDispute`) then go through `SystemPause.executeGovernanceCall`, which the
+    /// owner may make as SystemPause's governance.
+    pub registry_via: Option<Address>,
+    /// The same for the DisputeModule.
+    pub dispute_via: Option<Address>,
 }
 
 impl Actors {

@@ -180,6 +180,8 @@ fn the_committee_from_the_chain_replaces_the_engines() {
         by_account: vec![POSTER, AGENT, V1, V2, v3],
         owner: POSTER,
         validators: vec![V1, V2, v3],
+        registry_via: None,
+        dispute_via: None,
     };
     let accounts = [V2, v3]
         .iter()

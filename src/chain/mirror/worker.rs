@@ -173,6 +173,8 @@ impl Worker {
                 validation_module: self.chain.d.validation_module,
                 owner: self.actors.owner,
                 dispute_module: self.chain.d.dispute_module,
+                registry_via: self.actors.registry_via,
+                dispute_via: self.actors.dispute_via,
                 devnet: self.settings.devnet,
                 windows: self.sched.windows,
                 rec: r.clone(),
