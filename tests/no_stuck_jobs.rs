@@ -75,7 +75,8 @@ fn released_on_chain(reference: bool) {
             a["error_rate"] = 1.0.into();
         }
     });
-    net.ok(&["run", "--cycles", "60"]);
+    let stderr = net.ok_stderr(&["run", "--cycles", "60"]);
+    assert!(!stderr.contains("detached"), "{stderr}");
     let failed = onchain_with_step(&net, "failed");
     assert!(!failed.is_empty(), "no job failed on chain\n{}", net.log());
     let before = states(&net, &failed);
@@ -101,7 +102,8 @@ fn released_on_chain(reference: bool) {
     );
     // Past every deadline (the devnet gives 30 days of margin), the next run expires them.
     warp(&net, 31 * 24 * 3600);
-    net.ok(&["run", "--cycles", "10"]);
+    let stderr = net.ok_stderr(&["run", "--cycles", "10"]);
+    assert!(!stderr.contains("detached"), "{stderr}");
     let after = states(&net, &failed);
     assert!(
         after
@@ -180,7 +182,7 @@ fn resolved_through_the_dispute_module(reference: bool) {
             a["bad_work_rate"] = 1.0.into();
         }
     });
-    net.ok(&["run", "--cycles", "120"]);
+    let stderr = net.ok_stderr(&["run", "--cycles", "120"]);
     let d = net.deployment();
     let dm = d
         .dispute_module
@@ -210,7 +212,6 @@ fn resolved_through_the_dispute_module(reference: bool) {
             .iter()
             .all(|s| *s == STATE_FINALIZED)
     );
-    let log = net.log();
-    assert!(!log.contains("detached"), "{log}");
+    assert!(!stderr.contains("detached"), "{stderr}");
     net.ok(&["reconcile"]);
 }

@@ -72,12 +72,9 @@ pub struct RpcSource(pub DynProvider);
 
 impl RpcSource {
     pub fn connect(url: &str) -> eyre::Result<RpcSource> {
-        let url = url
-            .parse()
-            .map_err(|e| eyre::eyre!("bad RPC URL {url}: {e}"))?;
         Ok(RpcSource(
             alloy::providers::ProviderBuilder::new()
-                .connect_http(url)
+                .connect_client(super::tx::client(url)?)
                 .erased(),
         ))
     }

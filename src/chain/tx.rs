@@ -50,15 +50,35 @@ pub enum TxError {
     },
 }
 
-/// An RPC connection without fillers: we set nonce, gas and fees ourselves.
+/// An RPC connection without fillers: we set nonce, gas and fees ourselves. A node that says
+/// "too many requests" (429) or "unavailable" (503) refused the request without acting on it,
+/// so every request (a send included: its bytes are the same) is retried with backoff.
 pub fn connect(url: &str) -> eyre::Result<DynProvider> {
-    let url = url
-        .parse()
-        .map_err(|e| eyre::eyre!("invalid RPC URL {url:?}: {e}"))?;
     Ok(ProviderBuilder::new()
         .disable_recommended_fillers()
-        .connect_http(url)
+        .connect_client(client(url)?)
         .erased())
+}
+
+/// Retries per request of a refusal (429/503), the first wait (ms; it grows), and the compute
+/// units per second alloy's backoff assumes of the provider.
+const REFUSAL_RETRIES: u32 = 10;
+const REFUSAL_BACKOFF_MS: u64 = 200;
+const COMPUTE_UNITS_PER_S: u64 = 10_000;
+
+/// An HTTP JSON-RPC client that retries refused requests (shared with the indexer's source).
+pub fn client(url: &str) -> eyre::Result<alloy::rpc::client::RpcClient> {
+    let url: url::Url = url
+        .parse()
+        .map_err(|e| eyre::eyre!("invalid RPC URL {:?}: {e}", super::redact::redact_url(url)))?;
+    let retry = alloy::transports::layers::RetryBackoffLayer::new(
+        REFUSAL_RETRIES,
+        REFUSAL_BACKOFF_MS,
+        COMPUTE_UNITS_PER_S,
+    );
+    Ok(alloy::rpc::client::ClientBuilder::default()
+        .layer(retry)
+        .http(url))
 }
 
 /// How much gas a call gets.

@@ -116,6 +116,15 @@ impl Sandbox {
         cmd.output().unwrap()
     }
 
+    /// Runs and asserts success; returns stderr (where the console log goes: a mirror that
+    /// detaches a job says so there, not in `orchestrator.log`, which holds domain events).
+    pub fn ok_stderr(&self, args: &[&str]) -> String {
+        let out = self.omega(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "omega {args:?} failed:\n{stderr}");
+        stderr
+    }
+
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         success(&self.omega(args))

@@ -42,6 +42,19 @@ pub(super) struct Ctx<C> {
     pub rec: Rec,
 }
 
+/// An error of the node or the network (a timeout, a refused or failed request), not a revert.
+fn transient(e: &eyre::Report) -> bool {
+    match e.downcast_ref::<TxError>() {
+        Some(TxError::Timeout { .. } | TxError::Rpc { .. }) => true,
+        Some(_) => false,
+        None => e.chain().any(|cause| {
+            cause
+                .downcast_ref::<alloy::transports::TransportError>()
+                .is_some_and(|t| matches!(t, alloy::transports::RpcError::Transport(_)))
+        }),
+    }
+}
+
 /// Whether `e` is a revert whose reason names `what`.
 fn reverted(e: &TxError, what: &str) -> bool {
     matches!(e, TxError::Reverted { reason, .. } if reason.contains(what))
@@ -72,6 +85,9 @@ impl<C: ChainWrites> Ctx<C> {
                 tracing::debug!("chain mirror: {action:?}: {e:#}");
                 Outcome::NotYet
             }
+            // The node or the network failed, not the contract: nothing was refused for good, so
+            // the job is never detached for it; the step is tried again a little later.
+            Err(e) if transient(&e) => Outcome::Unreachable(format!("{action:?}: {e:#}")),
             Err(e) => match self.chain.paused().await {
                 Ok(true) => Outcome::ChainPaused,
                 _ => Outcome::Failed(format!("{action:?}: {e:#}")),

@@ -402,3 +402,17 @@ fn a_disputed_job_goes_through_the_dispute_module_and_its_window() {
         ]
     );
 }
+
+#[test]
+fn a_node_that_fails_is_retried_later_never_a_reason_to_detach() {
+    let chain = FakeChain::with(|f| {
+        f.meta = (STATE_CREATED, false);
+        f.unreachable.insert("applyForJob");
+    });
+    assert!(matches!(
+        run(&chain, Action::Apply),
+        Outcome::Unreachable(_)
+    ));
+    let refused = revert("applyForJob", "NotAuthorizedAgent(0x02)");
+    assert!(matches!(run(&refused, Action::Apply), Outcome::Failed(_)));
+}

@@ -38,6 +38,8 @@ pub(super) struct Fake {
     pub paused: bool,
     /// Reverts of sends, by label: the reason.
     pub reverts: HashMap<&'static str, String>,
+    /// Sends the node fails (no answer after retries), by label.
+    pub unreachable: HashSet<&'static str>,
     /// Sends that were mined but raced by another transaction of their block.
     pub raced: HashSet<&'static str>,
     /// Reverts of the next dry runs, in order (then they pass).
@@ -136,6 +138,15 @@ impl ChainWrites for FakeChain {
             return Err(TxError::Reverted {
                 label: label.into(),
                 reason: reason.clone(),
+            });
+        }
+        if f.unreachable.contains(label) {
+            let (label, attempts) = (label.into(), 3);
+            let message = "HTTP error 502".into();
+            return Err(TxError::Rpc {
+                label,
+                attempts,
+                message,
             });
         }
         if f.raced.contains(label) {

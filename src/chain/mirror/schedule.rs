@@ -17,6 +17,8 @@ const ROUND_START_GRACE_MS: u64 = 3_000;
 const SELECTS_IN_FLIGHT: usize = 4;
 /// How long selection waits after "not enough eligible validators" if no job settles first.
 const SELECT_RETRY: Duration = Duration::from_secs(1);
+/// How long a job waits after its step met a node or network failure.
+const UNREACHABLE_RETRY: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Action {
@@ -79,6 +81,8 @@ pub(super) enum Outcome {
     WaitUntil(u64, bool),
     /// The contracts are paused: retry once they are not.
     ChainPaused,
+    /// The node or the network failed (not the contract): retry this job a little later.
+    Unreachable(String),
     Failed(String),
 }
 
@@ -284,8 +288,10 @@ impl Schedule {
         if self.paused {
             return vec![];
         }
+        let now = Instant::now();
         recs.iter()
             .filter(|(_, r)| r.busy == 0 && !r.detached)
+            .filter(|(_, r)| r.retry_at.is_none_or(|at| now >= at))
             .flat_map(|(id, r)| self.next_actions(r).into_iter().map(|a| (*id, a)))
             .collect()
     }
@@ -424,6 +430,10 @@ impl Schedule {
                          stake not locked on other committees); retrying as jobs settle"
                     );
                 }
+            }
+            Outcome::Unreachable(why) => {
+                tracing::warn!("chain mirror: job {job}: {why}; retrying in {UNREACHABLE_RETRY:?}");
+                r.retry_at = Some(Instant::now() + UNREACHABLE_RETRY);
             }
             Outcome::ChainPaused => {
                 if !self.paused {

@@ -396,3 +396,17 @@ fn a_job_failed_before_submission_is_cancelled_or_expired_after_its_deadline() {
     assert_eq!((w.rec.finished, w.rec.outcome), (true, Some(false)));
     assert!(matches!(&w.journal[..], [Entry::Done { step, .. }] if step == "expire"));
 }
+
+#[test]
+fn a_job_whose_node_failed_waits_a_little_before_its_next_try() {
+    let mut w = World::new();
+    w.rec.onchain = Some(U256::from(3));
+    w.rec.assigned = true;
+    w.rec.agent = Some(AGENT);
+    assert_eq!(w.sched.due(&w.recs()), [(JOB, Action::Apply)]);
+    w.outcome(Outcome::Unreachable("HTTP error 502".into()), vec![]);
+    assert!(!w.rec.detached);
+    assert!(w.sched.due(&w.recs()).is_empty(), "held for a retry");
+    w.rec.retry_at = Some(std::time::Instant::now());
+    assert_eq!(w.sched.due(&w.recs()), [(JOB, Action::Apply)]);
+}

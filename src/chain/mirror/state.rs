@@ -47,6 +47,8 @@ pub(super) struct Rec {
     /// The engine failed the job before `submit`: it is to be released on chain (cancelled, or
     /// expired after its deadline) rather than left Applied with escrow and stake locked.
     pub release: bool,
+    /// After a node or network failure, the job's next step waits until then.
+    pub retry_at: Option<std::time::Instant>,
     /// `selectValidators` calls that selected nobody yet (too early, or a reset).
     pub select_tries: u32,
     /// When the job's previous step ended (for the stage latency figures).
