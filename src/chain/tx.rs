@@ -4,8 +4,8 @@
 //! `send.rs`.
 
 use super::bindings::{
-    AGIALPHA, CheckpointRegistry, IdentityRegistry, JobRegistry, StakeManager, SystemPause,
-    ValidationModule,
+    AGIALPHA, CheckpointRegistry, DisputeModule, IdentityRegistry, JobRegistry, StakeManager,
+    SystemPause, ValidationModule,
 };
 use super::fees::{FeePolicy, Fees};
 use super::miner::Miner;
@@ -348,8 +348,13 @@ pub fn decode_revert(data: &[u8]) -> String {
         IdentityRegistry::IdentityRegistryErrors,
         SystemPause::SystemPauseErrors,
         CheckpointRegistry::CheckpointRegistryErrors,
+        DisputeModule::DisputeModuleErrors,
         AGIALPHA::AGIALPHAErrors
     );
+    // `require(cond, "reason")` (the reference's DisputeModule says "disputed", "window", …).
+    if let Ok(r) = <alloy::sol_types::Revert as alloy::sol_types::SolError>::abi_decode(data) {
+        return format!("Error({:?})", r.reason);
+    }
     if let Some(v2) = super::errors::describe_v2(data) {
         return v2;
     }
@@ -357,5 +362,28 @@ pub fn decode_revert(data: &[u8]) -> String {
         format!("unknown error 0x{}", alloy::hex::encode(data))
     } else {
         "reverted without reason".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::sol_types::SolError;
+
+    #[test]
+    fn reverts_are_named_ours_string_reasons_and_unknown_selectors_alike() {
+        let ours = JobRegistry::OnlyDisputeModule {}.abi_encode();
+        assert_eq!(decode_revert(&ours), "OnlyDisputeModule(OnlyDisputeModule)");
+        let unauthorized = DisputeModule::UnauthorizedResolver {
+            caller: Address::repeat_byte(7),
+        };
+        assert!(decode_revert(&unauthorized.abi_encode()).contains("UnauthorizedResolver"));
+        let window = alloy::sol_types::Revert::from("window").abi_encode();
+        assert_eq!(decode_revert(&window), "Error(\"window\")");
+        assert_eq!(
+            decode_revert(&[0xde, 0xad, 0xbe, 0xef, 1]),
+            "unknown error 0xdeadbeef01"
+        );
+        assert_eq!(decode_revert(&[]), "reverted without reason");
     }
 }
