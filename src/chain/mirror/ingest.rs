@@ -112,7 +112,12 @@ impl Worker {
             .addr(poster)
             .ok_or_else(|| eyre::eyre!("no key for poster {poster}"))?;
         let spec_hash = keccak256((self.state.run_id, U256::from(job.0)).abi_encode());
-        let chain_now_s = self.sched.chain_now.max(crate::chain::anvil::wall_s());
+        // Chain time (a chain's clock may run behind the wall clock as well as ahead); the wall
+        // clock only when the chain's could not be read yet.
+        let chain_now_s = match self.sched.chain_now {
+            0 => crate::chain::anvil::wall_s(),
+            t => t,
+        };
         let deadline_s = chain_deadline_s(
             self.sched.now_ms,
             deadline_ms,
