@@ -170,7 +170,8 @@ contract JobRegistry is PausableModule {
         Job storage j = _jobs[jobId];
         uint256 meta = j.meta;
         _requireState(meta, S_CREATED);
-        if (_deadline(meta) < block.timestamp) revert DeadlinePassed();
+        // No deadline check here, as on v2: a late apply fails at `submit` (DeadlinePassed) and
+        // the job can then be expired (`cancelExpiredJob`), which releases the escrow.
         if (bytes(subdomain).length == 0) revert EmptySubdomain();
         (bool allowed,,,) = identityRegistry.verifyAgent(msg.sender, subdomain, proof);
         if (!allowed) revert NotAuthorizedAgent(msg.sender);

@@ -158,11 +158,22 @@ contract JobRegistryTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(JobRegistry.InvalidState.selector, S_APPLIED));
         registry.applyForJob(id, "agent", noProof);
 
-        uint256 id3 = _create(ONE, uint64(block.timestamp + 10));
+    }
+
+    /// As on v2, applying after the deadline is allowed; the submit then fails and the job can
+    /// be expired, which releases the escrow and the agent's stake.
+    function test_apply_afterTheDeadline_failsAtSubmit_thenExpires() public {
+        uint256 id = _create(ONE, uint64(block.timestamp + 10));
         vm.warp(block.timestamp + 11);
+        _apply(id);
         vm.prank(agent);
         vm.expectRevert(JobRegistry.DeadlinePassed.selector);
-        registry.applyForJob(id3, "agent", noProof);
+        registry.submit(id, RESULT, "r", "agent", noProof);
+        vm.prank(employer);
+        registry.cancelExpiredJob(id);
+        assertEq(_state(id), S_FINALIZED);
+        assertEq(stake.lockedStakes(agent), 0);
+        _assertConservation();
     }
 
     function test_apply_zeroJobStake_noLock() public {
