@@ -259,13 +259,14 @@ fn the_default_topology_can_be_restored_by_devnet_up() {
     assert!(out.contains("topology: owner") && !out.contains("executeGovernanceCall"));
 }
 
-/// The mirror's governance step (resolving a rejected job's dispute for the employer) goes through
-/// SystemPause in reference mode, so rejected jobs still end Finalized on chain.
+/// In reference mode a rejected job's dispute is resolved through the DisputeModule (the only
+/// resolver once the JobRegistry names one, even for governance), so rejected jobs still end
+/// Finalized on chain while the modules belong to SystemPause.
 #[test]
-fn the_mirror_resolves_disputes_through_system_pause() {
+fn the_mirror_resolves_disputes_through_the_dispute_module_under_system_pause() {
     use alloy::rpc::types::Filter;
     use alloy::sol_types::SolEvent;
-    use omega::chain::bindings::SystemPause;
+    use omega::chain::bindings::DisputeModule;
     let net = Sandbox::new(|c| {
         for a in c["agents"].as_array_mut().unwrap() {
             a["bad_work_rate"] = 1.0.into();
@@ -273,7 +274,8 @@ fn the_mirror_resolves_disputes_through_system_pause() {
         c["generator"]["rate_per_cycle"] = 0.0.into();
     });
     net.ok(&["devnet", "up", "--governance", "system-pause"]);
-    net.ok(&["run", "--cycles", "40"]);
+    let stderr = net.ok_stderr(&["run", "--cycles", "40"]);
+    assert!(!stderr.contains("detached"), "{stderr}");
     assert!(net.log().contains("rejected by validators"));
     let d = net.deployment();
     assert_eq!(
@@ -291,16 +293,16 @@ fn the_mirror_resolves_disputes_through_system_pause() {
             p.get_logs(&filter).await.unwrap().len()
         })
     };
+    let dm = d
+        .dispute_module
+        .expect("the devnet deploys a DisputeModule");
     let resolved = count(d.job_registry, JobRegistry::DisputeResolved::SIGNATURE_HASH);
-    let forwarded = count(
-        d.system_pause,
-        SystemPause::GovernanceCallExecuted::SIGNATURE_HASH,
-    );
+    let by_module = count(dm, DisputeModule::DisputeResolved::SIGNATURE_HASH);
     let finalized = count(d.job_registry, JobRegistry::JobFinalized::SIGNATURE_HASH);
     assert!(resolved > 0, "no dispute resolved on chain");
     assert_eq!(
-        forwarded, resolved,
-        "every resolution went through SystemPause"
+        by_module, resolved,
+        "every resolution went through the DisputeModule"
     );
     assert!(finalized >= resolved, "resolved jobs are finalized");
 }
