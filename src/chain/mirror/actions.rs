@@ -366,7 +366,17 @@ impl<C: ChainWrites> Ctx<C> {
         {
             Ok(_) => Ok(Outcome::Committed(v)),
             Err(e) if reverted(&e, "AlreadyCommitted") => Ok(Outcome::Committed(v)),
-            Err(e) if reverted(&e, "CommitPhaseClosed") || reverted(&e, "NotSelected") => {
+            // Ours says NotSelected, the reference NotValidator; a banned member is refused too.
+            Err(e)
+                if [
+                    "CommitPhaseClosed",
+                    "NotSelected",
+                    "NotValidator",
+                    "ValidatorBanned",
+                ]
+                .iter()
+                .any(|name| reverted(&e, name)) =>
+            {
                 Ok(Outcome::Missed(v))
             }
             Err(e) => Err(e.into()),
@@ -507,6 +517,13 @@ impl<C: ChainWrites> Ctx<C> {
                 reveal_deadline + w.force_finalize_grace_s + 1,
                 true,
             ))),
+            // The reference says RevealPending to a forceFinalize before its grace too.
+            Err(e) if force && reverted(&e, "RevealPending") => Ok(Some(Outcome::WaitUntil(
+                reveal_deadline + w.force_finalize_grace_s + 1,
+                true,
+            ))),
+            // Tallied by another caller first (the reference deletes the round: NotSubmitted).
+            Err(e) if reverted(&e, "NotSubmitted") || reverted(&e, "AlreadyTallied") => Ok(None),
             Err(e) => Err(e.into()),
         }
     }

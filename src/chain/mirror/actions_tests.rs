@@ -416,3 +416,37 @@ fn a_node_that_fails_is_retried_later_never_a_reason_to_detach() {
     let refused = revert("applyForJob", "NotAuthorizedAgent(0x02)");
     assert!(matches!(run(&refused, Action::Apply), Outcome::Failed(_)));
 }
+
+#[test]
+fn the_references_words_for_done_and_not_yet_are_read_as_such() {
+    // A round tallied by another caller first: the reference deleted it (NotSubmitted).
+    let tallied = FakeChain::with(|f| {
+        f.meta = (STATE_SUBMITTED, false);
+        f.reverts
+            .insert("ValidationModule.finalize", "NotSubmitted()".into());
+    });
+    assert_eq!(
+        run(&tallied, Action::Finish { force: false }),
+        Outcome::NotYet
+    );
+    // forceFinalize before its grace: the reference says RevealPending, and the job waits.
+    let early = FakeChain::with(|f| {
+        f.meta = (STATE_SUBMITTED, false);
+        f.reverts
+            .insert("ValidationModule.forceFinalize", "RevealPending()".into());
+    });
+    let grace = WINDOWS.commit_s + WINDOWS.reveal_s + WINDOWS.force_finalize_grace_s;
+    assert_eq!(
+        run(&early, Action::Finish { force: true }),
+        Outcome::WaitUntil(1000 + grace + 1, true)
+    );
+    // A commit by a member the reference no longer counts (banned, or not on the committee).
+    for reason in ["NotValidator()", "ValidatorBanned()"] {
+        let refused = revert("commitValidation", reason);
+        assert_eq!(
+            run(&refused, Action::Commit(V1)),
+            Outcome::Missed(V1),
+            "{reason}"
+        );
+    }
+}
