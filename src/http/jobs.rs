@@ -7,15 +7,18 @@ use serde_json::{Value, json};
 use std::io::BufRead;
 use std::path::Path;
 
+/// The name of ledger account `id`.
+pub fn account_name(s: &WorldState, id: crate::domain::ledger::AccountId) -> Option<String> {
+    s.ledger
+        .accounts()
+        .get(id.0 as usize)
+        .map(|a| a.name.clone())
+}
+
 /// The JSON of one job; names instead of account ids, amounts in tokens as `omega status` shows
 /// them (a decimal string with up to 4 decimals).
 pub fn job_json(s: &WorldState, job: &Job) -> Value {
-    let name = |id: crate::domain::ledger::AccountId| {
-        s.ledger
-            .accounts()
-            .get(id.0 as usize)
-            .map(|a| a.name.clone())
-    };
+    let name = |id| account_name(s, id);
     json!({
         "id": job.id,
         "title": job.title,

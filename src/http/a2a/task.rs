@@ -144,12 +144,7 @@ fn result(
     onchain: &Value,
     transactions: Value,
 ) -> Value {
-    let name = |id: crate::domain::ledger::AccountId| {
-        s.ledger
-            .accounts()
-            .get(id.0 as usize)
-            .map(|a| a.name.clone())
-    };
+    let name = |id| crate::http::jobs::account_name(s, id);
     json!({
         "job": job.id.0,
         "title": job.title,
