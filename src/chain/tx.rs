@@ -157,6 +157,15 @@ impl TxHub {
         })
     }
 
+    /// Forgets every signer's nonce, read again from the node at its next send: after a reorg
+    /// the chain's may be lower than ours (a transaction the reorg removed), and a nonce past the
+    /// chain's would wait in the pool for ever.
+    pub async fn forget_nonces(&self) {
+        for signer in self.signers.values() {
+            signer.lock().await.nonce = None;
+        }
+    }
+
     /// Replacements of priced-out transactions go no higher than `max_fee` per gas.
     pub fn with_max_fee(mut self, max_fee: u128) -> TxHub {
         self.policy.max_fee = max_fee;

@@ -23,6 +23,7 @@ mod chain_io;
 mod fake_chain;
 mod ingest;
 mod recovery;
+mod redrive;
 mod schedule;
 mod state;
 mod worker;
@@ -81,6 +82,11 @@ pub struct MirrorSettings {
     pub force_finalize_grace_s: u64,
     /// The engine's next job id when the mirror first attached: older jobs are not mirrored.
     pub first_job: u64,
+    /// Blocks a finished job's finish must be buried under before the mirror stops watching it.
+    pub confirmations: u64,
+    /// Reorgs the indexer has seen (the chain follower counts them): each one makes the mirror
+    /// compare every journaled job with the chain.
+    pub reorgs: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Default)]
@@ -147,6 +153,7 @@ impl ChainMirror {
             reveal_s: settings.reveal_window_s,
             force_finalize_grace_s: settings.force_finalize_grace_s,
         };
+        let seen_reorgs = settings.reorgs.load(std::sync::atomic::Ordering::Relaxed);
         let worker = Worker {
             chain: HubChain {
                 hub,
@@ -161,6 +168,8 @@ impl ChainMirror {
             sched: Schedule::new(windows),
             view: view.clone(),
             stats: stats.clone(),
+            seen_reorgs,
+            to_check: Vec::new(),
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {

@@ -185,8 +185,8 @@ impl Schedule {
             .committee
             .as_ref()
             .is_some_and(|c| c.iter().all(|v| r.revealed.contains(v)));
-        let engine_done =
-            r.offchain_reveal_deadline_ms > 0 && self.now_ms >= r.offchain_reveal_deadline_ms;
+        let engine_done = r.engine_done
+            || (r.offchain_reveal_deadline_ms > 0 && self.now_ms >= r.offchain_reveal_deadline_ms);
         let committed_settled = r
             .votes
             .iter()
@@ -249,7 +249,7 @@ impl Schedule {
     pub fn idle(&self, recs: &BTreeMap<JobId, Rec>) -> bool {
         recs.values().all(|r| {
             r.detached
-                || r.finished
+                || (r.finished && r.watch_until.is_none())
                 || r.cancelled
                 || match self.next_action(r) {
                     None => true,
@@ -353,6 +353,8 @@ impl Schedule {
                 self.select_blocked = None;
                 r.finished = true;
                 r.outcome = Some(success);
+                r.engine_done = false;
+                r.watch_until = Some(0); // watched until `confirmations` deep
                 view.finished.insert(job);
                 view.outcomes.insert(job, success);
                 stats.finalized.fetch_add(1, Relaxed);

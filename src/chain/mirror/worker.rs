@@ -32,6 +32,10 @@ pub(super) struct Worker {
     pub sched: Schedule,
     pub view: Arc<Mutex<View>>,
     pub stats: Arc<MirrorStats>,
+    /// The indexer's reorg count when the mirror last compared its jobs with the chain.
+    pub seen_reorgs: u64,
+    /// Jobs still to compare with the chain (see `redrive.rs`).
+    pub to_check: Vec<JobId>,
 }
 
 /// A finished action, with its timings.
@@ -74,6 +78,8 @@ impl Worker {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(30));
         }
+        // Whatever a reorg took while the mirror was not running comes back first.
+        self.to_check = self.journaled_jobs();
         let mut inflight: JoinSet<Done> = JoinSet::new();
         let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
         let mut last_pass = Instant::now();
@@ -92,10 +98,14 @@ impl Worker {
             }
             self.recheck_chain_pause().await;
             if !self.sched.paused {
+                let pass = inflight.is_empty() || last_pass.elapsed() >= PASS_TIME_EVERY;
+                if pass {
+                    self.follow_chain(inflight.is_empty()).await;
+                }
                 self.dispatch(&mut inflight);
                 // Time moves even while other jobs' actions are in flight: `time_limit` keeps
                 // every window someone still needs open.
-                if inflight.is_empty() || last_pass.elapsed() >= PASS_TIME_EVERY {
+                if pass {
                     last_pass = Instant::now();
                     if let Err(e) = self.pass_time().await {
                         tracing::warn!("chain mirror: moving time: {e:#}");
@@ -159,6 +169,8 @@ impl Worker {
                     job: job.0,
                     spec_hash: r.spec_hash,
                     poster: r.poster,
+                    reward: r.reward,
+                    deadline_s: r.deadline_s,
                 }) {
                     tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
                     continue;
@@ -221,6 +233,31 @@ impl Worker {
             && let Err(e) = self.journal.record(&entry)
         {
             tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
+        }
+    }
+
+    /// After a reorg the indexer saw, every journaled job is compared with the chain (and the
+    /// signers' nonces are read again: the chain's may be lower now); then finished jobs are
+    /// watched until deep enough.
+    async fn follow_chain(&mut self, idle: bool) {
+        let reorgs = self
+            .settings
+            .reorgs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if reorgs != self.seen_reorgs {
+            self.seen_reorgs = reorgs;
+            tracing::warn!(
+                "chain mirror: the indexer saw a reorg; comparing every job with the chain"
+            );
+            self.chain.hub.forget_nonces().await;
+            self.to_check = self.journaled_jobs();
+        }
+        if !self.to_check.is_empty() {
+            let jobs = std::mem::take(&mut self.to_check);
+            self.to_check = self.redrive(jobs).await;
+        }
+        if let Err(e) = self.watch_finality(idle).await {
+            tracing::warn!("chain mirror: watching finished jobs: {e:#}");
         }
     }
 
