@@ -240,3 +240,7 @@ impl Worker {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "redrive_tests.rs"]
+mod tests;

@@ -249,14 +249,16 @@ impl Schedule {
     pub fn idle(&self, recs: &BTreeMap<JobId, Rec>) -> bool {
         recs.values().all(|r| {
             r.detached
+                // A finished job is watched until its finish is `confirmations` deep.
                 || (r.finished && r.watch_until.is_none())
                 || r.cancelled
-                || match self.next_action(r) {
-                    None => true,
-                    // Waiting for validators that only other jobs' progress frees.
-                    Some(Action::Select) => self.selection_waits(),
-                    Some(_) => false,
-                }
+                || (r.watch_until.is_none()
+                    && match self.next_action(r) {
+                        None => true,
+                        // Waiting for validators that only other jobs' progress frees.
+                        Some(Action::Select) => self.selection_waits(),
+                        Some(_) => false,
+                    })
         })
     }
 
