@@ -15,7 +15,8 @@
 //! Here: the sink, its gate and settings. `state`: the job records, journal replay and the gate's
 //! view. `schedule`: what each job does next and how outcomes change it (decisions only).
 //! `worker`: the task that runs them; `ingest`: engine events into records; `recovery`: restart
-//! and adopted jobs; `actions`: the chain steps; `chain_io`: the reads and sends they make.
+//! and adopted jobs; `redrive`: steps a reorg took from the chain, sent again; `actions`: the
+//! chain steps; `chain_io`: the reads and sends they make.
 
 mod actions;
 mod chain_io;
