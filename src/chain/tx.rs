@@ -92,6 +92,9 @@ pub struct TxHub {
     pub(super) poll: Duration,
     /// Devnet: the block builder that mines what we send (else the chain mines on its own).
     pub(super) miner: Option<Arc<Miner>>,
+    /// The highest block a receipt of ours came from, and its hash: if the chain no longer has
+    /// that hash at that height, a reorg took some of our transactions (see `last_mined`).
+    pub(super) last_mined: Arc<std::sync::Mutex<Option<(u64, B256)>>>,
 }
 
 /// A live handle on a hub's counters, for `/chain` and `/metrics` of the run that owns it.
@@ -154,7 +157,32 @@ impl TxHub {
             policy,
             poll,
             miner: None,
+            last_mined: Default::default(),
         })
+    }
+
+    /// The highest block one of our transactions was mined in, and its hash.
+    pub fn last_mined(&self) -> Option<(u64, B256)> {
+        *self.last_mined.lock().expect("last mined")
+    }
+
+    /// Notes the block of a receipt (kept only when it is the highest so far).
+    pub(super) fn note_mined(&self, block: Option<u64>, hash: Option<B256>) {
+        let (Some(block), Some(hash)) = (block, hash) else {
+            return;
+        };
+        let mut last = self.last_mined.lock().expect("last mined");
+        if last.is_none_or(|(b, _)| block >= b) {
+            *last = Some((block, hash));
+        }
+    }
+
+    /// Forgets `seen` as the highest block mined (a reorg took it), unless a later one came since.
+    pub fn forget_mined(&self, seen: (u64, B256)) {
+        let mut last = self.last_mined.lock().expect("last mined");
+        if *last == Some(seen) {
+            *last = None;
+        }
     }
 
     /// Forgets every signer's nonce, read again from the node at its next send: after a reorg

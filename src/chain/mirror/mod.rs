@@ -171,6 +171,7 @@ impl ChainMirror {
             stats: stats.clone(),
             seen_reorgs,
             to_check: Vec::new(),
+            mined_checked: None,
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {

@@ -15,6 +15,10 @@ use super::worker::Worker;
 use crate::domain::job::JobId;
 use alloy::primitives::Address;
 
+/// How often the mirror checks that the latest block it had a transaction mined in is still on
+/// chain.
+const MINED_CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// A re-created job gets at least this long on chain before its deadline (its old deadline may
 /// have passed meanwhile).
 const RECREATE_MIN_S: u64 = 86_400;
@@ -196,6 +200,32 @@ impl Worker {
             );
         }
         later
+    }
+
+    /// Whether a reorg took the highest block one of our transactions was mined in (a reorg that
+    /// took any of them took that one too). The indexer may miss a reorg of blocks it had not
+    /// indexed yet; this does not. Looked at every `MINED_CHECK_EVERY`.
+    pub(super) async fn lost_a_mined_block(&mut self) -> bool {
+        if self
+            .mined_checked
+            .is_some_and(|at| at.elapsed() < MINED_CHECK_EVERY)
+        {
+            return false;
+        }
+        self.mined_checked = Some(std::time::Instant::now());
+        let Some((block, hash)) = self.chain.hub.last_mined() else {
+            return false;
+        };
+        use alloy::providers::Provider;
+        let provider = self.chain.hub.provider();
+        match provider.get_block_by_number(block.into()).await {
+            Ok(Some(b)) if b.header.hash == hash => false,
+            Ok(_) => {
+                self.chain.hub.forget_mined((block, hash));
+                true
+            }
+            Err(_) => false, // read again at the next look
+        }
     }
 
     /// Every job the journal knows on chain, to compare with the chain (at start, after a reorg).

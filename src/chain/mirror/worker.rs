@@ -36,6 +36,8 @@ pub(super) struct Worker {
     pub seen_reorgs: u64,
     /// Jobs still to compare with the chain (see `redrive.rs`).
     pub to_check: Vec<JobId>,
+    /// When the mirror last checked that its latest mined block is still on chain.
+    pub mined_checked: Option<Instant>,
 }
 
 /// A finished action, with its timings.
@@ -244,11 +246,10 @@ impl Worker {
             .settings
             .reorgs
             .load(std::sync::atomic::Ordering::Relaxed);
-        if reorgs != self.seen_reorgs {
+        let indexer_saw = reorgs != self.seen_reorgs;
+        if indexer_saw || self.lost_a_mined_block().await {
             self.seen_reorgs = reorgs;
-            tracing::warn!(
-                "chain mirror: the indexer saw a reorg; comparing every job with the chain"
-            );
+            tracing::warn!("chain mirror: a reorg took blocks; comparing every job with the chain");
             self.chain.hub.forget_nonces().await;
             self.to_check = self.journaled_jobs();
         }
