@@ -87,6 +87,11 @@ pub(super) fn reset_lost(r: &mut Rec, held: &Held) -> Vec<String> {
         back.push("applied".into());
     }
     let was_submitted = r.submitted;
+    if r.finished && !was_submitted && !back.is_empty() {
+        // It failed in the engine before submission: its create and apply must still be on
+        // chain (the chain job stays Applied until it expires); nothing comes after them.
+        r.finished = false;
+    }
     if lost(r.submitted, STATE_SUBMITTED) {
         r.submitted = false;
         r.submit_seen = true;

@@ -207,7 +207,24 @@ fn jobs_without_a_chain_finish_adopted_ones_and_busy_ones_are_left_alone() {
         ..Default::default()
     };
     assert!(redrive(&c, &mut failed).is_empty() && failed.finished);
+    // ... but its create and apply are, and come back when a reorg takes them.
     let gone = chain(STATE_NONE, &[], &[], &[]);
+    failed.poster = POSTER;
+    failed.assigned = true;
+    failed.agent = Some(AGENT);
+    assert_eq!(redrive(&gone, &mut failed), ["created", "applied"]);
+    assert!(!failed.finished);
+    assert_eq!(
+        Schedule::new(WINDOWS).next_actions(&failed),
+        [Action::Create]
+    );
+    failed.onchain = Some(U256::from(2));
+    assert_eq!(
+        Schedule::new(WINDOWS).next_actions(&failed),
+        [Action::Apply]
+    );
+    failed.applied = true;
+    assert!(Schedule::new(WINDOWS).next_actions(&failed).is_empty());
     let mut adopted = settled();
     adopted.adopted = true;
     assert!(redrive(&gone, &mut adopted).is_empty());
