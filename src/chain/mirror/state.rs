@@ -147,12 +147,14 @@ impl MirrorState {
         }
     }
 
-    /// The engine gave up on `job`. Failed before submission, it needs nothing more on chain: the
-    /// on-chain job stays Applied until it expires; nothing the engine does later depends on it.
+    /// The engine gave up on `job`. Failed before submission, it needs nothing more on chain once
+    /// its apply is there: the on-chain job stays Applied until it expires; nothing the engine
+    /// does later depends on it. An apply still to send (or to send again after a reorg) goes.
     pub fn failed(&mut self, job: JobId) {
         if let Some(r) = self.recs.get_mut(&job)
             && !r.submitted
             && !r.submit_seen
+            && (r.applied || !r.assigned)
         {
             r.finished = true;
         }
@@ -417,10 +419,17 @@ mod tests {
         let mut s = MirrorState::default();
         s.recs.entry(JobId(1)).or_default();
         s.recs.entry(JobId(2)).or_default().submit_seen = true;
+        let pending_apply = s.recs.entry(JobId(4)).or_default();
+        pending_apply.assigned = true;
         s.failed(JobId(1));
         s.failed(JobId(2));
         s.failed(JobId(3));
+        s.failed(JobId(4));
         assert!(s.recs[&JobId(1)].finished);
+        assert!(
+            !s.recs[&JobId(4)].finished,
+            "its apply (lost to a reorg) still goes"
+        );
         assert!(
             !s.recs[&JobId(2)].finished,
             "submitted work still settles on chain"
