@@ -92,9 +92,9 @@ pub struct TxHub {
     pub(super) poll: Duration,
     /// Devnet: the block builder that mines what we send (else the chain mines on its own).
     pub(super) miner: Option<Arc<Miner>>,
-    /// The highest block a receipt of ours came from, and its hash: if the chain no longer has
-    /// that hash at that height, a reorg took some of our transactions (see `last_mined`).
-    pub(super) last_mined: Arc<std::sync::Mutex<Option<(u64, B256)>>>,
+    /// The blocks (and hashes) our receipts came from since `take_mined` was last called: if the
+    /// chain no longer has one of them, a reorg took some of our transactions.
+    pub(super) mined: Arc<std::sync::Mutex<Vec<(u64, B256)>>>,
 }
 
 /// A live handle on a hub's counters, for `/chain` and `/metrics` of the run that owns it.
@@ -157,31 +157,26 @@ impl TxHub {
             policy,
             poll,
             miner: None,
-            last_mined: Default::default(),
+            mined: Default::default(),
         })
     }
 
-    /// The highest block one of our transactions was mined in, and its hash.
-    pub fn last_mined(&self) -> Option<(u64, B256)> {
-        *self.last_mined.lock().expect("last mined")
+    /// The blocks our receipts came from since the last call (each block once, in order).
+    pub fn take_mined(&self) -> Vec<(u64, B256)> {
+        std::mem::take(&mut *self.mined.lock().expect("mined"))
     }
 
-    /// Notes the block of a receipt (kept only when it is the highest so far).
+    /// Notes the block of a receipt.
     pub(super) fn note_mined(&self, block: Option<u64>, hash: Option<B256>) {
         let (Some(block), Some(hash)) = (block, hash) else {
             return;
         };
-        let mut last = self.last_mined.lock().expect("last mined");
-        if last.is_none_or(|(b, _)| block >= b) {
-            *last = Some((block, hash));
-        }
-    }
-
-    /// Forgets `seen` as the highest block mined (a reorg took it), unless a later one came since.
-    pub fn forget_mined(&self, seen: (u64, B256)) {
-        let mut last = self.last_mined.lock().expect("last mined");
-        if *last == Some(seen) {
-            *last = None;
+        let mut mined = self.mined.lock().expect("mined");
+        if !mined.contains(&(block, hash)) {
+            if mined.len() >= 1_024 {
+                mined.remove(0); // nobody takes them (no mirror): keep the latest only
+            }
+            mined.push((block, hash));
         }
     }
 

@@ -172,6 +172,9 @@ impl ChainMirror {
             seen_reorgs,
             to_check: Vec::new(),
             mined_checked: None,
+            verified: None,
+            unverified: Vec::new(),
+            reorgs_noticed: 0,
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {

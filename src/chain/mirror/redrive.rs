@@ -207,8 +207,9 @@ impl Worker {
         later
     }
 
-    /// Whether a reorg took the highest block one of our transactions was mined in (a reorg that
-    /// took any of them took that one too). The indexer may miss a reorg of blocks it had not
+    /// Whether a reorg took a block one of our transactions was mined in: the blocks of the
+    /// receipts since the last look, and the highest block found on chain then (a later reorg that
+    /// took any of those took that one too). The indexer may miss a reorg of blocks it had not
     /// indexed yet; this does not. Looked at every `MINED_CHECK_EVERY`.
     pub(super) async fn lost_a_mined_block(&mut self) -> bool {
         if self
@@ -218,19 +219,25 @@ impl Worker {
             return false;
         }
         self.mined_checked = Some(std::time::Instant::now());
-        let Some((block, hash)) = self.chain.hub.last_mined() else {
-            return false;
-        };
+        self.unverified.extend(self.chain.hub.take_mined());
+        self.unverified.extend(self.verified.take());
+        self.unverified.sort();
+        self.unverified.dedup();
         use alloy::providers::Provider;
-        let provider = self.chain.hub.provider();
-        match provider.get_block_by_number(block.into()).await {
-            Ok(Some(b)) if b.header.hash == hash => false,
-            Ok(_) => {
-                self.chain.hub.forget_mined((block, hash));
-                true
+        let provider = self.chain.hub.provider().clone();
+        let mut lost = false;
+        for (block, hash) in &self.unverified {
+            match provider.get_block_by_number((*block).into()).await {
+                Ok(Some(b)) if b.header.hash == *hash => {}
+                Ok(_) => lost = true,
+                Err(_) => return false, // looked at again next time
             }
-            Err(_) => false, // read again at the next look
         }
+        if !lost {
+            self.verified = self.unverified.last().copied();
+        }
+        self.unverified.clear();
+        lost
     }
 
     /// Every job the journal knows on chain, to compare with the chain (at start, after a reorg).

@@ -36,8 +36,13 @@ pub(super) struct Worker {
     pub seen_reorgs: u64,
     /// Jobs still to compare with the chain (see `redrive.rs`).
     pub to_check: Vec<JobId>,
-    /// When the mirror last checked that its latest mined block is still on chain.
+    /// When the mirror last checked that the blocks its transactions were mined in are still on
+    /// chain; the highest one found there, and the ones not looked at yet.
     pub mined_checked: Option<Instant>,
+    pub verified: Option<(u64, alloy::primitives::B256)>,
+    pub unverified: Vec<(u64, alloy::primitives::B256)>,
+    /// Reorgs the mirror has noticed in this run.
+    pub reorgs_noticed: u64,
 }
 
 /// A finished action, with its timings.
@@ -47,6 +52,8 @@ struct Done {
     outcome: Outcome,
     waited: Duration,
     took: Duration,
+    /// The reorgs the mirror had noticed when the action started.
+    reorgs: u64,
 }
 
 /// The on-chain deadline of a job posted now: the engine's clock may be virtual (--fast), so the
@@ -191,6 +198,7 @@ impl Worker {
             };
             let started = Instant::now();
             let waited = r.last_step.map(|t| started - t).unwrap_or_default();
+            let reorgs = self.reorgs_noticed;
             inflight.spawn(async move {
                 let outcome = ctx.perform(action).await;
                 Done {
@@ -199,6 +207,7 @@ impl Worker {
                     outcome,
                     waited,
                     took: started.elapsed(),
+                    reorgs,
                 }
             });
         }
@@ -211,6 +220,17 @@ impl Worker {
             done.waited,
             done.took,
         );
+        // A step that failed across a reorg read a chain that is gone: compare again, not detach.
+        if matches!(done.outcome, Outcome::Failed(_)) && done.reorgs != self.reorgs_noticed {
+            tracing::info!(
+                "chain mirror: job {}: {:?} failed across a reorg; comparing it with the chain again",
+                done.job,
+                done.action
+            );
+            self.apply(done.job, Outcome::NotYet);
+            self.to_check.push(done.job);
+            return;
+        }
         self.apply(done.job, done.outcome);
     }
 
@@ -249,8 +269,19 @@ impl Worker {
         let indexer_saw = reorgs != self.seen_reorgs;
         if indexer_saw || self.lost_a_mined_block().await {
             self.seen_reorgs = reorgs;
+            self.reorgs_noticed += 1;
             tracing::warn!("chain mirror: a reorg took blocks; comparing every job with the chain");
             self.chain.hub.forget_nonces().await;
+            // A job detached since may have failed against the chain the reorg replaced.
+            let mut view = self.view.lock().expect("view");
+            for (id, r) in self.state.recs.iter_mut().filter(|(_, r)| r.detached) {
+                r.detached = false;
+                view.detached.remove(id);
+                self.stats
+                    .detached
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            drop(view);
             self.to_check = self.journaled_jobs();
         }
         if !self.to_check.is_empty() {
