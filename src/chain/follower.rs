@@ -73,13 +73,15 @@ impl Adoption {
 }
 
 impl ChainFollower {
-    /// Starts following; `cursor` holds the last indexed block after each step.
+    /// Starts following; `cursor` holds the last indexed block after each step, `reorgs` the
+    /// reorgs the indexer has seen (the mirror re-drives what a reorg took).
     pub fn start<S: LogSource + Send + 'static>(
         mut indexer: Indexer,
         source: S,
         mut adoption: Adoption,
         every: Duration,
         cursor: Arc<AtomicU64>,
+        reorgs: Arc<AtomicU64>,
     ) -> ChainFollower {
         let (tx, rx) = mpsc::channel();
         // What the already-synced view asks for is queued now, so the engine's first cycle sees
@@ -88,6 +90,7 @@ impl ChainFollower {
             tx.send(input).expect("the receiver is alive");
         }
         cursor.store(indexer.state.block, Relaxed);
+        reorgs.store(indexer.state.reorgs, Relaxed);
         let task = tokio::spawn(async move {
             let mut failing = false;
             loop {
@@ -106,6 +109,7 @@ impl ChainFollower {
                     }
                 }
                 cursor.store(indexer.state.block, Relaxed);
+                reorgs.store(indexer.state.reorgs, Relaxed);
             }
         });
         ChainFollower { inputs: rx, task }

@@ -23,6 +23,12 @@ pub enum Entry {
         job: u64,
         spec_hash: B256,
         poster: Address,
+        /// The escrow and deadline it carries: a `createJob` a reorg removed is sent again with
+        /// them, even once the engine is done with the job (0 in journals written before).
+        #[serde(default)]
+        reward: U256,
+        #[serde(default)]
+        deadline_s: u64,
     },
     /// Engine job `job` is on-chain job `onchain`.
     Created { job: u64, onchain: U256 },

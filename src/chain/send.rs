@@ -69,6 +69,7 @@ impl TxHub {
             m.poke();
         }
         let receipt = self.wait_mined(label, slot, &request, sent).await?;
+        self.note_mined(receipt.block_number, receipt.block_hash);
         if !receipt.status() {
             self.stats.mined_reverts.fetch_add(1, Relaxed);
             return Err(self.why_reverted(label, &request, &receipt).await);

@@ -112,6 +112,9 @@ pub struct TxHub {
     pub(super) poll: Duration,
     /// Devnet: the block builder that mines what we send (else the chain mines on its own).
     pub(super) miner: Option<Arc<Miner>>,
+    /// The blocks (and hashes) our receipts came from since `take_mined` was last called: if the
+    /// chain no longer has one of them, a reorg took some of our transactions.
+    pub(super) mined: Arc<std::sync::Mutex<Vec<(u64, B256)>>>,
 }
 
 /// A live handle on a hub's counters, for `/chain` and `/metrics` of the run that owns it.
@@ -174,7 +177,36 @@ impl TxHub {
             policy,
             poll,
             miner: None,
+            mined: Default::default(),
         })
+    }
+
+    /// The blocks our receipts came from since the last call (each block once, in order).
+    pub fn take_mined(&self) -> Vec<(u64, B256)> {
+        std::mem::take(&mut *self.mined.lock().expect("mined"))
+    }
+
+    /// Notes the block of a receipt.
+    pub(super) fn note_mined(&self, block: Option<u64>, hash: Option<B256>) {
+        let (Some(block), Some(hash)) = (block, hash) else {
+            return;
+        };
+        let mut mined = self.mined.lock().expect("mined");
+        if !mined.contains(&(block, hash)) {
+            if mined.len() >= 1_024 {
+                mined.remove(0); // nobody takes them (no mirror): keep the latest only
+            }
+            mined.push((block, hash));
+        }
+    }
+
+    /// Forgets every signer's nonce, read again from the node at its next send: after a reorg
+    /// the chain's may be lower than ours (a transaction the reorg removed), and a nonce past the
+    /// chain's would wait in the pool for ever.
+    pub async fn forget_nonces(&self) {
+        for signer in self.signers.values() {
+            signer.lock().await.nonce = None;
+        }
     }
 
     /// Replacements of priced-out transactions go no higher than `max_fee` per gas.

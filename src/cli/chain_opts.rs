@@ -205,7 +205,14 @@ impl ChainArgs {
         let ours = keys.all().map(|k| k.address()).collect();
         let cursor = Arc::new(AtomicU64::new(0));
         let follower = self
-            .follow(&rpc_url, &deployment, paths, devnet, ours, cursor.clone())
+            .follow(
+                &rpc_url,
+                &deployment,
+                paths,
+                devnet,
+                ours,
+                (cursor.clone(), settings.reorgs.clone()),
+            )
             .await?;
         orchestrator.add_source(Box::new(follower));
         attach_attestor(
@@ -324,6 +331,8 @@ impl ChainArgs {
             } else {
                 world.state.jobs.next_id().0
             },
+            confirmations: self.indexer.settings(&paths.dir, devnet).confirmations,
+            reorgs: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -336,7 +345,7 @@ impl ChainArgs {
         paths: &ReportPaths,
         devnet: bool,
         ours: std::collections::BTreeSet<alloy::primitives::Address>,
-        cursor: Arc<AtomicU64>,
+        (cursor, reorgs): (Arc<AtomicU64>, Arc<AtomicU64>),
     ) -> Result<ChainFollower> {
         let settings = self.indexer.settings(&paths.dir, devnet);
         let mut indexer = Indexer::open(deployment, settings)?;
@@ -387,6 +396,7 @@ impl ChainArgs {
             Adoption::new(employers, known),
             std::time::Duration::from_millis(self.indexer.chain_poll_ms.max(10)),
             cursor,
+            reorgs,
         ))
     }
 }

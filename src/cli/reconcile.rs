@@ -24,7 +24,8 @@ pub struct ReconcileArgs {
     #[arg(long, env = "OMEGA_JSON")]
     pub json: bool,
     /// Adopt chain-ahead facts (the pause flag, jobs of other employers) and drive off-chain-ahead
-    /// ones through the mirror (one engine cycle with the chain attached), then check again.
+    /// ones through the mirror (one engine cycle with the chain attached, whose mirror also sends
+    /// again every step a reorg took from the chain), then check again.
     #[arg(long, env = "OMEGA_REPAIR")]
     pub repair: bool,
 }

@@ -15,13 +15,15 @@ const SUBDOMAIN: &str = "omega";
 /// `selectValidators` gas is not estimated: its path depends on the block (see the v2 notes).
 const SELECT_GAS: u64 = 2_000_000;
 
-/// The v2 job states the actions look at.
-const STATE_CREATED: u8 = 1;
-const STATE_APPLIED: u8 = 2;
-const STATE_SUBMITTED: u8 = 3;
-const STATE_COMPLETED: u8 = 4;
-const STATE_DISPUTED: u8 = 5;
-const STATE_FINALIZED: u8 = 6;
+/// The v2 job states the actions (and the re-drive after a reorg) look at; 0 is no such job.
+pub(super) const STATE_NONE: u8 = 0;
+pub(super) const STATE_CREATED: u8 = 1;
+pub(super) const STATE_APPLIED: u8 = 2;
+pub(super) const STATE_SUBMITTED: u8 = 3;
+pub(super) const STATE_COMPLETED: u8 = 4;
+pub(super) const STATE_DISPUTED: u8 = 5;
+pub(super) const STATE_FINALIZED: u8 = 6;
+pub(super) const STATE_CANCELLED: u8 = 7;
 
 /// What one action needs, detached from the worker so actions of many jobs run at once.
 pub(super) struct Ctx<C> {

@@ -10,6 +10,7 @@ use alloy::primitives::{Address, B256, Bytes, LogData, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::{SolCall, SolEvent};
+use std::collections::BTreeSet;
 use std::future::Future;
 
 /// The chain state the mirror reads.
@@ -34,6 +35,20 @@ pub(super) trait ChainReads: Send + Sync {
     -> impl Future<Output = eyre::Result<u64>> + Send;
     /// Whether the contracts are paused.
     fn paused(&self) -> impl Future<Output = eyre::Result<bool>> + Send;
+    /// The job's v2 state and spec hash (state 0: no such job, e.g. its `createJob` was reorged).
+    fn job_record(&self, id: U256) -> impl Future<Output = eyre::Result<(u8, B256)>> + Send;
+    /// The validators whose commit, and whose reveal, of the job are on chain (from the v2
+    /// `ValidationCommitted` / `ValidationRevealed` events).
+    fn votes(&self, id: U256) -> impl Future<Output = eyre::Result<Votes>> + Send;
+    /// The latest block number.
+    fn head(&self) -> impl Future<Output = eyre::Result<u64>> + Send;
+}
+
+/// A job's commits and reveals on chain, by validator.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Votes {
+    pub committed: BTreeSet<Address>,
+    pub revealed: BTreeSet<Address>,
 }
 
 /// A mined transaction, as the mirror uses it: its block and its logs.
@@ -138,6 +153,30 @@ impl HubChain {
     }
 }
 
+impl HubChain {
+    /// Every log matching `filter` from the deploy block to the head, read in ranges as in
+    /// `find_created` (halving a range the provider refuses).
+    async fn logs_since_deploy(&self, filter: Filter) -> eyre::Result<Vec<alloy::rpc::types::Log>> {
+        let latest = self.hub.provider().get_block_number().await?;
+        let (mut from, mut chunk) = (self.d.deploy_block, LOG_RANGE);
+        let mut out = Vec::new();
+        while from <= latest {
+            let to = (from + chunk - 1).min(latest);
+            let range = filter.clone().from_block(from).to_block(to);
+            match self.hub.provider().get_logs(&range).await {
+                Ok(logs) => out.extend(logs),
+                Err(_) if chunk > 1 => {
+                    chunk = (chunk / 2).max(1);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            from = to + 1;
+        }
+        Ok(out)
+    }
+}
+
 /// Blocks per `eth_getLogs` range when looking for a job created before a restart (the
 /// indexer's default chunk).
 const LOG_RANGE: u64 = 2_000;
@@ -195,6 +234,39 @@ impl ChainReads for HubChain {
         let call = JobRegistry::pausedCall {};
         self.read_typed("JobRegistry.paused", self.d.job_registry, call)
             .await
+    }
+
+    async fn job_record(&self, id: U256) -> eyre::Result<(u8, B256)> {
+        let call = JobRegistry::jobsCall { jobId: id };
+        let job = self.read_typed("jobs", self.d.job_registry, call).await?;
+        Ok((
+            (job.packedMetadata.as_limbs()[0] & 0b111) as u8,
+            job.specHash,
+        ))
+    }
+
+    async fn votes(&self, id: U256) -> eyre::Result<Votes> {
+        let filter = Filter::new()
+            .address(self.d.validation_module)
+            .event_signature(vec![
+                ValidationModule::ValidationCommitted::SIGNATURE_HASH,
+                ValidationModule::ValidationRevealed::SIGNATURE_HASH,
+            ])
+            .topic1(B256::from(id));
+        let mut votes = Votes::default();
+        for log in self.logs_since_deploy(filter).await? {
+            if let Ok(ev) = ValidationModule::ValidationCommitted::decode_log_data(log.data()) {
+                votes.committed.insert(ev.validator);
+            } else if let Ok(ev) = ValidationModule::ValidationRevealed::decode_log_data(log.data())
+            {
+                votes.revealed.insert(ev.validator);
+            }
+        }
+        Ok(votes)
+    }
+
+    async fn head(&self) -> eyre::Result<u64> {
+        Ok(self.hub.provider().get_block_number().await?)
     }
 }
 

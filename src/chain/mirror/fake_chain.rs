@@ -1,7 +1,7 @@
 //! A fake chain for the unit tests: one job's state, scripted reverts, and a record of what was
 //! sent, so the actions run their real decisions without anvil.
 
-use super::chain_io::{ChainReads, ChainWrites, Sent};
+use super::chain_io::{ChainReads, ChainWrites, Sent, Votes};
 use crate::chain::tx::{Gas, TxError};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, LogData, U256};
@@ -53,6 +53,10 @@ pub(super) struct Fake {
     /// Every send that went through: (label, to, calldata).
     pub calls: Vec<(&'static str, Address, Bytes)>,
     pub mined: u64,
+    /// The job's spec hash, the commits and reveals on chain, and the head block.
+    pub spec_hash: B256,
+    pub votes: Votes,
+    pub head: u64,
 }
 
 #[derive(Clone, Default)]
@@ -101,6 +105,19 @@ impl ChainReads for FakeChain {
 
     async fn paused(&self) -> eyre::Result<bool> {
         Ok(self.get().paused)
+    }
+
+    async fn job_record(&self, _id: U256) -> eyre::Result<(u8, B256)> {
+        let f = self.get();
+        Ok((f.meta.0, f.spec_hash))
+    }
+
+    async fn votes(&self, _id: U256) -> eyre::Result<Votes> {
+        Ok(self.get().votes.clone())
+    }
+
+    async fn head(&self) -> eyre::Result<u64> {
+        Ok(self.get().head)
     }
 }
 

@@ -15,7 +15,8 @@
 //! Here: the sink, its gate and settings. `state`: the job records, journal replay and the gate's
 //! view. `schedule`: what each job does next and how outcomes change it (decisions only).
 //! `worker`: the task that runs them; `ingest`: engine events into records; `recovery`: restart
-//! and adopted jobs; `actions`: the chain steps; `chain_io`: the reads and sends they make.
+//! and adopted jobs; `redrive`: steps a reorg took from the chain, sent again; `actions`: the
+//! chain steps; `chain_io`: the reads and sends they make.
 
 mod actions;
 mod chain_io;
@@ -24,6 +25,7 @@ mod fake_chain;
 mod ingest;
 mod keeper;
 mod recovery;
+mod redrive;
 mod schedule;
 mod state;
 mod worker;
@@ -90,6 +92,11 @@ pub struct MirrorSettings {
     pub force_finalize_grace_s: u64,
     /// The engine's next job id when the mirror first attached: older jobs are not mirrored.
     pub first_job: u64,
+    /// Blocks a finished job's finish must be buried under before the mirror stops watching it.
+    pub confirmations: u64,
+    /// Reorgs the indexer has seen (the chain follower counts them): each one makes the mirror
+    /// compare every journaled job with the chain.
+    pub reorgs: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Default)]
@@ -159,6 +166,7 @@ impl ChainMirror {
             reveal_s: settings.reveal_window_s,
             force_finalize_grace_s: settings.force_finalize_grace_s,
         };
+        let seen_reorgs = settings.reorgs.load(std::sync::atomic::Ordering::Relaxed);
         let worker = Worker {
             chain: HubChain {
                 hub,
@@ -174,6 +182,12 @@ impl ChainMirror {
             view: view.clone(),
             stats: stats.clone(),
             keeper: Default::default(),
+            seen_reorgs,
+            to_check: Vec::new(),
+            mined_checked: None,
+            verified: None,
+            unverified: Vec::new(),
+            reorgs_noticed: 0,
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {

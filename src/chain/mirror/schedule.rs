@@ -195,6 +195,7 @@ impl Schedule {
     /// once its deadline (`finish_wait`) has passed.
     fn release(&self, r: &Rec) -> Vec<Action> {
         match r.finish_wait {
+            _ if r.onchain.is_none() && r.recreate => vec![Action::Create],
             _ if r.onchain.is_none() => vec![],
             Some((at, _)) if self.chain_now < at => vec![],
             _ => vec![Action::Release],
@@ -208,8 +209,8 @@ impl Schedule {
             .committee
             .as_ref()
             .is_some_and(|c| c.iter().all(|v| r.revealed.contains(v)));
-        let engine_done =
-            r.offchain_reveal_deadline_ms > 0 && self.now_ms >= r.offchain_reveal_deadline_ms;
+        let engine_done = r.engine_done
+            || (r.offchain_reveal_deadline_ms > 0 && self.now_ms >= r.offchain_reveal_deadline_ms);
         let committed_settled = r
             .votes
             .iter()
@@ -272,14 +273,16 @@ impl Schedule {
     pub fn idle(&self, recs: &BTreeMap<JobId, Rec>) -> bool {
         recs.values().all(|r| {
             r.detached
-                || r.finished
+                // A finished job is watched until its finish is `confirmations` deep.
+                || (r.finished && r.watch_until.is_none())
                 || r.cancelled
-                || match self.next_action(r) {
-                    None => true,
-                    // Waiting for validators that only other jobs' progress frees.
-                    Some(Action::Select) => self.selection_waits(),
-                    Some(_) => false,
-                }
+                || (r.watch_until.is_none()
+                    && match self.next_action(r) {
+                        None => true,
+                        // Waiting for validators that only other jobs' progress frees.
+                        Some(Action::Select) => self.selection_waits(),
+                        Some(_) => false,
+                    })
         })
     }
 
@@ -337,6 +340,7 @@ impl Schedule {
         match outcome {
             Outcome::Created(id) => {
                 r.onchain = Some(id);
+                r.recreate = false;
                 view.created.insert(job);
                 stats.created.fetch_add(1, Relaxed);
                 Some(Entry::Created {
@@ -378,6 +382,8 @@ impl Schedule {
                 self.select_blocked = None;
                 r.finished = true;
                 r.outcome = Some(success);
+                r.engine_done = false;
+                r.watch_until = Some(0); // watched until `confirmations` deep
                 view.finished.insert(job);
                 view.outcomes.insert(job, success);
                 stats.finalized.fetch_add(1, Relaxed);

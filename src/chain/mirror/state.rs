@@ -47,12 +47,21 @@ pub(super) struct Rec {
     /// The engine failed the job before `submit`: it is to be released on chain (cancelled, or
     /// expired after its deadline) rather than left Applied with escrow and stake locked.
     pub release: bool,
+    /// The chain lost this job's `createJob` (a reorg): it is created again even when the
+    /// engine failed it meanwhile (to be released then), so the journal's mapping holds.
+    pub recreate: bool,
     /// After a node or network failure, the job's next step waits until then.
     pub retry_at: Option<std::time::Instant>,
     /// `selectValidators` calls that selected nobody yet (too early, or a reset).
     pub select_tries: u32,
     /// When the job's previous step ended (for the stage latency figures).
     pub last_step: Option<std::time::Instant>,
+    /// The engine's validation of this job is over (a finish the chain lost is being re-driven):
+    /// validation closes again as soon as the journaled reveals are back on chain.
+    pub engine_done: bool,
+    /// A finished job stays watched until the chain's head reaches this block (its finish is then
+    /// `confirmations` deep) and the chain still holds it; `Some(0)` until the head is read.
+    pub watch_until: Option<u64>,
 }
 
 impl Rec {
@@ -103,12 +112,16 @@ impl MirrorState {
                 job,
                 spec_hash,
                 poster,
+                reward,
+                deadline_s,
             } => {
                 self.pending_creates
                     .insert(JobId(*job), (*spec_hash, *poster));
                 let r = self.recs.entry(JobId(*job)).or_default();
                 r.poster = *poster;
                 r.spec_hash = *spec_hash;
+                r.reward = *reward;
+                r.deadline_s = *deadline_s;
             }
             Entry::Created { job, onchain } => {
                 self.pending_creates.remove(&JobId(*job));
@@ -284,6 +297,8 @@ mod tests {
                 job: 3,
                 spec_hash: B256::repeat_byte(3),
                 poster: POSTER,
+                reward: U256::from(5),
+                deadline_s: 99,
             },
             Entry::Created {
                 job: 3,
@@ -303,6 +318,8 @@ mod tests {
                 job: 4,
                 spec_hash: B256::repeat_byte(4),
                 poster: POSTER,
+                reward: U256::ZERO,
+                deadline_s: 0,
             },
         ]
     }
@@ -315,6 +332,7 @@ mod tests {
         let r = &s.recs[&JobId(3)];
         assert_eq!(r.onchain, Some(U256::from(40)));
         assert_eq!((r.poster, r.spec_hash), (POSTER, B256::repeat_byte(3)));
+        assert_eq!((r.reward, r.deadline_s), (U256::from(5), 99));
         assert!(r.assigned && r.applied && r.submitted && r.finished);
         assert_eq!(r.agent, Some(AGENT));
         assert_eq!(r.selected_at, 1234);

@@ -33,6 +33,17 @@ pub(super) struct Worker {
     pub view: Arc<Mutex<View>>,
     pub stats: Arc<MirrorStats>,
     pub keeper: super::keeper::Keeper,
+    /// The indexer's reorg count when the mirror last compared its jobs with the chain.
+    pub seen_reorgs: u64,
+    /// Jobs still to compare with the chain (see `redrive.rs`).
+    pub to_check: Vec<JobId>,
+    /// When the mirror last checked that the blocks its transactions were mined in are still on
+    /// chain; the highest one found there, and the ones not looked at yet.
+    pub mined_checked: Option<Instant>,
+    pub verified: Option<(u64, alloy::primitives::B256)>,
+    pub unverified: Vec<(u64, alloy::primitives::B256)>,
+    /// Reorgs the mirror has noticed in this run.
+    pub reorgs_noticed: u64,
 }
 
 /// A finished action, with its timings.
@@ -42,6 +53,8 @@ struct Done {
     outcome: Outcome,
     waited: Duration,
     took: Duration,
+    /// The reorgs the mirror had noticed when the action started.
+    reorgs: u64,
 }
 
 /// The on-chain deadline of a job posted now: the engine's clock may be virtual (--fast), so the
@@ -75,6 +88,8 @@ impl Worker {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(30));
         }
+        // Whatever a reorg took while the mirror was not running comes back first.
+        self.to_check = self.journaled_jobs();
         let mut inflight: JoinSet<Done> = JoinSet::new();
         let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
         let mut last_pass = Instant::now();
@@ -93,10 +108,14 @@ impl Worker {
             }
             self.recheck_chain_pause().await;
             if !self.sched.paused {
+                let pass = inflight.is_empty() || last_pass.elapsed() >= PASS_TIME_EVERY;
+                if pass {
+                    self.follow_chain(inflight.is_empty()).await;
+                }
                 self.dispatch(&mut inflight);
                 // Time moves even while other jobs' actions are in flight: `time_limit` keeps
                 // every window someone still needs open.
-                if inflight.is_empty() || last_pass.elapsed() >= PASS_TIME_EVERY {
+                if pass {
                     last_pass = Instant::now();
                     if let Err(e) = self.pass_time().await {
                         tracing::warn!("chain mirror: moving time: {e:#}");
@@ -160,6 +179,8 @@ impl Worker {
                     job: job.0,
                     spec_hash: r.spec_hash,
                     poster: r.poster,
+                    reward: r.reward,
+                    deadline_s: r.deadline_s,
                 }) {
                     tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
                     continue;
@@ -181,6 +202,7 @@ impl Worker {
             };
             let started = Instant::now();
             let waited = r.last_step.map(|t| started - t).unwrap_or_default();
+            let reorgs = self.reorgs_noticed;
             inflight.spawn(async move {
                 let outcome = ctx.perform(action).await;
                 Done {
@@ -189,6 +211,7 @@ impl Worker {
                     outcome,
                     waited,
                     took: started.elapsed(),
+                    reorgs,
                 }
             });
         }
@@ -201,6 +224,17 @@ impl Worker {
             done.waited,
             done.took,
         );
+        // A step that failed across a reorg read a chain that is gone: compare again, not detach.
+        if matches!(done.outcome, Outcome::Failed(_)) && done.reorgs != self.reorgs_noticed {
+            tracing::info!(
+                "chain mirror: job {}: {:?} failed across a reorg; comparing it with the chain again",
+                done.job,
+                done.action
+            );
+            self.apply(done.job, Outcome::NotYet);
+            self.to_check.push(done.job);
+            return;
+        }
         self.apply(done.job, done.outcome);
     }
 
@@ -225,6 +259,41 @@ impl Worker {
             && let Err(e) = self.journal.record(&entry)
         {
             tracing::error!("chain mirror: cannot journal job {job}: {e:#}");
+        }
+    }
+
+    /// After a reorg the indexer saw, every journaled job is compared with the chain (and the
+    /// signers' nonces are read again: the chain's may be lower now); then finished jobs are
+    /// watched until deep enough.
+    async fn follow_chain(&mut self, idle: bool) {
+        let reorgs = self
+            .settings
+            .reorgs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let indexer_saw = reorgs != self.seen_reorgs;
+        if indexer_saw || self.lost_a_mined_block().await {
+            self.seen_reorgs = reorgs;
+            self.reorgs_noticed += 1;
+            tracing::warn!("chain mirror: a reorg took blocks; comparing every job with the chain");
+            self.chain.hub.forget_nonces().await;
+            // A job detached since may have failed against the chain the reorg replaced.
+            let mut view = self.view.lock().expect("view");
+            for (id, r) in self.state.recs.iter_mut().filter(|(_, r)| r.detached) {
+                r.detached = false;
+                view.detached.remove(id);
+                self.stats
+                    .detached
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            drop(view);
+            self.to_check = self.journaled_jobs();
+        }
+        if !self.to_check.is_empty() {
+            let jobs = std::mem::take(&mut self.to_check);
+            self.to_check = self.redrive(jobs).await;
+        }
+        if let Err(e) = self.watch_finality(idle).await {
+            tracing::warn!("chain mirror: watching finished jobs: {e:#}");
         }
     }
 
