@@ -45,7 +45,7 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
     if args.json {
         super::progress::hide();
     }
-    let (config, paths) = args.files.load()?;
+    let (mut config, paths) = args.files.load()?;
     args.chain.check()?;
     if let Some(addr) = args.http.http {
         crate::http::check_bind(addr, args.http.http_public)?;
@@ -66,6 +66,12 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             Some(addr) => Some(crate::http::bind(addr, args.http.http_public).await?),
             None => None,
         };
+        // External agents' cards are checked before anything starts: a bad one stops here.
+        super::external::resolve_cards(&mut config).await?;
+        let mut chain = args.chain;
+        if let (None, Some(listener)) = (&chain.result_uri_base, &listener) {
+            chain.result_uri_base = Some(format!("http://{}", listener.local_addr()?));
+        }
         let options = RunOptions {
             cycles: args.cycles,
             fast: args.fast,
@@ -75,7 +81,11 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             stop_after_jobs: args.stop_after_jobs,
         };
         let mut orchestrator = Orchestrator::open(&config, paths.clone(), options)?;
-        let attached = args.chain.attach(&config, &paths, &mut orchestrator).await?;
+        if !config.external_agents.is_empty() {
+            let results = crate::engine::external::Results::new(paths.dir.join("results"));
+            orchestrator.use_external_agents(&super::external::drivers(&config, &results));
+        }
+        let attached = chain.attach(&config, &paths, &mut orchestrator).await?;
         let (miner, transactions) = match attached {
             Some(a) => (a.miner, Some(a.transactions)),
             None => (None, None),
@@ -85,7 +95,7 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             hooks.push(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
         }
         if let Some(listener) = listener {
-            let mut source = args.chain.source(&config, &paths);
+            let mut source = chain.source(&config, &paths);
             source.transactions = transactions;
             let a2a = (workforce_skills(&config), args.http.a2a_public_reads);
             hooks.push(serve_http(listener, source, &paths, &mut orchestrator, a2a)?);

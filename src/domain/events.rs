@@ -114,6 +114,8 @@ pub enum DomainEvent {
     JobSubmitted {
         job: JobId,
         agent: Name,
+        /// The hash of an external agent's result (None: simulated work).
+        result: Option<alloy_primitives::B256>,
     },
     ValidationStarted {
         job: JobId,

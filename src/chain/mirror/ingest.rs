@@ -36,8 +36,15 @@ impl Worker {
                 r.agent = a;
                 r.assigned = true;
             }
-            DomainEvent::JobSubmitted { job, .. } => {
-                self.state.recs.entry(job).or_default().submit_seen = true
+            DomainEvent::JobSubmitted { job, result, .. } => {
+                let uri = |hash: B256| match &self.settings.result_uri_base {
+                    Some(base) => format!("{base}/results/{hash}"),
+                    None => format!("omega://result/{hash}"),
+                };
+                let result = result.map(|hash| (hash, uri(hash)));
+                let r = self.state.recs.entry(job).or_default();
+                r.submit_seen = true;
+                r.result = result;
             }
             DomainEvent::ValidationStarted {
                 job,

@@ -84,6 +84,9 @@ pub struct MirrorSettings {
     pub force_finalize_grace_s: u64,
     /// The engine's next job id when the mirror first attached: older jobs are not mirrored.
     pub first_job: u64,
+    /// Where the status API serves results (`http://host:port`): an external agent's result
+    /// goes on chain with the URI `{base}/results/{hash}` (without an API: `omega://result/…`).
+    pub result_uri_base: Option<String>,
 }
 
 #[derive(Default)]
