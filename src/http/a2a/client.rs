@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// The largest answer read from an agent (a card or a JSON-RPC response).
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 /// How often a task is asked after.
-const POLL_EVERY: Duration = Duration::from_millis(250);
+const POLL_EVERY: Duration = Duration::from_millis(100);
 /// One HTTP request's limit (a task's own limit is the agent's `task_timeout_seconds`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
