@@ -2,9 +2,11 @@
 //! anything starts, naming the agent), their skills narrowed to what the card offers, their
 //! on-chain keys, and the drivers the engine asks for their work and votes.
 
+use super::chain_opts::ChainArgs;
 use crate::chain::keys::Keys;
-use crate::config::Config;
+use crate::config::{Config, ReportPaths};
 use crate::domain::agent::Role;
+use crate::engine::Orchestrator;
 use crate::engine::external::{ExternalDriver, Results};
 use crate::http::a2a::client::{A2aClient, fetch_card};
 use alloy::signers::local::PrivateKeySigner;
@@ -50,8 +52,28 @@ pub async fn resolve_cards(config: &mut Config) -> Result<()> {
     Ok(())
 }
 
+/// The chain options, with the base of result URIs defaulting to the status API's address.
+pub fn with_result_uri(
+    chain: &ChainArgs,
+    listener: Option<&tokio::net::TcpListener>,
+) -> Result<ChainArgs> {
+    let mut chain = chain.clone();
+    if let (None, Some(listener)) = (&chain.result_uri_base, listener) {
+        chain.result_uri_base = Some(format!("http://{}", listener.local_addr()?));
+    }
+    Ok(chain)
+}
+
+/// External agents, if any, answer through their drivers from the first cycle on.
+pub fn attach(config: &Config, paths: &ReportPaths, orchestrator: &mut Orchestrator) {
+    if !config.external_agents.is_empty() {
+        let results = Results::new(paths.dir.join("results"));
+        orchestrator.use_external_agents(&drivers(config, &results));
+    }
+}
+
 /// One driver per external agent, by account id, all sharing `results`.
-pub fn drivers(config: &Config, results: &Results) -> Vec<Arc<ExternalDriver>> {
+fn drivers(config: &Config, results: &Results) -> Vec<Arc<ExternalDriver>> {
     let client = Arc::new(A2aClient::new());
     let profiles = config.agent_profiles();
     let externals = profiles.iter().filter(|p| p.external);

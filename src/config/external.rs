@@ -153,7 +153,8 @@ mod tests {
     #[test]
     fn bad_entries_are_refused_with_the_agent_named() {
         assert_eq!(agent().validate(0), Ok(()));
-        let cases: [(fn(&mut ExternalAgentConfig), &str); 6] = [
+        type Tweak = fn(&mut ExternalAgentConfig);
+        let cases: [(Tweak, &str); 6] = [
             (|a| a.card_url = "not a url".into(), "card_url"),
             (|a| a.card_url = "ftp://x/card".into(), "http or https"),
             (|a| a.key_env = Some("BAD-NAME".into()), "key_env"),

@@ -132,6 +132,10 @@ pub fn verdict(artifacts: &[Value]) -> Result<(bool, String), String> {
 }
 
 type Outcome<T> = Arc<Mutex<Option<Result<T, String>>>>;
+/// A validator's answer: approve, and why.
+type Vote = (bool, String);
+/// Committee seats by job and round nonce.
+type Seats = HashMap<(JobId, u32), Slot<Vote>>;
 
 /// One A2A task in flight or ended.
 struct Slot<T> {
@@ -154,7 +158,7 @@ pub struct ExternalDriver {
     calls: Arc<dyn A2aCalls>,
     results: Results,
     work: Mutex<HashMap<JobId, Slot<B256>>>,
-    votes: Mutex<HashMap<(JobId, u32), Slot<(bool, String)>>>,
+    votes: Mutex<Seats>,
 }
 
 impl ExternalDriver {
@@ -305,8 +309,8 @@ impl ExternalDriver {
         commits
     }
 
-    fn start_validation(&self, job: JobId, brief: &JobBrief, hash: B256) -> Slot<(bool, String)> {
-        let outcome: Outcome<(bool, String)> = Arc::default();
+    fn start_validation(&self, job: JobId, brief: &JobBrief, hash: B256) -> Slot<Vote> {
+        let outcome: Outcome<Vote> = Arc::default();
         let result = (self.results.get(&hash))
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
             .unwrap_or(Value::Null);
