@@ -387,6 +387,11 @@ mod tests {
                 agent: name(text),
                 result: None,
             },
+            DomainEvent::JobSubmitted {
+                job,
+                agent: name(text),
+                result: Some(alloy_primitives::B256::repeat_byte(0xab)),
+            },
             DomainEvent::ValidationStarted {
                 job,
                 nonce: u32::MAX,
