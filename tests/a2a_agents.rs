@@ -160,3 +160,186 @@ fn the_example_worker_and_validator_take_jobs_finalized_on_chain() {
     }
     assert_eq!(get(port, "/results/0x12").status, 400);
 }
+
+/// A stand-in agent on a thread: answers the card at `/.well-known/agent-card.json` with
+/// `card` (with `{url}` replaced by its own address) and each JSON-RPC call with the next of
+/// `answers` (round robin); "close" closes the connection without an answer.
+fn stub_agent(card: &str, answers: Vec<String>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let card = card.replace("{url}", &format!("http://127.0.0.1:{port}/"));
+    std::thread::spawn(move || {
+        let mut calls = 0usize;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as much body as Content-Length says.
+            let (head, body_len) = loop {
+                let Ok(n) = stream.read(&mut buf) else {
+                    break (String::new(), 0);
+                };
+                if n == 0 {
+                    break (String::new(), 0);
+                }
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).into_owned();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = (text[..end].lines())
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0usize);
+                    while request.len() < end + 4 + len {
+                        let Ok(n) = stream.read(&mut buf) else { break };
+                        if n == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(&buf[..n]);
+                    }
+                    break (text[..end].to_string(), len);
+                }
+            };
+            let _ = body_len;
+            let body = if head.starts_with("GET") {
+                card.clone()
+            } else {
+                let answer = answers[calls % answers.len()].clone();
+                calls += 1;
+                if answer == "close" {
+                    continue; // dropped: the connection closes unanswered
+                }
+                answer
+            };
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    port
+}
+
+fn stub_card(version: &str, skills: Value) -> String {
+    json!({"name": "Stub", "version": "1", "supportedInterfaces": [
+        {"url": "{url}", "protocolBinding": "JSONRPC", "protocolVersion": version}],
+        "skills": skills})
+    .to_string()
+}
+
+fn checksum_skill() -> Value {
+    json!([{"id": "checksum", "name": "checksum", "description": "", "tags": []}])
+}
+
+#[test]
+fn a_missing_malformed_or_unsupported_card_stops_the_start_naming_the_agent() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = closed.local_addr().unwrap().port();
+    drop(closed);
+    let cases = [
+        (unreachable, "cannot fetch its agent card"),
+        (stub_agent("not json", vec![]), "is not a valid card"),
+        (
+            stub_agent(&stub_card("0.3", checksum_skill()), vec![]),
+            "no JSONRPC interface of protocol version 1.0",
+        ),
+        (
+            stub_agent(&stub_card("1.0", json!([])), vec![]),
+            "lists no skills",
+        ),
+        (
+            stub_agent(
+                &stub_card("1.0", json!([{"id": "poetry", "name": "poetry"}])),
+                vec![],
+            ),
+            "offers none of the configured skills",
+        ),
+    ];
+    for (port, expected) in cases {
+        let url = format!("http://127.0.0.1:{port}/.well-known/agent-card.json");
+        let sb = Sandbox::new(|cfg| {
+            let agent = json!({"name": "Faulty", "card_url": url, "role": "worker",
+                               "skills": ["checksum"], "stake": 1000});
+            config(cfg, 1, json!([agent]));
+        })
+        .chain_off();
+        let stderr = sb.fails(&["run", "--cycles", "3"]);
+        assert!(
+            stderr.contains("external agent \"Faulty\"") && stderr.contains(expected),
+            "{expected}: {stderr}"
+        );
+    }
+    // And a bad entry is refused before any card is fetched.
+    let sb = Sandbox::new(|cfg| {
+        let agent = json!({"name": "Faulty", "card_url": "nowhere", "role": "worker",
+                           "skills": ["checksum"], "stake": 1000});
+        config(cfg, 1, json!([agent]));
+    })
+    .chain_off();
+    let stderr = sb.fails(&["run", "--cycles", "3"]);
+    assert!(
+        stderr.contains("external_agents[0] (\"Faulty\"): card_url"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_answers_fail_their_jobs_and_the_run_goes_on() {
+    let task = |state: &str, artifacts: Value, message: &str| {
+        json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": "t1", "contextId": "c",
+            "status": {"state": state, "message": {"messageId": "m", "role": "ROLE_AGENT",
+                                                   "parts": [{"text": message}]}},
+            "artifacts": artifacts}}})
+        .to_string()
+    };
+    let oversized =
+        json!([{"artifactId": "a", "name": "r", "parts": [{"text": "x".repeat(300_000)}]}]);
+    let answers = vec![
+        "this is not JSON".to_string(),
+        json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"status": {"state": "TASK_STATE_WORKING"}}}}).to_string(),
+        task("TASK_STATE_COMPLETED", oversized, ""),
+        task("TASK_STATE_FAILED", json!([]), "out of cheese"),
+        "close".to_string(),
+    ];
+    let port = stub_agent(&stub_card("1.0", checksum_skill()), answers);
+    let url = format!("http://127.0.0.1:{port}/.well-known/agent-card.json");
+    let sb = Sandbox::new(|cfg| {
+        let agent = json!({"name": "Faulty", "card_url": url, "role": "worker", "skills": ["checksum"],
+                           "stake": 250000, "max_parallel_jobs": 5, "task_timeout_seconds": 30});
+        config(cfg, 5, json!([agent]));
+    })
+    .chain_off();
+    let (mut run, http) = sb.spawn_http(&["run"], &[]);
+    wait_for_http(http, Duration::from_secs(60));
+    let expected = [
+        "the answer is not JSON",
+        "the task has no id",
+        "more than the 262144 allowed",
+        "TaskStateFailed: out of cheese",
+        "error sending request",
+    ];
+    sb.wait_for(
+        "every job failed with its reason",
+        Duration::from_secs(60),
+        || {
+            let log = sb.log();
+            let errors: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("\"job_error\""))
+                .collect();
+            expected
+                .iter()
+                .all(|e| errors.iter().any(|l| l.contains(e)))
+        },
+    );
+    sb.wait_for("the five jobs failed", Duration::from_secs(60), || {
+        (1..=5).all(|job| get(http, &format!("/jobs/{job}")).json()["status"] == "failed")
+    });
+    assert!(run.try_wait().unwrap().is_none(), "the run goes on");
+    assert_eq!(get(http, "/healthz").status, 200);
+    common::sigterm(&mut run);
+}
