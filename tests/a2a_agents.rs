@@ -343,3 +343,94 @@ fn bad_answers_fail_their_jobs_and_the_run_goes_on() {
     assert_eq!(get(http, "/healthz").status, 200);
     common::sigterm(&mut run);
 }
+
+#[test]
+fn the_sloppy_workers_wrong_results_are_rejected_by_external_validators() {
+    let seed = common::test_seed("sloppy worker");
+    let worker = Agent::start(
+        "sloppy_worker.py",
+        &[("SLOPPY_SEED", &seed.to_string()), ("SLOPPY_RATE", "0.5")],
+    );
+    // One validator process behind three agents (three names, three keys): committees of
+    // external validators only, which inspect every result. No simulated agent at all.
+    let validator = Agent::start("validator.py", &[]);
+    let mut externals = vec![external("SloppyWorker", &worker, "worker")];
+    for i in 1..=3 {
+        externals.push(external(&format!("Checker-{i}"), &validator, "validator"));
+    }
+    let sb = Sandbox::new(|cfg| {
+        config(cfg, 6, json!(externals));
+        cfg["agents"] = json!([]);
+        cfg["validators"]["committee_size"] = json!(3);
+        cfg["validators"]["quorum"] = json!(2);
+        cfg["external_agents"][0]["max_parallel_jobs"] = json!(6);
+    });
+    let (_run, port) = sb.spawn_http(&["run"], &[]);
+    wait_for_http(port, Duration::from_secs(120));
+    for job in 1..=6u64 {
+        let mut doc = Value::Null;
+        sb.wait_for(
+            &format!("job {job} settled"),
+            Duration::from_secs(240),
+            || {
+                doc = get(port, &format!("/jobs/{job}")).json();
+                doc["status"] == "completed" || doc["status"] == "failed"
+            },
+        );
+        let onchain: alloy::primitives::U256 =
+            serde_json::from_value(doc["chain"]["onchain_id"].clone()).unwrap();
+        let (hash, _) = result_submitted(&sb, onchain).expect("a ResultSubmitted event");
+        let result: Value = get(port, &format!("/results/{hash}")).json();
+        let title = doc["title"].as_str().unwrap();
+        let input = omega::engine::external::input_data(omega::domain::job::JobId(job), title);
+        let expected: u64 = input["numbers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        let sum = result["artifacts"][0]["parts"][0]["data"]["sum"]
+            .as_f64()
+            .unwrap();
+        let right = sum == expected as f64;
+        eprintln!(
+            "job {job}: sum {sum}, expected {expected}: {}",
+            doc["status"]
+        );
+        assert_eq!(doc["status"] == "completed", right, "seed {seed}: {doc}");
+        if !right {
+            assert!(
+                doc["outcome"].as_str().unwrap().contains("rejected"),
+                "{doc}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_worker_that_hangs_fails_its_job_at_the_deadline() {
+    let worker = Agent::start("worker.py", &[("WORKER_HANG", "1")]);
+    let sb = Sandbox::new(|cfg| {
+        config(cfg, 1, json!([external("Hangs", &worker, "worker")]));
+        cfg["jobs"][0]["deadline_hours"] = json!(0.003); // about 11 s
+    })
+    .chain_off();
+    let (mut run, port) = sb.spawn_http(&["run"], &[]);
+    wait_for_http(port, Duration::from_secs(60));
+    let mut doc = Value::Null;
+    sb.wait_for(
+        "the job failed at its deadline",
+        Duration::from_secs(60),
+        || {
+            doc = get(port, "/jobs/1").json();
+            doc["status"] == "failed"
+        },
+    );
+    assert_eq!(doc["assignee"], "Hangs", "{doc}");
+    assert!(
+        doc["outcome"].as_str().unwrap().contains("deadline"),
+        "{doc}"
+    );
+    assert!(run.try_wait().unwrap().is_none(), "the run goes on");
+    common::sigterm(&mut run);
+}
