@@ -334,3 +334,55 @@ impl ExternalDriver {
         Slot { outcome, task }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canonical_result_has_sorted_keys_and_no_spaces() {
+        let artifacts = [json!({"parts": [{"data": {"sum": 3, "a": [1, 2]}}], "name": "r"})];
+        let bytes = canonical_result(JobId(7), &artifacts).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            r#"{"artifacts":[{"name":"r","parts":[{"data":{"a":[1,2],"sum":3}}]}],"job":7}"#
+        );
+        let big = [json!({"parts": [{"text": "x".repeat(MAX_RESULT_BYTES)}]})];
+        let refused = canonical_result(JobId(7), &big).unwrap_err();
+        assert!(refused.contains("more than"), "{refused}");
+    }
+
+    #[test]
+    fn a_verdict_is_the_first_data_part_with_a_boolean_approve() {
+        let artifacts = [
+            json!({"parts": [{"text": "thinking"}]}),
+            json!({"parts": [{"data": {"approve": false, "reason": "sum is off"}}]}),
+        ];
+        assert_eq!(verdict(&artifacts), Ok((false, "sum is off".into())));
+        let unclear = [json!({"parts": [{"data": {"approve": "yes"}}]})];
+        assert!(verdict(&unclear).is_err());
+    }
+
+    #[test]
+    fn input_data_depends_on_the_job_only() {
+        assert_eq!(input_data(JobId(3), "t"), input_data(JobId(3), "t"));
+        assert_ne!(input_data(JobId(3), "t"), input_data(JobId(4), "t"));
+        assert_eq!(
+            input_data(JobId(3), "t")["numbers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            8
+        );
+    }
+
+    #[test]
+    fn results_are_kept_under_their_keccak_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = Results::new(dir.path().join("results"));
+        let hash = results.put(b"{\"job\":1}").unwrap();
+        assert_eq!(hash, keccak256(b"{\"job\":1}"));
+        assert_eq!(results.get(&hash).unwrap(), b"{\"job\":1}");
+        assert!(results.get(&B256::ZERO).is_none());
+    }
+}
