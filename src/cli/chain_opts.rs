@@ -1,6 +1,6 @@
 //! `omega run`'s chain options: the local devnet (default), any EVM chain by RPC URL, or none.
 
-use super::devnet::{AnvilArgs, up, workforce};
+use super::devnet::{AnvilArgs, up};
 use crate::chain::anvil::DevnetPaths;
 use crate::chain::attestor::{AttestorSettings, AutoAttestor};
 use crate::chain::follower::{Adoption, ChainFollower};
@@ -59,6 +59,10 @@ pub struct ChainArgs {
     /// it the transaction waits for the market, and `/metrics` counts the cap being hit.
     #[arg(long, env = "OMEGA_MAX_FEE_GWEI", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_fee_gwei: u64,
+    /// The public base URL results are served under (`{base}/results/{hash}` goes on chain with
+    /// an external agent's result); default: the `--http` address of this run.
+    #[arg(long, env = "OMEGA_RESULT_URI_BASE")]
+    pub result_uri_base: Option<String>,
     #[command(flatten)]
     pub anvil: AnvilArgs,
     #[command(flatten)]
@@ -123,7 +127,6 @@ impl ChainArgs {
     /// after `attach`, which starts the devnet).
     pub fn source(&self, config: &Config, paths: &ReportPaths) -> crate::http::ChainSource {
         use crate::http::ChainSource;
-        let (agents, validators) = workforce(config);
         let (mode, manifest, rpc_url, keys) = match self.mode() {
             ChainMode::Off => {
                 return ChainSource {
@@ -138,14 +141,14 @@ impl ChainArgs {
                     "devnet",
                     Some(devnet.manifest),
                     url,
-                    Keys::devnet(agents, validators),
+                    super::external::workforce_keys(config, true),
                 )
             }
             ChainMode::Rpc => (
                 "rpc",
                 self.deployments.clone(),
                 self.rpc_url.clone(),
-                Keys::from_env(agents, validators),
+                super::external::workforce_keys(config, false),
             ),
         };
         ChainSource {
@@ -241,7 +244,6 @@ impl ChainArgs {
     /// block builder) and checks the node is on the deployment's chain; None when the chain is
     /// off.
     async fn connect(&self, config: &Config, paths: &ReportPaths) -> Result<Option<Connection>> {
-        let (agents, validators) = workforce(config);
         let (rpc_url, deployment, keys, devnet) = match self.mode() {
             ChainMode::Off => return Ok(None),
             ChainMode::Devnet => {
@@ -249,7 +251,7 @@ impl ChainArgs {
                 (
                     d.process.rpc_url.clone(),
                     d.deployment,
-                    Keys::devnet(agents, validators)?,
+                    super::external::workforce_keys(config, true)?,
                     true,
                 )
             }
@@ -259,7 +261,7 @@ impl ChainArgs {
                 (
                     url,
                     Deployment::load(manifest)?,
-                    Keys::from_env(agents, validators)?,
+                    super::external::workforce_keys(config, false)?,
                     false,
                 )
             }
@@ -333,6 +335,7 @@ impl ChainArgs {
             },
             confirmations: self.indexer.settings(&paths.dir, devnet).confirmations,
             reorgs: Arc::new(AtomicU64::new(0)),
+            result_uri_base: self.result_uri_base.clone(),
         }
     }
 

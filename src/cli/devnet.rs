@@ -162,13 +162,11 @@ pub async fn up(
 /// (non-validator agents, validators) in the config.
 pub fn workforce(config: &Config) -> (usize, usize) {
     use crate::domain::agent::Role;
+    // External agents count as their role in the engine says (worker or validator).
     let count = |v: bool| {
-        config
-            .agents
-            .iter()
+        (config.agent_profiles().iter())
             .filter(|a| (a.role == Role::Validator) == v)
-            .map(|a| a.count as usize)
-            .sum()
+            .count()
     };
     (count(false), count(true))
 }

@@ -6,6 +6,7 @@ mod chain_cmd;
 mod chain_opts;
 mod control;
 pub mod devnet;
+mod external;
 mod owner;
 mod progress;
 mod reconcile;

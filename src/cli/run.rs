@@ -45,7 +45,7 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
     if args.json {
         super::progress::hide();
     }
-    let (config, paths) = args.files.load()?;
+    let (mut config, paths) = args.files.load()?;
     args.chain.check()?;
     if let Some(addr) = args.http.http {
         crate::http::check_bind(addr, args.http.http_public)?;
@@ -66,29 +66,34 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             Some(addr) => Some(crate::http::bind(addr, args.http.http_public).await?),
             None => None,
         };
-        let options = RunOptions {
-            cycles: args.cycles,
-            fast: args.fast,
-            seed: args.seed,
-            from_backup: args.from_backup,
-            config_path: args.files.config.clone(),
-            stop_after_jobs: args.stop_after_jobs,
-        };
-        let mut orchestrator = Orchestrator::open(&config, paths.clone(), options)?;
-        let attached = args.chain.attach(&config, &paths, &mut orchestrator).await?;
+        // External agents' cards are checked before anything starts: a bad one stops here.
+        super::external::resolve_cards(&mut config).await?;
+        let chain = super::external::with_result_uri(&args.chain, listener.as_ref())?;
+        let mut orchestrator = Orchestrator::open(&config, paths.clone(), run_options(&args))?;
+        super::external::attach(&config, &paths, &mut orchestrator);
+        let attached = chain.attach(&config, &paths, &mut orchestrator).await?;
         let (miner, transactions) = match attached {
             Some(a) => (a.miner, Some(a.transactions)),
             None => (None, None),
         };
         let mut hooks: Vec<ProgressHook> = Vec::new();
         if args.status_every > 0.0 {
-            hooks.push(status_line(Duration::from_secs_f64(args.status_every), args.cycles));
+            hooks.push(status_line(
+                Duration::from_secs_f64(args.status_every),
+                args.cycles,
+            ));
         }
         if let Some(listener) = listener {
-            let mut source = args.chain.source(&config, &paths);
+            let mut source = chain.source(&config, &paths);
             source.transactions = transactions;
             let a2a = (workforce_skills(&config), args.http.a2a_public_reads);
-            hooks.push(serve_http(listener, source, &paths, &mut orchestrator, a2a)?);
+            hooks.push(serve_http(
+                listener,
+                source,
+                &paths,
+                &mut orchestrator,
+                a2a,
+            )?);
         }
         // Only a shown bar gets a hook: a run without a terminal keeps its hooks as they were.
         let bar = args.cycles.map(|n| super::progress::bar(n, "cycles"));
@@ -97,7 +102,9 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             hooks.push(cycle_bar(bar.clone(), orchestrator.world().state.cycle));
         }
         if !hooks.is_empty() {
-            orchestrator.on_progress(Box::new(move |world| hooks.iter_mut().for_each(|h| h(world))));
+            orchestrator.on_progress(Box::new(move |world| {
+                hooks.iter_mut().for_each(|h| h(world))
+            }));
         }
         let stop = Arc::new(AtomicBool::new(false));
         watch_signals(stop.clone());
@@ -106,27 +113,60 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
             bar.finish_and_clear();
         }
         if let Some(miner) = miner {
-            miner.stop().await.wrap_err("giving the devnet its automine back")?;
+            miner
+                .stop()
+                .await
+                .wrap_err("giving the devnet its automine back")?;
         }
         let summary = summary?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&summary)?);
-        } else {
-            println!(
-                "ran {} cycles (now at cycle {}): {} jobs posted, {} completed, {} failed, {} cancelled, {} live; ledger {}; paused: {}\ncheckpoint {} ({})",
-                summary.cycles_run, summary.cycle, summary.posted, summary.completed, summary.failed, summary.cancelled,
-                summary.active_jobs, if summary.ledger_balanced { "balanced" } else { "NOT BALANCED" }, summary.paused,
-                summary.checkpoint, summary.checkpoint_hash,
-            );
-            for line in &summary.sinks {
-                println!("{line}");
-            }
-        }
+        print_summary(&summary, args.json)?;
         if !summary.ledger_balanced {
-            eyre::bail!("the ledger invariant does not hold; the checkpoint was kept for inspection");
+            eyre::bail!(
+                "the ledger invariant does not hold; the checkpoint was kept for inspection"
+            );
         }
         Ok(())
     })
+}
+
+fn run_options(args: &RunArgs) -> RunOptions {
+    RunOptions {
+        cycles: args.cycles,
+        fast: args.fast,
+        seed: args.seed,
+        from_backup: args.from_backup,
+        config_path: args.files.config.clone(),
+        stop_after_jobs: args.stop_after_jobs,
+    }
+}
+
+fn print_summary(summary: &crate::engine::RunSummary, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+        return Ok(());
+    }
+    println!(
+        "ran {} cycles (now at cycle {}): {} jobs posted, {} completed, {} failed, {} cancelled, {} live; ledger {}; paused: {}\ncheckpoint {} ({})",
+        summary.cycles_run,
+        summary.cycle,
+        summary.posted,
+        summary.completed,
+        summary.failed,
+        summary.cancelled,
+        summary.active_jobs,
+        if summary.ledger_balanced {
+            "balanced"
+        } else {
+            "NOT BALANCED"
+        },
+        summary.paused,
+        summary.checkpoint,
+        summary.checkpoint_hash,
+    );
+    for line in &summary.sinks {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// Starts the status API on `listener`: an "http" event sink feeds the event stream and the

@@ -3,7 +3,10 @@
 //! Unknown keys are refused so a typo never silently falls back to a default.
 
 pub mod edit;
+pub mod external;
 mod setup;
+
+pub use external::{ExternalAgentConfig, ExternalRole};
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -33,6 +36,10 @@ pub struct Config {
     pub attest_every_checkpoints: u32,
     pub checkpoint_interval_seconds: f64,
     pub cycle_seconds: f64,
+    /// Workers and validators outside the process, reached over A2A (after `agents` in
+    /// account order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_agents: Vec<ExternalAgentConfig>,
     pub generator: GeneratorConfig,
     pub jobs: Vec<DemoJob>,
     pub log_path: PathBuf,
@@ -243,11 +250,23 @@ impl Config {
 
     fn validate_agents(&self) -> Result<(), String> {
         use crate::domain::agent::Role;
-        if self.agents.is_empty() {
-            return Err("agents must not be empty".into());
+        if self.agents.is_empty() && self.external_agents.is_empty() {
+            return Err("agents and external_agents must not both be empty".into());
         }
         let mut names = std::collections::BTreeSet::new();
+        for (i, e) in self.external_agents.iter().enumerate() {
+            e.validate(i)?;
+            if !names.insert(e.name.clone()) {
+                return Err(format!("external_agents: duplicate name {:?}", e.name));
+            }
+        }
         for a in &self.agents {
+            if a.role == Role::External {
+                return Err(format!(
+                    "agents[{}]: role external is for external_agents entries",
+                    a.name
+                ));
+            }
             if a.name.trim().is_empty() || a.count == 0 || a.skills.is_empty() {
                 return Err(format!(
                     "agents[{}]: name, skills and count ≥ 1 are required",
@@ -255,7 +274,10 @@ impl Config {
                 ));
             }
             if !names.insert(a.name.clone()) {
-                return Err(format!("agents: duplicate name {:?}", a.name));
+                return Err(format!(
+                    "agents: duplicate name {:?} (names are shared with external_agents)",
+                    a.name
+                ));
             }
             if !(a.stake.is_finite()
                 && a.stake >= 0.0
@@ -282,7 +304,10 @@ impl Config {
             .iter()
             .filter(|a| a.role == Role::Validator)
             .map(|a| a.count)
-            .sum();
+            .sum::<u32>()
+            + (self.external_agents.iter())
+                .filter(|e| e.role.validates())
+                .count() as u32;
         if validators < self.validators.committee_size {
             return Err(format!(
                 "validators.committee_size is {} but only {validators} validator agents are configured",

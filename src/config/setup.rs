@@ -14,12 +14,18 @@ impl Config {
     /// Everything `World::genesis` and `World::restore` need from the config.
     pub fn world_setup(&self) -> WorldSetup {
         let expanded = (self.agents.iter()).flat_map(|a| std::iter::repeat_n(a, a.count as usize));
-        let agents = (self.agent_profiles().into_iter().zip(expanded))
-            .map(|(profile, a)| AgentSetup {
+        let money = expanded
+            .map(|a| (a.stake, a.energy_allowance, a.compute_allowance))
+            .chain(
+                (self.external_agents.iter())
+                    .map(|e| (e.stake, e.energy_allowance, e.compute_allowance)),
+            );
+        let agents = (self.agent_profiles().into_iter().zip(money))
+            .map(|(profile, (stake, energy, compute))| AgentSetup {
                 profile,
-                stake: a.stake,
-                energy_allowance: a.energy_allowance,
-                compute_allowance: a.compute_allowance,
+                stake,
+                energy_allowance: energy,
+                compute_allowance: compute,
             })
             .collect();
         let rm = &self.resource_manager;
@@ -99,8 +105,12 @@ impl Config {
                     role: a.role,
                     skills: a.skills.clone(),
                     behaviour,
+                    external: false,
                 });
             }
+        }
+        for e in &self.external_agents {
+            out.push(e.profile(AccountId(out.len() as u32 + 1)));
         }
         out
     }

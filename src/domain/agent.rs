@@ -23,6 +23,9 @@ pub enum Role {
     Finance,
     /// SentinelValidator: sits on validation committees; also takes governance and audit work.
     Validator,
+    /// An agent outside the process, reached over A2A, that works jobs but sits on no committee
+    /// (an external validator has the `Validator` role). Its decisions are not this file's.
+    External,
 }
 
 /// How an agent behaves; defaults differ by role.
@@ -77,6 +80,7 @@ impl Role {
                 dishonest_rate: 0.02,
                 ..base
             },
+            Role::External => base,
         }
     }
 
@@ -92,6 +96,23 @@ pub struct AgentProfile {
     pub role: Role,
     pub skills: Vec<String>,
     pub behaviour: Behaviour,
+    /// Reached over A2A: its work and votes come from outside (the engine's external driver),
+    /// so its ticks carry what the job is about (`JobBrief`).
+    pub external: bool,
+}
+
+/// What an external agent is told about a job: enough to build the A2A task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobBrief {
+    pub title: String,
+    pub skills: Vec<String>,
+    pub reward: Amount,
+    pub deadline_ms: u64,
+    pub parent: Option<JobId>,
+    /// The submitted result's hash, for a committee seat (None: no result to inspect).
+    pub result: Option<B256>,
+    /// The simulated quality of the work, which stands in when there is no result to inspect.
+    pub work_ok: bool,
 }
 
 /// A pending job offered to an agent.
@@ -140,6 +161,8 @@ pub struct WorkItem {
     /// How many skills the job needs (more than one can be delegated).
     pub skill_count: usize,
     pub reward: Amount,
+    /// Only for external agents.
+    pub brief: Option<JobBrief>,
 }
 
 /// A committee seat: inspect the work and commit a verdict.
@@ -148,6 +171,8 @@ pub struct CommitRequest {
     pub job: JobId,
     pub nonce: u32,
     pub work_ok: bool,
+    /// Only for external agents.
+    pub brief: Option<JobBrief>,
 }
 
 /// Time to reveal what was committed (the secret is held for the validator across restarts).
@@ -163,6 +188,8 @@ pub struct RevealRequest {
 pub struct AgentTick {
     pub cycle: u64,
     pub seed: u64,
+    /// The engine's time of this cycle.
+    pub now_ms: u64,
     pub offers: Vec<Offer>,
     pub work: Vec<WorkItem>,
     pub commits: Vec<CommitRequest>,
@@ -189,6 +216,8 @@ pub struct WorkReport {
     /// Post a sub-job for the rest of the skills.
     pub delegate: bool,
     pub innovation: f64,
+    /// The hash of the result an external agent returned (what `submit` puts on chain).
+    pub result: Option<B256>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -254,6 +283,7 @@ impl AgentProfile {
                 overlap * 10.0 + reward / (1.0 + o.energy * 0.05 + o.compute * 0.1) / 1e3
             }
             Role::Validator => overlap * 10.0 + if o.skills.governance { 5.0 } else { 0.0 },
+            Role::External => overlap * 10.0,
         }
     }
 
@@ -278,6 +308,7 @@ impl AgentProfile {
             progress,
             delegate,
             innovation,
+            result: None,
         }
     }
 
@@ -314,6 +345,7 @@ mod tests {
             role,
             skills: vec!["energy".into()],
             behaviour: role.behaviour(),
+            external: false,
         }
     }
 
@@ -356,6 +388,7 @@ mod tests {
                 job: JobId(1),
                 nonce: 1,
                 work_ok: true,
+                brief: None,
             }],
             ..Default::default()
         };
@@ -380,6 +413,7 @@ mod tests {
                 job: JobId(3),
                 nonce: 1,
                 work_ok: false,
+                brief: None,
             }],
             ..Default::default()
         };

@@ -114,6 +114,9 @@ pub enum DomainEvent {
     JobSubmitted {
         job: JobId,
         agent: Name,
+        /// The hash of an external agent's result (None: simulated work).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<alloy_primitives::B256>,
     },
     ValidationStarted {
         job: JobId,

@@ -130,6 +130,10 @@ pub struct Job {
     pub validation_rounds: u32,
     /// Why the job ended. The usual outcomes are fixed texts, shared rather than copied.
     pub outcome: Option<Cow<'static, str>>,
+    /// The keccak hash of the result an external agent submitted (its canonical JSON), which
+    /// goes on chain with `submit`; None for simulated work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<alloy_primitives::B256>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -373,6 +377,7 @@ impl JobBook {
                 round: None,
                 validation_rounds: 0,
                 outcome: None,
+                result: None,
             }),
         );
         Ok(id)
@@ -404,6 +409,7 @@ impl JobBook {
         id: JobId,
         agent: AccountId,
         quality_ok: bool,
+        result: Option<alloy_primitives::B256>,
     ) -> Result<&mut Job, JobError> {
         if self.expect(id, JobStatus::Active)?.assignee != Some(agent) {
             return Err(JobError::NotAssignee(id));
@@ -411,6 +417,7 @@ impl JobBook {
         self.move_to(id, JobStatus::Active, JobStatus::Validating)?;
         let job = self.get_mut(id).expect("moved");
         job.quality_ok = Some(quality_ok);
+        job.result = result;
         Ok(job)
     }
 
@@ -564,7 +571,7 @@ mod tests {
             book.record_work(id, AccountId(2)),
             Err(JobError::NotAssignee(id))
         );
-        book.submit(id, AccountId(1), true).unwrap();
+        book.submit(id, AccountId(1), true, None).unwrap();
         book.settle(id, JobStatus::Validating, true, "approved")
             .unwrap();
         assert!(
@@ -581,7 +588,7 @@ mod tests {
         let ids = post_jobs(&mut book, 4);
         for &id in &ids[..3] {
             book.assign(id, AccountId(1), Amount(1)).unwrap();
-            book.submit(id, AccountId(1), true).unwrap();
+            book.submit(id, AccountId(1), true, None).unwrap();
         }
         let validating = |b: &JobBook| b.validating().map(|j| j.id).collect::<Vec<_>>();
         assert_eq!(validating(&book), ids[..3]);
@@ -627,7 +634,7 @@ mod tests {
         );
         book.assign(later, AccountId(1), Amount(1)).unwrap();
         book.assign(submitted, AccountId(1), Amount(1)).unwrap();
-        book.submit(submitted, AccountId(1), true).unwrap();
+        book.submit(submitted, AccountId(1), true, None).unwrap();
         book.cancel(cancelled, "gone").unwrap();
         let overdue = |book: &JobBook, now| book.overdue(now).map(|j| j.id).collect::<Vec<_>>();
         assert_eq!(overdue(&book, 500), vec![early, late, later]);
@@ -652,7 +659,7 @@ mod tests {
         // Settle the 2nd and 4th, cancel the 1st: settled and live ids interleave.
         for &id in &[ids[1], ids[3]] {
             book.assign(id, AccountId(1), Amount(1)).unwrap();
-            book.submit(id, AccountId(1), true).unwrap();
+            book.submit(id, AccountId(1), true, None).unwrap();
             book.settle(id, JobStatus::Validating, true, "approved")
                 .unwrap();
         }

@@ -88,6 +88,7 @@ pub(crate) fn sample() -> WorldSetup {
                 role,
                 skills: skills.map(String::from).to_vec(),
                 behaviour: role.behaviour(),
+                external: false,
             },
             stake: 250_000.0 + 50_000.0 * i as f64,
             energy_allowance: 20_000.0,

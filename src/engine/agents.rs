@@ -2,6 +2,7 @@
 //! replies on `orchestrator.reply.<id>`. The orchestrator gathers one reply per agent per cycle.
 
 use super::bus::{Bus, Envelope};
+use super::external::ExternalDriver;
 use crate::domain::agent::{AgentProfile, AgentReply, AgentTick};
 use crate::domain::ledger::AccountId;
 use std::sync::Arc;
@@ -24,7 +25,13 @@ pub struct AgentPool {
 }
 
 impl AgentPool {
-    pub fn spawn(bus: Bus<A2a>, profiles: &[AgentProfile]) -> AgentPool {
+    /// One task per agent: a simulated agent decides by its profile, an external one (given a
+    /// driver in `externals`) through its driver.
+    pub fn spawn(
+        bus: Bus<A2a>,
+        profiles: &[AgentProfile],
+        externals: &[Arc<ExternalDriver>],
+    ) -> AgentPool {
         let replies = bus.subscribe("orchestrator.reply.*", profiles.len().max(1) * 2);
         let mut topics = Vec::new();
         let agents = profiles.iter().map(|p| p.id).collect();
@@ -34,10 +41,16 @@ impl AgentPool {
             let mut inbox = bus.subscribe(&topic, 4);
             let bus = bus.clone();
             let reply_topic = format!("orchestrator.reply.{}", profile.id.0);
+            let driver = (externals.iter())
+                .find(|d| d.profile().id == profile.id)
+                .cloned();
             tasks.push(tokio::spawn(async move {
                 while let Some(envelope) = inbox.recv().await {
                     if let A2a::Tick(tick) = envelope.message.as_ref() {
-                        let reply = profile.decide(tick);
+                        let reply = match &driver {
+                            Some(driver) => driver.decide(tick),
+                            None => profile.decide(tick),
+                        };
                         // Let go of the tick before answering, so that the engine gets it back.
                         drop(envelope);
                         bus.publish(&reply_topic, A2a::Reply(reply)).await;
@@ -139,6 +152,7 @@ mod tests {
                 role: Role::Validator,
                 skills: vec!["validation".into()],
                 behaviour: Role::Validator.behaviour(),
+                external: false,
             })
             .collect()
     }
@@ -148,7 +162,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replies_reach_the_engine_in_agent_order_whatever_order_they_arrive_in() {
         let agents = profiles(24);
-        let mut pool = AgentPool::spawn(Bus::new(), &agents);
+        let mut pool = AgentPool::spawn(Bus::new(), &agents, &[]);
         for cycle in 0..20u64 {
             let ticks = agents
                 .iter()
@@ -161,6 +175,7 @@ mod tests {
                             job: crate::domain::job::JobId(j.into()),
                             nonce: 1,
                             work_ok: true,
+                            brief: None,
                         })
                         .collect(),
                     ..Default::default()

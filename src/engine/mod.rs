@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod bus;
 pub mod clock;
+pub mod external;
 pub mod orchestrator;
 pub mod seams;
 pub mod sources;

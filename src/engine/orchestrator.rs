@@ -203,7 +203,7 @@ impl Orchestrator {
         } else {
             Clock::Real
         };
-        let agents = AgentPool::spawn(Bus::new(), &world.agents);
+        let agents = AgentPool::spawn(Bus::new(), &world.agents, &[]);
         let telemetry = Telemetry::open(&paths.telemetry, world.sim().kind());
         let last_checkpoint_ms = world.state.now_ms;
         Ok(Orchestrator {
@@ -231,6 +231,11 @@ impl Orchestrator {
 
     pub fn add_sink(&mut self, sink: Box<dyn EventSink>) {
         self.sinks.push(sink);
+    }
+
+    /// External agents answer through these drivers (one per external agent) from now on.
+    pub fn use_external_agents(&mut self, drivers: &[Arc<super::external::ExternalDriver>]) {
+        self.agents = AgentPool::spawn(Bus::new(), &self.world.agents, drivers);
     }
 
     pub fn add_source(&mut self, source: Box<dyn InputSource>) {

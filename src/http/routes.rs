@@ -32,6 +32,7 @@ pub fn router(ctx: Arc<HttpContext>) -> Router {
         .route("/events", get(events))
         .route("/control/pause", post(pause))
         .route("/control/resume", post(resume))
+        .route("/results/{hash}", get(result))
         .route(a2a::wire::CARD_PATH, get(a2a::agent_card))
         .route(a2a::wire::RPC_PATH, post(a2a::rpc))
         .fallback(not_found)
@@ -154,6 +155,22 @@ async fn job_detail(State(ctx): Ctx, Path(id): Path<String>) -> Response {
         doc["chain"]["onchain_events"] = chain::job_events(&ctx, onchain_id).await;
     }
     Json(doc).into_response()
+}
+
+/// `GET /results/{hash}`: an external agent's result, the exact bytes whose keccak hash went on
+/// chain with `submit` (so anyone can check it against `ResultSubmitted`).
+async fn result(State(ctx): Ctx, Path(hash): Path<String>) -> Response {
+    let Ok(parsed) = hash.parse::<alloy::primitives::B256>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("{hash:?} is not a result hash (0x and 64 hex digits)"),
+        );
+    };
+    let results = crate::engine::external::Results::new(ctx.paths.dir.join("results"));
+    match results.get(&parsed) {
+        Some(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no result {parsed}")),
+    }
 }
 
 async fn chain_doc(State(ctx): Ctx) -> Json<Value> {

@@ -104,9 +104,12 @@ fn context(out: &mut Vec<u8>, event: &DomainEvent) {
             o.string("agent", agent);
             o.amount("reward", *reward);
         }
-        DomainEvent::JobSubmitted { job, agent } => {
+        DomainEvent::JobSubmitted { job, agent, result } => {
             o.job("job", *job);
             o.string("agent", agent);
+            if let Some(hash) = result {
+                o.string("result", &hash.to_string());
+            }
         }
         DomainEvent::ValidationStarted {
             job,
@@ -382,6 +385,12 @@ mod tests {
             DomainEvent::JobSubmitted {
                 job,
                 agent: name(text),
+                result: None,
+            },
+            DomainEvent::JobSubmitted {
+                job,
+                agent: name(text),
+                result: Some(alloy_primitives::B256::repeat_byte(0xab)),
             },
             DomainEvent::ValidationStarted {
                 job,

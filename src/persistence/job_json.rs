@@ -48,6 +48,9 @@ pub fn write_job(out: &mut Vec<u8>, job: &Job) {
         Some(outcome) => o.string("outcome", outcome),
         None => o.raw("outcome", b"null"),
     }
+    if let Some(result) = &job.result {
+        o.serde("result", result);
+    }
     o.close();
 }
 
@@ -107,11 +110,11 @@ mod tests {
             .post(spec("", None, JobOrigin::Local), Amount(1), 8)
             .unwrap();
         book.assign(root, AccountId(3), Amount(10)).unwrap();
-        book.submit(root, AccountId(3), true).unwrap();
+        book.submit(root, AccountId(3), true, None).unwrap();
         book.settle(root, JobStatus::Validating, true, "approved by validators")
             .unwrap();
         book.assign(child, AccountId(4), Amount(11)).unwrap();
-        book.submit(child, AccountId(4), false).unwrap();
+        book.submit(child, AccountId(4), false, None).unwrap();
         book.get_mut(child).unwrap().round = Some(Round::new(1, &[AccountId(1)], 0, 10, 10));
         book.cancel(cancelled, "deadline \"passed\"").unwrap();
         let mut jobs: Vec<Job> = book.iter().cloned().collect();

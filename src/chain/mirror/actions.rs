@@ -232,11 +232,16 @@ impl<C: ChainWrites> Ctx<C> {
             .agent
             .ok_or_else(|| eyre::eyre!("the agent of this job is unknown"))?;
         if self.state(id).await? < STATE_SUBMITTED {
-            let result = keccak256((self.rec.spec_hash, "result").abi_encode());
+            // An external agent's result goes on chain by the hash of its canonical JSON and the
+            // URI Omega serves it under; simulated work has a result derived from the spec.
+            let (result, uri) = self.rec.result.clone().unwrap_or_else(|| {
+                let result = keccak256((self.rec.spec_hash, "result").abi_encode());
+                (result, format!("omega://result/{result}"))
+            });
             let call = JobRegistry::submitCall {
                 jobId: id,
                 resultHash: result,
-                resultURI: format!("omega://result/{result}"),
+                resultURI: uri,
                 subdomain: SUBDOMAIN.into(),
                 _4: vec![],
             };

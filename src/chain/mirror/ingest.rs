@@ -36,9 +36,7 @@ impl Worker {
                 r.agent = a;
                 r.assigned = true;
             }
-            DomainEvent::JobSubmitted { job, .. } => {
-                self.state.recs.entry(job).or_default().submit_seen = true
-            }
+            DomainEvent::JobSubmitted { job, result, .. } => self.submitted(job, result),
             DomainEvent::ValidationStarted {
                 job,
                 committee,
@@ -98,6 +96,19 @@ impl Worker {
             })?;
         }
         Ok(())
+    }
+
+    /// The engine's worker submitted `job`; an external agent's `result` goes on chain with the
+    /// URI the status API serves it under.
+    fn submitted(&mut self, job: JobId, result: Option<B256>) {
+        let uri = |hash: B256| match &self.settings.result_uri_base {
+            Some(base) => format!("{base}/results/{hash}"),
+            None => format!("omega://result/{hash}"),
+        };
+        let result = result.map(|hash| (hash, uri(hash)));
+        let r = self.state.recs.entry(job).or_default();
+        r.submit_seen = true;
+        r.result = result;
     }
 
     /// A job posted by the engine: what its `createJob` will carry.

@@ -97,6 +97,9 @@ pub struct MirrorSettings {
     /// Reorgs the indexer has seen (the chain follower counts them): each one makes the mirror
     /// compare every journaled job with the chain.
     pub reorgs: Arc<std::sync::atomic::AtomicU64>,
+    /// Where the status API serves results (`http://host:port`): an external agent's result
+    /// goes on chain with the URI `{base}/results/{hash}` (without an API: `omega://result/…`).
+    pub result_uri_base: Option<String>,
 }
 
 #[derive(Default)]

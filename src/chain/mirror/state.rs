@@ -19,6 +19,9 @@ pub(super) struct Rec {
     pub agent: Option<Address>,
     pub assigned: bool,
     pub submit_seen: bool,
+    /// An external agent's result: its hash and the URI it is served under (None: simulated
+    /// work, whose result hash is derived from the spec hash).
+    pub result: Option<(B256, String)>,
     pub cancel_seen: bool,
     pub applied: bool,
     pub submitted: bool,

@@ -197,7 +197,11 @@ impl World {
             if job.status != JobStatus::Validating {
                 continue;
             }
-            out.push(DomainEvent::JobSubmitted { job: job.id, agent });
+            out.push(DomainEvent::JobSubmitted {
+                job: job.id,
+                agent,
+                result: job.result,
+            });
             if let Some(round) = &job.round {
                 self.round_events(job, round, &mut out);
             }

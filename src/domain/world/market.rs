@@ -2,7 +2,9 @@
 //! commit and reveal), the replies, and the bids that decide who takes each pending job.
 
 use super::{OFFERS_PER_JOB, World};
-use crate::domain::agent::{AgentReply, AgentTick, CommitRequest, Offer, RevealRequest, WorkItem};
+use crate::domain::agent::{
+    AgentReply, AgentTick, CommitRequest, JobBrief, Offer, RevealRequest, WorkItem,
+};
 use crate::domain::amount::Amount;
 use crate::domain::commit_reveal::Phase;
 use crate::domain::events::{DomainEvent, Step, StepGate};
@@ -82,6 +84,7 @@ impl World {
                 compute: job.compute,
                 skill_count: job.skills.len(),
                 reward: job.reward,
+                brief: self.agents[i].external.then(|| brief(job)),
             });
         }
     }
@@ -100,6 +103,7 @@ impl World {
                         job: job.id,
                         nonce: round.nonce,
                         work_ok: job.quality_ok.unwrap_or(false),
+                        brief: self.agents[i].external.then(|| brief(job)),
                     });
                 }
                 Phase::Reveal
@@ -127,6 +131,7 @@ impl World {
         ticks.resize_with(self.agents.len(), AgentTick::default);
         for tick in &mut ticks {
             tick.cycle = self.state.cycle;
+            tick.now_ms = self.state.now_ms;
             tick.seed = self.state.rng.random();
             tick.offers.clear();
             tick.work.clear();
@@ -256,6 +261,19 @@ impl World {
             cost: allocation.cost,
         });
         true
+    }
+}
+
+/// What an external agent is told about `job`.
+fn brief(job: &Job) -> JobBrief {
+    JobBrief {
+        title: job.title.to_string(),
+        skills: job.skills.to_vec(),
+        reward: job.reward,
+        deadline_ms: job.deadline_ms,
+        parent: job.parent,
+        result: job.result,
+        work_ok: job.quality_ok.unwrap_or(false),
     }
 }
 

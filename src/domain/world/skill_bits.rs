@@ -105,6 +105,7 @@ mod tests {
                     role: Role::Validator,
                     skills: names(picks).into_iter().filter(|s| s != "unheld").collect(),
                     behaviour: Role::Validator.behaviour(),
+                    external: false,
                 })
                 .collect();
             let bits = SkillBits::new(&agents);

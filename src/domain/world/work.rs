@@ -47,10 +47,11 @@ impl World {
                     innovation_delta: report.innovation,
                 });
                 self.follow_simulation();
-                if self.state.jobs.submit(id, agent, work_ok).is_ok() {
+                if (self.state.jobs.submit(id, agent, work_ok, report.result)).is_ok() {
                     self.events.push(DomainEvent::JobSubmitted {
                         job: id,
                         agent: self.name_of(agent),
+                        result: report.result,
                     });
                     self.start_round(id, gate);
                 }

@@ -8,6 +8,7 @@
 //! discovery expects.
 
 mod book;
+pub mod client;
 mod intake;
 mod task;
 pub mod wire;

@@ -82,9 +82,11 @@ impl RpcResponse {
 }
 
 // ---- the agent card ----
+// Read as well as written: Omega reads the cards of external agents (`client.rs`), leniently
+// (missing fields take their defaults; what matters is checked there).
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AgentCard {
     pub name: String,
     pub description: String,
@@ -98,8 +100,8 @@ pub struct AgentCard {
     pub skills: Vec<AgentSkill>,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AgentInterface {
     pub url: String,
     /// "JSONRPC", "HTTP+JSON" or "GRPC".
@@ -107,8 +109,8 @@ pub struct AgentInterface {
     pub protocol_version: String,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AgentCapabilities {
     pub streaming: bool,
     pub push_notifications: bool,
@@ -116,32 +118,34 @@ pub struct AgentCapabilities {
 }
 
 /// A `SecurityScheme` oneof; Omega only uses HTTP bearer authentication.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct SecurityScheme {
     pub http_auth_security_scheme: HttpAuthSecurityScheme,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct HttpAuthSecurityScheme {
     pub description: String,
     pub scheme: String,
 }
 
 /// `{"schemes": {"bearer": {"list": []}}}`: the named scheme, no scopes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SecurityRequirement {
     pub schemes: BTreeMap<String, StringList>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StringList {
     pub list: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AgentSkill {
     pub id: String,
     pub name: String,
@@ -152,7 +156,7 @@ pub struct AgentSkill {
 
 // ---- tasks, messages, parts, artifacts ----
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TaskState {
     TaskStateSubmitted,
@@ -161,19 +165,29 @@ pub enum TaskState {
     TaskStateFailed,
     TaskStateCanceled,
     TaskStateRejected,
+    /// Read from other agents only: Omega never asks for input.
+    TaskStateInputRequired,
+    TaskStateAuthRequired,
+    /// Never sent by Omega; read from other agents (as is any state Omega does not know).
+    #[default]
+    #[serde(other)]
+    TaskStateUnspecified,
 }
 
 impl TaskState {
     pub fn is_terminal(self) -> bool {
-        !matches!(
+        matches!(
             self,
-            TaskState::TaskStateSubmitted | TaskState::TaskStateWorking
+            TaskState::TaskStateCompleted
+                | TaskState::TaskStateFailed
+                | TaskState::TaskStateCanceled
+                | TaskState::TaskStateRejected
         )
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Task {
     pub id: String,
     pub context_id: String,
@@ -185,8 +199,8 @@ pub struct Task {
     pub metadata: Value,
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct TaskStatus {
     pub state: TaskState,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,15 +209,16 @@ pub struct TaskStatus {
     pub timestamp: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
+    #[default]
     RoleUnspecified,
     RoleUser,
     RoleAgent,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub message_id: String,
@@ -254,8 +269,8 @@ impl Part {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Artifact {
     pub artifact_id: String,
     pub name: String,

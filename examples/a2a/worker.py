@@ -1,0 +1,70 @@
+"""An external worker for Omega, on the official A2A SDK's server side: each job it is handed
+(an A2A task whose data part carries the job: id, title, skills, reward, deadline, parent and
+input data) is answered with one artifact, {"sum", "sha256"} computed from the input data.
+
+usage: worker.py [PORT]   (0 or none: a free port; prints `listening PORT`)
+env:   WORKER_DELAY_S  seconds to "work" before answering (default 0.3)
+       WORKER_HANG     1: never answer (stays WORKING), to test deadlines
+"""
+
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from a2a.server.agent_execution import AgentExecutor
+from a2a.server.tasks import TaskUpdater
+from a2a.helpers import new_data_part, new_text_part
+from a2a.types import Role, Task, TaskState, TaskStatus
+from google.protobuf.json_format import ParseDict
+
+import agent_server
+import checksum
+
+SKILLS = [("checksum", "sums the job's numbers and hashes its text (SHA-256)")]
+
+
+class Worker(AgentExecutor):
+    def __init__(self, answer=checksum.compute):
+        self.answer = answer
+
+    async def execute(self, context, event_queue):
+        updater = TaskUpdater(event_queue, context.task_id, context.context_id)
+        await event_queue.enqueue_event(
+            Task(
+                id=context.task_id,
+                context_id=context.context_id,
+                status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
+                history=[context.message],
+            )
+        )
+        await updater.start_work()
+        job = checksum.job_data(context)
+        if not job or "input" not in job:
+            await updater.reject(
+                updater.new_agent_message([new_text_part("no job data part with input")])
+            )
+            return
+        if os.environ.get("WORKER_HANG") == "1":
+            await asyncio.Event().wait()
+        await asyncio.sleep(float(os.environ.get("WORKER_DELAY_S", "0.3")))
+        await updater.add_artifact([new_data_part(self.answer(job["input"]))], name="result")
+        await updater.complete()
+
+    async def cancel(self, context, event_queue):
+        updater = TaskUpdater(event_queue, context.task_id, context.context_id)
+        await updater.cancel()
+
+
+def main(executor, name, description):
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    agent_server.serve(
+        executor,
+        lambda url: agent_server.card(name, description, url, SKILLS),
+        port,
+    )
+
+
+if __name__ == "__main__":
+    main(Worker(), "Checksum worker", "Computes checksums of a job's input data for Omega.")
