@@ -31,12 +31,30 @@ from a2a.types import (
     Task,
 )
 from a2a.utils.errors import A2AError
+from a2a.server.tasks import TaskUpdater
+from a2a.types import TaskState, TaskStatus
 
 METHODS = {
     "SendMessage": SendMessageRequest,
     "GetTask": GetTaskRequest,
     "CancelTask": CancelTaskRequest,
 }
+
+
+async def start_task(context, event_queue):
+    """Records the task as submitted (with the message that asked for it) and starts the work;
+    returns the updater that reports the rest."""
+    updater = TaskUpdater(event_queue, context.task_id, context.context_id)
+    await event_queue.enqueue_event(
+        Task(
+            id=context.task_id,
+            context_id=context.context_id,
+            status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
+            history=[context.message],
+        )
+    )
+    await updater.start_work()
+    return updater
 
 
 def card(name, description, url, skills):

@@ -14,7 +14,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from a2a.server.agent_execution import AgentExecutor
 from a2a.server.tasks import TaskUpdater
 from a2a.helpers import new_data_part
-from a2a.types import Task, TaskState, TaskStatus
 
 import agent_server
 import checksum
@@ -37,16 +36,7 @@ def judge(task):
 
 class Validator(AgentExecutor):
     async def execute(self, context, event_queue):
-        updater = TaskUpdater(event_queue, context.task_id, context.context_id)
-        await event_queue.enqueue_event(
-            Task(
-                id=context.task_id,
-                context_id=context.context_id,
-                status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
-                history=[context.message],
-            )
-        )
-        await updater.start_work()
+        updater = await agent_server.start_task(context, event_queue)
         approve, reason = judge(checksum.job_data(context) or {})
         await updater.add_artifact(
             [new_data_part({"approve": approve, "reason": reason})], name="verdict"

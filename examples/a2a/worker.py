@@ -16,8 +16,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from a2a.server.agent_execution import AgentExecutor
 from a2a.server.tasks import TaskUpdater
 from a2a.helpers import new_data_part, new_text_part
-from a2a.types import Role, Task, TaskState, TaskStatus
-from google.protobuf.json_format import ParseDict
 
 import agent_server
 import checksum
@@ -30,16 +28,7 @@ class Worker(AgentExecutor):
         self.answer = answer
 
     async def execute(self, context, event_queue):
-        updater = TaskUpdater(event_queue, context.task_id, context.context_id)
-        await event_queue.enqueue_event(
-            Task(
-                id=context.task_id,
-                context_id=context.context_id,
-                status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED),
-                history=[context.message],
-            )
-        )
-        await updater.start_work()
+        updater = await agent_server.start_task(context, event_queue)
         job = checksum.job_data(context)
         if not job or "input" not in job:
             await updater.reject(
