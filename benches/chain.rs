@@ -2,6 +2,7 @@
 //! plain transfers with pre-assigned nonces), measured against the same anvil in the same run.
 //!
 //!     cargo bench --bench chain            # BENCH_SECONDS=30 BENCH_RAW_TXS=2000 to change sizes
+//!     OMEGA_BIN=path cargo bench --bench chain   # a binary built elsewhere
 //!
 //! Needs `scripts/setup.sh` (anvil) and a release build of `omega` (the bench builds it first).
 
@@ -17,11 +18,11 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-/// The mirror's workforce: three kinds of agents, this many of each, and the validators.
-const AGENTS_PER_KIND: usize = 6;
-const VALIDATORS: usize = 24;
-/// Jobs in flight at once.
-const IN_FLIGHT: usize = 256;
+/// The mirror's workforce: three kinds of agents, this many of each (`BENCH_AGENTS`), the
+/// validators (`BENCH_VALIDATORS`) and the jobs in flight at once (`BENCH_IN_FLIGHT`).
+const AGENTS_PER_KIND: u64 = 6;
+const VALIDATORS: u64 = 24;
+const IN_FLIGHT: u64 = 256;
 
 /// `n` plain transfers from the owner, all sent with nonces assigned up front, then every receipt
 /// awaited; returns transactions per second. With `miner`, each send pokes the block builder.
@@ -77,17 +78,27 @@ fn env(name: &str, default: u64) -> u64 {
 async fn main() -> eyre::Result<()> {
     let seconds = env("BENCH_SECONDS", 30);
     let raw_txs = env("BENCH_RAW_TXS", 2000);
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .status()?;
-    eyre::ensure!(status.success(), "cargo build --release failed");
+    let agents_per_kind = env("BENCH_AGENTS", AGENTS_PER_KIND);
+    let validators = env("BENCH_VALIDATORS", VALIDATORS);
+    let in_flight = env("BENCH_IN_FLIGHT", IN_FLIGHT);
+    // OMEGA_BIN: a binary built elsewhere (e.g. to compare two builds on the same devnet code).
+    let bin = match std::env::var("OMEGA_BIN") {
+        Ok(bin) => bin,
+        Err(_) => {
+            let status = Command::new("cargo")
+                .args(["build", "--release", "--quiet"])
+                .status()?;
+            eyre::ensure!(status.success(), "cargo build --release failed");
+            "target/release/omega".to_string()
+        }
+    };
     let common::BenchDevnet {
         dir,
         reports,
         paths,
         port,
         devnet,
-    } = common::devnet(AGENTS_PER_KIND * 3, VALIDATORS).await?;
+    } = common::devnet(agents_per_kind as usize * 3, validators as usize).await?;
     let provider = connect(&devnet.process.rpc_url)?;
 
     // Raw baseline: the owner pipelines plain transfers with nonces assigned up front; first on
@@ -105,15 +116,15 @@ async fn main() -> eyre::Result<()> {
     let mut cfg: serde_json::Value =
         serde_json::from_str(include_str!("../config/default_config.json"))?;
     cfg["cycle_seconds"] = 0.05.into();
-    cfg["max_concurrent_jobs"] = IN_FLIGHT.into();
+    cfg["max_concurrent_jobs"] = in_flight.into();
     cfg["generator"]["rate_per_cycle"] = 16.into();
-    cfg["generator"]["max_pending"] = IN_FLIGHT.into();
+    cfg["generator"]["max_pending"] = in_flight.into();
     for a in cfg["agents"].as_array_mut().unwrap() {
         let validator = a["role"] == "validator";
         a["count"] = if validator {
-            VALIDATORS
+            validators
         } else {
-            AGENTS_PER_KIND
+            agents_per_kind
         }
         .into();
         a["max_parallel_jobs"] = 16.into();
@@ -123,7 +134,7 @@ async fn main() -> eyre::Result<()> {
     std::fs::write(&config, serde_json::to_string(&cfg)?)?;
     let first_block = provider.get_block_number().await?;
     let started = Instant::now();
-    let mut child = Command::new("target/release/omega")
+    let mut child = Command::new(&bin)
         .args([
             "run",
             "--status-every",

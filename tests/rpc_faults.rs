@@ -2,12 +2,14 @@
 //! forwards transactions and then says they failed (`already known`, `transaction already
 //! imported`, HTTP 502 after forwarding), refuses reads (429, 503) and delays answers. One intent
 //! stays one transaction: every engine job is on chain exactly once (by spec hash), nothing is
-//! detached, and `reconcile` finds no drift.
+//! detached, and `reconcile` finds no drift. And a crash between journaling a signed `createJob`
+//! and sending it: the next run sends those very bytes, never a second `createJob`.
 
 mod common;
 #[path = "fault_proxy/mod.rs"]
 mod fault_proxy;
 
+use alloy::primitives::B256;
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
@@ -15,6 +17,31 @@ use common::{Sandbox, runtime, test_seed};
 use fault_proxy::{FaultProxy, Faults};
 use omega::chain::bindings::JobRegistry;
 use std::collections::BTreeMap;
+
+/// Every `JobCreated` of the devnet's registry.
+fn created_on_chain(net: &Sandbox, anvil: &str) -> Vec<JobRegistry::JobCreated> {
+    let d = net.deployment();
+    let logs = runtime().block_on(async {
+        let p = ProviderBuilder::new().connect_http(anvil.parse().unwrap());
+        let filter = Filter::new()
+            .address(d.job_registry)
+            .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
+            .from_block(0);
+        p.get_logs(&filter).await.unwrap()
+    });
+    logs.iter()
+        .map(|log| JobRegistry::JobCreated::decode_log_data(log.data()).unwrap())
+        .collect()
+}
+
+fn assert_once_per_spec(created: &[JobRegistry::JobCreated]) {
+    let mut per_spec: BTreeMap<_, u32> = BTreeMap::new();
+    for ev in created {
+        *per_spec.entry(ev.specHash).or_default() += 1;
+    }
+    let twice: Vec<_> = per_spec.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "created twice: {twice:?}");
+}
 
 /// Points this folder's devnet record at `url` (the run then talks to anvil through it).
 fn route_devnet_through(net: &Sandbox, url: &str) -> String {
@@ -58,22 +85,8 @@ fn lying_answers_make_no_duplicate_and_detach_nothing() {
     );
 
     // Every spec hash once on chain, and as many chain jobs as the journal created.
-    let d = net.deployment();
-    let created = runtime().block_on(async {
-        let p = ProviderBuilder::new().connect_http(anvil.parse().unwrap());
-        let filter = Filter::new()
-            .address(d.job_registry)
-            .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
-            .from_block(0);
-        p.get_logs(&filter).await.unwrap()
-    });
-    let mut per_spec: BTreeMap<_, u32> = BTreeMap::new();
-    for log in &created {
-        let ev = JobRegistry::JobCreated::decode_log_data(log.data()).unwrap();
-        *per_spec.entry(ev.specHash).or_default() += 1;
-    }
-    let twice: Vec<_> = per_spec.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "created twice: {twice:?}");
+    let created = created_on_chain(&net, &anvil);
+    assert_once_per_spec(&created);
     let journaled = net
         .journal()
         .iter()
@@ -92,4 +105,63 @@ fn lying_answers_make_no_duplicate_and_detach_nothing() {
         String::from_utf8_lossy(&out.stdout),
         std::fs::read_to_string(net.reports().join("chain/mirror.jsonl")).unwrap()
     );
+}
+
+/// The crash one transaction per intent is journaled for: the run dies right after the signed
+/// `createJob` is fsynced to the journal and before the node gets it. The next run sends those
+/// very bytes first; the job's creation on chain is that transaction, and nothing is created twice.
+#[test]
+fn a_create_journaled_but_never_sent_is_sent_as_signed_after_a_crash() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    let anvil = net.rpc();
+    let crash = [("OMEGA_TEST_CRASH_AT", "create-signed")];
+    let crashed = net.omega_env(&["run", "--cycles", "20", "--fast"], &crash);
+    let stderr = String::from_utf8_lossy(&crashed.stderr);
+    assert!(
+        !crashed.status.success(),
+        "the run did not crash:\n{stderr}"
+    );
+    let signed: Vec<_> = net
+        .journal()
+        .into_iter()
+        .filter(|e| e["kind"] == "create_signed")
+        .collect();
+    assert_eq!(signed.len(), 1, "{signed:?}");
+    let job = signed[0]["job"].as_u64().unwrap();
+    let hash: B256 = signed[0]["hash"].as_str().unwrap().parse().unwrap();
+    let provider = ProviderBuilder::new().connect_http(anvil.parse().unwrap());
+    let known = runtime().block_on(provider.get_transaction_by_hash(hash));
+    assert!(
+        known.unwrap().is_none(),
+        "the node got {hash} before the crash"
+    );
+    assert!(created_on_chain(&net, &anvil).is_empty());
+
+    net.ok(&["run", "--cycles", "20", "--fast"]);
+    let receipt = runtime().block_on(provider.get_transaction_receipt(hash));
+    let receipt = receipt.unwrap().expect("the journaled createJob was mined");
+    assert!(receipt.status(), "{receipt:?}");
+    let id = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| JobRegistry::JobCreated::decode_log_data(l.data()).ok())
+        .expect("JobCreated in its receipt")
+        .jobId;
+    let mapped = net
+        .journal()
+        .into_iter()
+        .filter(|e| e["kind"] == "created" && e["job"] == job)
+        .map(|e| e["onchain"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(mapped, vec![format!("{id:#x}")], "job {job}'s mapping");
+    let created = created_on_chain(&net, &anvil);
+    assert!(
+        created.len() >= 5,
+        "too few jobs to tell: {}",
+        created.len()
+    );
+    assert_once_per_spec(&created);
+    net.ok(&["reconcile"]);
 }

@@ -3,11 +3,12 @@
 //! job about to be created (so a crash never creates it twice), a validator's commit salt (so a
 //! reveal is never lost), and the engine job ↔ on-chain job id mapping.
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -29,6 +30,15 @@ pub enum Entry {
         reward: U256,
         #[serde(default)]
         deadline_s: u64,
+    },
+    /// A `createJob` transaction of engine job `job`, signed and about to be sent (one line per
+    /// signature: a replacement at the same nonce adds one). After a crash these very bytes are
+    /// looked for on chain, or sent again, before a job is ever created anew.
+    CreateSigned {
+        job: u64,
+        nonce: u64,
+        hash: B256,
+        raw: Bytes,
     },
     /// Engine job `job` is on-chain job `onchain`.
     Created { job: u64, onchain: U256 },
@@ -97,6 +107,21 @@ impl Journal {
         self.file
             .sync_data()
             .map_err(|e| eyre::eyre!("cannot fsync {}: {e}", self.path.display()))
+    }
+}
+
+/// One journal shared by the mirror's task and the actions it runs (which journal what they sign).
+#[derive(Clone)]
+pub struct SharedJournal(Arc<Mutex<Journal>>);
+
+impl SharedJournal {
+    pub fn new(journal: Journal) -> SharedJournal {
+        SharedJournal(Arc::new(Mutex::new(journal)))
+    }
+
+    /// Appends and fsyncs one entry.
+    pub fn record(&self, entry: &Entry) -> eyre::Result<()> {
+        self.0.lock().expect("journal lock").record(entry)
     }
 }
 

@@ -19,6 +19,20 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, watch};
 
+/// A transaction just signed for an intent, shown to the intent's `OnSigned` before the node gets
+/// it.
+pub struct SignedTx<'a> {
+    pub hash: B256,
+    pub nonce: u64,
+    pub raw: &'a Bytes,
+}
+
+/// Called with every transaction signed for one intent (the first, one signed again after a
+/// stale nonce, a replacement at the same nonce) before it is sent, so that a caller can journal
+/// it: after a crash the very bytes can then be found on chain or sent again, never a second
+/// transaction. When it fails, that transaction is not sent.
+pub type OnSigned = std::sync::Arc<dyn Fn(SignedTx<'_>) -> eyre::Result<()> + Send + Sync>;
+
 /// A transaction handed to the node, and its replacements (same nonce).
 struct Sent {
     nonce: u64,
@@ -55,6 +69,19 @@ impl TxHub {
         input: Bytes,
         gas: Gas,
     ) -> Result<TransactionReceipt, TxError> {
+        self.send_recorded(label, from, to, input, gas, None).await
+    }
+
+    /// `send`, showing each signed transaction to `on_signed` before the node gets it.
+    pub async fn send_recorded(
+        &self,
+        label: &str,
+        from: Address,
+        to: Option<Address>,
+        input: Bytes,
+        gas: Gas,
+        on_signed: Option<&OnSigned>,
+    ) -> Result<TransactionReceipt, TxError> {
         let slot = self
             .signers
             .get(&from)
@@ -62,13 +89,17 @@ impl TxHub {
         let mut signer = slot.lock().await;
         let request = self.request(label, from, to, input, gas).await?;
         let fees = self.fees(label).await?;
-        let sent = self.submit(label, &mut signer, &request, fees).await?;
+        let sent = self
+            .submit(label, &mut signer, &request, fees, on_signed)
+            .await?;
         drop(signer);
         self.sent.fetch_add(1, Relaxed);
         if let Some(m) = &self.miner {
             m.poke();
         }
-        let receipt = self.wait_mined(label, slot, &request, sent).await?;
+        let receipt = self
+            .wait_mined(label, slot, &request, sent, on_signed)
+            .await?;
         self.note_mined(receipt.block_number, receipt.block_hash);
         if !receipt.status() {
             self.stats.mined_reverts.fetch_add(1, Relaxed);
@@ -127,6 +158,7 @@ impl TxHub {
         signer: &mut Signer,
         request: &TransactionRequest,
         fees: Fees,
+        on_signed: Option<&OnSigned>,
     ) -> Result<Sent, TxError> {
         for _ in 0..ATTEMPTS {
             let nonce = match signer.nonce {
@@ -139,6 +171,7 @@ impl TxHub {
                 .map_err(|e| rpc(label, e))?,
             };
             let (hash, raw) = sign(label, signer, request, nonce, fees).await?;
+            record(label, on_signed, hash, nonce, &raw)?;
             // Subscribed before sending, so a block mined right after is not missed.
             let mined = self.miner.as_ref().map(|m| m.subscribe());
             match self.broadcast(label, hash, &raw).await {
@@ -223,6 +256,7 @@ impl TxHub {
         slot: &Mutex<Signer>,
         request: &TransactionRequest,
         mut sent: Sent,
+        on_signed: Option<&OnSigned>,
     ) -> Result<TransactionReceipt, TxError> {
         let start = Instant::now();
         let mut last_look = start;
@@ -245,7 +279,8 @@ impl TxHub {
                 });
             }
             if self.miner.is_none() && sent.at.elapsed() >= self.policy.stuck_after {
-                self.replace(label, slot, request, &mut sent).await;
+                self.replace(label, slot, request, &mut sent, on_signed)
+                    .await;
             }
         }
     }
@@ -271,6 +306,7 @@ impl TxHub {
         slot: &Mutex<Signer>,
         request: &TransactionRequest,
         sent: &mut Sent,
+        on_signed: Option<&OnSigned>,
     ) {
         sent.at = Instant::now();
         let Ok(market) = fees::market(&self.provider).await else {
@@ -296,6 +332,10 @@ impl TxHub {
             sign(label, &signer, request, sent.nonce, fees).await
         };
         let Ok((hash, raw)) = signed else { return };
+        if let Err(e) = record(label, on_signed, hash, sent.nonce, &raw) {
+            tracing::warn!("{label}: not replacing {old}: {e}");
+            return;
+        }
         match self.broadcast(label, hash, &raw).await {
             Broadcast::Accepted => {
                 self.stats.replaced.fetch_add(1, Relaxed);
@@ -402,6 +442,23 @@ async fn sign(
         .await
         .map_err(|e| rpc(label, e))?;
     Ok((*envelope.tx_hash(), Bytes::from(envelope.encoded_2718())))
+}
+
+/// Shows a signed transaction to its intent's `on_signed`, if any.
+fn record(
+    label: &str,
+    on_signed: Option<&OnSigned>,
+    hash: B256,
+    nonce: u64,
+    raw: &Bytes,
+) -> Result<(), TxError> {
+    let Some(on_signed) = on_signed else {
+        return Ok(());
+    };
+    on_signed(SignedTx { hash, nonce, raw }).map_err(|e| TxError::Unrecorded {
+        label: label.into(),
+        message: format!("{e:#}"),
+    })
 }
 
 /// The node already holds this very transaction (geth: `already known`; anvil: `transaction

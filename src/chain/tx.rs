@@ -40,6 +40,9 @@ pub enum TxError {
     },
     #[error("no signer for {0}")]
     UnknownSigner(Address),
+    /// The caller could not journal the signed transaction, so it was not sent.
+    #[error("{label}: the signed transaction could not be recorded, so it was not sent: {message}")]
+    Unrecorded { label: String, message: String },
     /// Mined and reverted, but the same call succeeds now: another transaction of the same block
     /// got there first (or undid that one's effect). Worth another try.
     #[error("{label} reverted in block {block} ({hash}), but succeeds now: try again")]
@@ -271,6 +274,13 @@ impl TxHub {
     }
 
     /// Devnet only: mines `n` blocks (through the block builder when there is one).
+    /// Devnet: asks the block builder for a block (a transaction was sent past `send`).
+    pub fn poke_miner(&self) {
+        if let Some(m) = &self.miner {
+            m.poke();
+        }
+    }
+
     pub async fn mine(&self, n: u64) -> eyre::Result<()> {
         match &self.miner {
             Some(m) => m.mine(n).await,

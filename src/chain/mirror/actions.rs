@@ -1,11 +1,12 @@
 //! The actions: each sends one lifecycle step of one job, by the key of the actor who takes it,
 //! after reading the chain so that a step already done (before a restart) is not sent again.
 
-use super::chain_io::{ChainWrites, Sent};
+use super::chain_io::{ChainWrites, Landed, Sent, SignedCreate};
 use super::schedule::{Action, Outcome, Windows};
 use super::state::Rec;
 use crate::chain::bindings::{DisputeModule, JobRegistry, SystemPause, ValidationModule};
 use crate::chain::commit_hash::{commit_hash, domain_separator};
+use crate::chain::send::OnSigned;
 use crate::chain::tx::{Gas, TxError};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256, keccak256};
@@ -42,12 +43,18 @@ pub(super) struct Ctx<C> {
     pub devnet: bool,
     pub windows: Windows,
     pub rec: Rec,
+    /// Journals each signed `createJob` before it is sent (see `recovery::journal_signed`).
+    pub on_signed: Option<OnSigned>,
+    /// The `createJob` transactions signed for this job before (an attempt the node did not
+    /// answer, a run that crashed): they are settled before another is ever signed.
+    pub signed_before: Vec<SignedCreate>,
 }
 
 /// An error of the node or the network (a timeout, a refused or failed request), not a revert.
 fn transient(e: &eyre::Report) -> bool {
     match e.downcast_ref::<TxError>() {
-        Some(TxError::Timeout { .. } | TxError::Rpc { .. }) => true,
+        // Not journaled, so not sent: tried again like a step the node did not answer.
+        Some(TxError::Timeout { .. } | TxError::Rpc { .. } | TxError::Unrecorded { .. }) => true,
         Some(_) => false,
         None => e.chain().any(|cause| {
             cause
@@ -155,14 +162,31 @@ impl<C: ChainWrites> Ctx<C> {
 
     async fn create(&self) -> eyre::Result<Outcome> {
         let r = &self.rec;
+        if !self.signed_before.is_empty() {
+            match self
+                .chain
+                .create_landed(r.poster, &self.signed_before)
+                .await?
+            {
+                Landed::Created(id) => return Ok(Outcome::Created(id)),
+                Landed::Pending(hash) => {
+                    let why = format!("createJob {hash}, signed before, is not mined yet");
+                    return Ok(Outcome::Unreachable(why));
+                }
+                Landed::Gone => {}
+            }
+        }
         let call = JobRegistry::createJobCall {
             reward: r.reward,
             deadline: r.deadline_s,
             specHash: r.spec_hash,
             uri: format!("omega://job/{}", r.spec_hash),
         };
+        let (to, input, gas) = (self.job_registry, call.abi_encode().into(), Gas::Estimate);
+        let on_signed = self.on_signed.clone();
         let sent = self
-            .send_to_registry("createJob", r.poster, call.abi_encode())
+            .chain
+            .send_recorded("createJob", r.poster, to, input, gas, on_signed)
             .await?;
         let created = sent
             .logs

@@ -27,6 +27,8 @@ fn ctx(chain: &FakeChain, devnet: bool) -> Ctx<FakeChain> {
         devnet,
         windows: WINDOWS,
         rec,
+        on_signed: None,
+        signed_before: Vec::new(),
     }
 }
 
@@ -47,10 +49,9 @@ fn revert(label: &'static str, reason: &str) -> FakeChain {
     })
 }
 
-#[test]
-fn create_reads_the_new_id_from_its_event() {
-    let created = JobRegistry::JobCreated {
-        jobId: U256::from(77),
+fn created_log(id: u64) -> alloy::primitives::LogData {
+    JobRegistry::JobCreated {
+        jobId: U256::from(id),
         employer: POSTER,
         agent: Address::ZERO,
         reward: U256::ZERO,
@@ -58,9 +59,14 @@ fn create_reads_the_new_id_from_its_event() {
         fee: U256::ZERO,
         specHash: B256::ZERO,
         uri: String::new(),
-    };
+    }
+    .encode_log_data()
+}
+
+#[test]
+fn create_reads_the_new_id_from_its_event() {
     let chain = FakeChain::with(|f| {
-        f.logs.insert("createJob", vec![created.encode_log_data()]);
+        f.logs.insert("createJob", vec![created_log(77)]);
     });
     assert_eq!(
         run(&chain, Action::Create),
@@ -70,6 +76,61 @@ fn create_reads_the_new_id_from_its_event() {
     let no_event = FakeChain::default();
     let failed = run(&no_event, Action::Create);
     assert!(matches!(failed, Outcome::Failed(ref m) if m.contains("no JobCreated event")));
+}
+
+/// A `createJob` signed before is settled first: another is signed only once none of the earlier
+/// ones can land any more, and each signature reaches the journal hook before it is sent.
+#[test]
+fn create_settles_what_was_signed_before_and_journals_what_it_signs() {
+    use crate::chain::send::{OnSigned, SignedTx};
+    use std::sync::{Arc, Mutex};
+    let raw = alloy::primitives::Bytes::from_static(b"signed createJob");
+    let before = vec![SignedCreate {
+        nonce: 3,
+        hash: B256::repeat_byte(1),
+        raw,
+    }];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let perform = |chain: &FakeChain, on_signed: Option<OnSigned>| {
+        let mut c = ctx(chain, false);
+        (c.signed_before, c.on_signed) = (before.clone(), on_signed);
+        rt.block_on(c.perform(Action::Create))
+    };
+    let answering = |landed: Landed| FakeChain::with(|f| f.landed = Some(landed));
+    // One of them was mined: that is the job, and nothing is sent.
+    let mined = answering(Landed::Created(U256::from(5)));
+    assert_eq!(perform(&mined, None), Outcome::Created(U256::from(5)));
+    assert!(mined.sent().is_empty());
+    assert_eq!(mined.get().asked_landed, before);
+    // It may still be mined: nothing is signed, the step is tried again later.
+    let pending = answering(Landed::Pending(B256::repeat_byte(1)));
+    let waits = perform(&pending, None);
+    assert!(matches!(waits, Outcome::Unreachable(ref m) if m.contains("not mined yet")));
+    assert!(pending.sent().is_empty());
+    // Provably gone: a new one is signed, and journaled before it is sent.
+    let gone = answering(Landed::Gone);
+    gone.get().logs.insert("createJob", vec![created_log(9)]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let hook: OnSigned = {
+        let seen = seen.clone();
+        Arc::new(move |tx: SignedTx<'_>| {
+            seen.lock().unwrap().push(tx.hash);
+            Ok(())
+        })
+    };
+    assert_eq!(perform(&gone, Some(hook)), Outcome::Created(U256::from(9)));
+    assert_eq!(
+        (gone.sent(), seen.lock().unwrap().len()),
+        (vec!["createJob"], 1)
+    );
+    // A signature that cannot be journaled is not sent: tried again later.
+    let failing: OnSigned = Arc::new(|_| Err(eyre::eyre!("disk full")));
+    let unsent = answering(Landed::Gone);
+    let retried = perform(&unsent, Some(failing));
+    assert!(matches!(retried, Outcome::Unreachable(ref m) if m.contains("disk full")));
+    assert!(unsent.sent().is_empty());
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use crate::chain::bindings::{DisputeModule, JobRegistry, ValidationModule};
 use crate::chain::manifest::Deployment;
+use crate::chain::send::OnSigned;
 use crate::chain::tx::{Gas, TxError, TxHub};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, LogData, U256};
@@ -51,6 +52,25 @@ pub(super) struct Votes {
     pub revealed: BTreeSet<Address>,
 }
 
+/// A `createJob` transaction journaled before it was sent.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct SignedCreate {
+    pub nonce: u64,
+    pub hash: B256,
+    pub raw: Bytes,
+}
+
+/// Where the `createJob` transactions signed for a job stand.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Landed {
+    /// One of them was mined and created this job.
+    Created(U256),
+    /// None can land any more: each one's nonce went to a transaction that created nothing.
+    Gone,
+    /// This one may still be mined (it was sent again, as signed).
+    Pending(B256),
+}
+
 /// A mined transaction, as the mirror uses it: its block and its logs.
 pub(super) struct Sent {
     pub block: u64,
@@ -77,6 +97,23 @@ pub(super) trait ChainWrites: ChainReads {
         input: Bytes,
         gas: Gas,
     ) -> impl Future<Output = Result<Sent, TxError>> + Send;
+    /// `send`, with each signed transaction shown to `on_signed` before the node gets it.
+    fn send_recorded(
+        &self,
+        label: &'static str,
+        from: Address,
+        to: Address,
+        input: Bytes,
+        gas: Gas,
+        on_signed: Option<OnSigned>,
+    ) -> impl Future<Output = Result<Sent, TxError>> + Send;
+    /// Where the `createJob` transactions `txs` of `poster`, signed before, stand; one that may
+    /// still land is sent again (the same bytes: never a second job).
+    fn create_landed(
+        &self,
+        poster: Address,
+        txs: &[SignedCreate],
+    ) -> impl Future<Output = eyre::Result<Landed>> + Send;
     /// Devnet only: mines `n` blocks.
     fn mine(&self, n: u64) -> impl Future<Output = eyre::Result<()>> + Send;
 }
@@ -293,7 +330,22 @@ impl ChainWrites for HubChain {
         input: Bytes,
         gas: Gas,
     ) -> Result<Sent, TxError> {
-        let receipt = self.hub.send(label, from, Some(to), input, gas).await?;
+        self.send_recorded(label, from, to, input, gas, None).await
+    }
+
+    async fn send_recorded(
+        &self,
+        label: &'static str,
+        from: Address,
+        to: Address,
+        input: Bytes,
+        gas: Gas,
+        on_signed: Option<OnSigned>,
+    ) -> Result<Sent, TxError> {
+        let receipt = self
+            .hub
+            .send_recorded(label, from, Some(to), input, gas, on_signed.as_ref())
+            .await?;
         Ok(Sent {
             block: receipt.block_number.unwrap_or_default(),
             logs: receipt
@@ -303,6 +355,34 @@ impl ChainWrites for HubChain {
                 .map(|l| l.data().clone())
                 .collect(),
         })
+    }
+
+    async fn create_landed(&self, poster: Address, txs: &[SignedCreate]) -> eyre::Result<Landed> {
+        let provider = self.hub.provider();
+        // The nonce first: a transaction mined after this read still shows its receipt below.
+        let next_nonce = provider.get_transaction_count(poster).await?;
+        for t in txs {
+            let Some(receipt) = provider.get_transaction_receipt(t.hash).await? else {
+                continue;
+            };
+            let created = receipt.inner.logs().iter().find_map(|l| {
+                JobRegistry::JobCreated::decode_log_data(l.data())
+                    .ok()
+                    .map(|e| e.jobId)
+            });
+            if let (true, Some(id)) = (receipt.status(), created) {
+                return Ok(Landed::Created(id));
+            }
+        }
+        let Some(open) = txs.iter().rev().find(|t| t.nonce >= next_nonce) else {
+            return Ok(Landed::Gone);
+        };
+        // The node may hold it, or have lost it (a crash before it was sent, a node restarted).
+        if let Err(e) = provider.send_raw_transaction(&open.raw).await {
+            tracing::debug!("createJob {} sent again: {e}", open.hash);
+        }
+        self.hub.poke_miner();
+        Ok(Landed::Pending(open.hash))
     }
 
     async fn mine(&self, n: u64) -> eyre::Result<()> {

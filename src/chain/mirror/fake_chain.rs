@@ -1,7 +1,8 @@
 //! A fake chain for the unit tests: one job's state, scripted reverts, and a record of what was
 //! sent, so the actions run their real decisions without anvil.
 
-use super::chain_io::{ChainReads, ChainWrites, Sent, Votes};
+use super::chain_io::{ChainReads, ChainWrites, Landed, Sent, SignedCreate, Votes};
+use crate::chain::send::{OnSigned, SignedTx};
 use crate::chain::tx::{Gas, TxError};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, LogData, U256};
@@ -57,6 +58,9 @@ pub(super) struct Fake {
     pub spec_hash: B256,
     pub votes: Votes,
     pub head: u64,
+    /// What `create_landed` answers (`Gone` when unset), and the transactions it was asked of.
+    pub landed: Option<Landed>,
+    pub asked_landed: Vec<SignedCreate>,
 }
 
 #[derive(Clone, Default)]
@@ -180,6 +184,32 @@ impl ChainWrites for FakeChain {
             block: 1,
             logs: f.logs.get(label).cloned().unwrap_or_default(),
         })
+    }
+
+    /// The signed transaction shown is the call's hash at nonce 0 (the fake signs nothing).
+    async fn send_recorded(
+        &self,
+        label: &'static str,
+        from: Address,
+        to: Address,
+        input: Bytes,
+        gas: Gas,
+        on_signed: Option<OnSigned>,
+    ) -> Result<Sent, TxError> {
+        if let Some(on_signed) = on_signed {
+            let (hash, nonce, raw) = (alloy::primitives::keccak256(&input), 0, &input);
+            on_signed(SignedTx { hash, nonce, raw }).map_err(|e| TxError::Unrecorded {
+                label: label.into(),
+                message: format!("{e:#}"),
+            })?;
+        }
+        self.send(label, from, to, input, gas).await
+    }
+
+    async fn create_landed(&self, _poster: Address, txs: &[SignedCreate]) -> eyre::Result<Landed> {
+        let mut f = self.get();
+        f.asked_landed.extend_from_slice(txs);
+        Ok(f.landed.clone().unwrap_or(Landed::Gone))
     }
 
     async fn mine(&self, n: u64) -> eyre::Result<()> {

@@ -30,7 +30,7 @@ mod schedule;
 mod state;
 mod worker;
 
-use crate::chain::journal::{Entry, Journal};
+use crate::chain::journal::{Entry, Journal, SharedJournal};
 use crate::chain::manifest::Deployment;
 use crate::chain::stages::StageTimes;
 use crate::chain::tx::TxHub;
@@ -179,7 +179,7 @@ impl ChainMirror {
             actors,
             names,
             settings,
-            journal,
+            journal: SharedJournal::new(journal),
             state,
             sched: Schedule::new(windows),
             view: view.clone(),

@@ -89,6 +89,8 @@ fn drive(chain: &FakeChain, r: &mut Rec) {
                 devnet: false,
                 windows: WINDOWS,
                 rec: r.clone(),
+                on_signed: None,
+                signed_before: Vec::new(),
             };
             let outcome = block_on(ctx.perform(action));
             sched.apply(JobId(1), r, outcome, vec![], &mut view, &stats);

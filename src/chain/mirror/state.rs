@@ -1,6 +1,7 @@
 //! What the mirror knows of each job (`Rec`), how the journal replays into it at start, and the
 //! view of it that the engine's gate reads.
 
+use super::chain_io::SignedCreate;
 use crate::chain::journal::Entry;
 use crate::domain::events::Step;
 use crate::domain::job::JobId;
@@ -80,6 +81,8 @@ pub(super) struct MirrorState {
     pub run_id: B256,
     pub recs: BTreeMap<JobId, Rec>,
     pub pending_creates: BTreeMap<JobId, (B256, Address)>,
+    /// The signed `createJob` transactions of the pending creates, oldest first.
+    pub create_txs: BTreeMap<JobId, Vec<SignedCreate>>,
 }
 
 impl MirrorState {
@@ -126,8 +129,19 @@ impl MirrorState {
                 r.reward = *reward;
                 r.deadline_s = *deadline_s;
             }
+            Entry::CreateSigned {
+                job,
+                nonce,
+                hash,
+                raw,
+            } => {
+                let (nonce, hash, raw) = (*nonce, *hash, raw.clone());
+                let signed = SignedCreate { nonce, hash, raw };
+                self.create_txs.entry(JobId(*job)).or_default().push(signed);
+            }
             Entry::Created { job, onchain } => {
                 self.pending_creates.remove(&JobId(*job));
+                self.create_txs.remove(&JobId(*job));
                 self.recs.entry(JobId(*job)).or_default().onchain = Some(*onchain);
             }
             Entry::Adopted {
@@ -271,6 +285,7 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy::primitives::Bytes;
 
     const REGISTRY: Address = Address::repeat_byte(0xaa);
     const POSTER: Address = Address::repeat_byte(1);
@@ -303,6 +318,7 @@ mod tests {
                 reward: U256::from(5),
                 deadline_s: 99,
             },
+            signed(3, 1),
             Entry::Created {
                 job: 3,
                 onchain: U256::from(40),
@@ -324,7 +340,18 @@ mod tests {
                 reward: U256::ZERO,
                 deadline_s: 0,
             },
+            signed(4, 2),
+            signed(4, 3),
         ]
+    }
+
+    fn signed(job: u64, n: u8) -> Entry {
+        Entry::CreateSigned {
+            job,
+            nonce: n.into(),
+            hash: B256::repeat_byte(n),
+            raw: Bytes::from(vec![n]),
+        }
     }
 
     #[test]
@@ -345,6 +372,10 @@ mod tests {
         let pending: Vec<_> = s.pending_creates.keys().copied().collect();
         assert_eq!(pending, vec![JobId(4)]);
         assert_eq!(s.recs[&JobId(4)].onchain, None);
+        // With the transactions it signed, in order; job 3's were settled when it was created.
+        let nonces: Vec<u64> = s.create_txs[&JobId(4)].iter().map(|t| t.nonce).collect();
+        assert_eq!(nonces, vec![2, 3]);
+        assert!(!s.create_txs.contains_key(&JobId(3)));
     }
 
     #[test]

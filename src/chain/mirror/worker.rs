@@ -2,11 +2,11 @@
 //! action, applies what comes back, and (on the devnet) moves the chain clock.
 
 use super::actions::Ctx;
-use super::chain_io::{ChainReads, HubChain};
+use super::chain_io::{ChainReads, HubChain, SignedCreate};
 use super::schedule::{Action, Outcome, Schedule};
 use super::state::{MirrorState, View};
 use super::{Actors, Input, MirrorSettings, MirrorStats};
-use crate::chain::journal::{Entry, Journal};
+use crate::chain::journal::{Entry, SharedJournal};
 use crate::domain::job::JobId;
 use crate::domain::ledger::AccountId;
 use alloy::eips::BlockNumberOrTag;
@@ -27,7 +27,7 @@ pub(super) struct Worker {
     pub actors: Actors,
     pub names: HashMap<String, AccountId>,
     pub settings: MirrorSettings,
-    pub journal: Journal,
+    pub journal: SharedJournal,
     pub state: MirrorState,
     pub sched: Schedule,
     pub view: Arc<Mutex<View>>,
@@ -55,6 +55,8 @@ struct Done {
     took: Duration,
     /// The reorgs the mirror had noticed when the action started.
     reorgs: u64,
+    /// The `createJob` transactions it signed (and journaled).
+    signed: Vec<SignedCreate>,
 }
 
 /// The on-chain deadline of a job posted now: the engine's clock may be virtual (--fast), so the
@@ -186,6 +188,16 @@ impl Worker {
                     continue;
                 }
             }
+            // A `createJob` is never signed twice: each signature is journaled first, and the
+            // ones signed before are settled before another is.
+            let signed = Arc::new(Mutex::new(Vec::new()));
+            let on_signed = matches!(action, Action::Create).then(|| {
+                super::recovery::journal_signed(self.journal.clone(), job, signed.clone())
+            });
+            let signed_before = match action {
+                Action::Create => self.state.create_txs.get(&job).cloned(),
+                _ => None,
+            };
             let r = self.state.recs.get_mut(&job).expect("listed");
             r.busy += 1;
             let ctx = Ctx {
@@ -199,12 +211,15 @@ impl Worker {
                 devnet: self.settings.devnet,
                 windows: self.sched.windows,
                 rec: r.clone(),
+                on_signed,
+                signed_before: signed_before.unwrap_or_default(),
             };
             let started = Instant::now();
             let waited = r.last_step.map(|t| started - t).unwrap_or_default();
             let reorgs = self.reorgs_noticed;
             inflight.spawn(async move {
                 let outcome = ctx.perform(action).await;
+                let signed = std::mem::take(&mut *signed.lock().expect("signed"));
                 Done {
                     job,
                     action,
@@ -212,6 +227,7 @@ impl Worker {
                     waited,
                     took: started.elapsed(),
                     reorgs,
+                    signed,
                 }
             });
         }
@@ -219,6 +235,10 @@ impl Worker {
 
     fn finished(&mut self, done: Done) {
         self.sched.ended(done.action);
+        if !done.signed.is_empty() {
+            let txs = self.state.create_txs.entry(done.job).or_default();
+            txs.extend(done.signed);
+        }
         self.stats.stages.lock().expect("stages").record(
             done.action.kind(),
             done.waited,
@@ -255,6 +275,9 @@ impl Worker {
         let entry = self
             .sched
             .apply(job, r, outcome, committee, &mut view, &self.stats);
+        if let Some(Entry::Created { .. }) = entry {
+            self.state.create_txs.remove(&job);
+        }
         if let Some(entry) = entry
             && let Err(e) = self.journal.record(&entry)
         {
