@@ -259,6 +259,7 @@ impl ExternalDriver {
         );
         let done = outcome.clone();
         let task = tokio::spawn(async move {
+            let started = std::time::Instant::now();
             let answer = calls
                 .run_task(url, data, timeout)
                 .await
@@ -269,7 +270,10 @@ impl ExternalDriver {
                         .map_err(|e| format!("cannot keep the result: {e}"))
                 });
             match &answer {
-                Ok(hash) => tracing::info!("job {job}: {name} answered over A2A, result {hash}"),
+                Ok(hash) => tracing::info!(
+                    a2a_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "job {job}: {name} answered over A2A, result {hash}"
+                ),
                 Err(e) => tracing::warn!("job {job}: {name} (A2A): {e}"),
             }
             *done.lock().expect("outcome") = Some(answer);
