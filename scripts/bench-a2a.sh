@@ -6,7 +6,8 @@
 #   a2a: the jobs are worked by the example Python worker(s) (examples/a2a/worker.py, official
 #        SDK, WORKER_DELAY_S=0: no pretend work, only the protocol), one process per worker.
 # Per run it reads the event log: jobs settled per second (first job posted to last settled),
-# each job's assigned → submitted and posted → settled times; and, for a2a, the A2A round trip
+# each job's assigned → submitted and assigned → settled times (a job's wait for a free worker
+# left out); and, for a2a, the A2A round trip
 # each task took inside Omega (SendMessage, GetTask polls to a terminal state, the artifacts
 # kept), from the driver's `a2a_ms` console field.
 #   scripts/bench-a2a.sh                       # 3 runs of each, 200 jobs, 2 workers × 8 jobs
@@ -93,7 +94,7 @@ for line in open(f"{d}/orchestrator.log"):
         table.setdefault(job, t(e["timestamp"]))
 span = max(settled.values()) - min(posted.values())
 work = [submitted[j] - assigned[j] for j in submitted if j in assigned]
-life = [settled[j] - posted[j] for j in settled if j in posted]
+life = [settled[j] - assigned[j] for j in settled if j in assigned]
 rtt = []
 for line in open(f"{d}/stderr"):
     m = re.search(r'"a2a_ms":([0-9.]+)', line)
@@ -128,7 +129,7 @@ rng = lambda m, k: f'{min(r[k] for r in by[m]):.0f}–{max(r[k] for r in by[m]):
 rngf = lambda m, k: f'{min(r[k] for r in by[m]):.1f}–{max(r[k] for r in by[m]):.1f}'
 print(f'{os.environ["JOBS"]} jobs, {os.environ["WORKERS"]} workers × {os.environ["PARALLEL"]} jobs at once, '
       f'cycle {os.environ["CYCLE"]} s, chain off, {len(by["sim"])} runs of each (median, min–max)\n')
-print("| workers | settled | jobs settled/s | assigned → submitted ms | posted → settled ms |")
+print("| workers | settled | jobs settled/s | assigned → submitted ms | assigned → settled ms |")
 print("|---|---:|---:|---:|---:|")
 for m, label in (("sim", "simulated"), ("a2a", "example Python worker over A2A")):
     print(f'| {label} | {by[m][0]["settled"]} | {med(m, "rate"):.1f} ({rngf(m, "rate")}) | '

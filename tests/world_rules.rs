@@ -301,6 +301,7 @@ fn refusals_come_back_to_the_caller() {
         poster: omega::domain::ledger::STEWARD,
         parent: None,
         origin: JobOrigin::Local,
+        input: None,
     };
     let refusal = world.apply_input(ExternalInput::PostJob { spec });
     let refusal = refusal.unwrap_err().to_string();

@@ -26,6 +26,7 @@ mod work;
 
 pub use inputs::Refusal;
 pub use market::Bids;
+pub use work::{MAX_DELEGATION_DEPTH, MAX_SUBJOBS};
 
 use super::agent::{AgentProfile, AgentTick};
 use super::events::{DomainEvent, Name, StepGate};
