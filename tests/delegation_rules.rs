@@ -115,7 +115,10 @@ fn asked_for_sub_jobs_become_children_funded_by_the_agent() {
         .map(|r| *r + r.mul_ratio(ratio))
         .sum();
     assert_eq!(a.reward, Amount::from_tokens(10.0));
-    assert_eq!(world.state.ledger.free(agent), free.checked_sub(escrow).unwrap());
+    assert_eq!(
+        world.state.ledger.free(agent),
+        free.checked_sub(escrow).unwrap()
+    );
     assert!(world.state.ledger.totals().balanced());
 }
 
@@ -125,21 +128,36 @@ fn a_request_the_rules_refuse_fails_the_job_and_posts_nothing() {
     type Ask = fn(Amount, Amount) -> Vec<SubJobRequest>;
     let cases: [(Ask, &str); 6] = [
         (
-            |_, _| (0..=MAX_SUBJOBS).map(|_| request("x", &["energy"], 1.0)).collect(),
+            |_, _| {
+                (0..=MAX_SUBJOBS)
+                    .map(|_| request("x", &["energy"], 1.0))
+                    .collect()
+            },
             "at most 8 allowed",
         ),
         (
             |parent, _| {
                 let half = parent.tokens() / 2.0;
-                vec![request("a", &["energy"], half), request("b", &["energy"], half + 1.0)]
+                vec![
+                    request("a", &["energy"], half),
+                    request("b", &["energy"], half + 1.0),
+                ]
             },
             "more than the job's",
         ),
         (
-            |_, _| vec![request("a", &["energy"], 1.0), request("b", &["poetry"], 1.0)],
+            |_, _| {
+                vec![
+                    request("a", &["energy"], 1.0),
+                    request("b", &["poetry"], 1.0),
+                ]
+            },
             "needs skill \"poetry\", which no agent has",
         ),
-        (|_, free| vec![request("a", &["energy"], free.tokens() + 1.0)], "free"),
+        (
+            |_, free| vec![request("a", &["energy"], free.tokens() + 1.0)],
+            "free",
+        ),
         (|_, _| vec![request(" ", &["energy"], 1.0)], "has no title"),
         (|_, _| vec![request("a", &[], 1.0)], "at least one skill"),
     ];
@@ -151,7 +169,10 @@ fn a_request_the_rules_refuse_fails_the_job_and_posts_nothing() {
         let reward = world.state.jobs.get(parent).unwrap().reward;
         let subjobs = ask(reward, free);
         let total: Amount = subjobs.iter().map(|r| r.reward).sum();
-        assert!(expected != "free" || total <= reward, "the case tests funds only");
+        assert!(
+            expected != "free" || total <= reward,
+            "the case tests funds only"
+        );
         let events = answer(&mut world, agent, parent, subjobs);
         let reason = (events.iter())
             .find_map(|e| match e {
@@ -159,11 +180,27 @@ fn a_request_the_rules_refuse_fails_the_job_and_posts_nothing() {
                 _ => None,
             })
             .unwrap_or_else(|| panic!("{expected}: no job_error in {events:?}"));
-        assert!(reason.contains("sub-jobs refused") && reason.contains(expected), "{reason}");
-        assert_eq!(world.state.jobs.get(parent).unwrap().status, JobStatus::Failed);
-        assert_eq!(world.state.counters.posted, posted, "{expected}: nothing posted");
-        assert!(!events.iter().any(|e| matches!(e, DomainEvent::DelegatedJob { .. })));
-        assert!(world.state.ledger.free(agent) <= free, "nothing escrowed for sub-jobs");
+        assert!(
+            reason.contains("sub-jobs refused") && reason.contains(expected),
+            "{reason}"
+        );
+        assert_eq!(
+            world.state.jobs.get(parent).unwrap().status,
+            JobStatus::Failed
+        );
+        assert_eq!(
+            world.state.counters.posted, posted,
+            "{expected}: nothing posted"
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, DomainEvent::DelegatedJob { .. }))
+        );
+        assert!(
+            world.state.ledger.free(agent) <= free,
+            "nothing escrowed for sub-jobs"
+        );
         assert!(world.state.ledger.totals().balanced());
     }
 }
@@ -195,11 +232,19 @@ fn delegation_goes_no_deeper_than_the_limit() {
         MAX_DELEGATION_DEPTH
     );
     let agent = until_active(&mut world, deepest);
-    let events = answer(&mut world, agent, deepest, vec![request("a", &["energy"], 1.0)]);
+    let events = answer(
+        &mut world,
+        agent,
+        deepest,
+        vec![request("a", &["energy"], 1.0)],
+    );
     let refused = events.iter().any(|e| {
         matches!(e, DomainEvent::JobError { job, reason, .. }
             if *job == deepest && reason.contains("go no deeper than 3"))
     });
     assert!(refused, "{events:?}");
-    assert_eq!(world.state.jobs.get(deepest).unwrap().status, JobStatus::Failed);
+    assert_eq!(
+        world.state.jobs.get(deepest).unwrap().status,
+        JobStatus::Failed
+    );
 }

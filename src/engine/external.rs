@@ -190,9 +190,7 @@ fn subjob_request(entry: &Value) -> Result<SubJobRequest, String> {
             Some(Arc::new(entry["input"].clone()))
         }
         Value::Object(_) => {
-            return Err(format!(
-                "\"input\" is larger than {MAX_INPUT_BYTES} bytes"
-            ));
+            return Err(format!("\"input\" is larger than {MAX_INPUT_BYTES} bytes"));
         }
         _ => return Err("\"input\" must be an object".into()),
     };
@@ -302,7 +300,9 @@ impl ExternalDriver {
                 .or_insert_with(|| self.start_work(w.job, brief));
             let (progress, result, subjobs) = match slot.outcome.lock().expect("outcome").clone() {
                 None => (Progress::Working, None, Vec::new()),
-                Some(Ok((hash, subjobs))) => (Progress::Done { work_ok: true }, Some(hash), subjobs),
+                Some(Ok((hash, subjobs))) => {
+                    (Progress::Done { work_ok: true }, Some(hash), subjobs)
+                }
                 Some(Err(reason)) => {
                     let reason = format!("{} (A2A): {reason}", self.profile.name);
                     (Progress::Error { reason }, None, Vec::new())
@@ -488,7 +488,10 @@ mod tests {
             (with("reward", json!(-1)), "\"reward\" must be a positive"),
             (with("reward", json!("lots")), "\"reward\""),
             (with("reward", json!(1e16)), "at most 1e15"),
-            (with("input", json!("numbers")), "\"input\" must be an object"),
+            (
+                with("input", json!("numbers")),
+                "\"input\" must be an object",
+            ),
             (with("input", big), "larger than 16384 bytes"),
         ];
         for (subjobs, expected) in cases {
@@ -513,7 +516,10 @@ mod tests {
             input: input.map(Arc::new),
         };
         let given = json!({"numbers": [1, 2]});
-        assert_eq!(work_task(JobId(3), &brief(Some(given.clone())))["input"], given);
+        assert_eq!(
+            work_task(JobId(3), &brief(Some(given.clone())))["input"],
+            given
+        );
         assert_eq!(
             work_task(JobId(3), &brief(None))["input"],
             input_data(JobId(3), "t")

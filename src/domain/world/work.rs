@@ -129,7 +129,9 @@ impl World {
         let (deadline_ms, energy, compute) = (p.deadline_ms, p.energy, p.compute);
         let n = requests.len();
         if n > MAX_SUBJOBS {
-            return Err(format!("{n} sub-jobs asked for, at most {MAX_SUBJOBS} allowed"));
+            return Err(format!(
+                "{n} sub-jobs asked for, at most {MAX_SUBJOBS} allowed"
+            ));
         }
         if p.lineage.len() >= MAX_DELEGATION_DEPTH {
             return Err(format!(
@@ -149,7 +151,9 @@ impl World {
         }
         let ratio = self.state.params.burn_ratio;
         let fees = sum(requests.iter().map(|r| r.reward.mul_ratio(ratio)));
-        let escrow = fees.and_then(|f| f.checked_add(total)).ok_or("the rewards overflow")?;
+        let escrow = fees
+            .and_then(|f| f.checked_add(total))
+            .ok_or("the rewards overflow")?;
         let free = self.state.ledger.free(agent);
         if escrow > free {
             return Err(format!(
