@@ -184,9 +184,18 @@ fn error_code(port: u16, token: Option<&str>, body: &str) -> i64 {
         .unwrap_or_else(|| panic!("no error: {v}"))
 }
 
+/// A skill only an agent that takes no jobs has: a job needing it waits, untaken.
+const IDLE_SKILL: &str = "archival";
+
+fn with_idle_agent(cfg: &mut Value) {
+    let idle = json!({"name": "Archivist", "role": "energy", "skills": [IDLE_SKILL], "stake": 1000,
+                      "energy_allowance": 1000, "compute_allowance": 1000, "max_parallel_jobs": 0});
+    cfg["agents"].as_array_mut().unwrap().push(idle);
+}
+
 #[test]
 fn bad_input_gets_the_spec_errors() {
-    let sb = Sandbox::new(|_| {}).chain_off();
+    let sb = Sandbox::new(with_idle_agent).chain_off();
     let (port, _run) = live(&sb, &[]);
     let get_task = rpc("GetTask", json!({"id": "no-such-task"}));
 
@@ -240,21 +249,31 @@ fn bad_input_gets_the_spec_errors() {
         -32001
     );
 
-    // A task Omega has: not cancelable (the API cancels no job), and readable by id.
+    // A task whose job no agent can take: cancelled (withdrawn before the engine took it, or
+    // cancelled at the next cycle), then not cancelable (it has ended), and readable by id.
     let (_, sent) = call(
         port,
         t,
-        &send(json!({"title": "kept", "reward": 2, "skills": ["energy"]})),
+        &send(json!({"title": "kept", "reward": 2, "skills": [IDLE_SKILL]})),
     );
     let id = sent["result"]["task"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{sent}"));
+    let (_, cancelled) = call(port, t, &rpc("CancelTask", json!({"id": id})));
+    assert_eq!(
+        cancelled["result"]["status"]["state"], "TASK_STATE_CANCELED",
+        "{cancelled}"
+    );
     assert_eq!(
         error_code(port, t, &rpc("CancelTask", json!({"id": id}))),
         -32002
     );
     let (_, got) = call(port, t, &rpc("GetTask", json!({"id": id})));
     assert_eq!(got["result"]["id"], id, "{got}");
+    assert_eq!(
+        got["result"]["status"]["state"], "TASK_STATE_CANCELED",
+        "{got}"
+    );
     let r = http_body(
         port,
         "POST",
@@ -287,4 +306,93 @@ fn public_reads_let_anyone_get_a_task_but_not_post_one() {
         call(port, None, &rpc("CancelTask", json!({"id": "nope"}))).0,
         401
     );
+}
+
+/// `CancelTask` on the devnet: a task whose job no agent has taken is cancelled (the job
+/// cancelled and refunded in the engine, `cancelJob` on chain); a task whose job an agent has
+/// taken is not cancelable, and goes on to complete.
+#[test]
+fn cancel_task_cancels_an_untaken_job_on_chain_too_and_refuses_a_taken_one() {
+    let sb = Sandbox::new(with_idle_agent);
+    let (port, _run) = live(&sb, &[]);
+    let t = Some(TOKEN);
+    let post = |data: Value| {
+        let message = json!({"messageId": "m", "role": "ROLE_USER", "parts": [{"data": data}]});
+        let (_, sent) = call(port, t, &rpc("SendMessage", json!({"message": message})));
+        sent["result"]["task"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{sent}"))
+            .to_string()
+    };
+    let get_task = |id: &str| call(port, t, &rpc("GetTask", json!({"id": id}))).1["result"].clone();
+
+    let idle = post(json!({"title": "Archive it", "reward": 2, "skills": [IDLE_SKILL]}));
+    // Cancelled once the engine has posted it and the mirror created it on chain.
+    let mut job = 0;
+    sb.wait_for("the job created on chain", Duration::from_secs(120), || {
+        job = get_task(&idle)["metadata"]["omegaJobId"]
+            .as_u64()
+            .unwrap_or(0);
+        job > 0 && !get(port, &format!("/jobs/{job}")).json()["chain"]["onchain_id"].is_null()
+    });
+    let (_, cancelled) = call(port, t, &rpc("CancelTask", json!({"id": idle})));
+    let task = &cancelled["result"];
+    assert_eq!(
+        task["status"]["state"], "TASK_STATE_CANCELED",
+        "{cancelled}"
+    );
+    assert_eq!(task["metadata"]["omegaJobId"], job, "{task}");
+    let doc = get(port, &format!("/jobs/{job}")).json();
+    assert_eq!(doc["status"], "cancelled", "{doc}");
+    assert_eq!(
+        doc["outcome"],
+        omega::domain::world::CANCELLED_ON_REQUEST,
+        "{doc}"
+    );
+    // The mirror cancels it on chain; the task's artifact lists that transaction.
+    let mut events = Vec::new();
+    sb.wait_for(
+        "JobCancelled among the task's transactions",
+        Duration::from_secs(120),
+        || {
+            let task = get_task(&idle);
+            let txs = &artifact(&task)["chain"]["transactions"];
+            events = txs
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["event"].as_str().map(String::from))
+                .collect();
+            events.iter().any(|e| e == "JobCancelled")
+        },
+    );
+    assert!(events.contains(&"JobCreated".to_string()), "{events:?}");
+    let onchain: alloy::primitives::U256 = serde_json::from_value(
+        get(port, &format!("/jobs/{job}")).json()["chain"]["onchain_id"].clone(),
+    )
+    .unwrap();
+    let (_, agent, state) =
+        common::runtime().block_on(common::job_state(&sb.rpc(), &sb.deployment(), onchain));
+    assert_eq!(state, 7, "Cancelled in v2's JobRegistry");
+    assert_eq!(
+        agent,
+        alloy::primitives::Address::ZERO,
+        "no agent ever applied"
+    );
+
+    // A job an agent has taken stays, and completes.
+    let taken = post(json!({"title": "Grid study", "reward": 3, "skills": ["energy"]}));
+    sb.wait_for("an agent took the job", Duration::from_secs(120), || {
+        get_task(&taken)["status"]["state"] != "TASK_STATE_SUBMITTED"
+    });
+    let (_, refused) = call(port, t, &rpc("CancelTask", json!({"id": taken})));
+    assert_eq!(refused["error"]["code"], -32002, "{refused}");
+    let why = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("cannot be cancelled") || why.contains("has ended"),
+        "{why}"
+    );
+    sb.wait_for("the taken job completed", Duration::from_secs(240), || {
+        get_task(&taken)["status"]["state"] == "TASK_STATE_COMPLETED"
+    });
 }
