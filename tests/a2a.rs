@@ -249,31 +249,7 @@ fn bad_input_gets_the_spec_errors() {
         -32001
     );
 
-    // A task whose job no agent can take: cancelled (withdrawn before the engine took it, or
-    // cancelled at the next cycle), then not cancelable (it has ended), and readable by id.
-    let (_, sent) = call(
-        port,
-        t,
-        &send(json!({"title": "kept", "reward": 2, "skills": [IDLE_SKILL]})),
-    );
-    let id = sent["result"]["task"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{sent}"));
-    let (_, cancelled) = call(port, t, &rpc("CancelTask", json!({"id": id})));
-    assert_eq!(
-        cancelled["result"]["status"]["state"], "TASK_STATE_CANCELED",
-        "{cancelled}"
-    );
-    assert_eq!(
-        error_code(port, t, &rpc("CancelTask", json!({"id": id}))),
-        -32002
-    );
-    let (_, got) = call(port, t, &rpc("GetTask", json!({"id": id})));
-    assert_eq!(got["result"]["id"], id, "{got}");
-    assert_eq!(
-        got["result"]["status"]["state"], "TASK_STATE_CANCELED",
-        "{got}"
-    );
+    an_untaken_task_is_cancelled_once(port);
     let r = http_body(
         port,
         "POST",
@@ -285,6 +261,31 @@ fn bad_input_gets_the_spec_errors() {
         &get_task,
     );
     assert_eq!(r.json()["error"]["code"], -32009);
+}
+
+/// A task whose job no agent can take: cancelled (withdrawn before the engine took it, or
+/// cancelled at the next cycle), then not cancelable (it has ended), and readable by id.
+fn an_untaken_task_is_cancelled_once(port: u16) {
+    let t = Some(TOKEN);
+    let id = &post_task(
+        port,
+        json!({"title": "kept", "reward": 2, "skills": [IDLE_SKILL]}),
+    );
+    let (_, cancelled) = call(port, t, &rpc("CancelTask", json!({"id": id})));
+    assert_eq!(
+        cancelled["result"]["status"]["state"], "TASK_STATE_CANCELED",
+        "{cancelled}"
+    );
+    assert_eq!(
+        error_code(port, t, &rpc("CancelTask", json!({"id": id}))),
+        -32002
+    );
+    let (_, got) = call(port, t, &rpc("GetTask", json!({"id": id})));
+    assert_eq!(got["result"]["id"], id.as_str(), "{got}");
+    assert_eq!(
+        got["result"]["status"]["state"], "TASK_STATE_CANCELED",
+        "{got}"
+    );
 }
 
 #[test]
@@ -315,27 +316,21 @@ fn public_reads_let_anyone_get_a_task_but_not_post_one() {
 fn cancel_task_cancels_an_untaken_job_on_chain_too_and_refuses_a_taken_one() {
     let sb = Sandbox::new(with_idle_agent);
     let (port, _run) = live(&sb, &[]);
-    let t = Some(TOKEN);
-    let post = |data: Value| {
-        let message = json!({"messageId": "m", "role": "ROLE_USER", "parts": [{"data": data}]});
-        let (_, sent) = call(port, t, &rpc("SendMessage", json!({"message": message})));
-        sent["result"]["task"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{sent}"))
-            .to_string()
-    };
-    let get_task = |id: &str| call(port, t, &rpc("GetTask", json!({"id": id}))).1["result"].clone();
+    let cancel = |id: &str| call(port, Some(TOKEN), &rpc("CancelTask", json!({"id": id}))).1;
 
-    let idle = post(json!({"title": "Archive it", "reward": 2, "skills": [IDLE_SKILL]}));
+    let idle = post_task(
+        port,
+        json!({"title": "Archive it", "reward": 2, "skills": [IDLE_SKILL]}),
+    );
     // Cancelled once the engine has posted it and the mirror created it on chain.
     let mut job = 0;
     sb.wait_for("the job created on chain", Duration::from_secs(120), || {
-        job = get_task(&idle)["metadata"]["omegaJobId"]
+        job = get_task(port, &idle)["metadata"]["omegaJobId"]
             .as_u64()
             .unwrap_or(0);
         job > 0 && !get(port, &format!("/jobs/{job}")).json()["chain"]["onchain_id"].is_null()
     });
-    let (_, cancelled) = call(port, t, &rpc("CancelTask", json!({"id": idle})));
+    let cancelled = cancel(&idle);
     let task = &cancelled["result"];
     assert_eq!(
         task["status"]["state"], "TASK_STATE_CANCELED",
@@ -349,28 +344,67 @@ fn cancel_task_cancels_an_untaken_job_on_chain_too_and_refuses_a_taken_one() {
         omega::domain::world::CANCELLED_ON_REQUEST,
         "{doc}"
     );
-    // The mirror cancels it on chain; the task's artifact lists that transaction.
+    cancelled_on_chain(&sb, port, &idle, job);
+
+    // A job an agent has taken stays, and goes on to its end.
+    let taken = post_task(
+        port,
+        json!({"title": "Grid study", "reward": 3, "skills": ["energy"]}),
+    );
+    sb.wait_for("an agent took the job", Duration::from_secs(120), || {
+        get_task(port, &taken)["status"]["state"] != "TASK_STATE_SUBMITTED"
+    });
+    let refused = cancel(&taken);
+    assert_eq!(refused["error"]["code"], -32002, "{refused}");
+    let why = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("cannot be cancelled") || why.contains("has ended"),
+        "{why}"
+    );
+    sb.wait_for("the taken job's end", Duration::from_secs(240), || {
+        let state = get_task(port, &taken)["status"]["state"].clone();
+        state == "TASK_STATE_COMPLETED" || state == "TASK_STATE_FAILED"
+    });
+}
+
+/// Posts a job with `data` as its data part; the task's id.
+fn post_task(port: u16, data: Value) -> String {
+    let message = json!({"messageId": "m", "role": "ROLE_USER", "parts": [{"data": data}]});
+    let (_, sent) = call(
+        port,
+        Some(TOKEN),
+        &rpc("SendMessage", json!({"message": message})),
+    );
+    sent["result"]["task"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{sent}"))
+        .to_string()
+}
+
+fn get_task(port: u16, id: &str) -> Value {
+    call(port, Some(TOKEN), &rpc("GetTask", json!({"id": id}))).1["result"].clone()
+}
+
+/// The mirror cancels task `id`'s job on chain: `JobCancelled` among the task's transactions,
+/// and the registry's job cancelled without an agent.
+fn cancelled_on_chain(sb: &Sandbox, port: u16, id: &str, job: u64) {
     let mut events = Vec::new();
     sb.wait_for(
         "JobCancelled among the task's transactions",
         Duration::from_secs(120),
         || {
-            let task = get_task(&idle);
+            let task = get_task(port, id);
             let txs = &artifact(&task)["chain"]["transactions"];
-            events = txs
-                .as_array()
-                .into_iter()
-                .flatten()
+            events = (txs.as_array().into_iter().flatten())
                 .filter_map(|t| t["event"].as_str().map(String::from))
                 .collect();
             events.iter().any(|e| e == "JobCancelled")
         },
     );
     assert!(events.contains(&"JobCreated".to_string()), "{events:?}");
-    let onchain: alloy::primitives::U256 = serde_json::from_value(
-        get(port, &format!("/jobs/{job}")).json()["chain"]["onchain_id"].clone(),
-    )
-    .unwrap();
+    let doc = get(port, &format!("/jobs/{job}")).json();
+    let onchain: alloy::primitives::U256 =
+        serde_json::from_value(doc["chain"]["onchain_id"].clone()).unwrap();
     let (_, agent, state) =
         common::runtime().block_on(common::job_state(&sb.rpc(), &sb.deployment(), onchain));
     assert_eq!(state, 7, "Cancelled in v2's JobRegistry");
@@ -379,20 +413,4 @@ fn cancel_task_cancels_an_untaken_job_on_chain_too_and_refuses_a_taken_one() {
         alloy::primitives::Address::ZERO,
         "no agent ever applied"
     );
-
-    // A job an agent has taken stays, and completes.
-    let taken = post(json!({"title": "Grid study", "reward": 3, "skills": ["energy"]}));
-    sb.wait_for("an agent took the job", Duration::from_secs(120), || {
-        get_task(&taken)["status"]["state"] != "TASK_STATE_SUBMITTED"
-    });
-    let (_, refused) = call(port, t, &rpc("CancelTask", json!({"id": taken})));
-    assert_eq!(refused["error"]["code"], -32002, "{refused}");
-    let why = refused["error"]["message"].as_str().unwrap();
-    assert!(
-        why.contains("cannot be cancelled") || why.contains("has ended"),
-        "{why}"
-    );
-    sb.wait_for("the taken job completed", Duration::from_secs(240), || {
-        get_task(&taken)["status"]["state"] == "TASK_STATE_COMPLETED"
-    });
 }

@@ -210,68 +210,9 @@ fn external_agents_keys_come_from_their_key_env() {
         ("EXT_WORKER_KEY", hex_key(&ext_worker)),
         ("EXT_VALIDATOR_KEY", hex_key(&ext_validator)),
     ];
-    let env = |skip: &str, extra: &[(&'static str, String)]| -> Vec<(&'static str, String)> {
-        (vars.iter())
-            .filter(|(k, _)| *k != skip)
-            .cloned()
-            .chain(extra.iter().cloned())
-            .collect()
-    };
-    let manifest = net.reports().join("devnet/deployments.json");
-    let rpc = net.rpc();
-    let run = |command: &str, env: &[(&str, String)]| {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let args = [
-            "chain",
-            command,
-            "--json",
-            "--rpc-url",
-            &rpc,
-            "--deployments",
-        ];
-        let mut args: Vec<&str> = args.to_vec();
-        args.push(manifest.to_str().unwrap());
-        net.omega_env(&args, &env)
-    };
-
-    // Bad keys: each an error naming the variable, before anything is read or sent.
-    let not_set = run("preflight", &env("EXT_WORKER_KEY", &[]));
-    let bad = run(
-        "preflight",
-        &env("EXT_WORKER_KEY", &[("EXT_WORKER_KEY", "0x1234".into())]),
-    );
-    for (out, expected) in [
-        (
-            &not_set,
-            "external agent \"ExtWorker\": its key_env EXT_WORKER_KEY is not set",
-        ),
-        (
-            &bad,
-            "external agent \"ExtWorker\": EXT_WORKER_KEY holds a value that is not a private key",
-        ),
-    ] {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success() && stderr.contains(expected),
-            "{stderr}"
-        );
-    }
-    let mut without = net.config_json();
-    without["external_agents"][1]
-        .as_object_mut()
-        .unwrap()
-        .remove("key_env");
-    let original = std::fs::read(net.config()).unwrap();
-    std::fs::write(net.config(), without.to_string()).unwrap();
-    let unconfigured = run("provision", &env("", &[]));
-    std::fs::write(net.config(), original).unwrap();
-    let stderr = String::from_utf8_lossy(&unconfigured.stderr);
-    assert!(
-        !unconfigured.status.success()
-            && stderr
-                .contains("external agent \"ExtValidator\" needs an on-chain key: set key_env"),
-        "{stderr}"
-    );
+    let env = |skip: &str, extra: &[(&'static str, String)]| with(&vars, skip, extra);
+    let run = |command: &str, env: &[(&'static str, String)]| by_url(&net, command, env);
+    bad_key_envs_are_errors_naming_the_variable(&net, &vars);
 
     // Fresh keys: what each role needs is missing, under the agent's name and variable.
     let first = run("preflight", &env("", &[]));
@@ -304,4 +245,71 @@ fn external_agents_keys_come_from_their_key_env() {
         "{}",
         String::from_utf8_lossy(&last.stdout)
     );
+}
+
+/// `vars` without `skip`, with `extra`.
+fn with(
+    vars: &[(&'static str, String)],
+    skip: &str,
+    extra: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
+    (vars.iter())
+        .filter(|(k, _)| *k != skip)
+        .chain(extra)
+        .cloned()
+        .collect()
+}
+
+/// `omega chain COMMAND --json` on the devnet's contracts reached by URL (as any deployment).
+fn by_url(net: &Sandbox, command: &str, env: &[(&'static str, String)]) -> std::process::Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (rpc, manifest) = (net.rpc(), net.reports().join("devnet/deployments.json"));
+    let args = [
+        "chain",
+        command,
+        "--json",
+        "--rpc-url",
+        &rpc,
+        "--deployments",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    args.push(manifest.to_str().unwrap());
+    net.omega_env(&args, &env)
+}
+
+/// An external agent's key that is unset, not a key, or not configured (no `key_env`): each an
+/// error naming the agent and the variable, before anything is read or sent.
+fn bad_key_envs_are_errors_naming_the_variable(net: &Sandbox, vars: &[(&'static str, String)]) {
+    let not_set = by_url(net, "preflight", &with(vars, "EXT_WORKER_KEY", &[]));
+    let bad_key = [("EXT_WORKER_KEY", "0x1234".to_string())];
+    let bad = by_url(net, "preflight", &with(vars, "EXT_WORKER_KEY", &bad_key));
+    let mut without = net.config_json();
+    without["external_agents"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("key_env");
+    let original = std::fs::read(net.config()).unwrap();
+    std::fs::write(net.config(), without.to_string()).unwrap();
+    let unconfigured = by_url(net, "provision", vars);
+    std::fs::write(net.config(), original).unwrap();
+    for (out, expected) in [
+        (
+            &not_set,
+            "external agent \"ExtWorker\": its key_env EXT_WORKER_KEY is not set",
+        ),
+        (
+            &bad,
+            "external agent \"ExtWorker\": EXT_WORKER_KEY holds a value that is not a private key",
+        ),
+        (
+            &unconfigured,
+            "external agent \"ExtValidator\" needs an on-chain key: set key_env",
+        ),
+    ] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(expected),
+            "{stderr}"
+        );
+    }
 }

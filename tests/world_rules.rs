@@ -252,6 +252,28 @@ fn config_changes_win_over_the_checkpoint_at_restore() {
 
 /// What the world refuses it reports back, in the words the console has always shown, and it
 /// changes nothing for it.
+/// A finance job adopted from `reference` (as an A2A task posts one); its id.
+fn adopt_for_cancel(world: &mut World, reference: &str) -> JobId {
+    let input = ExternalInput::AdoptJob {
+        reference: reference.into(),
+        title: "Withdrawn".into(),
+        reward: omega::domain::amount::Amount::from_tokens(40.0),
+        skills: Some(vec!["finance".to_string()].into()),
+    };
+    world.apply_input(input).unwrap();
+    let events = world.take_events();
+    (events.iter())
+        .find_map(|e| match e {
+            DomainEvent::JobPosted { job, external, .. }
+                if external.as_deref() == Some(reference) =>
+            {
+                Some(*job)
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
 /// A job posted from outside (an A2A task) is withdrawn by its poster while no agent has taken
 /// it: cancelled, its escrow refunded; a taken job, or another poster's, is refused.
 #[test]
@@ -259,32 +281,11 @@ fn a_poster_cancels_its_job_only_while_no_agent_has_taken_it() {
     use omega::domain::ledger::STEWARD;
     let mut world = genesis(&setup(), 2);
     let free = world.state.ledger.free(STEWARD);
-    let adopt = |world: &mut World, reference: &str| {
-        let input = ExternalInput::AdoptJob {
-            reference: reference.into(),
-            title: "Withdrawn".into(),
-            reward: omega::domain::amount::Amount::from_tokens(40.0),
-            skills: Some(vec!["finance".to_string()].into()),
-        };
-        world.apply_input(input).unwrap();
-        let events = world.take_events();
-        events
-            .iter()
-            .find_map(|e| match e {
-                DomainEvent::JobPosted { job, external, .. }
-                    if external.as_deref() == Some(reference) =>
-                {
-                    Some(*job)
-                }
-                _ => None,
-            })
-            .unwrap()
-    };
     let cancel = |world: &mut World, job: JobId, reference: &str| {
         let reference = reference.to_string();
         world.apply_input(ExternalInput::CancelJob { job, reference })
     };
-    let job = adopt(&mut world, "a2a:t1");
+    let job = adopt_for_cancel(&mut world, "a2a:t1");
     assert!(
         world.state.ledger.free(STEWARD) < free,
         "the steward fronts the escrow"
@@ -317,7 +318,7 @@ fn a_poster_cancels_its_job_only_while_no_agent_has_taken_it() {
     );
 
     // Once an agent has it, it stays.
-    let taken = adopt(&mut world, "a2a:t3");
+    let taken = adopt_for_cancel(&mut world, "a2a:t3");
     for _ in 0..100 {
         if world.state.jobs.get(taken).unwrap().status != JobStatus::Pending {
             break;
