@@ -184,9 +184,18 @@ fn error_code(port: u16, token: Option<&str>, body: &str) -> i64 {
         .unwrap_or_else(|| panic!("no error: {v}"))
 }
 
+/// A skill only an agent that takes no jobs has: a job needing it waits, untaken.
+const IDLE_SKILL: &str = "archival";
+
+fn with_idle_agent(cfg: &mut Value) {
+    let idle = json!({"name": "Archivist", "role": "energy", "skills": [IDLE_SKILL], "stake": 1000,
+                      "energy_allowance": 1000, "compute_allowance": 1000, "max_parallel_jobs": 0});
+    cfg["agents"].as_array_mut().unwrap().push(idle);
+}
+
 #[test]
 fn bad_input_gets_the_spec_errors() {
-    let sb = Sandbox::new(|_| {}).chain_off();
+    let sb = Sandbox::new(with_idle_agent).chain_off();
     let (port, _run) = live(&sb, &[]);
     let get_task = rpc("GetTask", json!({"id": "no-such-task"}));
 
@@ -240,21 +249,7 @@ fn bad_input_gets_the_spec_errors() {
         -32001
     );
 
-    // A task Omega has: not cancelable (the API cancels no job), and readable by id.
-    let (_, sent) = call(
-        port,
-        t,
-        &send(json!({"title": "kept", "reward": 2, "skills": ["energy"]})),
-    );
-    let id = sent["result"]["task"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{sent}"));
-    assert_eq!(
-        error_code(port, t, &rpc("CancelTask", json!({"id": id}))),
-        -32002
-    );
-    let (_, got) = call(port, t, &rpc("GetTask", json!({"id": id})));
-    assert_eq!(got["result"]["id"], id, "{got}");
+    an_untaken_task_is_cancelled_once(port);
     let r = http_body(
         port,
         "POST",
@@ -266,6 +261,31 @@ fn bad_input_gets_the_spec_errors() {
         &get_task,
     );
     assert_eq!(r.json()["error"]["code"], -32009);
+}
+
+/// A task whose job no agent can take: cancelled (withdrawn before the engine took it, or
+/// cancelled at the next cycle), then not cancelable (it has ended), and readable by id.
+fn an_untaken_task_is_cancelled_once(port: u16) {
+    let t = Some(TOKEN);
+    let id = &post_task(
+        port,
+        json!({"title": "kept", "reward": 2, "skills": [IDLE_SKILL]}),
+    );
+    let (_, cancelled) = call(port, t, &rpc("CancelTask", json!({"id": id})));
+    assert_eq!(
+        cancelled["result"]["status"]["state"], "TASK_STATE_CANCELED",
+        "{cancelled}"
+    );
+    assert_eq!(
+        error_code(port, t, &rpc("CancelTask", json!({"id": id}))),
+        -32002
+    );
+    let (_, got) = call(port, t, &rpc("GetTask", json!({"id": id})));
+    assert_eq!(got["result"]["id"], id.as_str(), "{got}");
+    assert_eq!(
+        got["result"]["status"]["state"], "TASK_STATE_CANCELED",
+        "{got}"
+    );
 }
 
 #[test]
@@ -286,5 +306,111 @@ fn public_reads_let_anyone_get_a_task_but_not_post_one() {
     assert_eq!(
         call(port, None, &rpc("CancelTask", json!({"id": "nope"}))).0,
         401
+    );
+}
+
+/// `CancelTask` on the devnet: a task whose job no agent has taken is cancelled (the job
+/// cancelled and refunded in the engine, `cancelJob` on chain); a task whose job an agent has
+/// taken is not cancelable, and goes on to complete.
+#[test]
+fn cancel_task_cancels_an_untaken_job_on_chain_too_and_refuses_a_taken_one() {
+    let sb = Sandbox::new(with_idle_agent);
+    let (port, _run) = live(&sb, &[]);
+    let cancel = |id: &str| call(port, Some(TOKEN), &rpc("CancelTask", json!({"id": id}))).1;
+
+    let idle = post_task(
+        port,
+        json!({"title": "Archive it", "reward": 2, "skills": [IDLE_SKILL]}),
+    );
+    // Cancelled once the engine has posted it and the mirror created it on chain.
+    let mut job = 0;
+    sb.wait_for("the job created on chain", Duration::from_secs(120), || {
+        job = get_task(port, &idle)["metadata"]["omegaJobId"]
+            .as_u64()
+            .unwrap_or(0);
+        job > 0 && !get(port, &format!("/jobs/{job}")).json()["chain"]["onchain_id"].is_null()
+    });
+    let cancelled = cancel(&idle);
+    let task = &cancelled["result"];
+    assert_eq!(
+        task["status"]["state"], "TASK_STATE_CANCELED",
+        "{cancelled}"
+    );
+    assert_eq!(task["metadata"]["omegaJobId"], job, "{task}");
+    let doc = get(port, &format!("/jobs/{job}")).json();
+    assert_eq!(doc["status"], "cancelled", "{doc}");
+    assert_eq!(
+        doc["outcome"],
+        omega::domain::world::CANCELLED_ON_REQUEST,
+        "{doc}"
+    );
+    cancelled_on_chain(&sb, port, &idle, job);
+
+    // A job an agent has taken stays, and goes on to its end.
+    let taken = post_task(
+        port,
+        json!({"title": "Grid study", "reward": 3, "skills": ["energy"]}),
+    );
+    sb.wait_for("an agent took the job", Duration::from_secs(120), || {
+        get_task(port, &taken)["status"]["state"] != "TASK_STATE_SUBMITTED"
+    });
+    let refused = cancel(&taken);
+    assert_eq!(refused["error"]["code"], -32002, "{refused}");
+    let why = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("cannot be cancelled") || why.contains("has ended"),
+        "{why}"
+    );
+    sb.wait_for("the taken job's end", Duration::from_secs(240), || {
+        let state = get_task(port, &taken)["status"]["state"].clone();
+        state == "TASK_STATE_COMPLETED" || state == "TASK_STATE_FAILED"
+    });
+}
+
+/// Posts a job with `data` as its data part; the task's id.
+fn post_task(port: u16, data: Value) -> String {
+    let message = json!({"messageId": "m", "role": "ROLE_USER", "parts": [{"data": data}]});
+    let (_, sent) = call(
+        port,
+        Some(TOKEN),
+        &rpc("SendMessage", json!({"message": message})),
+    );
+    sent["result"]["task"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{sent}"))
+        .to_string()
+}
+
+fn get_task(port: u16, id: &str) -> Value {
+    call(port, Some(TOKEN), &rpc("GetTask", json!({"id": id}))).1["result"].clone()
+}
+
+/// The mirror cancels task `id`'s job on chain: `JobCancelled` among the task's transactions,
+/// and the registry's job cancelled without an agent.
+fn cancelled_on_chain(sb: &Sandbox, port: u16, id: &str, job: u64) {
+    let mut events = Vec::new();
+    sb.wait_for(
+        "JobCancelled among the task's transactions",
+        Duration::from_secs(120),
+        || {
+            let task = get_task(port, id);
+            let txs = &artifact(&task)["chain"]["transactions"];
+            events = (txs.as_array().into_iter().flatten())
+                .filter_map(|t| t["event"].as_str().map(String::from))
+                .collect();
+            events.iter().any(|e| e == "JobCancelled")
+        },
+    );
+    assert!(events.contains(&"JobCreated".to_string()), "{events:?}");
+    let doc = get(port, &format!("/jobs/{job}")).json();
+    let onchain: alloy::primitives::U256 =
+        serde_json::from_value(doc["chain"]["onchain_id"].clone()).unwrap();
+    let (_, agent, state) =
+        common::runtime().block_on(common::job_state(&sb.rpc(), &sb.deployment(), onchain));
+    assert_eq!(state, 7, "Cancelled in v2's JobRegistry");
+    assert_eq!(
+        agent,
+        alloy::primitives::Address::ZERO,
+        "no agent ever applied"
     );
 }

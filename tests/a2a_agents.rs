@@ -161,6 +161,91 @@ fn the_example_worker_and_validator_take_jobs_finalized_on_chain() {
     assert_eq!(get(port, "/results/0x12").status, 400);
 }
 
+/// The example worker splits a job marked `[split]`: it asks for two sub-jobs, one per half of
+/// the numbers. They appear as children of the job (posted and funded by the worker, on chain
+/// too), are worked and validated with their own input, and are finalized on chain.
+#[test]
+fn sub_jobs_asked_for_by_an_external_worker_are_settled_on_chain() {
+    let worker = Agent::start("worker.py", &[]);
+    let validator = Agent::start("validator.py", &[]);
+    let externals = json!([
+        external("ChecksumWorker", &worker, "worker"),
+        external("ChecksumValidator", &validator, "validator"),
+    ]);
+    let title = "Checksum batch 0 [split]";
+    let sb = Sandbox::new(|cfg| {
+        config(cfg, 1, externals);
+        cfg["jobs"][0]["title"] = json!(title);
+        cfg["validators"]["committee_size"] = json!(5);
+    });
+    let (_run, port) = sb.spawn_http(&["run"], &[]);
+    wait_for_http(port, Duration::from_secs(120));
+    let finalized = |doc: &Value| {
+        doc["status"] == "completed"
+            && (doc["chain"]["onchain_events"].as_array())
+                .is_some_and(|e| e.iter().any(|e| e["event"] == "JobFinalized"))
+    };
+    let mut docs = vec![Value::Null; 4];
+    sb.wait_for(
+        "the job and its two sub-jobs finalized on chain",
+        Duration::from_secs(300),
+        || {
+            for (job, doc) in docs.iter_mut().enumerate().skip(1) {
+                if !finalized(doc) {
+                    *doc = get(port, &format!("/jobs/{job}")).json();
+                }
+            }
+            docs[1..].iter().all(finalized)
+        },
+    );
+    assert_eq!(docs[1]["children"], json!([2, 3]), "{}", docs[1]);
+    let numbers =
+        omega::engine::external::input_data(omega::domain::job::JobId(1), title)["numbers"]
+            .as_array()
+            .unwrap()
+            .clone();
+    let (first, second) = numbers.split_at(numbers.len() / 2);
+    for (doc, half) in [(&docs[2], first), (&docs[3], second)] {
+        assert_eq!(doc["parent"], 1, "{doc}");
+        assert_eq!(doc["lineage"], json!([1]), "{doc}");
+        assert_eq!(
+            doc["poster"], "ChecksumWorker",
+            "the worker posts its sub-jobs: {doc}"
+        );
+        assert_eq!(doc["reward"], "250", "{doc}");
+        let given: Vec<f64> = serde_json::from_value(doc["input"]["numbers"].clone()).unwrap();
+        let half: Vec<f64> = half.iter().map(|n| n.as_f64().unwrap()).collect();
+        assert_eq!(given, half, "each sub-job has its half as input: {doc}");
+        // The worker of the sub-job summed its half, and the validator (which recomputes from
+        // the same input) approved.
+        let onchain: alloy::primitives::U256 =
+            serde_json::from_value(doc["chain"]["onchain_id"].clone()).unwrap();
+        let (hash, _) = result_submitted(&sb, onchain).expect("a ResultSubmitted event");
+        let result: Value = get(port, &format!("/results/{hash}")).json();
+        let sum = result["artifacts"][0]["parts"][0]["data"]["sum"].as_f64();
+        assert_eq!(sum, Some(half.iter().sum::<f64>()), "{result}");
+    }
+    // On chain, the sub-jobs' employer is the parent's agent: the worker created them.
+    let d = sb.deployment();
+    let rpc = sb.rpc();
+    let onchain = |doc: &Value| -> alloy::primitives::U256 {
+        serde_json::from_value(doc["chain"]["onchain_id"].clone()).unwrap()
+    };
+    let (_, parent_agent, _) =
+        common::runtime().block_on(common::job_state(&rpc, &d, onchain(&docs[1])));
+    for doc in &docs[2..] {
+        let (employer, _, _) =
+            common::runtime().block_on(common::job_state(&rpc, &d, onchain(doc)));
+        assert_eq!(employer, parent_agent, "{doc}");
+    }
+    let log = sb.log();
+    let delegated = log
+        .lines()
+        .filter(|l| l.contains("\"delegated_job\""))
+        .count();
+    assert_eq!(delegated, 2, "{log}");
+}
+
 /// A stand-in agent on a thread: answers the card at `/.well-known/agent-card.json` with
 /// `card` (with `{url}` replaced by its own address) and each JSON-RPC call with the next of
 /// `answers` (round robin); "close" closes the connection without an answer.
@@ -298,7 +383,16 @@ fn bad_answers_fail_their_jobs_and_the_run_goes_on() {
     };
     let oversized =
         json!([{"artifactId": "a", "name": "r", "parts": [{"text": "x".repeat(300_000)}]}]);
+    // Sub-jobs asked for with a result: a malformed request, and two the rules refuse.
+    let delegating = |subjobs: Value| {
+        let artifacts = json!([{"artifactId": "a", "name": "r", "parts": [{"data": {"sum": 1}}]},
+            {"artifactId": "b", "name": "subjobs", "parts": [{"data": {"subjobs": subjobs}}]}]);
+        task("TASK_STATE_COMPLETED", artifacts, "")
+    };
     let answers = vec![
+        delegating(json!([{"title": "half", "skills": ["checksum"], "reward": "lots"}])),
+        delegating(json!([{"title": "half", "skills": ["poetry"], "reward": 1}])),
+        delegating(json!([{"title": "half", "skills": ["checksum"], "reward": 5000}])),
         "this is not JSON".to_string(),
         json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"status": {"state": "TASK_STATE_WORKING"}}}}).to_string(),
         task("TASK_STATE_COMPLETED", oversized, ""),
@@ -309,13 +403,16 @@ fn bad_answers_fail_their_jobs_and_the_run_goes_on() {
     let url = format!("http://127.0.0.1:{port}/.well-known/agent-card.json");
     let sb = Sandbox::new(|cfg| {
         let agent = json!({"name": "Faulty", "card_url": url, "role": "worker", "skills": ["checksum"],
-                           "stake": 250000, "max_parallel_jobs": 5, "task_timeout_seconds": 30});
-        config(cfg, 5, json!([agent]));
+                           "stake": 250000, "max_parallel_jobs": 8, "task_timeout_seconds": 30});
+        config(cfg, 8, json!([agent]));
     })
     .chain_off();
     let (mut run, http) = sb.spawn_http(&["run"], &[]);
     wait_for_http(http, Duration::from_secs(60));
     let expected = [
+        "the sub-job request: subjobs[0]: \"reward\" must be a positive number",
+        "sub-jobs refused: sub-job \"half\" needs skill \"poetry\", which no agent has",
+        "sub-jobs refused: the sub-jobs' rewards come to 5000 tokens, more than the job's",
         "the answer is not JSON",
         "the task has no id",
         "more than the 262144 allowed",
@@ -327,18 +424,23 @@ fn bad_answers_fail_their_jobs_and_the_run_goes_on() {
         Duration::from_secs(60),
         || {
             let log = sb.log();
-            let errors: Vec<&str> = log
-                .lines()
+            let errors: Vec<String> = (log.lines())
                 .filter(|l| l.contains("\"job_error\""))
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter_map(|e| e["context"]["reason"].as_str().map(String::from))
                 .collect();
             expected
                 .iter()
                 .all(|e| errors.iter().any(|l| l.contains(e)))
         },
     );
-    sb.wait_for("the five jobs failed", Duration::from_secs(60), || {
-        (1..=5).all(|job| get(http, &format!("/jobs/{job}")).json()["status"] == "failed")
+    sb.wait_for("the eight jobs failed", Duration::from_secs(60), || {
+        (1..=8).all(|job| get(http, &format!("/jobs/{job}")).json()["status"] == "failed")
     });
+    assert!(
+        !sb.log().contains("\"delegated_job\""),
+        "no sub-job was posted"
+    );
     assert!(run.try_wait().unwrap().is_none(), "the run goes on");
     assert_eq!(get(http, "/healthz").status, 200);
     common::sigterm(&mut run);

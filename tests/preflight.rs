@@ -169,3 +169,147 @@ fn preflight_names_what_is_missing_and_provision_fixes_it() {
         String::from_utf8_lossy(&last.stdout)
     );
 }
+
+/// External agents' keys come from their `key_env` on a deployment reached by URL: preflight
+/// checks each one as its role needs (a worker stakes and may post sub-jobs; a validator only
+/// stakes as one) under the agent's name and the variable, provision fixes them, and a key that
+/// is missing, bad or not configured is an error naming the variable. On this folder's own devnet
+/// no variable is read (anvil's test keys stand in, already provisioned).
+#[test]
+fn external_agents_keys_come_from_their_key_env() {
+    let externals = serde_json::json!([
+        {"name": "ExtWorker", "card_url": "http://127.0.0.1:9/.well-known/agent-card.json",
+         "role": "worker", "skills": ["energy"], "stake": 250000, "key_env": "EXT_WORKER_KEY"},
+        {"name": "ExtValidator", "card_url": "http://127.0.0.1:9/.well-known/agent-card.json",
+         "role": "validator", "skills": ["validation"], "stake": 250000, "key_env": "EXT_VALIDATOR_KEY"},
+    ]);
+    let net = Sandbox::new(|cfg| cfg["external_agents"] = externals);
+    net.ok(&["devnet", "up"]);
+    let local = net.omega(&["chain", "preflight", "--json"]);
+    assert!(
+        local.status.success(),
+        "the devnet provisions external agents: {}",
+        String::from_utf8_lossy(&local.stdout)
+    );
+
+    let config = omega::config::Config::load(&net.config()).unwrap();
+    let (agents, validators) = omega::cli::devnet::workforce(&config);
+    let devnet = Keys::devnet(agents, validators).unwrap();
+    let (ext_worker, ext_validator) = (key(62), key(63));
+    fund(&net, ext_worker.address());
+    fund(&net, ext_validator.address());
+    // The simulated agents' keys: the devnet's, without the last ones (the external agents').
+    let join = |keys: &[PrivateKeySigner]| keys.iter().map(hex_key).collect::<Vec<_>>().join(",");
+    let vars = [
+        ("OMEGA_EMPLOYER_KEY", hex_key(&devnet.employer)),
+        ("OMEGA_AGENT_KEYS", join(&devnet.agents[..agents - 1])),
+        (
+            "OMEGA_VALIDATOR_KEYS",
+            join(&devnet.validators[..validators - 1]),
+        ),
+        ("EXT_WORKER_KEY", hex_key(&ext_worker)),
+        ("EXT_VALIDATOR_KEY", hex_key(&ext_validator)),
+    ];
+    let env = |skip: &str, extra: &[(&'static str, String)]| with(&vars, skip, extra);
+    let run = |command: &str, env: &[(&'static str, String)]| by_url(&net, command, env);
+    bad_key_envs_are_errors_naming_the_variable(&net, &vars);
+
+    // Fresh keys: what each role needs is missing, under the agent's name and variable.
+    let first = run("preflight", &env("", &[]));
+    assert!(!first.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let (w, v) = (
+        "ExtWorker (EXT_WORKER_KEY)",
+        "ExtValidator (EXT_VALIDATOR_KEY)",
+    );
+    let expected: BTreeSet<(String, String)> = [
+        (w, "agent stake"),
+        (w, "agent identity"),
+        (w, "allowance to the StakeManager"),
+        (v, "validator stake"),
+        (v, "validator identity"),
+        (v, "allowance to the StakeManager"),
+    ]
+    .into_iter()
+    .map(|(who, item)| (who.to_string(), item.to_string()))
+    .collect();
+    assert_eq!(missing(&report), expected, "{report:#}");
+    let owner = ("OMEGA_OWNER_KEY", hex_key(&devnet.owner));
+    let provisioned = run("provision", &env("", &[owner]));
+    let steps = String::from_utf8_lossy(&provisioned.stdout);
+    assert!(provisioned.status.success(), "{steps}");
+    assert!(steps.contains(w) && steps.contains(v), "{steps}");
+    let last = run("preflight", &env("", &[]));
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stdout)
+    );
+}
+
+/// `vars` without `skip`, with `extra`.
+fn with(
+    vars: &[(&'static str, String)],
+    skip: &str,
+    extra: &[(&'static str, String)],
+) -> Vec<(&'static str, String)> {
+    (vars.iter())
+        .filter(|(k, _)| *k != skip)
+        .chain(extra)
+        .cloned()
+        .collect()
+}
+
+/// `omega chain COMMAND --json` on the devnet's contracts reached by URL (as any deployment).
+fn by_url(net: &Sandbox, command: &str, env: &[(&'static str, String)]) -> std::process::Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (rpc, manifest) = (net.rpc(), net.reports().join("devnet/deployments.json"));
+    let args = [
+        "chain",
+        command,
+        "--json",
+        "--rpc-url",
+        &rpc,
+        "--deployments",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    args.push(manifest.to_str().unwrap());
+    net.omega_env(&args, &env)
+}
+
+/// An external agent's key that is unset, not a key, or not configured (no `key_env`): each an
+/// error naming the agent and the variable, before anything is read or sent.
+fn bad_key_envs_are_errors_naming_the_variable(net: &Sandbox, vars: &[(&'static str, String)]) {
+    let not_set = by_url(net, "preflight", &with(vars, "EXT_WORKER_KEY", &[]));
+    let bad_key = [("EXT_WORKER_KEY", "0x1234".to_string())];
+    let bad = by_url(net, "preflight", &with(vars, "EXT_WORKER_KEY", &bad_key));
+    let mut without = net.config_json();
+    without["external_agents"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("key_env");
+    let original = std::fs::read(net.config()).unwrap();
+    std::fs::write(net.config(), without.to_string()).unwrap();
+    let unconfigured = by_url(net, "provision", vars);
+    std::fs::write(net.config(), original).unwrap();
+    for (out, expected) in [
+        (
+            &not_set,
+            "external agent \"ExtWorker\": its key_env EXT_WORKER_KEY is not set",
+        ),
+        (
+            &bad,
+            "external agent \"ExtWorker\": EXT_WORKER_KEY holds a value that is not a private key",
+        ),
+        (
+            &unconfigured,
+            "external agent \"ExtValidator\" needs an on-chain key: set key_env",
+        ),
+    ] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(expected),
+            "{stderr}"
+        );
+    }
+}

@@ -252,6 +252,96 @@ fn config_changes_win_over_the_checkpoint_at_restore() {
 
 /// What the world refuses it reports back, in the words the console has always shown, and it
 /// changes nothing for it.
+/// A finance job adopted from `reference` (as an A2A task posts one); its id.
+fn adopt_for_cancel(world: &mut World, reference: &str) -> JobId {
+    let input = ExternalInput::AdoptJob {
+        reference: reference.into(),
+        title: "Withdrawn".into(),
+        reward: omega::domain::amount::Amount::from_tokens(40.0),
+        skills: Some(vec!["finance".to_string()].into()),
+    };
+    world.apply_input(input).unwrap();
+    let events = world.take_events();
+    (events.iter())
+        .find_map(|e| match e {
+            DomainEvent::JobPosted { job, external, .. }
+                if external.as_deref() == Some(reference) =>
+            {
+                Some(*job)
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// A job posted from outside (an A2A task) is withdrawn by its poster while no agent has taken
+/// it: cancelled, its escrow refunded; a taken job, or another poster's, is refused.
+#[test]
+fn a_poster_cancels_its_job_only_while_no_agent_has_taken_it() {
+    use omega::domain::ledger::STEWARD;
+    let mut world = genesis(&setup(), 2);
+    let free = world.state.ledger.free(STEWARD);
+    let cancel = |world: &mut World, job: JobId, reference: &str| {
+        let reference = reference.to_string();
+        world.apply_input(ExternalInput::CancelJob { job, reference })
+    };
+    let job = adopt_for_cancel(&mut world, "a2a:t1");
+    assert!(
+        world.state.ledger.free(STEWARD) < free,
+        "the steward fronts the escrow"
+    );
+    let refused = cancel(&mut world, job, "a2a:t2").unwrap_err().to_string();
+    assert_eq!(
+        refused,
+        format!("job {job} not cancelled: it was not posted from a2a:t2")
+    );
+    cancel(&mut world, job, "a2a:t1").unwrap();
+    let j = world.state.jobs.get(job).unwrap();
+    assert_eq!(j.status, JobStatus::Cancelled);
+    assert_eq!(
+        j.outcome.as_deref(),
+        Some(omega::domain::world::CANCELLED_ON_REQUEST)
+    );
+    assert!(
+        matches!(&world.take_events()[..], [DomainEvent::JobCancelled { job: j, .. }] if *j == job)
+    );
+    assert_eq!(
+        world.state.ledger.free(STEWARD),
+        free,
+        "the escrow is refunded"
+    );
+    assert!(world.state.ledger.totals().balanced());
+    let again = cancel(&mut world, job, "a2a:t1").unwrap_err().to_string();
+    assert!(
+        again.ends_with("it is cancelled: only a job no agent has taken yet can be cancelled"),
+        "{again}"
+    );
+
+    // Once an agent has it, it stays.
+    let taken = adopt_for_cancel(&mut world, "a2a:t3");
+    for _ in 0..100 {
+        if world.state.jobs.get(taken).unwrap().status != JobStatus::Pending {
+            break;
+        }
+        run(&mut world, 1, &OpenGate);
+    }
+    let status = world.state.jobs.get(taken).unwrap().status;
+    assert_ne!(
+        status,
+        JobStatus::Pending,
+        "an agent took it within 100 cycles"
+    );
+    let refused = cancel(&mut world, taken, "a2a:t3").unwrap_err().to_string();
+    assert!(
+        refused.contains(&format!("it is {}", status.name())),
+        "{refused}"
+    );
+    assert_ne!(
+        world.state.jobs.get(taken).unwrap().status,
+        JobStatus::Cancelled
+    );
+}
+
 #[test]
 fn refusals_come_back_to_the_caller() {
     let mut cfg = setup();
@@ -301,6 +391,7 @@ fn refusals_come_back_to_the_caller() {
         poster: omega::domain::ledger::STEWARD,
         parent: None,
         origin: JobOrigin::Local,
+        input: None,
     };
     let refusal = world.apply_input(ExternalInput::PostJob { spec });
     let refusal = refusal.unwrap_err().to_string();

@@ -150,8 +150,13 @@ fn one(var: &'static str) -> Result<PrivateKeySigner, KeyError> {
     parse(var, &text)
 }
 
+/// At least `needed` keys from `var` (comma-separated); none needed, the variable may be unset.
 fn many(var: &'static str, needed: usize) -> Result<Vec<PrivateKeySigner>, KeyError> {
-    let text = std::env::var(var).map_err(|_| KeyError::Missing(var))?;
+    let text = match std::env::var(var) {
+        Ok(text) => text,
+        Err(_) if needed == 0 => return Ok(Vec::new()),
+        Err(_) => return Err(KeyError::Missing(var)),
+    };
     let keys: Vec<PrivateKeySigner> = text
         .split(',')
         .filter(|s| !s.trim().is_empty())

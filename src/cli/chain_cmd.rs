@@ -61,30 +61,38 @@ pub fn execute(cmd: ChainCommand) -> Result<()> {
 }
 
 /// The workforce's keys (employer, agents, validators): anvil's on this folder's own devnet,
-/// else from the environment.
+/// else from the environment, each external agent's from its `key_env`.
 struct Workforce {
     employer: PrivateKeySigner,
     agents: Vec<PrivateKeySigner>,
     validators: Vec<PrivateKeySigner>,
+    /// Where the external agents' keys came from (their `key_env`), in their config order; none
+    /// on the devnet.
+    key_envs: Vec<Option<String>>,
 }
 
 fn workforce(config: &Config, target: &Target) -> Result<Workforce> {
-    let (agents, validators) = super::devnet::workforce(config);
     let (employer, agents, validators) = if target.local_devnet {
+        let (agents, validators) = super::devnet::workforce(config);
         let k = Keys::devnet(agents, validators)?;
         (k.employer, k.agents, k.validators)
     } else {
-        Keys::workforce_from_env(agents, validators)?
+        super::external::workforce_signers(config)?
     };
+    let key_envs = (config.external_agents.iter())
+        .map(|e| e.key_env.clone().filter(|_| !target.local_devnet))
+        .collect();
     Ok(Workforce {
         employer,
         agents,
         validators,
+        key_envs,
     })
 }
 
 /// Who each key is for the engine: the employer posts; agents work and post sub-jobs; validators
-/// also take jobs, so they need what agents need too.
+/// also take jobs, so they need what agents need too. An external agent works (and may post
+/// sub-jobs) unless it is a validator only; its name carries the variable its key came from.
 fn actors(config: &Config, keys: &Workforce) -> Vec<Actor> {
     let mut out = vec![Actor {
         name: "employer".into(),
@@ -94,6 +102,7 @@ fn actors(config: &Config, keys: &Workforce) -> Vec<Actor> {
         validates: false,
     }];
     let (mut agents, mut validators) = (keys.agents.iter(), keys.validators.iter());
+    let mut externals = config.external_agents.iter().zip(&keys.key_envs);
     for profile in config.agent_profiles() {
         let validates = profile.role == Role::Validator;
         let key = if validates {
@@ -101,12 +110,24 @@ fn actors(config: &Config, keys: &Workforce) -> Vec<Actor> {
         } else {
             agents.next()
         };
+        let (mut name, mut works, mut posts) = (profile.name, true, !validates);
+        let external = if profile.external {
+            externals.next()
+        } else {
+            None
+        };
+        if let Some((agent, key_env)) = external {
+            (works, posts) = (agent.role.works(), agent.role.works());
+            if let Some(var) = key_env {
+                name = format!("{name} ({var})");
+            }
+        }
         if let Some(key) = key {
             out.push(Actor {
-                name: profile.name,
+                name,
                 address: key.address(),
-                posts: !validates,
-                works: true,
+                posts,
+                works,
                 validates,
             });
         }

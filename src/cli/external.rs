@@ -3,7 +3,7 @@
 //! on-chain keys, and the drivers the engine asks for their work and votes.
 
 use super::chain_opts::ChainArgs;
-use crate::chain::keys::Keys;
+use crate::chain::keys::{KeyError, Keys};
 use crate::config::{Config, ReportPaths};
 use crate::domain::agent::Role;
 use crate::engine::Orchestrator;
@@ -93,53 +93,71 @@ fn drivers(config: &Config, results: &Results) -> Vec<Arc<ExternalDriver>> {
 
 /// The workforce's keys: on this run's devnet anvil's test keys by account order (the devnet
 /// funds and stakes exactly those, so an external agent's `key_env` is not read there);
-/// elsewhere the simulated agents' from the environment (`OMEGA_AGENT_KEYS`,
-/// `OMEGA_VALIDATOR_KEYS`) and each external agent's from its `key_env`.
+/// elsewhere the owner's (`OMEGA_OWNER_KEY`) and the rest as `workforce_signers` reads them.
 pub fn workforce_keys(config: &Config, devnet: bool) -> Result<Keys> {
-    let profiles = config.agent_profiles();
-    let count = |external: bool, validates: bool| {
-        (profiles.iter())
-            .filter(|p| p.external == external && (p.role == Role::Validator) == validates)
-            .count()
-    };
     if devnet {
-        return Ok(Keys::devnet(
-            count(false, false) + count(true, false),
-            count(false, true) + count(true, true),
-        )?);
+        let (agents, validators) = super::devnet::workforce(config);
+        return Ok(Keys::devnet(agents, validators)?);
     }
-    let mut keys = Keys::from_env(count(false, false), count(false, true))?;
-    keys.agents.truncate(count(false, false));
-    keys.validators.truncate(count(false, true));
-    // External agents come after the simulated ones in account order, so their keys go last.
-    for (profile, agent) in profiles
-        .iter()
-        .filter(|p| p.external)
-        .zip(&config.external_agents)
-    {
-        let Some(key) = external_key(&agent.name, agent.key_env.as_deref())? else {
-            eyre::bail!(
-                "external agent {:?} needs an on-chain key: set key_env in its config entry ({}) and that variable in the environment or .env",
-                agent.name,
-                agent.key_env.as_deref().unwrap_or("not set")
-            );
-        };
-        if profile.role == Role::Validator {
-            keys.validators.push(key);
-        } else {
-            keys.agents.push(key);
-        }
-    }
-    Ok(keys)
+    let owner = Keys::owner_from_env()?.ok_or(KeyError::Missing("OMEGA_OWNER_KEY"))?;
+    let (employer, agents, validators) = workforce_signers(config)?;
+    Ok(Keys {
+        owner,
+        employer,
+        agents,
+        validators,
+    })
 }
 
-/// The key in `var`, if it names one that is set.
-fn external_key(name: &str, var: Option<&str>) -> Result<Option<PrivateKeySigner>> {
-    let Some(var) = var else { return Ok(None) };
-    match std::env::var(var) {
-        Ok(text) => text.trim().parse::<PrivateKeySigner>().map(Some).map_err(|_| {
-            eyre::eyre!("external agent {name:?}: {var} holds a value that is not a private key (32 bytes of hex)")
-        }),
-        Err(_) => Ok(None),
+/// The keys of everyone but the owner, from the environment (or `.env`): the employer's
+/// (`OMEGA_EMPLOYER_KEY`), the simulated agents' (`OMEGA_AGENT_KEYS`, `OMEGA_VALIDATOR_KEYS`,
+/// in config order) and each external agent's from its `key_env`, after the simulated ones (as
+/// in account order). A missing or bad key is an error naming the variable.
+pub fn workforce_signers(config: &Config) -> Result<Workforce> {
+    let profiles = config.agent_profiles();
+    let count = |validates: bool| {
+        (profiles.iter())
+            .filter(|p| !p.external && (p.role == Role::Validator) == validates)
+            .count()
+    };
+    let (employer, mut agents, mut validators) =
+        Keys::workforce_from_env(count(false), count(true))?;
+    agents.truncate(count(false));
+    validators.truncate(count(true));
+    let externals = profiles.iter().filter(|p| p.external);
+    for (profile, agent) in externals.zip(&config.external_agents) {
+        let key = external_key(&agent.name, agent.key_env.as_deref())?;
+        if profile.role == Role::Validator {
+            validators.push(key);
+        } else {
+            agents.push(key);
+        }
     }
+    Ok((employer, agents, validators))
+}
+
+/// Employer, agents, validators.
+pub type Workforce = (
+    PrivateKeySigner,
+    Vec<PrivateKeySigner>,
+    Vec<PrivateKeySigner>,
+);
+
+/// The key of external agent `name`, from its `key_env` variable `var`.
+fn external_key(name: &str, var: Option<&str>) -> Result<PrivateKeySigner> {
+    let Some(var) = var else {
+        eyre::bail!(
+            "external agent {name:?} needs an on-chain key: set key_env in its config entry to a variable holding it (in the environment or .env); only this folder's own devnet lends it an anvil test key"
+        );
+    };
+    let text = std::env::var(var).map_err(|_| {
+        eyre::eyre!(
+            "external agent {name:?}: its key_env {var} is not set (put its private key in the environment or in .env)"
+        )
+    })?;
+    text.trim().parse::<PrivateKeySigner>().map_err(|_| {
+        eyre::eyre!(
+            "external agent {name:?}: {var} holds a value that is not a private key (32 bytes of hex)"
+        )
+    })
 }

@@ -5,7 +5,7 @@
 
 use super::amount::Amount;
 use super::commit_reveal::SealedVote;
-use super::job::JobId;
+use super::job::{Input, JobId};
 use super::ledger::AccountId;
 use alloy_primitives::B256;
 use rand::{Rng, SeedableRng};
@@ -113,6 +113,8 @@ pub struct JobBrief {
     pub result: Option<B256>,
     /// The simulated quality of the work, which stands in when there is no result to inspect.
     pub work_ok: bool,
+    /// The input data its poster gave, if any.
+    pub input: Option<Input>,
 }
 
 /// A pending job offered to an agent.
@@ -218,6 +220,19 @@ pub struct WorkReport {
     pub innovation: f64,
     /// The hash of the result an external agent returned (what `submit` puts on chain).
     pub result: Option<B256>,
+    /// Sub-jobs an external agent asked for with its result (none from simulated agents, which
+    /// delegate by `delegate`).
+    pub subjobs: Vec<SubJobRequest>,
+}
+
+/// A sub-job an external agent asks for: posted as a child of its job, funded by the agent
+/// (the limits are `World`'s, in `work.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubJobRequest {
+    pub title: String,
+    pub skills: Vec<String>,
+    pub reward: Amount,
+    pub input: Option<Input>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -309,6 +324,7 @@ impl AgentProfile {
             delegate,
             innovation,
             result: None,
+            subjobs: Vec::new(),
         }
     }
 

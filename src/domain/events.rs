@@ -307,6 +307,12 @@ pub enum ExternalInput {
         reward: Amount,
         skills: Option<super::job::Skills>,
     },
+    /// The poster of an adopted job (known by its `reference`) withdraws it: cancelled and
+    /// refunded if no agent has taken it yet, refused otherwise.
+    CancelJob {
+        job: super::job::JobId,
+        reference: String,
+    },
 }
 
 #[cfg(test)]

@@ -26,6 +26,10 @@ pub type Skills = std::sync::Arc<[String]>;
 /// skill).
 pub type Title = std::sync::Arc<str>;
 
+/// A job's input data, when its poster gave some (a sub-job asked for by an external agent);
+/// other jobs' input is derived from their id and title when an external agent needs it.
+pub type Input = std::sync::Arc<serde_json::Value>;
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -98,6 +102,8 @@ pub struct JobSpec {
     pub poster: AccountId,
     pub parent: Option<JobId>,
     pub origin: JobOrigin,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Input>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,6 +140,9 @@ pub struct Job {
     /// goes on chain with `submit`; None for simulated work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<alloy_primitives::B256>,
+    /// The input data its poster gave (see `Input`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Input>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -378,6 +387,7 @@ impl JobBook {
                 validation_rounds: 0,
                 outcome: None,
                 result: None,
+                input: spec.input,
             }),
         );
         Ok(id)
@@ -524,6 +534,7 @@ mod tests {
             poster: AccountId(0),
             parent,
             origin: JobOrigin::Local,
+            input: None,
         }
     }
 

@@ -12,7 +12,7 @@
 use super::seams::BoxFuture;
 use crate::domain::agent::{
     AgentProfile, AgentReply, AgentTick, Bid, CommitRequest, JobBrief, Progress, RevealReply,
-    WorkItem, WorkReport,
+    SubJobRequest, WorkItem, WorkReport,
 };
 use crate::domain::amount::Amount;
 use crate::domain::commit_reveal::SealedVote;
@@ -28,6 +28,10 @@ use std::time::Duration;
 
 /// The largest result Omega keeps and serves (its canonical JSON).
 pub const MAX_RESULT_BYTES: usize = 256 * 1024;
+/// The largest input a sub-job may be given (its JSON).
+pub const MAX_INPUT_BYTES: usize = 16 * 1024;
+/// The longest title a sub-job may have, in characters.
+pub const MAX_SUBJOB_TITLE: usize = 200;
 
 /// One A2A task, start to end: send `data` as a message's data part to the agent's JSON-RPC
 /// endpoint `url`, follow the task to a terminal state within `timeout`, and return its
@@ -95,7 +99,10 @@ pub fn work_task(job: JobId, brief: &JobBrief) -> Value {
         "reward": brief.reward.tokens().to_string(),
         "deadline_ms": brief.deadline_ms,
         "parent": brief.parent.map(|p| p.0),
-        "input": input_data(job, &brief.title),
+        "input": match &brief.input {
+            Some(given) => given.as_ref().clone(),
+            None => input_data(job, &brief.title),
+        },
     })
 }
 
@@ -131,7 +138,73 @@ pub fn verdict(artifacts: &[Value]) -> Result<(bool, String), String> {
     Err("the answer has no data part with a boolean \"approve\"".into())
 }
 
+/// The sub-jobs a worker asks for with its answer: the first data part with a `subjobs` key,
+/// a list of `{"title", "skills", "reward", "input"?}` (`reward` in tokens, a number or a
+/// decimal string; `input` an object, handed to the sub-job's worker as its `input`). None when
+/// no part has the key. A list of the wrong shape is an error naming the entry; the rules on
+/// what may be asked for (how many, how deep, for how much) are the world's.
+pub fn subjob_requests(artifacts: &[Value]) -> Result<Vec<SubJobRequest>, String> {
+    let parts = artifacts
+        .iter()
+        .filter_map(|a| a["parts"].as_array())
+        .flatten();
+    let Some(list) = parts.filter_map(|p| p["data"].get("subjobs")).next() else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .ok_or("the sub-job request: \"subjobs\" is not a list")?;
+    (list.iter().enumerate())
+        .map(|(i, entry)| {
+            subjob_request(entry).map_err(|e| format!("the sub-job request: subjobs[{i}]: {e}"))
+        })
+        .collect()
+}
+
+fn subjob_request(entry: &Value) -> Result<SubJobRequest, String> {
+    let title = (entry["title"].as_str())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or("\"title\" must be a non-empty string")?;
+    if title.chars().count() > MAX_SUBJOB_TITLE {
+        return Err(format!(
+            "the title is longer than {MAX_SUBJOB_TITLE} characters"
+        ));
+    }
+    let skills: Vec<String> = serde_json::from_value(entry["skills"].clone())
+        .ok()
+        .filter(|s: &Vec<String>| !s.is_empty() && s.iter().all(|s| !s.trim().is_empty()))
+        .ok_or("\"skills\" must be a non-empty list of skill names")?;
+    let tokens = match &entry["reward"] {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    let reward = tokens
+        .filter(|t| t.is_finite() && *t > 0.0 && *t <= 1e15)
+        .map(Amount::from_tokens)
+        .ok_or("\"reward\" must be a positive number of tokens (at most 1e15)")?;
+    let input = match &entry["input"] {
+        Value::Null => None,
+        Value::Object(_) if entry["input"].to_string().len() <= MAX_INPUT_BYTES => {
+            Some(Arc::new(entry["input"].clone()))
+        }
+        Value::Object(_) => {
+            return Err(format!("\"input\" is larger than {MAX_INPUT_BYTES} bytes"));
+        }
+        _ => return Err("\"input\" must be an object".into()),
+    };
+    Ok(SubJobRequest {
+        title: title.to_string(),
+        skills,
+        reward,
+        input,
+    })
+}
+
 type Outcome<T> = Arc<Mutex<Option<Result<T, String>>>>;
+/// A worker's answer: its result's hash, and the sub-jobs it asked for.
+type Answer = (B256, Vec<SubJobRequest>);
 /// A validator's answer: approve, and why.
 type Vote = (bool, String);
 /// Committee seats by job and round nonce.
@@ -157,7 +230,7 @@ pub struct ExternalDriver {
     url: String,
     calls: Arc<dyn A2aCalls>,
     results: Results,
-    work: Mutex<HashMap<JobId, Slot<B256>>>,
+    work: Mutex<HashMap<JobId, Slot<Answer>>>,
     votes: Mutex<Seats>,
 }
 
@@ -225,32 +298,30 @@ impl ExternalDriver {
             let slot = slots
                 .entry(w.job)
                 .or_insert_with(|| self.start_work(w.job, brief));
-            let progress = match slot.outcome.lock().expect("outcome").clone() {
-                None => Progress::Working,
-                Some(Ok(_)) => Progress::Done { work_ok: true },
-                Some(Err(reason)) => Progress::Error {
-                    reason: format!("{} (A2A): {reason}", self.profile.name),
-                },
+            let (progress, result, subjobs) = match slot.outcome.lock().expect("outcome").clone() {
+                None => (Progress::Working, None, Vec::new()),
+                Some(Ok((hash, subjobs))) => {
+                    (Progress::Done { work_ok: true }, Some(hash), subjobs)
+                }
+                Some(Err(reason)) => {
+                    let reason = format!("{} (A2A): {reason}", self.profile.name);
+                    (Progress::Error { reason }, None, Vec::new())
+                }
             };
-            let result = slot
-                .outcome
-                .lock()
-                .expect("outcome")
-                .clone()
-                .and_then(Result::ok);
             reports.push(WorkReport {
                 job: w.job,
                 progress,
                 delegate: false,
                 innovation: 0.0,
                 result,
+                subjobs,
             });
         }
         reports
     }
 
-    fn start_work(&self, job: JobId, brief: &JobBrief) -> Slot<B256> {
-        let outcome: Outcome<B256> = Arc::default();
+    fn start_work(&self, job: JobId, brief: &JobBrief) -> Slot<Answer> {
+        let outcome: Outcome<Answer> = Arc::default();
         let (calls, url, timeout) = (self.calls.clone(), self.url.clone(), self.timeout);
         let (data, results, name) = (
             work_task(job, brief),
@@ -259,17 +330,22 @@ impl ExternalDriver {
         );
         let done = outcome.clone();
         let task = tokio::spawn(async move {
+            let started = std::time::Instant::now();
             let answer = calls
                 .run_task(url, data, timeout)
                 .await
                 .and_then(|artifacts| {
+                    let subjobs = subjob_requests(&artifacts)?;
                     let bytes = canonical_result(job, &artifacts)?;
-                    results
-                        .put(&bytes)
-                        .map_err(|e| format!("cannot keep the result: {e}"))
+                    let hash = (results.put(&bytes))
+                        .map_err(|e| format!("cannot keep the result: {e}"))?;
+                    Ok((hash, subjobs))
                 });
             match &answer {
-                Ok(hash) => tracing::info!("job {job}: {name} answered over A2A, result {hash}"),
+                Ok((hash, _)) => tracing::info!(
+                    a2a_ms = started.elapsed().as_secs_f64() * 1e3,
+                    "job {job}: {name} answered over A2A, result {hash}"
+                ),
                 Err(e) => tracing::warn!("job {job}: {name} (A2A): {e}"),
             }
             *done.lock().expect("outcome") = Some(answer);
@@ -361,6 +437,94 @@ mod tests {
         assert_eq!(verdict(&artifacts), Ok((false, "sum is off".into())));
         let unclear = [json!({"parts": [{"data": {"approve": "yes"}}]})];
         assert!(verdict(&unclear).is_err());
+    }
+
+    #[test]
+    fn sub_jobs_are_read_from_the_first_data_part_that_asks_for_them() {
+        let ask = |subjobs: Value| {
+            let artifacts = [
+                json!({"parts": [{"data": {"sum": 3}}]}),
+                json!({"parts": [{"text": "and"}, {"data": {"subjobs": subjobs}}]}),
+            ];
+            subjob_requests(&artifacts)
+        };
+        let asked = ask(json!([
+            {"title": " Half ", "skills": ["checksum"], "reward": "2.5", "input": {"numbers": [1]}},
+            {"title": "Rest", "skills": ["checksum", "audit"], "reward": 3},
+        ]))
+        .unwrap();
+        assert_eq!(
+            asked,
+            vec![
+                SubJobRequest {
+                    title: "Half".into(),
+                    skills: vec!["checksum".into()],
+                    reward: Amount::from_tokens(2.5),
+                    input: Some(Arc::new(json!({"numbers": [1]}))),
+                },
+                SubJobRequest {
+                    title: "Rest".into(),
+                    skills: vec!["checksum".into(), "audit".into()],
+                    reward: Amount::from_tokens(3.0),
+                    input: None,
+                },
+            ]
+        );
+        let plain = [json!({"parts": [{"data": {"sum": 3}}]})];
+        assert_eq!(subjob_requests(&plain), Ok(vec![]));
+        let ok = json!({"title": "t", "skills": ["s"], "reward": 1});
+        let with = |key: &str, value: Value| {
+            let mut entry = ok.clone();
+            entry[key] = value;
+            json!([ok.clone(), entry])
+        };
+        let big = json!({"text": "x".repeat(MAX_INPUT_BYTES)});
+        let cases = [
+            (json!({"title": "t"}), "\"subjobs\" is not a list"),
+            (with("title", json!("")), "subjobs[1]: \"title\""),
+            (with("title", json!("x".repeat(201))), "longer than 200"),
+            (with("skills", json!([])), "subjobs[1]: \"skills\""),
+            (with("skills", json!("checksum")), "\"skills\""),
+            (with("reward", json!(-1)), "\"reward\" must be a positive"),
+            (with("reward", json!("lots")), "\"reward\""),
+            (with("reward", json!(1e16)), "at most 1e15"),
+            (
+                with("input", json!("numbers")),
+                "\"input\" must be an object",
+            ),
+            (with("input", big), "larger than 16384 bytes"),
+        ];
+        for (subjobs, expected) in cases {
+            let refused = ask(subjobs).unwrap_err();
+            assert!(
+                refused.starts_with("the sub-job request") && refused.contains(expected),
+                "{expected}: {refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sub_job_given_input_hands_that_input_to_its_worker() {
+        let brief = |input: Option<Value>| JobBrief {
+            title: "t".into(),
+            skills: vec!["checksum".into()],
+            reward: Amount::from_tokens(1.0),
+            deadline_ms: 5,
+            parent: Some(JobId(1)),
+            result: None,
+            work_ok: true,
+            input: input.map(Arc::new),
+        };
+        let given = json!({"numbers": [1, 2]});
+        assert_eq!(
+            work_task(JobId(3), &brief(Some(given.clone())))["input"],
+            given
+        );
+        assert_eq!(
+            work_task(JobId(3), &brief(None))["input"],
+            input_data(JobId(3), "t")
+        );
+        assert_eq!(work_task(JobId(3), &brief(None))["parent"], 1);
     }
 
     #[test]

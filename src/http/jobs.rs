@@ -38,6 +38,7 @@ pub fn job_json(s: &WorldState, job: &Job) -> Value {
         "children": job.children,
         "lineage": job.lineage,
         "origin": job.origin,
+        "input": job.input,
         "validation_rounds": job.validation_rounds,
         "outcome": job.outcome,
         "commit_reveal": commit_reveal(s, job, &name),

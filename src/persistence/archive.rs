@@ -158,6 +158,7 @@ mod tests {
                 poster: AccountId(1),
                 parent: None,
                 origin: JobOrigin::Local,
+                input: None,
             };
             book.post(spec, Amount(0), 0).unwrap();
         }

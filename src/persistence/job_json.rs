@@ -51,6 +51,9 @@ pub fn write_job(out: &mut Vec<u8>, job: &Job) {
     if let Some(result) = &job.result {
         o.serde("result", result);
     }
+    if let Some(input) = &job.input {
+        o.serde("input", input);
+    }
     o.close();
 }
 
@@ -87,6 +90,7 @@ mod tests {
             poster: AccountId(7),
             parent,
             origin,
+            input: None,
         }
     }
 
@@ -106,6 +110,12 @@ mod tests {
         let adopted = book
             .post(spec("tab\there", Some(child), external), Amount(1), 7)
             .unwrap();
+        let given = serde_json::json!({"numbers": [1, 2], "text": "a \"b\""});
+        let with_input = JobSpec {
+            input: Some(given.into()),
+            ..spec("sub-job", Some(root), JobOrigin::Local)
+        };
+        book.post(with_input, Amount(1), 9).unwrap();
         let cancelled = book
             .post(spec("", None, JobOrigin::Local), Amount(1), 8)
             .unwrap();

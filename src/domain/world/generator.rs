@@ -92,6 +92,7 @@ impl World {
             poster,
             parent: None,
             origin: JobOrigin::Local,
+            input: None,
         };
         (spec, bits)
     }

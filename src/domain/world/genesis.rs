@@ -76,6 +76,7 @@ impl World {
                 poster: STEWARD,
                 parent: None,
                 origin: JobOrigin::Local,
+                input: None,
             };
             if let Err(error) = world.post_job(spec) {
                 refused.push(Refusal::DemoJob {

@@ -3,7 +3,7 @@
 
 use super::{World, WorldError};
 use crate::domain::events::{DomainEvent, ExternalInput};
-use crate::domain::job::{JobId, JobOrigin, JobSpec};
+use crate::domain::job::{JobId, JobOrigin, JobSpec, JobStatus};
 use crate::domain::ledger::STEWARD;
 
 /// Something the world was asked to do and would not (an input, a demo job, a config change at
@@ -22,7 +22,12 @@ pub enum Refusal {
     /// A parameter change `by` a source (console, config, chain) that is invalid.
     #[error("parameter change from {by} refused: {reason}")]
     Parameter { by: String, reason: String },
+    #[error("job {job} not cancelled: {reason}")]
+    Cancel { job: JobId, reason: String },
 }
+
+/// Why a job withdrawn by its poster ended.
+pub const CANCELLED_ON_REQUEST: &str = "cancelled by its poster before an agent took it";
 
 impl World {
     /// Applies one input, or says why the rules refused it.
@@ -75,7 +80,27 @@ impl World {
                     Err(error) => Err(Refusal::Adoption { reference, error }),
                 }
             }
+            ExternalInput::CancelJob { job, reference } => self.withdraw(job, &reference),
         }
+    }
+
+    /// Cancels and refunds `job`, posted from `reference`, if no agent has taken it.
+    fn withdraw(&mut self, job: JobId, reference: &str) -> Result<(), Refusal> {
+        let refuse = |reason: String| Err(Refusal::Cancel { job, reason });
+        let Some(j) = self.state.jobs.get(job) else {
+            return refuse("there is no such job".into());
+        };
+        if !matches!(&j.origin, JobOrigin::External { reference: r } if r == reference) {
+            return refuse(format!("it was not posted from {reference}"));
+        }
+        if j.status != JobStatus::Pending {
+            return refuse(format!(
+                "it is {}: only a job no agent has taken yet can be cancelled",
+                j.status.name()
+            ));
+        }
+        self.cancel(job, CANCELLED_ON_REQUEST);
+        Ok(())
     }
 
     pub(super) fn set_parameter(

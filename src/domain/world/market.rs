@@ -274,6 +274,7 @@ fn brief(job: &Job) -> JobBrief {
         parent: job.parent,
         result: job.result,
         work_ok: job.quality_ok.unwrap_or(false),
+        input: job.input.clone(),
     }
 }
 

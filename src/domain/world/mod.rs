@@ -24,8 +24,9 @@ mod settlement;
 mod skill_bits;
 mod work;
 
-pub use inputs::Refusal;
+pub use inputs::{CANCELLED_ON_REQUEST, Refusal};
 pub use market::Bids;
+pub use work::{MAX_DELEGATION_DEPTH, MAX_SUBJOBS};
 
 use super::agent::{AgentProfile, AgentTick};
 use super::events::{DomainEvent, Name, StepGate};

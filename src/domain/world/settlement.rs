@@ -26,7 +26,7 @@ impl World {
         }
     }
 
-    fn cancel(&mut self, id: JobId, reason: &'static str) {
+    pub(super) fn cancel(&mut self, id: JobId, reason: &'static str) {
         if self.state.jobs.cancel(id, reason).is_ok() {
             self.pending_bits.remove(id);
             let _ = self.state.ledger.refund_escrow(id);

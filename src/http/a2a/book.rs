@@ -36,6 +36,23 @@ pub struct TaskRecord {
     pub votes: Vec<Vote>,
     /// (approvals, rejections) of the round that completed it.
     pub tally: Option<(u32, u32)>,
+    /// Where a `CancelTask` stands.
+    pub cancel: Cancel,
+}
+
+/// A task's cancellation: asked for, handed to the engine, then done or refused by the rules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cancel {
+    #[default]
+    None,
+    /// Queued for the next cycle.
+    Asked,
+    /// Handed to the engine this cycle.
+    Taken,
+    /// The job was cancelled (or the task withdrawn before its job was posted).
+    Done,
+    /// The rules refused it (an agent had taken the job by then).
+    Refused,
 }
 
 impl TaskRecord {
@@ -48,6 +65,7 @@ impl TaskRecord {
             refused: false,
             votes: Vec::new(),
             tally: None,
+            cancel: Cancel::None,
         }
     }
 }
@@ -80,6 +98,32 @@ impl Book {
     pub fn get(&self, id: &str) -> Option<TaskRecord> {
         self.tasks.get(id).cloned()
     }
+
+    /// Withdraws task `id` if its job is still queued (not handed to the engine): true if so.
+    pub fn withdraw(&mut self, id: &str) -> bool {
+        let before = self.queue.len();
+        self.queue.retain(|(task, input)| {
+            !(task == id && matches!(input, ExternalInput::AdoptJob { .. }))
+        });
+        let withdrawn = self.queue.len() < before;
+        if withdrawn && let Some(t) = self.tasks.get_mut(id) {
+            t.cancel = Cancel::Done;
+        }
+        withdrawn
+    }
+
+    /// Queues the cancellation of task `id`'s job `job` for the next cycle.
+    pub fn ask_cancel(&mut self, id: &str, job: JobId) {
+        let Some(t) = self.tasks.get_mut(id) else {
+            return;
+        };
+        t.cancel = Cancel::Asked;
+        let input = ExternalInput::CancelJob {
+            job,
+            reference: reference(id),
+        };
+        self.queue.push((id.to_string(), input));
+    }
 }
 
 /// Hands queued jobs to the engine, once per cycle.
@@ -97,7 +141,10 @@ impl InputSource for A2aSource {
             .into_iter()
             .map(|(id, input)| {
                 if let Some(t) = book.tasks.get_mut(&id) {
-                    t.taken = true;
+                    match input {
+                        ExternalInput::CancelJob { .. } => t.cancel = Cancel::Taken,
+                        _ => t.taken = true,
+                    }
                 }
                 input
             })
@@ -149,6 +196,7 @@ impl EventSink for A2aSink {
                     rejections,
                     ..
                 } => t.tally = Some((*approvals, *rejections)),
+                DomainEvent::JobCancelled { .. } => t.cancel = Cancel::Done,
                 _ => {}
             }
         }
@@ -160,6 +208,9 @@ impl EventSink for A2aSink {
         for t in book.tasks.values_mut() {
             if t.taken && t.job.is_none() {
                 t.refused = true;
+            }
+            if t.cancel == Cancel::Taken {
+                t.cancel = Cancel::Refused;
             }
         }
     }
@@ -225,5 +276,71 @@ mod tests {
         assert_eq!((bb.job, bb.refused), (None, true));
         assert_eq!(a.votes.len(), 1);
         assert!(a.votes[0].approve && bb.votes.is_empty());
+    }
+
+    fn posted(job: u64, task: &str) -> DomainEvent {
+        DomainEvent::JobPosted {
+            job: JobId(job),
+            title: "t".into(),
+            poster: Name::intern("steward"),
+            reward: Amount::from_tokens(1.0),
+            deadline_ms: 0,
+            parent: None,
+            skills: Skills::from(vec!["x".to_string()]),
+            external: Some(reference(task)),
+        }
+    }
+
+    /// A queued job is withdrawn at once; a posted one is asked of the engine, and its answer
+    /// (a `JobCancelled`, or none by the cycle's end) is the cancellation's.
+    #[test]
+    fn a_cancellation_is_withdrawn_or_handed_to_the_engine_and_answered() {
+        let book = SharedBook::default();
+        let (mut source, mut sink) = (A2aSource(book.clone()), A2aSink(book.clone()));
+        let submit = |id: &str| {
+            let mut b = book.lock().unwrap();
+            b.submit(id.into(), record(), adopt(reference(id)));
+        };
+        submit("queued");
+        assert!(book.lock().unwrap().withdraw("queued"));
+        assert!(
+            source.poll().is_empty(),
+            "withdrawn: never handed to the engine"
+        );
+        assert_eq!(
+            book.lock().unwrap().get("queued").unwrap().cancel,
+            Cancel::Done
+        );
+
+        submit("a");
+        submit("b");
+        assert_eq!(source.poll().len(), 2);
+        assert!(!book.lock().unwrap().withdraw("a"), "taken already");
+        sink.deliver(1, 0, &[posted(7, "a"), posted(8, "b")])
+            .unwrap();
+        sink.tick(0);
+        book.lock().unwrap().ask_cancel("a", JobId(7));
+        book.lock().unwrap().ask_cancel("b", JobId(8));
+        assert_eq!(book.lock().unwrap().get("a").unwrap().cancel, Cancel::Asked);
+        let inputs = source.poll();
+        assert!(matches!(
+            &inputs[..],
+            [ExternalInput::CancelJob { job: JobId(7), reference: r }, ExternalInput::CancelJob { .. }]
+                if *r == reference("a")
+        ));
+        assert_eq!(book.lock().unwrap().get("a").unwrap().cancel, Cancel::Taken);
+        let cancelled = DomainEvent::JobCancelled {
+            job: JobId(7),
+            reason: "by its poster".into(),
+        };
+        sink.deliver(2, 0, &[cancelled]).unwrap();
+        sink.tick(0);
+        let b = book.lock().unwrap();
+        assert_eq!(b.get("a").unwrap().cancel, Cancel::Done);
+        assert_eq!(
+            b.get("b").unwrap().cancel,
+            Cancel::Refused,
+            "no JobCancelled for job 8"
+        );
     }
 }

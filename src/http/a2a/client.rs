@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 /// The largest answer read from an agent (a card or a JSON-RPC response).
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
-/// How often a task is asked after.
+/// How soon a task is first asked after (most answers are quick); the wait then doubles up to
+/// `POLL_EVERY`.
+const FIRST_POLL: Duration = Duration::from_millis(10);
+/// How often a task is asked after, at most.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 /// One HTTP request's limit (a task's own limit is the agent's `task_timeout_seconds`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -140,6 +143,7 @@ impl A2aClient {
             return Ok(vec![json!({"name": "message", "parts": message["parts"]})]);
         }
         let mut task = parse_task(sent.get("task").cloned().unwrap_or(sent), "SendMessage")?;
+        let mut wait = FIRST_POLL;
         while !task.status.state.is_terminal() {
             if started.elapsed() >= timeout {
                 return Err(format!(
@@ -147,7 +151,8 @@ impl A2aClient {
                     task.status.state
                 ));
             }
-            tokio::time::sleep(POLL_EVERY).await;
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(POLL_EVERY);
             let params = json!({"id": task.id});
             task = parse_task(self.call(url, "GetTask", params).await?, "GetTask")?;
         }

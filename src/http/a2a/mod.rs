@@ -18,13 +18,16 @@ pub use book::{A2aSink, A2aSource, SharedBook};
 use super::control;
 use super::state::HttpContext;
 use crate::domain::events::ExternalInput;
+use crate::domain::job::JobStatus;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use book::Cancel;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wire::{RpcError, RpcRequest, RpcResponse, code};
 
 /// What the A2A endpoints need beyond the status API's context.
@@ -264,20 +267,86 @@ async fn get_task(ctx: &HttpContext, svc: &A2aService, raw: Value) -> Result<Val
     Ok(json!(task))
 }
 
-/// The existing API cancels nothing (a job is cancelled only when its deadline passes untaken),
-/// so every known task is not cancelable: the error says why.
+/// How long `CancelTask` waits for the engine (which takes a cancellation at its next cycle).
+const CANCEL_WAIT: Duration = Duration::from_secs(10);
+
+/// Cancels the task's job if no agent has taken it yet: withdrawn here if it has not reached
+/// the engine, else cancelled and refunded at the next cycle (on a chain, the mirror then
+/// cancels it there too, `cancelJob`). Answers the task, `CANCELED`; otherwise the task is not
+/// cancelable, and the error says why.
 async fn cancel_task(ctx: &HttpContext, svc: &A2aService, raw: Value) -> Result<Value, RpcError> {
     let request: wire::TaskIdRequest = params(raw)?;
-    let task = lookup(ctx, svc, &request.id, false).await?;
-    let why = if task.status.state.is_terminal() {
-        format!("task {} has ended ({:?})", task.id, task.status.state)
-    } else {
-        format!(
-            "task {} cannot be cancelled: Omega's jobs are not cancelled on request (only when their deadline passes before an agent takes them)",
-            task.id
-        )
+    let id = request.id.as_str();
+    let not_cancelable = |why: String| Err(RpcError::new(code::TASK_NOT_CANCELABLE, why));
+    let task = lookup(ctx, svc, id, false).await?;
+    if task.status.state.is_terminal() {
+        return not_cancelable(format!("task {id} has ended ({:?})", task.status.state));
+    }
+    if svc.book.lock().expect("a2a book").withdraw(id) {
+        tracing::info!("A2A task {id}: cancelled before its job was posted");
+        return Ok(json!(lookup(ctx, svc, id, true).await?));
+    }
+    let record = |svc: &A2aService| svc.book.lock().expect("a2a book").get(id);
+    if record(svc).is_none() {
+        return not_cancelable(format!(
+            "task {id} was sent before Omega restarted: its job is not cancelled on request"
+        ));
+    }
+    // Handed to the engine: its job is known once that cycle has run.
+    let posted = until(|| record(svc).filter(|r| r.job.is_some() || r.refused)).await;
+    let Some(job) = posted.and_then(|r| r.job) else {
+        let task = lookup(ctx, svc, id, false).await?;
+        return not_cancelable(format!("task {id} has no job ({:?})", task.status.state));
     };
-    Err(RpcError::new(code::TASK_NOT_CANCELABLE, why))
+    let status = ctx.current().state.jobs.get(job).map(|j| j.status);
+    if let Some(status) = status.filter(|s| *s != JobStatus::Pending) {
+        return not_cancelable(format!(
+            "task {id} cannot be cancelled: its job {job} is {} (an agent has taken it); only a job no agent has taken yet can be",
+            status.name()
+        ));
+    }
+    svc.book.lock().expect("a2a book").ask_cancel(id, job);
+    let answered =
+        until(|| record(svc).filter(|r| matches!(r.cancel, Cancel::Done | Cancel::Refused))).await;
+    match answered.map(|r| r.cancel) {
+        Some(Cancel::Done) => {}
+        Some(_) => {
+            return not_cancelable(format!(
+                "task {id} cannot be cancelled: an agent took its job {job} before the cancellation reached the engine"
+            ));
+        }
+        None => {
+            return not_cancelable(format!(
+                "the engine did not take the cancellation of task {id} within {CANCEL_WAIT:?}; follow the task with GetTask"
+            ));
+        }
+    }
+    tracing::info!("A2A task {id}: job {job} cancelled on request");
+    // The live view shows the cancellation once it is next published.
+    let mut task = lookup(ctx, svc, id, true).await?;
+    let started = Instant::now();
+    while !task.status.state.is_terminal() && started.elapsed() < CANCEL_WAIT {
+        tokio::time::sleep(WAIT_STEP).await;
+        task = lookup(ctx, svc, id, true).await?;
+    }
+    Ok(json!(task))
+}
+
+/// How often a wait of `CancelTask` looks again.
+const WAIT_STEP: Duration = Duration::from_millis(20);
+
+/// The first `Some` of `f`, asked every `WAIT_STEP` for at most `CANCEL_WAIT`.
+async fn until<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if started.elapsed() >= CANCEL_WAIT {
+            return None;
+        }
+        tokio::time::sleep(WAIT_STEP).await;
+    }
 }
 
 async fn lookup(

@@ -1,7 +1,7 @@
 //! A task as the client sees it: its state follows the job, and a finished job's artifact holds
 //! the result, the validators' verdict and the job's on-chain transactions.
 
-use super::book::{TaskRecord, reference};
+use super::book::{Cancel, TaskRecord, reference};
 use super::wire::{Artifact, Message, Part, Role, Task, TaskState, TaskStatus};
 use crate::domain::job::{Job, JobOrigin, JobStatus};
 use crate::domain::world::WorldState;
@@ -58,6 +58,11 @@ pub async fn build(
     };
     let (state, note, artifacts) = match (&job, &record) {
         (Some(job), _) => progress(ctx, &view.state, job, record.as_ref()).await,
+        (None, Some(r)) if r.cancel == Cancel::Done => (
+            TaskState::TaskStateCanceled,
+            Some("cancelled before its job was posted".to_string()),
+            Vec::new(),
+        ),
         (None, Some(r)) if r.refused => (
             TaskState::TaskStateRejected,
             Some("the engine refused the job (the steward cannot front its escrow now, or the rules refused it); see the run's log".to_string()),
