@@ -99,16 +99,21 @@ impl World {
             origin: JobOrigin::Local,
             input: None,
         };
+        let _ = self.post_child(parent, agent, spec);
+    }
+
+    /// Posts a sub-job of `parent` that `agent` delegates (and funds).
+    fn post_child(&mut self, parent: JobId, agent: AccountId, spec: JobSpec) -> Result<(), String> {
         let reward = spec.reward;
-        if let Ok(child) = self.post_job(spec) {
-            self.state.counters.delegated += 1;
-            self.events.push(DomainEvent::DelegatedJob {
-                parent,
-                job: child,
-                agent: self.name_of(agent),
-                reward,
-            });
-        }
+        let child = self.post_job(spec).map_err(|e| e.to_string())?;
+        self.state.counters.delegated += 1;
+        self.events.push(DomainEvent::DelegatedJob {
+            parent,
+            job: child,
+            agent: self.name_of(agent),
+            reward,
+        });
+        Ok(())
     }
 }
 
@@ -173,15 +178,7 @@ impl World {
                 origin: JobOrigin::Local,
                 input: r.input,
             };
-            let reward = spec.reward;
-            let child = self.post_job(spec).map_err(|e| e.to_string())?;
-            self.state.counters.delegated += 1;
-            self.events.push(DomainEvent::DelegatedJob {
-                parent,
-                job: child,
-                agent: self.name_of(agent),
-                reward,
-            });
+            self.post_child(parent, agent, spec)?;
         }
         Ok(())
     }

@@ -251,16 +251,7 @@ mod tests {
             .submit("b".into(), record(), adopt(reference("b")));
         assert_eq!(source.poll().len(), 2);
         assert!(source.poll().is_empty());
-        let posted = DomainEvent::JobPosted {
-            job: JobId(7),
-            title: "t".into(),
-            poster: Name::intern("steward"),
-            reward: Amount::from_tokens(1.0),
-            deadline_ms: 0,
-            parent: None,
-            skills: Skills::from(vec!["x".to_string()]),
-            external: Some(reference("a")),
-        };
+        let posted = posted(7, "a");
         let vote = DomainEvent::ValidatorVote {
             job: JobId(7),
             nonce: 1,
