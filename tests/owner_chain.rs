@@ -3,10 +3,9 @@
 
 mod common;
 
-use alloy::primitives::{Address, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::primitives::U256;
+use common::levers::{assert_every_lever_pulled, pull_every_lever, read, validator_stake};
 use common::{Sandbox, sigterm, wait_for};
-use omega::chain::bindings::{JobRegistry, StakeManager, ValidationModule};
 use omega::chain::keys::Keys;
 use std::time::Duration;
 
@@ -17,86 +16,11 @@ fn up() -> Sandbox {
     net
 }
 
-/// The on-chain governance values this test reads back.
-#[derive(Debug, PartialEq)]
-struct OnChain {
-    approvals: U256,
-    approval: U256,
-    slash: U256,
-    commit: U256,
-    reveal: U256,
-    fee: U256,
-    min_stake: U256,
-    job_stake: U256,
-    paused: bool,
-    owner: Address,
-    block: u64,
-}
-
-fn read(net: &Sandbox) -> OnChain {
-    let d = net.deployment();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
-            let vm = ValidationModule::new(d.validation_module, &p);
-            let jr = JobRegistry::new(d.job_registry, &p);
-            let sm = StakeManager::new(d.stake_manager, &p);
-            OnChain {
-                approvals: vm.requiredValidatorApprovals().call().await.unwrap(),
-                approval: vm.approvalThreshold().call().await.unwrap(),
-                slash: vm.validatorSlashingPct().call().await.unwrap(),
-                commit: vm.commitWindow().call().await.unwrap(),
-                reveal: vm.revealWindow().call().await.unwrap(),
-                fee: jr.feePct().call().await.unwrap(),
-                min_stake: sm.minStake().call().await.unwrap(),
-                job_stake: U256::from(jr.jobStake().call().await.unwrap()),
-                paused: jr.paused().call().await.unwrap(),
-                owner: jr.owner().call().await.unwrap(),
-                block: p.get_block_number().await.unwrap(),
-            }
-        })
-}
-
-fn tokens(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
-}
-
 #[test]
 fn every_lever_round_trips_to_the_chain_and_the_config() {
     let net = up();
-    net.ok(&["owner", "set-quorum", "2"]);
-    net.ok(&["owner", "set-approval", "70"]);
-    net.ok(&["owner", "set-slash-pct", "40"]);
-    net.ok(&["owner", "set-windows", "120", "90"]);
-    net.ok(&["owner", "set-fee-pct", "7"]);
-    net.ok(&["owner", "set-min-stake", "5"]);
-    net.ok(&["owner", "set-job-stake", "3"]);
-    let c = read(&net);
-    assert_eq!(
-        (
-            c.approvals,
-            c.approval,
-            c.slash,
-            c.commit,
-            c.reveal,
-            c.fee,
-            c.min_stake,
-            c.job_stake
-        ),
-        (
-            U256::from(2),
-            U256::from(70),
-            U256::from(40),
-            U256::from(120),
-            U256::from(90),
-            U256::from(7),
-            tokens(5),
-            tokens(3)
-        )
-    );
+    pull_every_lever(&net);
+    assert_every_lever_pulled(&read(&net));
     let cfg = net.config_json();
     assert_eq!(cfg["validators"]["quorum"], 2);
     assert_eq!(cfg["validators"]["penalty_ratio"], 0.4);
@@ -119,22 +43,7 @@ fn every_lever_round_trips_to_the_chain_and_the_config() {
     // governance-slash takes from a validator's stake.
     let keys = Keys::devnet(3, 5).unwrap();
     let victim = keys.validators[0].address();
-    let stake = |net: &Sandbox| {
-        let d = net.deployment();
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async {
-                let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
-                StakeManager::new(d.stake_manager, &p)
-                    .stakeOf(victim, 1)
-                    .call()
-                    .await
-                    .unwrap()
-            })
-    };
-    let before = stake(&net);
+    let before = validator_stake(&net, victim);
     net.ok(&[
         "owner",
         "governance-slash",
@@ -142,7 +51,10 @@ fn every_lever_round_trips_to_the_chain_and_the_config() {
         "validator",
         "1000",
     ]);
-    assert_eq!(stake(&net), before - before / U256::from(10));
+    assert_eq!(
+        validator_stake(&net, victim),
+        before - before / U256::from(10)
+    );
 
     let params = net.ok(&["owner", "params"]);
     assert!(
@@ -153,7 +65,7 @@ fn every_lever_round_trips_to_the_chain_and_the_config() {
     // Last: hand governance over.
     let heir = keys.employer.address();
     net.ok(&["owner", "transfer-governance", &heir.to_string()]);
-    assert_eq!(read(&net).owner, heir);
+    assert_eq!(read(&net).owners[0], heir);
 }
 
 #[test]

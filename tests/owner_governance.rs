@@ -9,7 +9,8 @@ mod common;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use common::Sandbox;
-use omega::chain::bindings::{IdentityRegistry, JobRegistry, StakeManager, ValidationModule};
+use common::levers::{assert_every_lever_pulled, pull_every_lever, read, validator_stake};
+use omega::chain::bindings::JobRegistry;
 use omega::chain::keys::Keys;
 use std::process::Command;
 
@@ -23,54 +24,6 @@ fn up() -> Sandbox {
     let net = Sandbox::new(|_| {});
     net.ok(&["devnet", "up", "--governance", "system-pause"]);
     net
-}
-
-#[derive(Debug, PartialEq)]
-struct OnChain {
-    approvals: U256,
-    approval: U256,
-    slash: U256,
-    commit: U256,
-    reveal: U256,
-    fee: U256,
-    min_stake: U256,
-    job_stake: U256,
-    paused: bool,
-    owners: [Address; 4],
-    block: u64,
-}
-
-fn read(net: &Sandbox) -> OnChain {
-    let d = net.deployment();
-    common::runtime().block_on(async {
-        let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
-        let vm = ValidationModule::new(d.validation_module, &p);
-        let jr = JobRegistry::new(d.job_registry, &p);
-        let sm = StakeManager::new(d.stake_manager, &p);
-        let ir = IdentityRegistry::new(d.identity_registry, &p);
-        OnChain {
-            approvals: vm.requiredValidatorApprovals().call().await.unwrap(),
-            approval: vm.approvalThreshold().call().await.unwrap(),
-            slash: vm.validatorSlashingPercentage().call().await.unwrap(),
-            commit: vm.commitWindow().call().await.unwrap(),
-            reveal: vm.revealWindow().call().await.unwrap(),
-            fee: jr.feePct().call().await.unwrap(),
-            min_stake: sm.minStake().call().await.unwrap(),
-            job_stake: U256::from(jr.jobStake().call().await.unwrap()),
-            paused: jr.paused().call().await.unwrap(),
-            owners: [
-                jr.owner().call().await.unwrap(),
-                sm.owner().call().await.unwrap(),
-                vm.owner().call().await.unwrap(),
-                ir.owner().call().await.unwrap(),
-            ],
-            block: p.get_block_number().await.unwrap(),
-        }
-    })
-}
-
-fn tokens(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
 }
 
 /// `cast send` from anvil's key 0; its output, and whether it succeeded.
@@ -115,37 +68,10 @@ fn every_lever_goes_through_system_pause_and_reads_back() {
     let sp = d.system_pause;
     assert_eq!(read(&net).owners, [sp, sp, sp, owner], "reference topology");
 
-    net.ok(&["owner", "set-quorum", "2"]);
-    net.ok(&["owner", "set-approval", "70"]);
-    net.ok(&["owner", "set-slash-pct", "40"]);
-    net.ok(&["owner", "set-windows", "120", "90"]);
-    let fee = net.ok(&["owner", "set-fee-pct", "7"]);
+    let outputs = pull_every_lever(&net);
+    let fee = &outputs[4];
     assert!(fee.contains("topology: system-pause"), "{fee}");
-    net.ok(&["owner", "set-min-stake", "5"]);
-    net.ok(&["owner", "set-job-stake", "3"]);
-    let c = read(&net);
-    assert_eq!(
-        [
-            c.approvals,
-            c.approval,
-            c.slash,
-            c.commit,
-            c.reveal,
-            c.fee,
-            c.min_stake,
-            c.job_stake
-        ],
-        [
-            U256::from(2),
-            U256::from(70),
-            U256::from(40),
-            U256::from(120),
-            U256::from(90),
-            U256::from(7),
-            tokens(5),
-            tokens(3)
-        ]
-    );
+    assert_every_lever_pulled(&read(&net));
     let log = net.log().to_lowercase();
     assert_eq!(log.matches("\"message\":\"owner_action\"").count(), 7);
     let to_system_pause = format!("\"target\":\"{sp}\"").to_lowercase();
@@ -158,17 +84,13 @@ fn every_lever_goes_through_system_pause_and_reads_back() {
     assert!(!read(&net).paused);
 
     let victim = Keys::devnet(3, 5).unwrap().validators[0].address();
-    let stake = || {
-        common::runtime().block_on(async {
-            let p = ProviderBuilder::new().connect_http(net.rpc().parse().unwrap());
-            let sm = StakeManager::new(d.stake_manager, &p);
-            sm.stakeOf(victim, 1).call().await.unwrap()
-        })
-    };
-    let before = stake();
+    let before = validator_stake(&net, victim);
     let v = victim.to_string();
     net.ok(&["owner", "governance-slash", &v, "validator", "1000"]);
-    assert_eq!(stake(), before - before / U256::from(10));
+    assert_eq!(
+        validator_stake(&net, victim),
+        before - before / U256::from(10)
+    );
 
     // params reads the reference's getter names too, and names the topology.
     let params = net.ok(&["owner", "params"]);

@@ -7,6 +7,8 @@
 //! `reports/http.addr` (see `spawn_http`).
 #![allow(dead_code)]
 
+pub mod levers;
+
 use omega::chain::manifest::Deployment;
 use omega::domain::job::Job;
 use omega::domain::world::WorldState;
