@@ -262,9 +262,9 @@ impl Worker {
         }
     }
 
-    /// After a reorg the indexer saw, every journaled job is compared with the chain (and the
-    /// signers' nonces are read again: the chain's may be lower now); then finished jobs are
-    /// watched until deep enough.
+    /// After a reorg (the indexer saw it, or a block of our receipts is gone) the transactions
+    /// the chain lost are sent again as signed, then every journaled job is compared with the
+    /// chain; then finished jobs are watched until deep enough.
     async fn follow_chain(&mut self, idle: bool) {
         let reorgs = self
             .settings
@@ -275,7 +275,9 @@ impl Worker {
             self.seen_reorgs = reorgs;
             self.reorgs_noticed += 1;
             tracing::warn!("chain mirror: a reorg took blocks; comparing every job with the chain");
-            self.chain.hub.forget_nonces().await;
+            // What the chain lost of ours is sent again as signed, and mined, before the
+            // comparison: else a step it holds again would be sent a second time.
+            self.chain.hub.after_reorg().await;
             // A job detached since may have failed against the chain the reorg replaced.
             let mut view = self.view.lock().expect("view");
             for (id, r) in self.state.recs.iter_mut().filter(|(_, r)| r.detached) {
