@@ -346,6 +346,13 @@ impl TxHub {
         }
         tracing::warn!("{label}: transaction {hash} was dropped by the node; sending it again");
         self.restore(&[from]).await;
+        if !self.node_has(hash).await {
+            // Not among what the signer keeps (or refused there): its own bytes, as before.
+            let raw = &sent.signed.last().expect("one hash").1;
+            if let Err(e) = self.provider.send_raw_transaction(raw).await {
+                tracing::debug!("{label}: resending dropped {hash}: {e}");
+            }
+        }
     }
 
     /// A transaction unmined for long is said in the log, with its sender's nonce on chain: a
