@@ -21,6 +21,8 @@ use tokio::task::JoinSet;
 const DEVNET_DEADLINE_MARGIN_S: u64 = 30 * 86_400;
 /// How often the devnet clock is looked at while actions are in flight.
 const PASS_TIME_EVERY: Duration = Duration::from_millis(50);
+/// How often (debug) the open jobs are said in the log.
+const SAY_OPEN_JOBS_EVERY: Duration = Duration::from_secs(10);
 
 pub(super) struct Worker {
     pub chain: HubChain,
@@ -92,7 +94,7 @@ impl Worker {
         self.to_check = self.journaled_jobs();
         let mut inflight: JoinSet<Done> = JoinSet::new();
         let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
-        let mut last_pass = Instant::now();
+        let (mut last_pass, mut last_said) = (Instant::now(), Instant::now());
         loop {
             tokio::select! {
                 input = inbox.recv() => match input {
@@ -122,8 +124,9 @@ impl Worker {
                     }
                 }
             }
-            if !drains.is_empty() {
-                self.log_draining();
+            if !drains.is_empty() || last_said.elapsed() >= SAY_OPEN_JOBS_EVERY {
+                last_said = Instant::now();
+                self.log_open_jobs(drains.len());
             }
             if inflight.is_empty() && !drains.is_empty() && self.sched.idle(&self.state.recs) {
                 drains.drain(..).for_each(|d| {
@@ -148,17 +151,37 @@ impl Worker {
         }
     }
 
-    fn log_draining(&self) {
+    /// Debug: what each open job waits for (while draining, and every `SAY_OPEN_JOBS_EVERY`).
+    fn log_open_jobs(&self, drains: usize) {
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return;
         }
         let open = |r: &&super::state::Rec| !(r.detached || r.finished || r.cancelled);
+        let (now, limit) = (
+            self.sched.chain_now,
+            self.sched.time_limit(&self.state.recs),
+        );
+        tracing::debug!(
+            "chain mirror: chain time {now}, may move up to {limit}; {drains} drain(s)"
+        );
         for (id, r) in self.state.recs.iter().filter(|(_, r)| open(r)) {
+            let votes: Vec<String> = r
+                .votes
+                .iter()
+                .map(|(v, x)| format!("{v}:{}", x.2))
+                .collect();
             tracing::debug!(
-                "chain mirror: draining, job {id}: next {:?}, time {:?}, busy {}",
+                "chain mirror: job {id}: next {:?}, time {:?}, busy {}, selected at {}, \
+                 committee {:?}, votes {votes:?}, reveals wanted {:?} done {:?}, engine round \
+                 ends {}",
                 self.sched.next_action(r),
                 self.sched.time_needed(r),
-                r.busy
+                r.busy,
+                r.selected_at,
+                r.committee,
+                r.reveal_wanted,
+                r.revealed,
+                r.offchain_reveal_deadline_ms
             );
         }
     }
