@@ -1,18 +1,19 @@
-//! Transactions a reorg took, sent again as they were signed.
+//! What a reorg leaves while transactions of ours wait in the pool.
 //!
 //! A reorg can take a mined transaction of ours while the signer's next ones wait in the pool.
-//! A real node puts the transactions of reorged blocks back into its pool; anvil does not, and it
-//! keeps calling the waiting ones ready although their nonce is now ahead of the chain's (so its
-//! `pending` nonce is too high too). The nonce the reorg emptied then stays empty: the waiting
-//! transactions are dropped as invalid at the next block, sent again into the queue behind the
-//! gap, and every later transaction of that signer waits there for ever.
+//! A real node puts the transactions of reorged blocks back into its pool; anvil forgets them,
+//! and it keeps calling the waiting ones ready although their nonce is now ahead of the chain's
+//! (so its `pending` nonce is too high too). The nonce the reorg emptied then stayed empty: the
+//! waiting transactions were dropped as invalid at the next block, sent again into the queue
+//! behind the gap, and every later transaction of that signer waited there for ever — the run
+//! made no progress (issue 18's chaos harness).
 //!
 //! So each signer keeps what it sent (`Recent`, by nonce) until it is buried, and after a reorg
 //! (the mirror notices it) or when a transaction it waits for has left the node's pool, the hub
-//! sends again, in the order they were first sent, the very same signed transactions from the
-//! chain's nonce on: one intent stays one transaction, at its own nonce. On anvil it first takes
-//! the signer's transactions out of the pool so that they go back in nonce order, and it fills a
-//! nonce it has nothing for (a transaction of an earlier run) with an empty transfer to itself.
+//! makes the signer's nonces gap-free again (`restore`): the transactions still waiting are sent
+//! again as signed (one intent stays one transaction, at its nonce), and on anvil a nonce they
+//! need that the reorg emptied gets an empty transfer. A mined step the reorg took is the
+//! mirror's to send again, after comparing the job with what the chain holds now.
 
 use super::send::sign;
 use super::tx::{Signer, TxHub, retry};
@@ -30,7 +31,8 @@ pub(super) struct Recent {
     pub raw: Bytes,
     /// When it was first sent, among all signers' transactions.
     pub seq: u64,
-    /// The block its receipt came from (None while unmined, or since a reorg took it).
+    /// The block its receipt came from (None while unmined; an empty transfer that fills a nonce
+    /// has none either).
     pub block: Option<u64>,
 }
 
@@ -83,9 +85,9 @@ impl TxHub {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// After a reorg: every signer's transactions the chain lost are sent again as signed, and
-    /// this returns once they (and those still waiting) are mined, or after `SETTLE_WAIT`, so
-    /// that what the mirror then compares with the chain already holds them.
+    /// After a reorg: every signer's nonces are made gap-free again (`restore`), and this returns
+    /// once what still waited is mined, or after `SETTLE_WAIT`, so that the mirror then compares
+    /// its jobs with a chain that holds all of it.
     pub async fn after_reorg(&self) {
         let mut who: Vec<Address> = self.signers.keys().copied().collect();
         who.sort();
@@ -93,10 +95,15 @@ impl TxHub {
         self.settle(&targets).await;
     }
 
-    /// Sends again, in the order first sent, the transactions of `who` from each signer's chain
-    /// nonce on that the node no longer holds (on anvil: all of them, after taking them out of
-    /// its pool), and sets each signer's next nonce after them. Returns, per signer, the nonce its
-    /// chain must reach for all of them to be mined.
+    /// Per signer of `who`: sends again, in the order first sent, its transactions still waiting
+    /// for a receipt from the chain's nonce on that the node no longer holds, and sets its next
+    /// nonce after them. On anvil, which forgets the transactions of reorged blocks, the signer's
+    /// pool is cleared first (so that they go back in nonce order), and a nonce they need that the
+    /// reorg emptied gets an empty transfer to the signer itself: a mined transaction of ours
+    /// that the reorg took is not sent again (its effect is the mirror's to compare and send
+    /// again, with what the chain holds now: a replay could find job ids moved). Elsewhere the
+    /// node puts the reorged transactions back itself; any it has lost are sent again. Returns,
+    /// per signer, the nonce its chain must reach for all of them to be mined.
     pub(super) async fn restore(&self, who: &[Address]) -> Vec<(Address, u64)> {
         let mut locked = Vec::new();
         for from in who {
@@ -118,8 +125,17 @@ impl TxHub {
                     continue;
                 }
             };
+            // Below the chain's nonce everything is on chain (a receipt not seen yet included).
+            signer
+                .recent
+                .retain(|n, r| *n >= chain_nonce || r.block.is_some());
+            if self.anvil {
+                self.forget_reorged(*from, signer, chain_nonce);
+            }
             let Some(highest) = signer.recent.range(chain_nonce..).next_back().map(|e| *e.0) else {
-                signer.nonce = None; // nothing of ours ahead of the chain: its count holds
+                // Nothing of ours ahead of the chain: its count holds (elsewhere the node's pool
+                // may hold reorged ones again: it is asked).
+                signer.nonce = self.anvil.then_some(chain_nonce);
                 continue;
             };
             if self.anvil {
@@ -128,10 +144,9 @@ impl TxHub {
                     tracing::debug!("{from}: clearing its pool transactions: {e}");
                 }
             }
-            for (nonce, r) in signer.recent.range_mut(chain_nonce..) {
+            for (nonce, r) in signer.recent.range(chain_nonce..) {
                 if self.anvil || !self.node_has(r.hash).await {
                     again.push((r.seq, *from, *nonce, r.clone()));
-                    r.block = None;
                 }
             }
             signer.nonce = Some(highest + 1);
@@ -140,10 +155,6 @@ impl TxHub {
         again.sort_by_key(|(seq, ..)| *seq);
         for (_, from, nonce, r) in again {
             match self.provider.send_raw_transaction(&r.raw).await {
-                Ok(_) if r.block.is_some() => tracing::warn!(
-                    "a reorg took transaction {} (nonce {nonce} of {from}); sent it again as signed",
-                    r.hash
-                ),
                 Ok(_) => {
                     tracing::debug!("{from}: transaction {} (nonce {nonce}) sent again", r.hash)
                 }
@@ -156,9 +167,29 @@ impl TxHub {
         targets
     }
 
-    /// Anvil: a nonce between the chain's and our latest that we have no transaction for (one of
-    /// an earlier run, which the reorg took) gets an empty transfer to the signer itself, else
-    /// ours after it would wait for ever.
+    /// Anvil: the mined transactions of `from` a reorg took (at or past the chain's nonce) are
+    /// forgotten here; their nonces are filled if a later one needs them.
+    fn forget_reorged(&self, from: Address, signer: &mut Signer, chain_nonce: u64) {
+        let lost: Vec<u64> = (signer.recent.range(chain_nonce..))
+            .filter(|(_, r)| r.block.is_some())
+            .map(|(n, _)| *n)
+            .collect();
+        if lost.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            "a reorg took {} mined transaction(s) of {from} (nonces {lost:?}); anvil forgot them: \
+             not sent again (the mirror sends again what the chain lost)",
+            lost.len()
+        );
+        for n in lost {
+            signer.recent.remove(&n);
+        }
+    }
+
+    /// Anvil: a nonce between the chain's and that of a transaction still waiting that we have
+    /// nothing for (one the reorg took, or one of an earlier run) gets an empty transfer to the
+    /// signer itself, else the waiting one would wait for ever.
     async fn fill_gaps(&self, from: Address, signer: &mut Signer, nonces: std::ops::Range<u64>) {
         for nonce in nonces {
             if signer.recent.contains_key(&nonce) {
@@ -178,8 +209,8 @@ impl TxHub {
                 return;
             };
             tracing::warn!(
-                "{from}: a reorg emptied nonce {nonce}, which this run did not send; filled it \
-                 with an empty transfer ({hash})"
+                "{from}: a reorg emptied nonce {nonce}, which a waiting transaction needs: filled \
+                 it with an empty transfer ({hash})"
             );
             signer.track(nonce, hash, raw, 0);
         }

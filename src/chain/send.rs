@@ -333,8 +333,8 @@ impl TxHub {
 
     /// A transaction the node no longer knows (dropped from its pool: after a reorg, anvil drops
     /// a transaction whose nonce the reorg left ahead of the chain's) is sent again as signed,
-    /// with whatever of its sender's the chain lost before it (`restore.rs`): else it and every
-    /// later transaction of its sender would wait forever.
+    /// its sender's nonces made gap-free first (`restore.rs`): else it and every later
+    /// transaction of its sender would wait forever.
     async fn rebroadcast_if_dropped(&self, label: &str, from: Address, sent: &Sent) {
         let hash = sent.signed.last().expect("one hash").0;
         if !matches!(self.provider.get_transaction_by_hash(hash).await, Ok(None)) {

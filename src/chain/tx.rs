@@ -93,8 +93,8 @@ pub enum Gas {
 pub struct Signer {
     pub(super) wallet: EthereumWallet,
     pub(super) nonce: Option<u64>,
-    /// This run's transactions by nonce, until buried deep enough: what a reorg takes is sent
-    /// again from here as it was signed (see `restore.rs`).
+    /// This run's transactions by nonce, until buried deep enough: after a reorg the signer's
+    /// nonces are made gap-free again from here (see `restore.rs`).
     pub(super) recent: std::collections::BTreeMap<u64, super::restore::Recent>,
 }
 

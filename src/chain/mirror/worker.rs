@@ -285,9 +285,9 @@ impl Worker {
         }
     }
 
-    /// After a reorg (the indexer saw it, or a block of our receipts is gone) the transactions
-    /// the chain lost are sent again as signed, then every journaled job is compared with the
-    /// chain; then finished jobs are watched until deep enough.
+    /// After a reorg (the indexer saw it, or a block of our receipts is gone) the signers' nonces
+    /// are made gap-free again, then every journaled job is compared with the chain and what it
+    /// lost is sent again; then finished jobs are watched until deep enough.
     async fn follow_chain(&mut self, idle: bool) {
         let reorgs = self
             .settings
@@ -298,8 +298,8 @@ impl Worker {
             self.seen_reorgs = reorgs;
             self.reorgs_noticed += 1;
             tracing::warn!("chain mirror: a reorg took blocks; comparing every job with the chain");
-            // What the chain lost of ours is sent again as signed, and mined, before the
-            // comparison: else a step it holds again would be sent a second time.
+            // The signers' nonces are made gap-free again and what still waited is mined before
+            // the comparison (else a reorg under waiting transactions stopped the run).
             self.chain.hub.after_reorg().await;
             // A job detached since may have failed against the chain the reorg replaced.
             let mut view = self.view.lock().expect("view");
