@@ -190,10 +190,14 @@ impl Worker {
         self.actors.address(&self.names, name)
     }
 
-    /// Starts the next action of every job that has one and is not busy.
+    /// Starts the next action of every job that has one, is not busy and is not waiting to be
+    /// compared with the chain.
     fn dispatch(&mut self, inflight: &mut JoinSet<Done>) {
         for (job, action) in self.sched.due(&self.state.recs) {
-            if !self.sched.admit(action) {
+            // A job still to compare with the chain after a reorg waits for that comparison: its
+            // record may hold steps the chain lost (a selection sent after a lost submit was
+            // refused as NotStarted, and the job detached).
+            if self.to_check.contains(&job) || !self.sched.admit(action) {
                 continue;
             }
             if let Action::Create = action {
