@@ -70,6 +70,13 @@ fn anvil_pid(net: &Sandbox) -> i32 {
 /// A run that finishes what is in flight, then the checks.
 fn settle_and_check(net: &Sandbox, scenario: &'static str, faults: String) -> Row {
     let settling = net.ok_stderr(&["run", "--cycles", "60"]);
+    // Kept beside the spawned runs' log, for a failure to be read (OMEGA_TEST_KEEP).
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(net.path("settling.stderr"))
+        .unwrap();
+    std::io::Write::write_all(&mut log, settling.as_bytes()).unwrap();
     let spawned = net.stderr().matches(DETACHED).count();
     let earlier = SEEN.swap(spawned, std::sync::atomic::Ordering::Relaxed);
     let detached = settling.matches(DETACHED).count() + spawned - earlier;
@@ -247,7 +254,7 @@ fn chaos() {
     let long = std::env::var_os("OMEGA_CHAOS_LONG").is_some();
     // Reorgs during a run are in the long form only: after one, a run can still stop making
     // progress (BENCHMARKS, Reliability); CI covers reorgs with tests/reorg.rs meanwhile.
-    let (n_kills, n_restarts, n_reorgs) = if long { (20, 3, 10) } else { (3, 1, 0) };
+    let (n_kills, n_restarts, n_reorgs) = if long { (20, 3, 10) } else { (3, 1, 2) };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let net = Sandbox::new(|_| {});
     net.ok(&["devnet", "up"]);

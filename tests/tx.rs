@@ -146,3 +146,91 @@ fn many_senders_and_many_miners_at_once_lose_no_transaction() {
         }
     });
 }
+
+/// `anvil_reorg` of the latest `depth` blocks, replaced by empty ones.
+async fn reorg(provider: &DynProvider, depth: u64) {
+    let options = alloy::rpc::types::anvil::ReorgOptions {
+        depth,
+        tx_block_pairs: vec![],
+    };
+    provider.anvil_reorg(options).await.unwrap();
+}
+
+/// Issue 18's in-run stall: a reorg takes a mined transaction of a signer while its next one
+/// waits in the pool. Anvil does not put the reorged transaction back (a real node does), so
+/// its nonce is left empty: the waiting one is dropped as invalid at the next block, and it
+/// and every later one of that signer waited for ever behind the gap. Now the hub fills the
+/// emptied nonce (an empty transfer: the reorged step is the mirror's to send again) and the
+/// waiting transactions are mined, each once.
+#[test]
+fn a_reorg_under_a_waiting_transaction_leaves_no_nonce_gap() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    runtime().block_on(async {
+        let provider = connect(&net.rpc()).unwrap();
+        let key = spare_key(1);
+        let from = key.address();
+        fund(&provider, from).await;
+        provider.anvil_set_auto_mine(false).await.unwrap();
+        let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
+        let pool = &provider;
+        let to = Some(Address::repeat_byte(0x42));
+        let send = |hub: &TxHub| {
+            let hub = hub.clone();
+            tokio::spawn(async move {
+                hub.send("transfer", from, to, Bytes::new(), Gas::Fixed(21_000))
+                    .await
+                    .expect("transfer mined")
+            })
+        };
+        // The first is mined; the second waits in the pool when a reorg takes the first's block.
+        let first = send(&hub);
+        until(
+            "the first in the pool",
+            Duration::from_secs(10),
+            || async move { pool_size(pool).await > 0 },
+        )
+        .await;
+        mine(&provider).await;
+        let first = first.await.unwrap();
+        let second = send(&hub);
+        until(
+            "the second in the pool",
+            Duration::from_secs(10),
+            || async move { pool_size(pool).await > 0 },
+        )
+        .await;
+        reorg(&provider, 1).await;
+        assert_eq!(provider.get_transaction_count(from).await.unwrap(), 0);
+        // A third intent after the reorg, then blocks as a block builder would mine them.
+        let third = send(&hub);
+        let mining = tokio::spawn({
+            let provider = provider.clone();
+            async move {
+                loop {
+                    mine(&provider).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        let both = async { (second.await.unwrap(), third.await.unwrap()) };
+        let mined = tokio::time::timeout(Duration::from_secs(40), both).await;
+        mining.abort();
+        let Ok((second, third)) = mined else {
+            let nonce = provider.get_transaction_count(from).await.unwrap();
+            let pool = provider.txpool_status().await.unwrap();
+            panic!("still unmined 40 s after the reorg: chain nonce {nonce}, pool {pool:?}");
+        };
+        assert!(second.status() && third.status());
+        assert_eq!(provider.get_transaction_count(from).await.unwrap(), 3);
+        let replayed = provider
+            .get_transaction_receipt(first.transaction_hash)
+            .await
+            .unwrap();
+        assert!(
+            replayed.is_none(),
+            "the reorged one is not replayed: its nonce was filled"
+        );
+        assert_eq!(pool_size(&provider).await, 0);
+    });
+}

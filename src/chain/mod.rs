@@ -23,6 +23,7 @@ pub mod preflight;
 pub mod provision;
 pub mod reconcile;
 pub mod redact;
+mod restore;
 mod send;
 pub mod stages;
 pub mod stall_clock;

@@ -33,14 +33,16 @@ pub struct SignedTx<'a> {
 /// transaction. When it fails, that transaction is not sent.
 pub type OnSigned = std::sync::Arc<dyn Fn(SignedTx<'_>) -> eyre::Result<()> + Send + Sync>;
 
+/// How often a transaction still unmined is said in the log.
+const STILL_WAITING_SAID: Duration = Duration::from_secs(60);
+
 /// A transaction handed to the node, and its replacements (same nonce).
 struct Sent {
     nonce: u64,
     fees: Fees,
-    /// Every hash sent at this nonce, the latest last.
-    hashes: Vec<B256>,
-    /// The latest signed bytes, re-sent as they are if the node drops them.
-    raw: Bytes,
+    /// Every transaction signed at this nonce (hash and bytes), the latest last: its bytes are
+    /// sent again as they are if the node drops it.
+    signed: Vec<(B256, Bytes)>,
     /// When the latest was sent (or last judged not stuck).
     at: Instant,
     mined: Option<watch::Receiver<u64>>,
@@ -138,7 +140,7 @@ impl TxHub {
     }
 
     /// The market's fees, read at most every `PRICE_TTL`.
-    async fn fees(&self, label: &str) -> Result<Fees, TxError> {
+    pub(super) async fn fees(&self, label: &str) -> Result<Fees, TxError> {
         if let Some((at, fees)) = *self.price.lock().expect("price lock")
             && at.elapsed() < PRICE_TTL
         {
@@ -177,13 +179,12 @@ impl TxHub {
             match self.broadcast(label, hash, &raw).await {
                 Broadcast::Accepted => {
                     signer.nonce = Some(nonce + 1);
-                    let (hashes, at) = (vec![hash], Instant::now());
+                    signer.track(nonce, hash, raw.clone(), self.next_seq());
                     return Ok(Sent {
                         nonce,
                         fees,
-                        hashes,
-                        raw,
-                        at,
+                        signed: vec![(hash, raw)],
+                        at: Instant::now(),
                         mined,
                     });
                 }
@@ -240,7 +241,7 @@ impl TxHub {
     }
 
     /// Whether the node knows this transaction (pending or mined).
-    async fn node_has(&self, hash: B256) -> bool {
+    pub(super) async fn node_has(&self, hash: B256) -> bool {
         retry("eth_getTransactionByHash", || {
             self.provider.get_transaction_by_hash(hash)
         })
@@ -259,22 +260,32 @@ impl TxHub {
         on_signed: Option<&OnSigned>,
     ) -> Result<TransactionReceipt, TxError> {
         let start = Instant::now();
-        let mut last_look = start;
+        let (mut last_look, mut last_said) = (start, start);
+        let from = request.from.unwrap_or_default();
         loop {
             if last_look.elapsed() >= LOOK_FOR_DROPPED {
                 last_look = Instant::now();
-                self.rebroadcast_if_dropped(label, &sent).await;
+                self.rebroadcast_if_dropped(label, from, &sent).await;
+            }
+            if last_said.elapsed() >= STILL_WAITING_SAID {
+                last_said = Instant::now();
+                self.say_still_waiting(label, from, &sent, start).await;
             }
             self.next_block(&mut sent.mined).await;
-            for hash in sent.hashes.iter().rev() {
+            for (hash, raw) in sent.signed.iter().rev() {
                 if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(*hash).await {
+                    let block = receipt.block_number.unwrap_or_default();
+                    slot.lock()
+                        .await
+                        .mined(sent.nonce, *hash, raw.clone(), block);
                     return Ok(receipt);
                 }
             }
             if start.elapsed() > self.receipt_timeout {
+                slot.lock().await.untrack(sent.nonce);
                 return Err(TxError::Timeout {
                     label: label.into(),
-                    hash: *sent.hashes.last().expect("one hash"),
+                    hash: sent.signed.last().expect("one hash").0,
                     secs: self.receipt_timeout.as_secs(),
                 });
             }
@@ -286,7 +297,7 @@ impl TxHub {
     }
 
     /// After the block builder's next block (at most 1 s), or a quarter block without one.
-    async fn next_block(&self, mined: &mut Option<watch::Receiver<u64>>) {
+    pub(super) async fn next_block(&self, mined: &mut Option<watch::Receiver<u64>>) {
         match mined.as_mut() {
             Some(rx) => {
                 // A lost builder (closed channel) or a slow one: fall back to polling.
@@ -313,7 +324,7 @@ impl TxHub {
             return; // try again after another wait
         };
         let wanted = sent.fees.bumped(market);
-        let old = *sent.hashes.last().expect("one hash");
+        let old = sent.signed.last().expect("one hash").0;
         let fees = match wanted.capped(self.policy.max_fee) {
             Some(fees) if fees == wanted => fees,
             _ => {
@@ -346,8 +357,10 @@ impl TxHub {
                     sent.nonce,
                     fees.max_fee()
                 );
-                sent.hashes.push(hash);
-                sent.raw = raw;
+                slot.lock()
+                    .await
+                    .track(sent.nonce, hash, raw.clone(), self.next_seq());
+                sent.signed.push((hash, raw));
                 sent.fees = fees;
             }
             // The old one was mined meanwhile: the next look finds its receipt.
@@ -358,10 +371,12 @@ impl TxHub {
         }
     }
 
-    /// A transaction the node no longer knows (dropped from its pool) is sent again as signed:
-    /// else every later transaction of its sender would wait forever.
-    async fn rebroadcast_if_dropped(&self, label: &str, sent: &Sent) {
-        let hash = *sent.hashes.last().expect("one hash");
+    /// A transaction the node no longer knows (dropped from its pool: after a reorg, anvil drops
+    /// a transaction whose nonce the reorg left ahead of the chain's) is sent again as signed,
+    /// its sender's nonces made gap-free first (`restore.rs`): else it and every later
+    /// transaction of its sender would wait forever.
+    async fn rebroadcast_if_dropped(&self, label: &str, from: Address, sent: &Sent) {
+        let hash = sent.signed.last().expect("one hash").0;
         if !matches!(self.provider.get_transaction_by_hash(hash).await, Ok(None)) {
             return;
         }
@@ -369,17 +384,29 @@ impl TxHub {
         if !matches!(self.provider.get_transaction_receipt(hash).await, Ok(None)) {
             return;
         }
-        match self.provider.send_raw_transaction(&sent.raw).await {
-            Ok(_) => {
-                tracing::warn!(
-                    "{label}: transaction {hash} was dropped by the node; sent it again"
-                );
-                if let Some(m) = &self.miner {
-                    m.poke();
-                }
+        tracing::warn!("{label}: transaction {hash} was dropped by the node; sending it again");
+        self.restore(&[from]).await;
+        if !self.node_has(hash).await {
+            // Not among what the signer keeps (or refused there): its own bytes, as before.
+            let raw = &sent.signed.last().expect("one hash").1;
+            if let Err(e) = self.provider.send_raw_transaction(raw).await {
+                tracing::debug!("{label}: resending dropped {hash}: {e}");
             }
-            Err(e) => tracing::debug!("{label}: resending dropped {hash}: {e}"),
         }
+    }
+
+    /// A transaction unmined for long is said in the log, with its sender's nonce on chain: a
+    /// wait is never silent.
+    async fn say_still_waiting(&self, label: &str, from: Address, sent: &Sent, since: Instant) {
+        let chain_nonce = self.provider.get_transaction_count(from).await;
+        tracing::warn!(
+            "{label}: transaction {} (nonce {} of {from}) still unmined after {} s (the chain's \
+             nonce of {from}: {})",
+            sent.signed.last().expect("one hash").0,
+            sent.nonce,
+            since.elapsed().as_secs(),
+            chain_nonce.map_or_else(|e| format!("unknown: {e}"), |n| n.to_string())
+        );
     }
 
     /// A mined transaction reverted (its estimate passed against an earlier state): replaying it
@@ -429,7 +456,7 @@ impl TxHub {
 }
 
 /// The call signed at `nonce` with `fees`: its hash and its bytes.
-async fn sign(
+pub(super) async fn sign(
     label: &str,
     signer: &Signer,
     request: &TransactionRequest,

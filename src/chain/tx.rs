@@ -96,6 +96,9 @@ pub enum Gas {
 pub struct Signer {
     pub(super) wallet: EthereumWallet,
     pub(super) nonce: Option<u64>,
+    /// This run's transactions by nonce, until buried deep enough: after a reorg the signer's
+    /// nonces are made gap-free again from here (see `restore.rs`).
+    pub(super) recent: std::collections::BTreeMap<u64, super::restore::Recent>,
 }
 
 /// All signers, each behind its own lock: one ordered queue per signer, many signers at once.
@@ -118,6 +121,12 @@ pub struct TxHub {
     /// The blocks (and hashes) our receipts came from since `take_mined` was last called: if the
     /// chain no longer has one of them, a reorg took some of our transactions.
     pub(super) mined: Arc<std::sync::Mutex<Vec<(u64, B256)>>>,
+    /// The node is anvil, which does not put the transactions of reorged blocks back into its
+    /// pool (a real node does): the hub does it (see `restore.rs`).
+    pub(super) anvil: bool,
+    /// Counts the transactions handed to the node, in order: what a reorg took is sent again in
+    /// the order it was first sent.
+    pub(super) order: Arc<AtomicU64>,
 }
 
 /// A live handle on a hub's counters, for `/chain` and `/metrics` of the run that owns it.
@@ -163,11 +172,15 @@ impl TxHub {
                     Mutex::new(Signer {
                         wallet: EthereumWallet::from(key),
                         nonce: None,
+                        recent: Default::default(),
                     }),
                 )
             })
             .collect();
         let (policy, poll) = FeePolicy::for_block_time(block_time(&provider).await);
+        let anvil = retry("web3_clientVersion", || provider.get_client_version())
+            .await
+            .is_ok_and(|v| v.to_ascii_lowercase().starts_with("anvil"));
         Ok(TxHub {
             provider,
             chain_id,
@@ -181,6 +194,8 @@ impl TxHub {
             poll,
             miner: None,
             mined: Default::default(),
+            anvil,
+            order: Default::default(),
         })
     }
 
@@ -200,15 +215,6 @@ impl TxHub {
                 mined.remove(0); // nobody takes them (no mirror): keep the latest only
             }
             mined.push((block, hash));
-        }
-    }
-
-    /// Forgets every signer's nonce, read again from the node at its next send: after a reorg
-    /// the chain's may be lower than ours (a transaction the reorg removed), and a nonce past the
-    /// chain's would wait in the pool for ever.
-    pub async fn forget_nonces(&self) {
-        for signer in self.signers.values() {
-            signer.lock().await.nonce = None;
         }
     }
 

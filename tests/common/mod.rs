@@ -93,7 +93,7 @@ impl Sandbox {
             .env("OMEGA_DEVNET_PORT", "0")
             .env("OMEGA_DEVNET_PROFILE", self.profile)
             .env("OMEGA_STATUS_EVERY", "0")
-            .env("OMEGA_LOG_LEVEL", "warn")
+            .env("OMEGA_LOG_LEVEL", log_level())
             .env_remove("OMEGA_CYCLES")
             .env_remove("OMEGA_OWNER_KEY")
             .env_remove("OMEGA_TARGET_CHAIN")
@@ -273,7 +273,8 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
-    /// Kills what `spawn` started and is still running here, then stops this sandbox's devnet.
+    /// Kills what `spawn` started and is still running here, then stops this sandbox's devnet
+    /// (whose folder stays, when a test failed and `OMEGA_TEST_KEEP` is set).
     fn drop(&mut self) {
         let dir = self.dir.path().to_string_lossy().into_owned();
         for pid in self.spawned.borrow().iter() {
@@ -286,7 +287,18 @@ impl Drop for Sandbox {
         if self.reports().join("devnet/anvil.json").exists() {
             let _ = self.command(&["devnet", "down"]).output();
         }
+        if std::thread::panicking() && std::env::var_os("OMEGA_TEST_KEEP").is_some() {
+            // OMEGA_TEST_KEEP: a failed test's folder (reports, journal, console logs) stays.
+            let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+            eprintln!("sandbox kept: {}", kept.keep().display());
+        }
     }
+}
+
+/// The console log level of the commands run: warnings, unless `OMEGA_TEST_LOG_LEVEL` says
+/// otherwise (e.g. `warn,omega::chain=debug` to read a failing chaos run).
+fn log_level() -> String {
+    std::env::var("OMEGA_TEST_LOG_LEVEL").unwrap_or_else(|_| "warn".into())
 }
 
 /// Asserts that a finished command succeeded; returns its stdout.

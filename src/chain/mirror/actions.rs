@@ -437,6 +437,14 @@ impl<C: ChainWrites> Ctx<C> {
                 Ok(Outcome::NotYet)
             }
             Err(e) if reverted(&e, "RevealPhaseClosed") => Ok(Outcome::Missed(v)),
+            // Validation closed on chain without this reveal (a round the engine re-ran after a
+            // restart; ours then says NotSelected): the chain's verdict stands without it.
+            Err(e)
+                if matches!(e, TxError::Reverted { .. })
+                    && self.state(id).await? > STATE_SUBMITTED =>
+            {
+                Ok(Outcome::Missed(v))
+            }
             Err(e) => Err(e.into()),
         }
     }

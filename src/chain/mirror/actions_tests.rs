@@ -264,6 +264,14 @@ fn commits_and_reveals_read_the_chains_refusals() {
     let chain = FakeChain::default();
     assert_eq!(run(&chain, reveal), Outcome::Revealed(V1));
     assert_eq!(chain.get().sent, vec![("revealValidation", V1)]);
+    // A reveal refused once validation has closed on chain (a round the engine re-ran after a
+    // restart) missed it; the job is not detached. While validation is open, it is.
+    let closed = revert("revealValidation", "NotSelected()");
+    closed.get().meta = (STATE_COMPLETED, true);
+    assert_eq!(run(&closed, reveal), Outcome::Missed(V1));
+    let open = revert("revealValidation", "NotSelected()");
+    open.get().meta = (STATE_SUBMITTED, false);
+    assert!(matches!(run(&open, reveal), Outcome::Failed(_)));
 }
 
 #[test]

@@ -253,7 +253,10 @@ impl Schedule {
                     limit = limit.min(commit_deadline);
                 }
                 let reveal_deadline = commit_deadline + self.windows.reveal_s;
-                if r.reveal_wanted.iter().any(|v| !r.revealed.contains(v)) {
+                // Only a reveal that can still be sent holds the clock: one whose commit missed
+                // its window (the engine wants it all the same after a restart) never comes, and
+                // its job waiting past this deadline to close validation held time for ever.
+                if r.reveal_wanted.iter().any(|v| r.reveal_pending(v)) {
                     limit = limit.min(reveal_deadline);
                 }
             }

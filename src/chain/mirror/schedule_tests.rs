@@ -327,6 +327,23 @@ fn time_moves_to_the_end_of_the_commit_window_unless_another_job_needs_it() {
 }
 
 #[test]
+fn a_reveal_that_can_never_come_does_not_hold_the_clock() {
+    // After a restart the engine re-ran the round: its commits missed the chain's window (the
+    // votes are gone) but it wants their reveals. Validation then closes after the reveal
+    // deadline, which the job itself must let time reach.
+    let mut w = revealing();
+    w.outcome(Outcome::Missed(V1), vec![]);
+    w.rec.reveal_wanted.insert(V1);
+    let reveal_deadline = 1000 + WINDOWS.commit_s + WINDOWS.reveal_s;
+    w.outcome(Outcome::WaitUntil(reveal_deadline + 1, false), vec![]);
+    assert_eq!(w.sched.time_limit(&w.recs()), u64::MAX);
+    assert_eq!(w.sched.warp_target(&w.recs()), Some(reveal_deadline + 1));
+    // A committed vote still to reveal holds it at the reveal deadline.
+    let w = revealing();
+    assert_eq!(w.sched.time_limit(&w.recs()), reveal_deadline);
+}
+
+#[test]
 fn a_closing_validation_waits_until_the_chain_says_then_forces() {
     let mut w = revealing();
     w.outcome(Outcome::Revealed(V1), vec![]);

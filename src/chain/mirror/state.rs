@@ -267,7 +267,10 @@ pub(super) struct View {
 
 impl View {
     /// Whether the engine may take `step` of `job`: only once the chain has confirmed the step
-    /// before it. Jobs older than the mirror, and jobs it detached, are not held.
+    /// before it. Jobs older than the mirror, and jobs it detached, are not held. A job the chain
+    /// has finished may start a round without the chain's committee: after a restart the engine
+    /// validates it afresh, the chain seats no committee again, and the round settles by the
+    /// chain's verdict (else the job waited for a committee for ever, holding its slot).
     pub fn allows(&self, job: JobId, step: Step) -> bool {
         if job.0 < self.first_job || self.detached.contains(&job) {
             return true;
@@ -275,7 +278,7 @@ impl View {
         match step {
             Step::Assign => self.created.contains(&job),
             Step::Submit => self.applied.contains(&job),
-            Step::Commit => self.committees.contains_key(&job),
+            Step::Commit => self.committees.contains_key(&job) || self.finished.contains(&job),
             Step::Reveal => true,
             Step::Settle => self.finished.contains(&job),
         }
@@ -432,8 +435,10 @@ mod tests {
             assert!(!v.allows(JobId(4), step), "{step:?}");
         }
         assert_eq!(v.outcomes.get(&JobId(3)), Some(&false));
-        // The committee is the chain's, read again after a restart: not from the journal.
-        assert!(!v.allows(JobId(3), Step::Commit));
+        // The committee is the chain's, read again after a restart: not from the journal. Job 3 is
+        // finished on chain, so its round starts without one (and settles by the chain's verdict).
+        assert!(v.committees.is_empty());
+        assert!(v.allows(JobId(3), Step::Commit) && !v.allows(JobId(4), Step::Commit));
     }
 
     #[test]
@@ -461,6 +466,9 @@ mod tests {
         v.committees.insert(job, vec![AccountId(1)]);
         assert!(v.allows(job, Step::Commit) && !v.allows(job, Step::Settle));
         v.finished.insert(job);
+        assert_eq!(refused(&v), 0);
+        // Finished on chain, without a committee in this run (a restart): its round may start.
+        v.committees.remove(&job);
         assert_eq!(refused(&v), 0);
         // Jobs from before the mirror attached, and detached jobs, are never held.
         assert!(v.allows(JobId(4), Step::Settle));

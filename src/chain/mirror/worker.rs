@@ -21,6 +21,8 @@ use tokio::task::JoinSet;
 const DEVNET_DEADLINE_MARGIN_S: u64 = 30 * 86_400;
 /// How often the devnet clock is looked at while actions are in flight.
 const PASS_TIME_EVERY: Duration = Duration::from_millis(50);
+/// How often (debug) the open jobs are said in the log.
+const SAY_OPEN_JOBS_EVERY: Duration = Duration::from_secs(10);
 
 pub(super) struct Worker {
     pub chain: HubChain,
@@ -94,7 +96,7 @@ impl Worker {
         self.to_check = self.journaled_jobs();
         let mut inflight: JoinSet<Done> = JoinSet::new();
         let mut drains: Vec<oneshot::Sender<()>> = Vec::new();
-        let mut last_pass = Instant::now();
+        let (mut last_pass, mut last_said) = (Instant::now(), Instant::now());
         loop {
             tokio::select! {
                 input = inbox.recv() => match input {
@@ -124,8 +126,9 @@ impl Worker {
                     }
                 }
             }
-            if !drains.is_empty() {
-                self.log_draining();
+            if !drains.is_empty() || last_said.elapsed() >= SAY_OPEN_JOBS_EVERY {
+                last_said = Instant::now();
+                self.log_open_jobs(drains.len());
             }
             if inflight.is_empty() && !drains.is_empty() && self.sched.idle(&self.state.recs) {
                 drains.drain(..).for_each(|d| {
@@ -150,17 +153,37 @@ impl Worker {
         }
     }
 
-    fn log_draining(&self) {
+    /// Debug: what each open job waits for (while draining, and every `SAY_OPEN_JOBS_EVERY`).
+    fn log_open_jobs(&self, drains: usize) {
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return;
         }
         let open = |r: &&super::state::Rec| !(r.detached || r.finished || r.cancelled);
+        let (now, limit) = (
+            self.sched.chain_now,
+            self.sched.time_limit(&self.state.recs),
+        );
+        tracing::debug!(
+            "chain mirror: chain time {now}, may move up to {limit}; {drains} drain(s)"
+        );
         for (id, r) in self.state.recs.iter().filter(|(_, r)| open(r)) {
+            let votes: Vec<String> = r
+                .votes
+                .iter()
+                .map(|(v, x)| format!("{v}:{}", x.2))
+                .collect();
             tracing::debug!(
-                "chain mirror: draining, job {id}: next {:?}, time {:?}, busy {}",
+                "chain mirror: job {id}: next {:?}, time {:?}, busy {}, selected at {}, \
+                 committee {:?}, votes {votes:?}, reveals wanted {:?} done {:?}, engine round \
+                 ends {}",
                 self.sched.next_action(r),
                 self.sched.time_needed(r),
-                r.busy
+                r.busy,
+                r.selected_at,
+                r.committee,
+                r.reveal_wanted,
+                r.revealed,
+                r.offchain_reveal_deadline_ms
             );
         }
     }
@@ -169,10 +192,14 @@ impl Worker {
         self.actors.address(&self.names, name)
     }
 
-    /// Starts the next action of every job that has one and is not busy.
+    /// Starts the next action of every job that has one, is not busy and is not waiting to be
+    /// compared with the chain.
     fn dispatch(&mut self, inflight: &mut JoinSet<Done>) {
         for (job, action) in self.sched.due(&self.state.recs) {
-            if !self.sched.admit(action) {
+            // A job still to compare with the chain after a reorg waits for that comparison: its
+            // record may hold steps the chain lost (a selection sent after a lost submit was
+            // refused as NotStarted, and the job detached).
+            if self.to_check.contains(&job) || !self.sched.admit(action) {
                 continue;
             }
             if let Action::Create = action {
@@ -285,9 +312,9 @@ impl Worker {
         }
     }
 
-    /// After a reorg the indexer saw, every journaled job is compared with the chain (and the
-    /// signers' nonces are read again: the chain's may be lower now); then finished jobs are
-    /// watched until deep enough.
+    /// After a reorg (the indexer saw it, or a block of our receipts is gone) the signers' nonces
+    /// are made gap-free again, then every journaled job is compared with the chain and what it
+    /// lost is sent again; then finished jobs are watched until deep enough.
     async fn follow_chain(&mut self, idle: bool) {
         let reorgs = self
             .settings
@@ -298,7 +325,9 @@ impl Worker {
             self.seen_reorgs = reorgs;
             self.reorgs_noticed += 1;
             tracing::warn!("chain mirror: a reorg took blocks; comparing every job with the chain");
-            self.chain.hub.forget_nonces().await;
+            // The signers' nonces are made gap-free again and what still waited is mined before
+            // the comparison (else a reorg under waiting transactions stopped the run).
+            self.chain.hub.after_reorg().await;
             // A job detached since may have failed against the chain the reorg replaced.
             let mut view = self.view.lock().expect("view");
             for (id, r) in self.state.recs.iter_mut().filter(|(_, r)| r.detached) {
