@@ -9,9 +9,9 @@
 //! After each: every engine job is on chain exactly once (by spec hash) and where the journal
 //! says, `reconcile` exits 0, the ledger is balanced, and no signer has a transaction stuck in the
 //! pool (a nonce gap). One table: scenario, faults injected, jobs, duplicates, drift.
-//! CI runs the short form (3 kills, 1 anvil restart, the proxy; reorgs are covered there by
-//! `tests/reorg.rs`); `OMEGA_CHAOS_LONG=1` runs the long one (20 kills, 3 anvil restarts, 10
-//! reorgs), which does not pass yet.
+//! CI runs the short form (3 kills, 1 anvil restart, 2 reorgs — one during a run, one between
+//! runs — and the proxy); `OMEGA_CHAOS_LONG=1` runs the long one (20 kills, 3 anvil restarts, 10
+//! reorgs).
 
 mod common;
 #[path = "fault_proxy/mod.rs"]
@@ -252,8 +252,6 @@ fn faults(net: &Sandbox, seed: u64) -> Row {
 fn chaos() {
     let seed = test_seed("chaos");
     let long = std::env::var_os("OMEGA_CHAOS_LONG").is_some();
-    // Reorgs during a run are in the long form only: after one, a run can still stop making
-    // progress (BENCHMARKS, Reliability); CI covers reorgs with tests/reorg.rs meanwhile.
     let (n_kills, n_restarts, n_reorgs) = if long { (20, 3, 10) } else { (3, 1, 2) };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let net = Sandbox::new(|_| {});
