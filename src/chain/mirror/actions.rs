@@ -437,6 +437,9 @@ impl<C: ChainWrites> Ctx<C> {
                 Ok(Outcome::NotYet)
             }
             Err(e) if reverted(&e, "RevealPhaseClosed") => Ok(Outcome::Missed(v)),
+            // A reorg took the commit after it was journaled: commit it again (the reveal
+            // follows), or count it missed if the commit window has closed meanwhile.
+            Err(e) if reverted(&e, "NotCommitted") => Ok(Outcome::CommitLost(v)),
             // Validation closed on chain without this reveal (a round the engine re-ran after a
             // restart; ours then says NotSelected): the chain's verdict stands without it.
             Err(e)

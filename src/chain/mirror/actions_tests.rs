@@ -257,6 +257,7 @@ fn commits_and_reveals_read_the_chains_refusals() {
         ("AlreadyRevealed()", Outcome::Revealed(V1)),
         ("RevealPhaseNotOpen()", Outcome::NotYet),
         ("RevealPhaseClosed()", Outcome::Missed(V1)),
+        ("NotCommitted()", Outcome::CommitLost(V1)),
     ];
     for (reason, expected) in cases {
         assert_eq!(run(&revert("revealValidation", reason), reveal), expected);

@@ -71,6 +71,9 @@ pub(super) enum Outcome {
     /// the engine re-ran after a restart): the vote stays off chain and validation settles
     /// without it; the engine then follows the chain's verdict.
     Missed(Address),
+    /// The chain holds no commit of this validator's (a reorg took it after it was journaled,
+    /// before the mirror compared the job with the chain): commit again, same vote and salt.
+    CommitLost(Address),
     NotYet,
     /// Finalized on chain, with the chain's verdict.
     Finished(bool),
@@ -423,6 +426,14 @@ impl Schedule {
                 tracing::info!("chain mirror: job {job}: {v}'s vote missed its window on chain");
                 r.votes.remove(&v);
                 r.reveal_wanted.remove(&v);
+            }
+            Outcome::CommitLost(v) => {
+                tracing::warn!(
+                    "chain mirror: job {job}: the chain lost {v}'s commit; committing again"
+                );
+                if let Some(vote) = r.votes.get_mut(&v) {
+                    vote.2 = false;
+                }
             }
             Outcome::WaitUntil(at, force) => r.finish_wait = Some((at, force)),
             Outcome::NotYetSelected { too_early: true } => r.select_tries += 1,

@@ -285,6 +285,17 @@ fn a_missed_vote_stays_off_chain() {
     assert!(w.journal.is_empty());
 }
 
+#[test]
+fn a_commit_the_chain_lost_is_sent_again_before_the_reveal() {
+    let mut w = revealing();
+    w.sched.chain_now = 1000 + WINDOWS.commit_s + 1;
+    assert_eq!(w.sched.next_actions(&w.rec), vec![Action::Reveal(V1)]);
+    w.outcome(Outcome::CommitLost(V1), vec![]);
+    assert_eq!(w.sched.next_actions(&w.rec), vec![Action::Commit(V1)]);
+    assert!(w.rec.reveal_wanted.contains(&V1), "the vote still wants its reveal");
+    assert!(w.journal.is_empty());
+}
+
 /// A job selected at 1000 whose validator committed and wants to reveal.
 fn revealing() -> World {
     let mut w = World::new();
