@@ -292,7 +292,10 @@ fn a_commit_the_chain_lost_is_sent_again_before_the_reveal() {
     assert_eq!(w.sched.next_actions(&w.rec), vec![Action::Reveal(V1)]);
     w.outcome(Outcome::CommitLost(V1), vec![]);
     assert_eq!(w.sched.next_actions(&w.rec), vec![Action::Commit(V1)]);
-    assert!(w.rec.reveal_wanted.contains(&V1), "the vote still wants its reveal");
+    assert!(
+        w.rec.reveal_wanted.contains(&V1),
+        "the vote still wants its reveal"
+    );
     assert!(w.journal.is_empty());
 }
 

@@ -302,9 +302,6 @@ impl Worker {
         let entry = self
             .sched
             .apply(job, r, outcome, committee, &mut view, &self.stats);
-        if let Some(Entry::Created { .. }) = entry {
-            self.state.create_txs.remove(&job);
-        }
         if let Some(entry) = entry
             && let Err(e) = self.journal.record(&entry)
         {
