@@ -66,6 +66,9 @@ pub(super) struct Rec {
     /// A finished job stays watched until the chain's head reaches this block (its finish is then
     /// `confirmations` deep) and the chain still holds it; `Some(0)` until the head is read.
     pub watch_until: Option<u64>,
+    /// A step of this job was refused and the job has been compared with the chain since,
+    /// without progress: the next refusal detaches it (cleared by any journaled step).
+    pub refusal_checked: bool,
 }
 
 impl Rec {

@@ -271,16 +271,23 @@ impl Worker {
             done.waited,
             done.took,
         );
-        // A step that failed across a reorg read a chain that is gone: compare again, not detach.
-        if matches!(done.outcome, Outcome::Failed(_)) && done.reorgs != self.reorgs_noticed {
-            tracing::info!(
-                "chain mirror: job {}: {:?} failed across a reorg; comparing it with the chain again",
-                done.job,
-                done.action
-            );
-            self.apply(done.job, Outcome::NotYet);
-            self.to_check.push(done.job);
-            return;
+        // A refused step is compared with the chain before the job is detached: a reorg (noticed
+        // or not yet) may have taken a step it needs, which the comparison sends again. Only a
+        // refusal that comes again with nothing lost detaches the job.
+        if let Outcome::Failed(why) = &done.outcome {
+            let across = done.reorgs != self.reorgs_noticed;
+            let r = self.state.recs.get_mut(&done.job);
+            if let Some(r) = r.filter(|r| across || !r.refusal_checked) {
+                r.refusal_checked = true;
+                tracing::info!(
+                    "chain mirror: job {}: {:?} refused ({why}); comparing it with the chain",
+                    done.job,
+                    done.action
+                );
+                self.apply(done.job, Outcome::NotYet);
+                self.to_check.push(done.job);
+                return;
+            }
         }
         self.apply(done.job, done.outcome);
     }
@@ -302,6 +309,9 @@ impl Worker {
         let entry = self
             .sched
             .apply(job, r, outcome, committee, &mut view, &self.stats);
+        if entry.is_some() {
+            r.refusal_checked = false;
+        }
         if let Some(entry) = entry
             && let Err(e) = self.journal.record(&entry)
         {
