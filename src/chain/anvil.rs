@@ -18,10 +18,11 @@ pub fn wall_s() -> u64 {
 }
 pub const CHAIN_ID: u64 = 31337;
 
-/// Block states anvil keeps (older ones are dropped, not written to disk). anvil's memory grows
-/// with this number as the chain's state grows: 8,000 blocks of contract creations took anvil to 1,163 MB with 256 and 342 MB with 32
-/// (`scripts/bench-anvil-memory.py`). Nothing reads old states: `anvil_reorg` goes at most 10
-/// blocks back, and the indexer's reorg window (64) compares block hashes, which anvil keeps.
+/// Block states anvil keeps (older ones are dropped, not written to disk). Fewer states, somewhat
+/// less memory: after 8,000 blocks of contract creations anvil held 1,163–1,195 MB with 256 and
+/// 806–973 MB with 64 (`scripts/bench-anvil-memory.py`; most of the growth is per block and
+/// stays). Nothing reads old states: `anvil_reorg` goes at most 10 blocks back, and the
+/// indexer's reorg window (64) compares block hashes, which anvil keeps.
 pub const PRUNED_STATES: u32 = 64;
 
 /// Files of the devnet, all in `<reports>/devnet/`.
