@@ -69,6 +69,7 @@ impl Worker {
                     onchain,
                 })?;
                 self.state.recs.entry(job).or_default().onchain = Some(onchain);
+                self.state.create_txs.remove(&job);
                 self.view.lock().expect("view").created.insert(job);
                 tracing::info!(
                     "chain mirror: job {job} was created on chain as {onchain} before the restart"

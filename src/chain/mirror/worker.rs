@@ -312,6 +312,9 @@ impl Worker {
         if entry.is_some() {
             r.refusal_checked = false;
         }
+        if let Some(Entry::Created { .. }) = entry {
+            self.state.create_txs.remove(&job);
+        }
         if let Some(entry) = entry
             && let Err(e) = self.journal.record(&entry)
         {
