@@ -98,6 +98,44 @@ fn a_transaction_dropped_from_the_pool_is_sent_again_and_mined() {
     });
 }
 
+/// A nonce gap no waiter mends: the sender of nonce N went away (its task was aborted) and the
+/// node lost N, so N+1 is held but queued behind it. The hub notices that the chain's nonce does
+/// not move and makes the nonces gap-free again: both are mined.
+#[test]
+fn a_transaction_queued_behind_a_lost_nonce_is_mined() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    runtime().block_on(async {
+        let provider = connect(&net.rpc()).unwrap();
+        let key = spare_key(1);
+        let from = key.address();
+        fund(&provider, from).await;
+        provider.anvil_set_auto_mine(false).await.unwrap();
+        let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
+        let first = tokio::spawn({
+            let hub = hub.clone();
+            async move { transfer(&hub, from).await }
+        });
+        let pool = &provider;
+        until(
+            "the first transfer in the pool",
+            Duration::from_secs(10),
+            || async move { pool_size(pool).await > 0 },
+        )
+        .await;
+        first.abort();
+        provider.anvil_drop_all_transactions().await.unwrap();
+
+        let miner = Miner::start(provider.clone(), &net.path("miner.json"))
+            .await
+            .unwrap();
+        let hub = hub.with_miner(miner);
+        let second = tokio::time::timeout(Duration::from_secs(50), transfer(&hub, from)).await;
+        assert!(second.expect("mined before the receipt timeout"));
+        assert_eq!(provider.get_transaction_count(from).await.unwrap(), 2);
+    });
+}
+
 #[test]
 fn many_senders_and_many_miners_at_once_lose_no_transaction() {
     let net = Sandbox::new(|_| {});

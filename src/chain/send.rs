@@ -34,7 +34,7 @@ pub struct SignedTx<'a> {
 pub type OnSigned = std::sync::Arc<dyn Fn(SignedTx<'_>) -> eyre::Result<()> + Send + Sync>;
 
 /// How often a transaction still unmined is said in the log.
-const STILL_WAITING_SAID: Duration = Duration::from_secs(60);
+const STILL_WAITING_SAID: Duration = Duration::from_secs(20);
 
 /// A transaction handed to the node, and its replacements (same nonce).
 struct Sent {
@@ -46,6 +46,9 @@ struct Sent {
     /// When the latest was sent (or last judged not stuck).
     at: Instant,
     mined: Option<watch::Receiver<u64>>,
+    /// The sender's nonce on chain at the last look for a dropped transaction (see
+    /// `heal_if_stuck`).
+    chain_nonce: Option<u64>,
 }
 
 /// What the node made of a signed transaction.
@@ -186,6 +189,7 @@ impl TxHub {
                         signed: vec![(hash, raw)],
                         at: Instant::now(),
                         mined,
+                        chain_nonce: None,
                     });
                 }
                 Broadcast::NonceTaken => signer.nonce = None, // resync and sign again
@@ -265,7 +269,7 @@ impl TxHub {
         loop {
             if last_look.elapsed() >= LOOK_FOR_DROPPED {
                 last_look = Instant::now();
-                self.rebroadcast_if_dropped(label, from, &sent).await;
+                self.heal_if_stuck(label, from, &mut sent).await;
             }
             if last_said.elapsed() >= STILL_WAITING_SAID {
                 last_said = Instant::now();
@@ -374,10 +378,33 @@ impl TxHub {
     /// A transaction the node no longer knows (dropped from its pool: after a reorg, anvil drops
     /// a transaction whose nonce the reorg left ahead of the chain's) is sent again as signed,
     /// its sender's nonces made gap-free first (`restore.rs`): else it and every later
-    /// transaction of its sender would wait forever.
-    async fn rebroadcast_if_dropped(&self, label: &str, from: Address, sent: &Sent) {
+    /// transaction of its sender would wait forever. On anvil, where the block builder mines
+    /// within milliseconds, a transaction the node holds while the sender's nonce on chain stays
+    /// below it for a whole look is queued behind a nonce nothing fills (seen after reorgs in
+    /// `tests/reorg.rs`): the same restore mends that gap.
+    async fn heal_if_stuck(&self, label: &str, from: Address, sent: &mut Sent) {
         let hash = sent.signed.last().expect("one hash").0;
-        if !matches!(self.provider.get_transaction_by_hash(hash).await, Ok(None)) {
+        let held = match self.provider.get_transaction_by_hash(hash).await {
+            Ok(held) => held.is_some(),
+            Err(_) => return, // looked at again next time
+        };
+        if held {
+            if !self.anvil {
+                return;
+            }
+            let Ok(chain) = self.provider.get_transaction_count(from).await else {
+                return;
+            };
+            let stalled = chain < sent.nonce && sent.chain_nonce == Some(chain);
+            sent.chain_nonce = Some(chain);
+            if stalled {
+                tracing::warn!(
+                    "{label}: transaction {hash} (nonce {}) waits behind nonce {chain} of {from}, \
+                     which nothing fills; mending the gap",
+                    sent.nonce
+                );
+                self.restore(&[from]).await;
+            }
             return;
         }
         // Mined between the two calls, or dropped: only a missing receipt means dropped.

@@ -279,7 +279,6 @@ impl TxHub {
         self.mine(1).await
     }
 
-    /// Devnet only: mines `n` blocks (through the block builder when there is one).
     /// Devnet: asks the block builder for a block (a transaction was sent past `send`).
     pub fn poke_miner(&self) {
         if let Some(m) = &self.miner {
@@ -287,6 +286,7 @@ impl TxHub {
         }
     }
 
+    /// Devnet only: mines `n` blocks (through the block builder when there is one).
     pub async fn mine(&self, n: u64) -> eyre::Result<()> {
         match &self.miner {
             Some(m) => m.mine(n).await,

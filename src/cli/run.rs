@@ -61,6 +61,9 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Caught from the start: a SIGTERM that comes as soon as the status API answers still
+        // ends the run with its checkpoint, not with the default action.
+        let stop = watch_signals()?;
         // Bound before anything starts, so a busy port fails fast.
         let listener = match args.http.http {
             Some(addr) => Some(crate::http::bind(addr, args.http.http_public).await?),
@@ -106,8 +109,6 @@ pub fn execute(args: RunArgs, _format: LogFormat) -> Result<()> {
                 hooks.iter_mut().for_each(|h| h(world))
             }));
         }
-        let stop = Arc::new(AtomicBool::new(false));
-        watch_signals(stop.clone());
         let summary = orchestrator.run(stop).await;
         if let Some(bar) = bar {
             bar.finish_and_clear();
@@ -207,23 +208,23 @@ fn workforce_skills(config: &crate::config::Config) -> Vec<String> {
     skills
 }
 
-/// SIGINT and SIGTERM stop the loop; the run then writes its final checkpoint.
-fn watch_signals(stop: Arc<AtomicBool>) {
+/// SIGINT and SIGTERM stop the loop; the run then writes its final checkpoint. The handlers are
+/// installed before this returns.
+fn watch_signals() -> Result<Arc<AtomicBool>> {
     use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
     tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return;
-        };
         tokio::select! {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
         tracing::info!("stop requested: finishing the cycle and writing the checkpoint");
-        stop.store(true, Ordering::Relaxed);
+        flag.store(true, Ordering::Relaxed);
     });
+    Ok(stop)
 }
 
 /// Moves the bar to the cycles this run has done.

@@ -76,25 +76,30 @@ pub fn execute(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // Caught before the API answers, so a SIGTERM right after the first answer ends cleanly.
+        let stop = Stop::install()?;
         let listener = crate::http::bind(addr, args.http.http_public).await?;
         let (mut feed, ctx) = HttpContext::new(initial, paths.clone(), chain, "serve");
         feed.seed_history(history(&paths.telemetry));
         crate::http::spawn(listener, ctx)?;
-        follow(feed, paths, Duration::from_secs_f64(args.refresh)).await
+        follow(feed, paths, Duration::from_secs_f64(args.refresh), stop).await
     })
 }
 
 /// Re-reads the checkpoint when it changed and streams new log lines, until Ctrl-C or SIGTERM.
-async fn follow(mut feed: Feed, paths: crate::config::ReportPaths, every: Duration) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
+async fn follow(
+    mut feed: Feed,
+    paths: crate::config::ReportPaths,
+    every: Duration,
+    mut stop: Stop,
+) -> Result<()> {
     let mut log = LogTail::open(&paths.log);
     let mut last_hash = crate::http::checkpoint_hash_on_disk(&paths);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = term.recv() => return Ok(()),
+            _ = stop.int.recv() => return Ok(()),
+            _ = stop.term.recv() => return Ok(()),
         }
         let hash = crate::http::checkpoint_hash_on_disk(&paths);
         if hash.is_some() && hash != last_hash {
@@ -175,5 +180,21 @@ impl LogTail {
             }
             line.clear();
         }
+    }
+}
+
+/// SIGTERM and SIGINT, caught from the moment `install` returns.
+struct Stop {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Stop {
+    fn install() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
 }

@@ -116,6 +116,8 @@ pub(super) struct Schedule {
     pub select_blocked: Option<Instant>,
     /// When the log last said why selection waits (said again at most every `SAY_WAIT_EVERY`).
     pub select_wait_said: Option<Instant>,
+    /// The run is ending: the engine's clock stops, so no round starts any more in this process.
+    pub draining: bool,
 }
 
 /// A selection that keeps waiting is said in the log this often, not at every retry.
@@ -246,8 +248,11 @@ impl Schedule {
                 // engine state is behind, e.g. after a restart) must not stall every other job.
                 // A round the engine is about to start (its committee was just chosen) holds the
                 // clock too, for a few engine seconds: else another job's warp can close its
-                // commit window before the engine's first commit arrives.
-                let round_due = r.offchain_commit_deadline_ms <= r.selected_engine_ms
+                // commit window before the engine's first commit arrives. While the run drains the
+                // engine's clock stands still: that grace would never end, and a job that only
+                // waits for time (a dispute window) would be left undone.
+                let round_due = !self.draining
+                    && r.offchain_commit_deadline_ms <= r.selected_engine_ms
                     && self.now_ms < r.selected_engine_ms + ROUND_START_GRACE_MS;
                 let expecting = round_due
                     || self.now_ms < r.offchain_commit_deadline_ms

@@ -358,6 +358,27 @@ fn a_reveal_that_can_never_come_does_not_hold_the_clock() {
 }
 
 #[test]
+fn a_fresh_committee_holds_the_clock_for_its_round_until_the_run_drains() {
+    // Job 7 waits for chain time (a dispute window ends at 1500); job 8's committee was just
+    // selected at 1010, and the engine's round for it has not started yet.
+    let mut w = revealing();
+    w.outcome(Outcome::Revealed(V1), vec![]);
+    w.outcome(Outcome::WaitUntil(1500, false), vec![]);
+    let mut fresh = w.rec.clone();
+    fresh.votes.clear();
+    fresh.reveal_wanted.clear();
+    fresh.finish_wait = None;
+    (fresh.selected_at, fresh.selected_engine_ms) = (1010, w.sched.now_ms);
+    let mut recs = w.recs();
+    recs.insert(JobId(8), fresh);
+    assert_eq!(w.sched.time_limit(&recs), 1010 + WINDOWS.commit_s);
+    assert_eq!(w.sched.warp_target(&recs), None);
+    // Draining, the engine's clock stands still and no round starts in this run any more.
+    w.sched.draining = true;
+    assert_eq!(w.sched.warp_target(&recs), Some(1500));
+}
+
+#[test]
 fn a_closing_validation_waits_until_the_chain_says_then_forces() {
     let mut w = revealing();
     w.outcome(Outcome::Revealed(V1), vec![]);
