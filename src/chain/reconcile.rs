@@ -33,6 +33,9 @@ pub struct EngineSide {
     pub mapping: BTreeMap<u64, u64>,
     /// Engine jobs whose `createJob` was about to be sent (journaled intent, no id yet).
     pub create_intents: BTreeSet<u64>,
+    /// Engine job → the spec hash it was created (or adopted) with: the on-chain job it maps to
+    /// must hold it (after a reorg, an id can come to hold another job).
+    pub spec_hashes: BTreeMap<u64, B256>,
     pub paused: bool,
     /// Checkpoint index → hash the attestation journal says was (about to be) attested.
     pub attestations: BTreeMap<u64, B256>,
@@ -143,15 +146,32 @@ impl EngineSide {
                 Entry::Header { first_job, .. } => {
                     self.first_job = *first_job;
                     self.create_intents.clear();
+                    self.spec_hashes.clear();
                     let jobs = &self.jobs;
                     self.mapping
                         .retain(|job, _| jobs.get(job).is_some_and(|j| j.adopted_from.is_some()));
                 }
-                Entry::CreateIntent { job, poster, .. } => {
+                Entry::CreateIntent {
+                    job,
+                    poster,
+                    spec_hash,
+                    ..
+                } => {
                     self.create_intents.insert(*job);
                     self.employers.insert(*poster);
+                    self.spec_hashes.insert(*job, *spec_hash);
                 }
-                Entry::Created { job, onchain } | Entry::Adopted { job, onchain, .. } => {
+                Entry::Adopted {
+                    job,
+                    onchain,
+                    spec_hash,
+                    ..
+                } => {
+                    self.spec_hashes.insert(*job, *spec_hash);
+                    self.mapping
+                        .insert(*job, onchain.try_into().unwrap_or(u64::MAX));
+                }
+                Entry::Created { job, onchain } => {
                     self.create_intents.remove(job);
                     self.mapping
                         .insert(*job, onchain.try_into().unwrap_or(u64::MAX));
@@ -256,6 +276,17 @@ pub fn reconcile(engine: &EngineSide, chain: &ChainView) -> Report {
     for (id, job) in engine.jobs.range(engine.first_job..) {
         checked += 1;
         let onchain = engine.mapping.get(id).and_then(|c| chain.jobs.get(c));
+        if let (Some(j), Some(spec)) = (onchain, engine.spec_hashes.get(id))
+            && j.spec_hash != *spec
+        {
+            drift.push(Drift {
+                subject: format!("job {id}"),
+                side: Side::Conflict,
+                offchain: job.status.name().to_string(),
+                onchain: format!("#{} holds another job", engine.mapping[id]),
+            });
+            continue;
+        }
         let state = onchain.map(|j| (j.state, j.success));
         match judge(job.status, state, engine.create_intents.contains(id)) {
             None => in_sync += 1,
@@ -504,6 +535,22 @@ mod tests {
                 ("pause", Side::ChainAhead),
                 ("attestation #3", Side::OffChainAhead)
             ]
+        );
+    }
+
+    #[test]
+    fn a_mapped_id_holding_another_jobs_spec_is_a_conflict() {
+        let mut e = engine(&[(1, JobStatus::Pending)]);
+        let mut c = ChainView::default();
+        c.jobs.insert(101, chain_job(JobState::Created, None));
+        e.spec_hashes.insert(1, B256::ZERO);
+        assert!(reconcile(&e, &c).clean());
+        e.spec_hashes.insert(1, B256::repeat_byte(9));
+        let r = reconcile(&e, &c);
+        assert_eq!(r.in_sync, 0);
+        assert_eq!(
+            (r.drift[0].side, r.drift[0].onchain.as_str()),
+            (Side::Conflict, "#101 holds another job")
         );
     }
 
