@@ -3,9 +3,12 @@
 
 mod common;
 
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::ext::{AnvilApi, TxPoolApi};
 use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, runtime};
 use omega::chain::miner::Miner;
@@ -133,6 +136,48 @@ fn a_transaction_queued_behind_a_lost_nonce_is_mined() {
         let second = tokio::time::timeout(Duration::from_secs(50), transfer(&hub, from)).await;
         assert!(second.expect("mined before the receipt timeout"));
         assert_eq!(provider.get_transaction_count(from).await.unwrap(), 2);
+    });
+}
+
+/// A run starts on a devnet whose pool still holds a transaction of one of its signers behind a
+/// nonce an earlier run lost: it is removed, never mined once this run's transactions fill the
+/// nonce (it would act on a chain that may have changed since, e.g. job ids a reorg moved).
+#[test]
+fn a_leftover_behind_a_lost_nonce_is_removed_not_mined() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    runtime().block_on(async {
+        let provider = connect(&net.rpc()).unwrap();
+        let key = spare_key(2);
+        let from = key.address();
+        fund(&provider, from).await;
+        let payee = Address::repeat_byte(0x43);
+        let stale = TransactionRequest::default()
+            .with_from(from)
+            .with_to(payee)
+            .with_value(U256::from(7))
+            .with_nonce(1) // the chain is at 0: it waits behind nonce 0
+            .with_chain_id(provider.get_chain_id().await.unwrap())
+            .with_gas_limit(21_000)
+            .with_max_fee_per_gas(100_000_000_000)
+            .with_max_priority_fee_per_gas(1_000_000_000);
+        let signed = stale
+            .build(&EthereumWallet::from(key.clone()))
+            .await
+            .unwrap();
+        let _queued = provider
+            .send_raw_transaction(&signed.encoded_2718())
+            .await
+            .unwrap();
+        assert_eq!(pool_size(&provider).await, 1);
+
+        let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
+        hub.drop_leftovers().await;
+        assert_eq!(pool_size(&provider).await, 0, "the leftover is removed");
+        assert!(transfer(&hub, from).await, "nonce 0 is mined");
+        mine(&provider).await;
+        assert_eq!(provider.get_transaction_count(from).await.unwrap(), 1);
+        assert_eq!(provider.get_balance(payee).await.unwrap(), U256::ZERO);
     });
 }
 

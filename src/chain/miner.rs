@@ -158,9 +158,13 @@ pub async fn restore_if_orphaned(provider: &DynProvider, lease: &Path) -> Result
     Ok(true)
 }
 
-/// Mines one block when transactions wait in the pool.
+/// Mines blocks while transactions ready to run wait in the pool (a few blocks at most: more
+/// than a block holds may wait).
 async fn mine_pending(provider: &DynProvider) -> Result<()> {
-    if pending(provider).await? > 0 {
+    for _ in 0..8 {
+        if pending(provider).await? == 0 {
+            break;
+        }
         mine_blocks(provider, 1).await?;
     }
     Ok(())

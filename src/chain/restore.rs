@@ -85,6 +85,40 @@ impl TxHub {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Devnet, at the start of a run, once the block builder has mined what was ready: whatever
+    /// of our signers' transactions is still in anvil's pool waits behind a nonce an earlier run
+    /// lost, and has no waiter any more. Left there, it would be mined as soon as this run's own
+    /// transactions fill that nonce: a step of a step the journal never recorded, against job
+    /// ids a reorg may have handed to other jobs since. It is removed; the journal and the chain
+    /// decide what is sent again.
+    pub async fn drop_leftovers(&self) {
+        use alloy::providers::ext::TxPoolApi;
+        if !self.anvil {
+            return;
+        }
+        // One read of the whole pool (anvil has no `txpool_contentFrom`).
+        let Ok(content) = self.provider.txpool_content().await else {
+            return;
+        };
+        for from in self.signers.keys() {
+            let count = |m: &std::collections::BTreeMap<Address, _>| {
+                m.get(from)
+                    .map_or(0, |txs: &std::collections::BTreeMap<String, _>| txs.len())
+            };
+            let left = count(&content.pending) + count(&content.queued);
+            if left == 0 {
+                continue;
+            }
+            tracing::warn!(
+                "{from}: {left} transaction(s) left in the devnet's pool by an earlier run, behind \
+                 a nonce it lost: removed (the journal and the chain decide what is sent again)"
+            );
+            if let Err(e) = self.provider.anvil_remove_pool_transactions(*from).await {
+                tracing::warn!("{from}: removing its leftover transactions: {e}");
+            }
+        }
+    }
+
     /// After a reorg: every signer's nonces are made gap-free again (`restore`), and this returns
     /// once what still waited is mined, or after `SETTLE_WAIT`, so that the mirror then compares
     /// its jobs with a chain that holds all of it.

@@ -274,6 +274,7 @@ impl ChainArgs {
             let lease = DevnetPaths::new(&paths.dir).miner;
             let miner = Miner::start(hub.provider().clone(), &lease).await?;
             hub = hub.with_miner(miner.clone());
+            hub.drop_leftovers().await;
             Some(miner)
         } else {
             None
