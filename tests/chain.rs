@@ -48,7 +48,8 @@ async fn events<E: SolEvent>(rpc: &str, d: &Deployment, address: Address) -> Vec
 #[test]
 fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
     let net = Sandbox::new(|_| {});
-    let stdout = net.ok(&["run", "--cycles", "40"]);
+    // Settled jobs are forgotten as soon as their finish is deep enough (not 30 s later).
+    let stdout = net.ok(&["run", "--cycles", "40", "--forget-after-s", "0"]);
     assert!(stdout.contains("finalized on chain"), "{stdout}");
     let d = net.deployment();
     let keys = Keys::devnet(3, 5).unwrap();
@@ -103,6 +104,29 @@ fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
     let mut unique = created.clone();
     unique.dedup();
     assert_eq!(created.len(), unique.len());
+    // Jobs settled by the engine and finalized on chain are forgotten as final, each after its
+    // finish; a restart loads none of them, and the chain still agrees with the journal.
+    let journal = net.journal();
+    let step_of = |job: u64, prefix: &str| {
+        journal.iter().position(|e| {
+            e["job"] == job && e["step"].as_str().is_some_and(|s| s.starts_with(prefix))
+        })
+    };
+    let finals: Vec<u64> = journal
+        .iter()
+        .filter(|e| e["step"] == "final")
+        .map(|e| e["job"].as_u64().unwrap())
+        .collect();
+    assert!(!finals.is_empty(), "no job was forgotten as final");
+    for job in &finals {
+        let finish = step_of(*job, "finish").unwrap_or_else(|| panic!("job {job}: no finish"));
+        assert!(
+            finish < step_of(*job, "final").unwrap(),
+            "job {job} final before its finish"
+        );
+    }
+    net.ok(&["run", "--cycles", "10"]);
+    net.ok(&["reconcile"]);
 }
 
 #[test]

@@ -62,6 +62,21 @@ pub enum Entry {
     Done { job: u64, step: String },
 }
 
+impl Entry {
+    /// The engine job an entry is about (none for the header).
+    pub fn job(&self) -> Option<u64> {
+        match self {
+            Entry::Header { .. } => None,
+            Entry::CreateIntent { job, .. }
+            | Entry::CreateSigned { job, .. }
+            | Entry::Created { job, .. }
+            | Entry::Adopted { job, .. }
+            | Entry::Salt { job, .. }
+            | Entry::Done { job, .. } => Some(*job),
+        }
+    }
+}
+
 pub struct Journal {
     path: PathBuf,
     file: File,
@@ -101,12 +116,20 @@ impl Journal {
 
     /// Appends and fsyncs one entry.
     pub fn record(&mut self, entry: &Entry) -> eyre::Result<()> {
-        let mut line = serde_json::to_vec(entry)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
+        self.append(entry)?;
         self.file
             .sync_data()
             .map_err(|e| eyre::eyre!("cannot fsync {}: {e}", self.path.display()))
+    }
+
+    /// Appends one entry without waiting for the disk: for entries a crash may lose at no cost
+    /// (the next fsync carries them; without them a restart only checks more).
+    pub fn append(&mut self, entry: &Entry) -> eyre::Result<()> {
+        let mut line = serde_json::to_vec(entry)?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(|e| eyre::eyre!("cannot write {}: {e}", self.path.display()))
     }
 }
 
@@ -122,6 +145,11 @@ impl SharedJournal {
     /// Appends and fsyncs one entry.
     pub fn record(&self, entry: &Entry) -> eyre::Result<()> {
         self.0.lock().expect("journal lock").record(entry)
+    }
+
+    /// Appends one entry without an fsync (see `Journal::append`).
+    pub fn append(&self, entry: &Entry) -> eyre::Result<()> {
+        self.0.lock().expect("journal lock").append(entry)
     }
 }
 

@@ -63,6 +63,10 @@ pub struct ChainArgs {
     /// an external agent's result); default: the `--http` address of this run.
     #[arg(long, env = "OMEGA_RESULT_URI_BASE")]
     pub result_uri_base: Option<String>,
+    /// Seconds the mirror keeps a settled job's record once its finalize is deep enough (and 16
+    /// blocks more), in case a reorg takes it; then only the journal keeps it.
+    #[arg(long, env = "OMEGA_FORGET_AFTER_S", default_value_t = 30)]
+    pub forget_after_s: u64,
     #[command(flatten)]
     pub anvil: AnvilArgs,
     #[command(flatten)]
@@ -337,6 +341,7 @@ impl ChainArgs {
             confirmations: self.indexer.settings(&paths.dir, devnet).confirmations,
             reorgs: Arc::new(AtomicU64::new(0)),
             result_uri_base: self.result_uri_base.clone(),
+            forget_after: std::time::Duration::from_secs(self.forget_after_s),
         }
     }
 

@@ -226,6 +226,16 @@ impl DomainEvent {
         )
     }
 
+    /// The engine settled the job with this event: nothing more happens to it.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            DomainEvent::JobCompleted { .. }
+                | DomainEvent::JobFailed { .. }
+                | DomainEvent::JobCancelled { .. }
+        )
+    }
+
     pub fn job(&self) -> Option<JobId> {
         match self {
             DomainEvent::JobPosted { job, .. }

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 impl Worker {
     pub(super) async fn ingest(&mut self, e: DomainEvent) -> eyre::Result<()> {
-        let first = self.view.lock().expect("view").first_job;
-        if e.job().is_some_and(|j| j.0 < first) {
+        if self.not_ours(&e) {
             return Ok(());
         }
         match e {
@@ -68,11 +67,15 @@ impl Worker {
                 }
             }
             DomainEvent::JobCancelled { job, .. } => {
-                self.state.recs.entry(job).or_default().cancel_seen = true
+                self.state.recs.entry(job).or_default().cancel_seen = true;
+                self.engine_settled(job);
             }
-            DomainEvent::JobFailed { job, .. } | DomainEvent::JobError { job, .. } => {
-                self.failed(job)?
+            DomainEvent::JobFailed { job, .. } => {
+                self.failed(job)?;
+                self.engine_settled(job);
             }
+            DomainEvent::JobError { job, .. } => self.failed(job)?,
+            DomainEvent::JobCompleted { job, .. } => self.engine_settled(job),
             // A pause that came from the chain is already there: follow it, send nothing.
             DomainEvent::Paused { source } if source == "chain" => self.sched.paused = true,
             DomainEvent::Resumed { source } if source == "chain" => {
@@ -84,6 +87,29 @@ impl Worker {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Whether `e` is about a job older than the mirror, or final on chain (an engine restored
+    /// from an older checkpoint takes it again): the gate lets such a job through and nothing is
+    /// sent for it. A final job leaves the gate's view once the engine settles it again.
+    fn not_ours(&self, e: &DomainEvent) -> bool {
+        let Some(job) = e.job() else {
+            return false;
+        };
+        let mut view = self.view.lock().expect("view");
+        let final_job = view.finished.contains(&job) && !self.state.recs.contains_key(&job);
+        if final_job && e.is_terminal() {
+            view.forget(job);
+        }
+        job.0 < view.first_job || final_job
+    }
+
+    /// The engine has settled `job`: once the chain's finalize of it is deep enough, it is
+    /// forgotten (`redrive::forget_final`).
+    fn engine_settled(&mut self, job: JobId) {
+        if let Some(r) = self.state.recs.get_mut(&job) {
+            r.engine_settled = true;
+        }
     }
 
     /// The engine failed `job`: one failed before `submit` is to be released on chain, and the

@@ -100,6 +100,8 @@ pub struct MirrorSettings {
     /// Where the status API serves results (`http://host:port`): an external agent's result
     /// goes on chain with the URI `{base}/results/{hash}` (without an API: `omega://result/…`).
     pub result_uri_base: Option<String>,
+    /// How long a final job's record is kept once its finish is deep enough (see `redrive.rs`).
+    pub forget_after: Duration,
 }
 
 #[derive(Default)]
@@ -191,6 +193,7 @@ impl ChainMirror {
             verified: None,
             unverified: Vec::new(),
             reorgs_noticed: 0,
+            forget_checked: None,
         };
         let task = tokio::spawn(worker.run(rx));
         Ok(ChainMirror {

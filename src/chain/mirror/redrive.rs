@@ -10,14 +10,24 @@ use super::actions::{
     STATE_SUBMITTED,
 };
 use super::chain_io::{ChainReads, Votes};
-use super::state::{Rec, View};
+use super::state::{FINAL, Rec, View};
 use super::worker::Worker;
+use crate::chain::journal::Entry;
 use crate::domain::job::JobId;
 use alloy::primitives::Address;
+use std::time::{Duration, Instant};
 
 /// How often the mirror checks that the latest block it had a transaction mined in is still on
 /// chain.
-const MINED_CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+const MINED_CHECK_EVERY: Duration = Duration::from_millis(200);
+
+/// A finished job is forgotten (its record dropped, `FINAL` journaled) only this many blocks
+/// past the head at which its finish was found `confirmations` deep, and `forget_after` later
+/// (30 s by default): deeper than the devnet's test reorgs (up to 10 blocks) and older than
+/// anvil's last saved state (it saves every 2 s), whatever `confirmations` says.
+const FORGET_MARGIN_BLOCKS: u64 = 16;
+/// How often the jobs waiting to be forgotten are looked at (one head read).
+const FORGET_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// A re-created job gets at least this long on chain before its deadline (its old deadline may
 /// have passed meanwhile).
@@ -114,6 +124,7 @@ pub(super) fn reset_lost(r: &mut Rec, held: &Held) -> Vec<String> {
         r.outcome = None;
         r.finish_wait = None;
         r.watch_until = None;
+        r.forget_at = None;
         // Validation had closed once: it closes again as soon as the journal's reveals are back.
         r.engine_done = true;
         back.push("finalize".into());
@@ -225,7 +236,7 @@ impl Worker {
         {
             return false;
         }
-        self.mined_checked = Some(std::time::Instant::now());
+        self.mined_checked = Some(Instant::now());
         self.unverified.extend(self.chain.hub.take_mined());
         self.unverified.extend(self.verified.take());
         self.unverified.sort();
@@ -260,8 +271,14 @@ impl Worker {
     /// Finished jobs whose finish is now `confirmations` deep are looked at once more: the chain
     /// still holds them (they stop being watched) or not (re-driven). On the devnet, where blocks
     /// come only with transactions, a block is mined when watched jobs wait for depth alone.
+    /// Then the final jobs whose time has come are forgotten.
     pub(super) async fn watch_finality(&mut self, idle: bool) -> eyre::Result<()> {
-        if self.state.recs.values().all(|r| r.watch_until.is_none()) {
+        let watching = self.state.recs.values().any(|r| r.watch_until.is_some());
+        let forget_due = self
+            .forget_checked
+            .is_none_or(|at| at.elapsed() >= FORGET_CHECK_EVERY)
+            && self.state.recs.values().any(|r| r.forget_at.is_some());
+        if !watching && !forget_due {
             return Ok(());
         }
         let head = self.chain.head().await?;
@@ -275,16 +292,42 @@ impl Worker {
             }
         }
         let later = self.redrive(deep.clone()).await;
+        let forget_at = (
+            head + FORGET_MARGIN_BLOCKS,
+            Instant::now() + self.settings.forget_after,
+        );
         for id in deep.iter().filter(|id| !later.contains(id)) {
             if let Some(r) = self.state.recs.get_mut(id)
                 && r.finished
             {
                 r.watch_until = None;
+                r.forget_at = Some(forget_at);
             }
+        }
+        if forget_due {
+            self.forget_checked = Some(Instant::now());
+            self.forget_final(head)?;
         }
         let waiting = self.state.recs.values().any(|r| r.watch_until.is_some());
         if waiting && idle && self.settings.devnet && depth > 0 {
             self.chain.hub.mine(1).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the final jobs (`Rec::is_final`) whose time has come, each journaled `FINAL`
+    /// first, so a restart neither loads them nor compares them with the chain again.
+    fn forget_final(&mut self, head: u64) -> eyre::Result<()> {
+        let due = self.state.due_to_forget(head, Instant::now());
+        for job in &due {
+            self.journal.append(&Entry::Done {
+                job: job.0,
+                step: FINAL.into(),
+            })?;
+        }
+        let mut view = self.view.lock().expect("view");
+        for job in due {
+            self.state.forget(job, &mut view);
         }
         Ok(())
     }

@@ -395,6 +395,7 @@ impl Schedule {
                 r.outcome = Some(success);
                 r.engine_done = false;
                 r.watch_until = Some(0); // watched until `confirmations` deep
+                r.forget_at = None;
                 view.finished.insert(job);
                 view.outcomes.insert(job, success);
                 stats.finalized.fetch_add(1, Relaxed);

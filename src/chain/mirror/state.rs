@@ -69,12 +69,35 @@ pub(super) struct Rec {
     /// A step of this job was refused and the job has been compared with the chain since,
     /// without progress: the next refusal detaches it (cleared by any journaled step).
     pub refusal_checked: bool,
+    /// The engine has settled the job (completed, failed or cancelled it): it asks the gate
+    /// nothing more about it in this run.
+    pub engine_settled: bool,
+    /// Once its finish was found deep enough: the head block and the time after which a final
+    /// job is forgotten (`redrive::forget_final`); a reorg that took its finish clears it.
+    pub forget_at: Option<(u64, std::time::Instant)>,
 }
 
 impl Rec {
     /// A validator whose commit is on chain still has its reveal to send.
     pub fn reveal_pending(&self, v: &Address) -> bool {
         !self.revealed.contains(v) && self.votes.get(v).is_some_and(|x| x.2)
+    }
+
+    /// Nothing is left to send or to watch: the engine has settled the job and its on-chain
+    /// finalize is `confirmations` deep. Only the usual path counts; cancelled, released, adopted
+    /// and detached jobs are few and stay.
+    pub fn is_final(&self) -> bool {
+        self.engine_settled
+            && self.finished
+            && self.submitted
+            && self.watch_until.is_none()
+            && self.forget_at.is_some()
+            && self.busy == 0
+            && !(self.detached
+                || self.cancelled
+                || self.release
+                || self.adopted
+                || self.engine_done)
     }
 }
 
@@ -86,6 +109,9 @@ pub(super) struct MirrorState {
     pub pending_creates: BTreeMap<JobId, (B256, Address)>,
     /// The signed `createJob` transactions of the pending creates, oldest first.
     pub create_txs: BTreeMap<JobId, Vec<SignedCreate>>,
+    /// Jobs the journal calls final (`Done "final"`), with their outcome: not kept as records,
+    /// only told to the gate at start (an engine restored from an older checkpoint asks again).
+    pub finals: BTreeMap<JobId, Option<bool>>,
 }
 
 impl MirrorState {
@@ -115,8 +141,15 @@ impl MirrorState {
     }
 
     fn replay_entry(&mut self, e: &Entry) {
+        if e.job().is_some_and(|j| self.finals.contains_key(&JobId(j))) {
+            return; // final: nothing after it concerns the mirror
+        }
         match e {
             Entry::Header { .. } => {}
+            Entry::Done { job, step } if step == FINAL => {
+                let outcome = self.recs.remove(&JobId(*job)).and_then(|r| r.outcome);
+                self.finals.insert(JobId(*job), outcome);
+            }
             Entry::CreateIntent {
                 job,
                 spec_hash,
@@ -195,8 +228,34 @@ impl MirrorState {
         true
     }
 
+    /// The final jobs (see `Rec::is_final`) whose time to be forgotten has come at `head`.
+    pub fn due_to_forget(&self, head: u64, now: std::time::Instant) -> Vec<JobId> {
+        self.recs
+            .iter()
+            .filter(|(_, r)| {
+                r.is_final()
+                    && r.forget_at
+                        .is_some_and(|(block, at)| head >= block && now >= at)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Forgets a job: its record and its place in the gate's view, so memory and every pass over
+    /// the jobs follow the live jobs, not the run's history. The caller journals `FINAL` first.
+    pub fn forget(&mut self, job: JobId, view: &mut View) {
+        self.recs.remove(&job);
+        view.forget(job);
+    }
+
     /// Tells the gate what the journal already knows.
-    pub fn publish(&self, v: &mut View) {
+    pub fn publish(&mut self, v: &mut View) {
+        for (id, outcome) in std::mem::take(&mut self.finals) {
+            v.finished.insert(id);
+            if let Some(ok) = outcome {
+                v.outcomes.insert(id, ok);
+            }
+        }
         for (id, r) in &self.recs {
             if r.onchain.is_some() {
                 v.created.insert(*id);
@@ -213,6 +272,9 @@ impl MirrorState {
         }
     }
 }
+
+/// The `Done` step journaled when a job is forgotten as final.
+pub(super) const FINAL: &str = "final";
 
 /// A `Done` step (`name` or `name:argument`) marks what it says as done.
 fn replay_done(r: &mut Rec, step: &str) {
@@ -278,235 +340,27 @@ impl View {
         if job.0 < self.first_job || self.detached.contains(&job) {
             return true;
         }
+        // A job final on chain (forgotten, or told at start) is only in `finished`.
         match step {
-            Step::Assign => self.created.contains(&job),
-            Step::Submit => self.applied.contains(&job),
+            Step::Assign => self.created.contains(&job) || self.finished.contains(&job),
+            Step::Submit => self.applied.contains(&job) || self.finished.contains(&job),
             Step::Commit => self.committees.contains_key(&job) || self.finished.contains(&job),
             Step::Reveal => true,
             Step::Settle => self.finished.contains(&job),
         }
     }
+
+    /// Drops every mention of `job` (the engine asks nothing more about it).
+    pub fn forget(&mut self, job: JobId) {
+        self.created.remove(&job);
+        self.applied.remove(&job);
+        self.committees.remove(&job);
+        self.finished.remove(&job);
+        self.outcomes.remove(&job);
+        self.detached.remove(&job);
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use alloy::primitives::Bytes;
-
-    const REGISTRY: Address = Address::repeat_byte(0xaa);
-    const POSTER: Address = Address::repeat_byte(1);
-    const AGENT: Address = Address::repeat_byte(2);
-    const V1: Address = Address::repeat_byte(0x11);
-
-    fn header(registry: Address, first_job: u64) -> Entry {
-        Entry::Header {
-            registry,
-            run_id: B256::repeat_byte(7),
-            first_job,
-        }
-    }
-
-    fn done(job: u64, step: &str) -> Entry {
-        Entry::Done {
-            job,
-            step: step.into(),
-        }
-    }
-
-    /// One job created, applied, submitted, selected and finished; another only intended.
-    fn journal() -> Vec<Entry> {
-        vec![
-            header(REGISTRY, 3),
-            Entry::CreateIntent {
-                job: 3,
-                spec_hash: B256::repeat_byte(3),
-                poster: POSTER,
-                reward: U256::from(5),
-                deadline_s: 99,
-            },
-            signed(3, 1),
-            Entry::Created {
-                job: 3,
-                onchain: U256::from(40),
-            },
-            done(3, &format!("apply:{AGENT}")),
-            done(3, "submit"),
-            done(3, "select:1234"),
-            Entry::Salt {
-                job: 3,
-                validator: V1,
-                approve: false,
-                salt: B256::repeat_byte(9),
-            },
-            done(3, "finish:false"),
-            Entry::CreateIntent {
-                job: 4,
-                spec_hash: B256::repeat_byte(4),
-                poster: POSTER,
-                reward: U256::ZERO,
-                deadline_s: 0,
-            },
-            signed(4, 2),
-            signed(4, 3),
-        ]
-    }
-
-    fn signed(job: u64, n: u8) -> Entry {
-        Entry::CreateSigned {
-            job,
-            nonce: n.into(),
-            hash: B256::repeat_byte(n),
-            raw: Bytes::from(vec![n]),
-        }
-    }
-
-    #[test]
-    fn replay_restores_records_and_pending_creates() {
-        let mut s = MirrorState::default();
-        assert_eq!(s.replay(&journal(), REGISTRY), Some(B256::repeat_byte(7)));
-        assert_eq!(s.header, Some((REGISTRY, 3)));
-        let r = &s.recs[&JobId(3)];
-        assert_eq!(r.onchain, Some(U256::from(40)));
-        assert_eq!((r.poster, r.spec_hash), (POSTER, B256::repeat_byte(3)));
-        assert_eq!((r.reward, r.deadline_s), (U256::from(5), 99));
-        assert!(r.assigned && r.applied && r.submitted && r.finished);
-        assert_eq!(r.agent, Some(AGENT));
-        assert_eq!(r.selected_at, 1234);
-        assert_eq!(r.outcome, Some(false));
-        assert_eq!(r.votes[&V1], (false, B256::repeat_byte(9), false));
-        // Job 4's createJob may have been sent: recovery looks for it on chain.
-        let pending: Vec<_> = s.pending_creates.keys().copied().collect();
-        assert_eq!(pending, vec![JobId(4)]);
-        assert_eq!(s.recs[&JobId(4)].onchain, None);
-        // With the transactions it signed, in order; job 3's were settled when it was created.
-        let nonces: Vec<u64> = s.create_txs[&JobId(4)].iter().map(|t| t.nonce).collect();
-        assert_eq!(nonces, vec![2, 3]);
-        assert!(!s.create_txs.contains_key(&JobId(3)));
-    }
-
-    #[test]
-    fn replay_is_idempotent() {
-        let render =
-            |s: &MirrorState| format!("{:?} {:?} {:?}", s.header, s.recs, s.pending_creates);
-        let mut once = MirrorState::default();
-        once.replay(&journal(), REGISTRY);
-        let mut again = MirrorState::default();
-        again.replay(&journal(), REGISTRY);
-        again.replay(&journal(), REGISTRY);
-        assert_eq!(render(&once), render(&again));
-        // An entry seen twice (a step journaled again after a restart) changes nothing either.
-        let doubled: Vec<Entry> = journal().into_iter().flat_map(|e| [e.clone(), e]).collect();
-        let mut twice = MirrorState::default();
-        twice.replay(&doubled, REGISTRY);
-        assert_eq!(render(&once), render(&twice));
-    }
-
-    #[test]
-    fn a_journal_of_another_deployment_is_forgotten() {
-        let mut entries = journal();
-        entries.push(header(Address::repeat_byte(0xbb), 9));
-        let mut s = MirrorState::default();
-        assert_eq!(s.replay(&entries, REGISTRY), None);
-        assert!(s.header.is_none() && s.recs.is_empty() && s.pending_creates.is_empty());
-    }
-
-    #[test]
-    fn replay_restores_commits_and_reveals() {
-        // After a restart a journaled commit or reveal is not sent again (it used to be, and
-        // the chain's `AlreadyCommitted`/`AlreadyRevealed` marked it done, a wasted transaction).
-        let mut entries = journal();
-        entries.push(done(3, &format!("commit:{V1}")));
-        entries.push(done(3, &format!("reveal:{V1}")));
-        let mut s = MirrorState::default();
-        s.replay(&entries, REGISTRY);
-        let r = &s.recs[&JobId(3)];
-        assert!(r.votes[&V1].2, "the commit is restored");
-        assert!(r.revealed.contains(&V1), "the reveal is restored");
-    }
-
-    #[test]
-    fn publish_tells_the_gate_what_the_journal_knows() {
-        let mut s = MirrorState::default();
-        s.replay(&journal(), REGISTRY);
-        let mut v = View {
-            first_job: 3,
-            ..Default::default()
-        };
-        s.publish(&mut v);
-        for step in [Step::Assign, Step::Submit, Step::Settle] {
-            assert!(v.allows(JobId(3), step), "{step:?}");
-            assert!(!v.allows(JobId(4), step), "{step:?}");
-        }
-        assert_eq!(v.outcomes.get(&JobId(3)), Some(&false));
-        // The committee is the chain's, read again after a restart: not from the journal. Job 3 is
-        // finished on chain, so its round starts without one (and settles by the chain's verdict).
-        assert!(v.committees.is_empty());
-        assert!(v.allows(JobId(3), Step::Commit) && !v.allows(JobId(4), Step::Commit));
-    }
-
-    #[test]
-    fn the_gate_refuses_a_step_until_the_chain_confirmed_the_one_before() {
-        let job = JobId(5);
-        let mut v = View {
-            first_job: 5,
-            ..Default::default()
-        };
-        let refused = |v: &View| {
-            [Step::Assign, Step::Submit, Step::Commit, Step::Settle]
-                .into_iter()
-                .filter(|s| !v.allows(job, *s))
-                .count()
-        };
-        assert_eq!(refused(&v), 4);
-        assert!(
-            v.allows(job, Step::Reveal),
-            "reveals follow commits, not the chain"
-        );
-        v.created.insert(job);
-        assert!(v.allows(job, Step::Assign) && !v.allows(job, Step::Submit));
-        v.applied.insert(job);
-        assert!(v.allows(job, Step::Submit) && !v.allows(job, Step::Commit));
-        v.committees.insert(job, vec![AccountId(1)]);
-        assert!(v.allows(job, Step::Commit) && !v.allows(job, Step::Settle));
-        v.finished.insert(job);
-        assert_eq!(refused(&v), 0);
-        // Finished on chain, without a committee in this run (a restart): its round may start.
-        v.committees.remove(&job);
-        assert_eq!(refused(&v), 0);
-        // Jobs from before the mirror attached, and detached jobs, are never held.
-        assert!(v.allows(JobId(4), Step::Settle));
-        v.detached.insert(JobId(6));
-        assert!(v.allows(JobId(6), Step::Assign) && !v.allows(JobId(7), Step::Assign));
-    }
-
-    #[test]
-    fn a_job_that_failed_before_submission_is_released_unless_adopted() {
-        let mut s = MirrorState::default();
-        s.recs.entry(JobId(1)).or_default();
-        s.recs.entry(JobId(2)).or_default().submit_seen = true;
-        s.recs.entry(JobId(4)).or_default().adopted = true;
-        assert!(
-            s.failed(JobId(1)),
-            "journaled: a restart must still release it"
-        );
-        assert!(!s.failed(JobId(1)), "said once");
-        assert!(!s.failed(JobId(2)));
-        assert!(!s.failed(JobId(3)));
-        assert!(!s.failed(JobId(4)));
-        assert!(s.recs[&JobId(1)].release && !s.recs[&JobId(1)].finished);
-        assert!(
-            !s.recs[&JobId(2)].release && !s.recs[&JobId(2)].finished,
-            "submitted work still settles on chain"
-        );
-        assert!(!s.recs.contains_key(&JobId(3)));
-        assert!(
-            s.recs[&JobId(4)].finished && !s.recs[&JobId(4)].release,
-            "an adopted job is its employer's to release"
-        );
-        let mut r = Rec::default();
-        replay_done(&mut r, "failed");
-        assert!(r.release);
-        replay_done(&mut r, "expire");
-        assert_eq!((r.finished, r.outcome), (true, Some(false)));
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

@@ -46,6 +46,8 @@ pub(super) struct Worker {
     pub unverified: Vec<(u64, alloy::primitives::B256)>,
     /// Reorgs the mirror has noticed in this run.
     pub reorgs_noticed: u64,
+    /// When the jobs waiting to be forgotten were last looked at.
+    pub forget_checked: Option<Instant>,
 }
 
 /// A finished action, with its timings.
