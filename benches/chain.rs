@@ -185,8 +185,12 @@ async fn main() -> eyre::Result<()> {
         mirror_tps / raw_built_tps
     );
     let run_out = std::fs::read_to_string(dir.path().join("run.out"))?;
-    if let Some(steps) = run_out.lines().find(|l| l.starts_with("chain steps")) {
-        println!("\n{steps}");
+    // The run's closing summary: transactions sent, mined reverts, the per-step timings.
+    for line in run_out
+        .lines()
+        .filter(|l| l.starts_with("chain (") || l.starts_with("chain steps"))
+    {
+        println!("\n{line}");
     }
     omega::chain::anvil::stop(&paths)?;
     Ok(())
