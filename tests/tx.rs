@@ -61,17 +61,23 @@ async fn transfer(hub: &TxHub, from: Address) -> bool {
         .status()
 }
 
+/// A funded spare key `i`, the devnet mining only when told, and a hub signing for that key.
+async fn manual_mining_hub(net: &Sandbox, i: u32) -> (DynProvider, Address, TxHub) {
+    let provider = connect(&net.rpc()).unwrap();
+    let key = spare_key(i);
+    let from = key.address();
+    fund(&provider, from).await;
+    provider.anvil_set_auto_mine(false).await.unwrap();
+    let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
+    (provider, from, hub)
+}
+
 #[test]
 fn a_transaction_dropped_from_the_pool_is_sent_again_and_mined() {
     let net = Sandbox::new(|_| {});
     net.ok(&["devnet", "up"]);
     runtime().block_on(async {
-        let provider = connect(&net.rpc()).unwrap();
-        let key = spare_key(0);
-        let from = key.address();
-        fund(&provider, from).await;
-        provider.anvil_set_auto_mine(false).await.unwrap();
-        let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
+        let (provider, from, hub) = manual_mining_hub(&net, 0).await;
         let sending = tokio::spawn({
             let hub = hub.clone();
             async move { transfer(&hub, from).await }
@@ -109,12 +115,7 @@ fn a_transaction_queued_behind_a_lost_nonce_is_mined() {
     let net = Sandbox::new(|_| {});
     net.ok(&["devnet", "up"]);
     runtime().block_on(async {
-        let provider = connect(&net.rpc()).unwrap();
-        let key = spare_key(1);
-        let from = key.address();
-        fund(&provider, from).await;
-        provider.anvil_set_auto_mine(false).await.unwrap();
-        let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
+        let (provider, from, hub) = manual_mining_hub(&net, 1).await;
         let first = tokio::spawn({
             let hub = hub.clone();
             async move { transfer(&hub, from).await }

@@ -71,6 +71,18 @@ fn signed(job: u64, n: u8) -> Entry {
     }
 }
 
+/// The state a journal replays into, and the gate's view it publishes.
+fn replayed(entries: &[Entry]) -> (MirrorState, View) {
+    let mut s = MirrorState::default();
+    s.replay(entries, REGISTRY);
+    let mut v = View {
+        first_job: 3,
+        ..Default::default()
+    };
+    s.publish(&mut v);
+    (s, v)
+}
+
 #[test]
 fn replay_restores_records_and_pending_creates() {
     let mut s = MirrorState::default();
@@ -136,13 +148,7 @@ fn replay_restores_commits_and_reveals() {
 
 #[test]
 fn publish_tells_the_gate_what_the_journal_knows() {
-    let mut s = MirrorState::default();
-    s.replay(&journal(), REGISTRY);
-    let mut v = View {
-        first_job: 3,
-        ..Default::default()
-    };
-    s.publish(&mut v);
+    let (_, v) = replayed(&journal());
     for step in [Step::Assign, Step::Submit, Step::Settle] {
         assert!(v.allows(JobId(3), step), "{step:?}");
         assert!(!v.allows(JobId(4), step), "{step:?}");
@@ -191,13 +197,7 @@ fn the_gate_refuses_a_step_until_the_chain_confirmed_the_one_before() {
 
 #[test]
 fn a_final_job_is_forgotten_and_only_the_gate_hears_of_it_after_a_restart() {
-    let mut s = MirrorState::default();
-    s.replay(&journal(), REGISTRY);
-    let mut v = View {
-        first_job: 3,
-        ..Default::default()
-    };
-    s.publish(&mut v);
+    let (mut s, mut v) = replayed(&journal());
     // Finished on chain, but the engine has not settled it, its finish is not deep yet, or its
     // time has not come: kept.
     let (t0, later) = (Instant::now(), Duration::from_secs(30));
@@ -222,14 +222,8 @@ fn a_final_job_is_forgotten_and_only_the_gate_hears_of_it_after_a_restart() {
     let mut entries = journal();
     entries.push(done(3, FINAL));
     entries.push(done(3, &format!("reveal:{V1}")));
-    let mut s = MirrorState::default();
-    s.replay(&entries, REGISTRY);
+    let (s, v) = replayed(&entries);
     assert!(!s.recs.contains_key(&JobId(3)) && s.recs.contains_key(&JobId(4)));
-    let mut v = View {
-        first_job: 3,
-        ..Default::default()
-    };
-    s.publish(&mut v);
     assert!(s.finals.is_empty(), "told to the gate once, then dropped");
     // An engine restored from before the job settled walks it through the gate again.
     for step in [Step::Assign, Step::Submit, Step::Commit, Step::Settle] {
