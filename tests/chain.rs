@@ -105,7 +105,7 @@ fn a_mirrored_run_finalizes_jobs_on_chain_each_step_by_its_actor() {
     unique.dedup();
     assert_eq!(created.len(), unique.len());
     // Jobs settled by the engine and finalized on chain are forgotten as final, each after its
-    // finish; a restart loads none of them, and the chain still agrees with the journal.
+    // finish; a run after them (which replays the journal) and reconcile still agree with it.
     let journal = net.journal();
     let step_of = |job: u64, prefix: &str| {
         journal.iter().position(|e| {
