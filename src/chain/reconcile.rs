@@ -302,23 +302,7 @@ pub fn reconcile(engine: &EngineSide, chain: &ChainView) -> Report {
             }),
         }
     }
-    let mapped: BTreeSet<u64> = engine.mapping.values().copied().collect();
-    for (id, j) in &chain.jobs {
-        if mapped.contains(id) {
-            continue;
-        }
-        let whose = if engine.employers.contains(&j.employer) {
-            "posted by Omega's employer but not in the journal"
-        } else {
-            "posted by another employer, not adopted"
-        };
-        drift.push(Drift {
-            subject: format!("chain job #{id}"),
-            side: Side::ChainAhead,
-            offchain: "unknown".into(),
-            onchain: format!("{} ({whose})", j.state.name()),
-        });
-    }
+    chain_jobs_not_journaled(engine, chain, &mut drift);
     if engine.paused != chain.any_paused() {
         drift.push(Drift {
             subject: "pause".into(),
@@ -349,6 +333,49 @@ pub fn reconcile(engine: &EngineSide, chain: &ChainView) -> Report {
         onchain_jobs: chain.jobs.len(),
         in_sync,
         drift,
+    }
+}
+
+/// On-chain jobs the journal does not map: a second job with an engine job's spec (a second
+/// `createJob` of it, whichever id the journal maps), and jobs of Omega's employers, or of others
+/// not adopted, that no engine job stands for.
+fn chain_jobs_not_journaled(engine: &EngineSide, chain: &ChainView, drift: &mut Vec<Drift>) {
+    let mapped: BTreeSet<u64> = engine.mapping.values().copied().collect();
+    let by_spec: BTreeMap<B256, u64> = engine
+        .spec_hashes
+        .iter()
+        .map(|(job, spec)| (*spec, *job))
+        .collect();
+    for (id, j) in &chain.jobs {
+        if let Some(job) = by_spec.get(&j.spec_hash)
+            && engine.mapping.get(job) != Some(id)
+        {
+            let journaled = engine
+                .mapping
+                .get(job)
+                .map_or("no id".into(), |c| format!("#{c}"));
+            drift.push(Drift {
+                subject: format!("chain job #{id}"),
+                side: Side::Conflict,
+                offchain: format!("job {job} is {journaled}"),
+                onchain: format!("{} (a second createJob of job {job})", j.state.name()),
+            });
+            continue;
+        }
+        if mapped.contains(id) {
+            continue;
+        }
+        let whose = if engine.employers.contains(&j.employer) {
+            "posted by Omega's employer but not in the journal"
+        } else {
+            "posted by another employer, not adopted"
+        };
+        drift.push(Drift {
+            subject: format!("chain job #{id}"),
+            side: Side::ChainAhead,
+            offchain: "unknown".into(),
+            onchain: format!("{} ({whose})", j.state.name()),
+        });
     }
 }
 
@@ -411,185 +438,5 @@ fn judge(status: JobStatus, chain: Option<(JobState, Option<bool>)>, intent: boo
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chain::view::JobView;
-    use alloy::primitives::U256;
-
-    fn chain_job(state: JobState, success: Option<bool>) -> JobView {
-        JobView {
-            employer: Address::repeat_byte(1),
-            reward: U256::from(1),
-            spec_hash: B256::ZERO,
-            state,
-            agent: None,
-            success,
-            validators: vec![],
-            commits: 0,
-            reveals: 0,
-            since_block: 0,
-        }
-    }
-
-    fn engine(jobs: &[(u64, JobStatus)]) -> EngineSide {
-        let mut e = EngineSide {
-            first_job: 1,
-            ..Default::default()
-        };
-        for (id, status) in jobs {
-            e.jobs.insert(
-                *id,
-                EngineJob {
-                    status: *status,
-                    adopted_from: None,
-                },
-            );
-            e.mapping.insert(*id, id + 100);
-        }
-        e.employers.insert(Address::repeat_byte(1));
-        e
-    }
-
-    #[test]
-    fn each_engine_status_has_its_chain_states() {
-        use JobStatus as E;
-        let cases = [
-            (E::Pending, JobState::Created, None, None),
-            (
-                E::Active,
-                JobState::Created,
-                None,
-                Some(Side::OffChainAhead),
-            ),
-            (E::Active, JobState::Applied, None, None),
-            (E::Validating, JobState::Disputed, None, None),
-            (E::Validating, JobState::Finalized, Some(true), None),
-            (E::Active, JobState::Submitted, None, Some(Side::ChainAhead)),
-            (E::Failed, JobState::Applied, None, None),
-            (
-                E::Failed,
-                JobState::Submitted,
-                None,
-                Some(Side::OffChainAhead),
-            ),
-            (E::Completed, JobState::Finalized, Some(true), None),
-            (
-                E::Completed,
-                JobState::Finalized,
-                Some(false),
-                Some(Side::Conflict),
-            ),
-            (E::Failed, JobState::Finalized, Some(false), None),
-            (
-                E::Completed,
-                JobState::Completed,
-                Some(true),
-                Some(Side::OffChainAhead),
-            ),
-            (E::Cancelled, JobState::Cancelled, None, None),
-            (E::Failed, JobState::Cancelled, None, None),
-            (
-                E::Failed,
-                JobState::Created,
-                None,
-                Some(Side::OffChainAhead),
-            ),
-            (E::Cancelled, JobState::Applied, None, Some(Side::Conflict)),
-        ];
-        for (status, state, success, want) in cases {
-            assert_eq!(
-                judge(status, Some((state, success)), false),
-                want,
-                "{status:?} vs {state:?}"
-            );
-        }
-        assert_eq!(
-            judge(JobStatus::Pending, None, false),
-            Some(Side::OffChainAhead)
-        );
-        assert_eq!(judge(JobStatus::Cancelled, None, false), None);
-    }
-
-    #[test]
-    fn unmapped_chain_jobs_pause_and_attestations_are_drift() {
-        let e = engine(&[(1, JobStatus::Completed)]);
-        let mut c = ChainView::default();
-        c.jobs
-            .insert(101, chain_job(JobState::Finalized, Some(true)));
-        assert!(reconcile(&e, &c).clean());
-        c.jobs.insert(7, chain_job(JobState::Created, None));
-        c.paused
-            .insert(crate::chain::events::Module::JobRegistry, true);
-        let mut e2 = e.clone();
-        e2.attestations.insert(3, B256::repeat_byte(3));
-        let r = reconcile(&e2, &c);
-        let subjects: Vec<_> = r
-            .drift
-            .iter()
-            .map(|d| (d.subject.as_str(), d.side))
-            .collect();
-        assert_eq!(
-            subjects,
-            [
-                ("chain job #7", Side::ChainAhead),
-                ("pause", Side::ChainAhead),
-                ("attestation #3", Side::OffChainAhead)
-            ]
-        );
-    }
-
-    #[test]
-    fn a_mapped_id_holding_another_jobs_spec_is_a_conflict() {
-        let mut e = engine(&[(1, JobStatus::Pending)]);
-        let mut c = ChainView::default();
-        c.jobs.insert(101, chain_job(JobState::Created, None));
-        e.spec_hashes.insert(1, B256::ZERO);
-        assert!(reconcile(&e, &c).clean());
-        e.spec_hashes.insert(1, B256::repeat_byte(9));
-        let r = reconcile(&e, &c);
-        assert_eq!(r.in_sync, 0);
-        assert_eq!(
-            (r.drift[0].side, r.drift[0].onchain.as_str()),
-            (Side::Conflict, "#101 holds another job")
-        );
-    }
-
-    #[test]
-    fn a_job_standing_still_past_the_limit_is_stalled_drift() {
-        let e = engine(&[
-            (1, JobStatus::Validating),
-            (2, JobStatus::Validating),
-            (3, JobStatus::Active),
-        ]);
-        let mut c = ChainView::default();
-        c.jobs.insert(101, chain_job(JobState::Submitted, None));
-        c.jobs.insert(102, chain_job(JobState::Submitted, None));
-        c.jobs.insert(103, chain_job(JobState::Applied, None));
-        let mut r = reconcile(&e, &c);
-        assert!(r.clean(), "validating meets submitted: in sync");
-        let clock = StallClock {
-            now: 10_000,
-            moved_at: [(101, 1_000), (102, 9_000), (103, 0)].into(),
-            limit_s: StallClock::limit(300, 300, 3600),
-        };
-        assert_eq!(clock.limit_s, 4_800);
-        stalled(&mut r, &e, &c, &clock);
-        let got: Vec<_> = r
-            .drift
-            .iter()
-            .map(|d| (d.subject.as_str(), d.side))
-            .collect();
-        // Job 2 moved recently; job 3 is Active (its agent is working): neither is stalled.
-        assert_eq!(got, [("job 1", Side::Stalled)]);
-        assert_eq!(r.in_sync, 2);
-        assert!(
-            r.drift[0].onchain.contains("no committee"),
-            "{:?}",
-            r.drift[0]
-        );
-        assert_eq!(
-            stall_candidates(&e, &c).keys().copied().collect::<Vec<_>>(),
-            [101, 102]
-        );
-    }
-}
+#[path = "reconcile_tests.rs"]
+mod tests;

@@ -145,6 +145,9 @@ impl TxHub {
                 locked.push((*from, slot.lock().await));
             }
         }
+        // Every waiter's receipt read from here on is read again (see `TxHub::restores`).
+        self.restores
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut again: Vec<(u64, Address, u64, Recent)> = Vec::new();
         let mut targets = Vec::new();
         for (from, signer) in locked.iter_mut() {

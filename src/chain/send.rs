@@ -15,7 +15,7 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, B256, Bytes};
 use alloy::providers::Provider;
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, watch};
 
@@ -276,12 +276,15 @@ impl TxHub {
                 self.say_still_waiting(label, from, &sent, start).await;
             }
             self.next_block(&mut sent.mined).await;
+            let restores = self.restores.load(SeqCst);
             for (hash, raw) in sent.signed.iter().rev() {
                 if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(*hash).await {
                     let block = receipt.block_number.unwrap_or_default();
-                    slot.lock()
-                        .await
-                        .mined(sent.nonce, *hash, raw.clone(), block);
+                    let mut signer = slot.lock().await;
+                    if self.restores.load(SeqCst) != restores {
+                        break; // read before a restore: maybe from a reorged block (see `restores`)
+                    }
+                    signer.mined(sent.nonce, *hash, raw.clone(), block);
                     return Ok(receipt);
                 }
             }

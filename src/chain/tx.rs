@@ -127,6 +127,10 @@ pub struct TxHub {
     /// Counts the transactions handed to the node, in order: what a reorg took is sent again in
     /// the order it was first sent.
     pub(super) order: Arc<AtomicU64>,
+    /// Counts the restores (`restore.rs`) begun: a receipt read before one began may come from a
+    /// block the reorg behind it took, while the restore sent that transaction again (it had no
+    /// receipt yet); such a receipt is read again, not used.
+    pub(super) restores: Arc<AtomicU64>,
 }
 
 /// A live handle on a hub's counters, for `/chain` and `/metrics` of the run that owns it.
@@ -196,6 +200,7 @@ impl TxHub {
             mined: Default::default(),
             anvil,
             order: Default::default(),
+            restores: Default::default(),
         })
     }
 

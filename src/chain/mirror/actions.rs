@@ -176,6 +176,14 @@ impl<C: ChainWrites> Ctx<C> {
                 Landed::Gone => {}
             }
         }
+        if r.recreate {
+            // A reorg took its `createJob`, but the chain may hold the job under another id: a
+            // transaction of it sent again as signed after the reorg (`restore.rs`) can be mined
+            // after others. Never a second job for one spec.
+            if let Some(id) = self.chain.find_created(r.spec_hash, r.poster).await? {
+                return Ok(Outcome::Created(id));
+            }
+        }
         let call = JobRegistry::createJobCall {
             reward: r.reward,
             deadline: r.deadline_s,

@@ -133,6 +133,37 @@ fn create_settles_what_was_signed_before_and_journals_what_it_signs() {
     assert!(unsent.sent().is_empty());
 }
 
+/// A job whose `createJob` a reorg took is created again only if the chain holds no job with its
+/// spec under any id (its old transaction, sent again after the reorg, may have been mined under
+/// a new id); a first creation does not search.
+#[test]
+fn a_re_created_job_the_chain_holds_under_another_id_is_not_created_twice() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let perform = |chain: &FakeChain, recreate: bool| {
+        let mut c = ctx(chain, false);
+        (c.rec.onchain, c.rec.recreate) = (None, recreate);
+        c.rec.spec_hash = B256::repeat_byte(7);
+        rt.block_on(c.perform(Action::Create))
+    };
+    let holds = FakeChain::with(|f| f.found = Some(U256::from(12)));
+    assert_eq!(perform(&holds, true), Outcome::Created(U256::from(12)));
+    assert!(holds.sent().is_empty());
+    assert_eq!(holds.get().asked_found, vec![B256::repeat_byte(7)]);
+    let lost = FakeChain::with(|f| {
+        f.logs.insert("createJob", vec![created_log(13)]);
+    });
+    assert_eq!(perform(&lost, true), Outcome::Created(U256::from(13)));
+    assert_eq!(lost.sent(), vec!["createJob"]);
+    let first = FakeChain::with(|f| {
+        f.found = Some(U256::from(12));
+        f.logs.insert("createJob", vec![created_log(14)]);
+    });
+    assert_eq!(perform(&first, false), Outcome::Created(U256::from(14)));
+    assert!(first.get().asked_found.is_empty());
+}
+
 #[test]
 fn a_step_the_chain_already_has_is_not_sent_again() {
     let applied = FakeChain::with(|f| f.meta = (2, false));

@@ -43,6 +43,13 @@ pub(super) trait ChainReads: Send + Sync {
     fn votes(&self, id: U256) -> impl Future<Output = eyre::Result<Votes>> + Send;
     /// The latest block number.
     fn head(&self) -> impl Future<Output = eyre::Result<u64>> + Send;
+    /// The on-chain id of the job `poster` created with `spec_hash`, if it did (an error, never
+    /// "not found", when the logs cannot be read).
+    fn find_created(
+        &self,
+        spec_hash: B256,
+        poster: Address,
+    ) -> impl Future<Output = eyre::Result<Option<U256>>> + Send;
 }
 
 /// A job's commits and reveals on chain, by validator.
@@ -149,48 +156,6 @@ impl HubChain {
         Ok(JobRegistry::jobsCall::abi_decode_returns(&out)?.specHash)
     }
 
-    /// The on-chain id of the job `poster` created with `spec_hash`, if it did. The logs are read
-    /// in ranges from the deploy block on (providers refuse a range that is too long or holds too
-    /// many logs), halving a range the provider refuses; an error is returned, never "not found".
-    pub async fn find_created(
-        &self,
-        spec_hash: B256,
-        poster: Address,
-    ) -> eyre::Result<Option<U256>> {
-        let latest = self.hub.provider().get_block_number().await?;
-        let (mut from, mut chunk) = (self.d.deploy_block, LOG_RANGE);
-        while from <= latest {
-            let to = (from + chunk - 1).min(latest);
-            let filter = Filter::new()
-                .address(self.d.job_registry)
-                .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
-                .topic2(poster.into_word())
-                .from_block(from)
-                .to_block(to);
-            let logs = match self.hub.provider().get_logs(&filter).await {
-                Ok(logs) => logs,
-                Err(_) if chunk > 1 => {
-                    chunk = (chunk / 2).max(1);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let found = logs.iter().find_map(|log| {
-                JobRegistry::JobCreated::decode_log_data(log.data())
-                    .ok()
-                    .filter(|ev| ev.specHash == spec_hash)
-                    .map(|ev| ev.jobId)
-            });
-            if found.is_some() {
-                return Ok(found);
-            }
-            from = to + 1;
-        }
-        Ok(None)
-    }
-}
-
-impl HubChain {
     /// Every log matching `filter` from the deploy block to the head, read in ranges as in
     /// `find_created` (halving a range the provider refuses).
     async fn logs_since_deploy(&self, filter: Filter) -> eyre::Result<Vec<alloy::rpc::types::Log>> {
@@ -304,6 +269,42 @@ impl ChainReads for HubChain {
 
     async fn head(&self) -> eyre::Result<u64> {
         Ok(self.hub.provider().get_block_number().await?)
+    }
+
+    /// The on-chain id of the job `poster` created with `spec_hash`, if it did. The logs are read
+    /// in ranges from the deploy block on (providers refuse a range that is too long or holds too
+    /// many logs), halving a range the provider refuses; an error is returned, never "not found".
+    async fn find_created(&self, spec_hash: B256, poster: Address) -> eyre::Result<Option<U256>> {
+        let latest = self.hub.provider().get_block_number().await?;
+        let (mut from, mut chunk) = (self.d.deploy_block, LOG_RANGE);
+        while from <= latest {
+            let to = (from + chunk - 1).min(latest);
+            let filter = Filter::new()
+                .address(self.d.job_registry)
+                .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
+                .topic2(poster.into_word())
+                .from_block(from)
+                .to_block(to);
+            let logs = match self.hub.provider().get_logs(&filter).await {
+                Ok(logs) => logs,
+                Err(_) if chunk > 1 => {
+                    chunk = (chunk / 2).max(1);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let found = logs.iter().find_map(|log| {
+                JobRegistry::JobCreated::decode_log_data(log.data())
+                    .ok()
+                    .filter(|ev| ev.specHash == spec_hash)
+                    .map(|ev| ev.jobId)
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+            from = to + 1;
+        }
+        Ok(None)
     }
 }
 

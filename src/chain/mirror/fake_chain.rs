@@ -61,6 +61,9 @@ pub(super) struct Fake {
     /// What `create_landed` answers (`Gone` when unset), and the transactions it was asked of.
     pub landed: Option<Landed>,
     pub asked_landed: Vec<SignedCreate>,
+    /// What `find_created` answers, and the spec hashes it was asked for.
+    pub found: Option<U256>,
+    pub asked_found: Vec<B256>,
 }
 
 #[derive(Clone, Default)]
@@ -122,6 +125,12 @@ impl ChainReads for FakeChain {
 
     async fn head(&self) -> eyre::Result<u64> {
         Ok(self.get().head)
+    }
+
+    async fn find_created(&self, spec_hash: B256, _poster: Address) -> eyre::Result<Option<U256>> {
+        let mut f = self.get();
+        f.asked_found.push(spec_hash);
+        Ok(f.found)
     }
 }
 

@@ -284,8 +284,8 @@ impl Worker {
         // A refused step is compared with the chain before the job is detached: a reorg (noticed
         // or not yet) may have taken a step it needs, which the comparison sends again. Only a
         // refusal that comes again with nothing lost detaches the job.
+        let across = done.reorgs != self.reorgs_noticed;
         if let Outcome::Failed(why) = &done.outcome {
-            let across = done.reorgs != self.reorgs_noticed;
             let r = self.state.recs.get_mut(&done.job);
             if let Some(r) = r.filter(|r| across || !r.refusal_checked) {
                 r.refusal_checked = true;
@@ -300,6 +300,11 @@ impl Worker {
             }
         }
         self.apply(done.job, done.outcome);
+        if across && !self.to_check.contains(&done.job) {
+            // Its receipt may come from a block the reorg took (the comparison after the reorg
+            // skipped it while it was in flight): compared with the chain before its next step.
+            self.to_check.push(done.job);
+        }
     }
 
     /// Applies an outcome; its journal entry is written while the gate's view is still locked,
