@@ -11,7 +11,7 @@
 //! pool (a nonce gap). One table: scenario, faults injected, jobs, duplicates, drift.
 //! CI runs the short form (3 kills, 1 anvil restart, 2 reorgs — one during a run, one between
 //! runs — and the proxy); `OMEGA_CHAOS_LONG=1` runs the long one (20 kills, 3 anvil restarts, 10
-//! reorgs).
+//! reorgs); `OMEGA_CHAOS_COUNTS=kills,restarts,reorgs` sets the three counts.
 
 mod common;
 #[path = "fault_proxy/mod.rs"]
@@ -248,11 +248,31 @@ fn faults(net: &Sandbox, seed: u64) -> Row {
     row
 }
 
+/// `OMEGA_CHAOS_COUNTS=kills,restarts,reorgs` (e.g. `0,0,20` to hunt a reorg-only fault).
+fn counts_of(text: &str) -> (usize, usize, usize) {
+    let n: Vec<usize> = text
+        .split(',')
+        .map(|c| {
+            c.trim()
+                .parse()
+                .expect("OMEGA_CHAOS_COUNTS: kills,restarts,reorgs")
+        })
+        .collect();
+    match n[..] {
+        [kills, restarts, reorgs] => (kills, restarts, reorgs),
+        _ => panic!("OMEGA_CHAOS_COUNTS takes three numbers: kills,restarts,reorgs"),
+    }
+}
+
 #[test]
 fn chaos() {
     let seed = test_seed("chaos");
     let long = std::env::var_os("OMEGA_CHAOS_LONG").is_some();
-    let (n_kills, n_restarts, n_reorgs) = if long { (20, 3, 10) } else { (3, 1, 2) };
+    let (n_kills, n_restarts, n_reorgs) = match std::env::var("OMEGA_CHAOS_COUNTS") {
+        Ok(counts) => counts_of(&counts),
+        Err(_) if long => (20, 3, 10),
+        Err(_) => (3, 1, 2),
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let net = Sandbox::new(|_| {});
     net.ok(&["devnet", "up"]);

@@ -144,6 +144,28 @@ pub enum ChainEvent {
     },
 }
 
+impl ChainEvent {
+    /// The on-chain job the event is about, if any.
+    pub fn job(&self) -> Option<u64> {
+        match self {
+            ChainEvent::JobCreated { job, .. }
+            | ChainEvent::AgentAssigned { job, .. }
+            | ChainEvent::ResultSubmitted { job, .. }
+            | ChainEvent::JobCompleted { job, .. }
+            | ChainEvent::JobDisputed { job }
+            | ChainEvent::DisputeResolved { job, .. }
+            | ChainEvent::JobFinalized { job }
+            | ChainEvent::JobCancelled { job }
+            | ChainEvent::JobExpired { job }
+            | ChainEvent::ValidatorsSelected { job, .. }
+            | ChainEvent::ValidationCommitted { job, .. }
+            | ChainEvent::ValidationRevealed { job, .. }
+            | ChainEvent::ValidationResult { job, .. } => Some(*job),
+            _ => None,
+        }
+    }
+}
+
 /// Decodes one log of `module`; `None` for a log that no module event matches.
 pub fn decode(module: Module, log: &Log) -> Option<ChainEvent> {
     let (topics, data) = (log.topics(), &log.data().data[..]);

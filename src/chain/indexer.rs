@@ -9,11 +9,14 @@
 //!   re-fetched. Events older than the window are folded into a settled view; younger ones stay
 //!   in a tail that can be rewound. A fork older than the window re-indexes from scratch.
 //! - The cursor advances only after its range's events are applied and the file is durable.
+//! - A job finalized or cancelled in a settled block moves to `indexer-archive.jsonl`
+//!   (`indexer_archive.rs`): memory and each step's write follow the open jobs, not every job ever.
 //! - The head is only a wake-up: what is indexed is decided by the cursor, never by a subscription.
 
 use super::events::{ChainEvent, Module, decode};
+use super::indexer_archive;
 use super::manifest::Deployment;
-use super::view::ChainView;
+use super::view::{ChainView, JobState};
 use crate::persistence::atomic;
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
@@ -163,6 +166,8 @@ pub struct IndexerState {
     pub head: u64,
     pub reorgs: u64,
     pub events: u64,
+    /// Final jobs moved to the archive (not in `settled`).
+    pub archived: u64,
     pub chunk: u64,
     pub halvings: u64,
     recent: Vec<(u64, B256)>,
@@ -199,6 +204,7 @@ impl Indexer {
             head: 0,
             reorgs: 0,
             events: 0,
+            archived: 0,
             chunk: settings.chunk,
             halvings: 0,
             recent: Vec::new(),
@@ -218,10 +224,10 @@ impl Indexer {
                 if s.registry == d.job_registry {
                     s
                 } else {
-                    fresh
+                    fresh.clone()
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fresh,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fresh.clone(),
             Err(e) => {
                 return Err(IndexerError::File {
                     path: settings.path.clone(),
@@ -229,6 +235,15 @@ impl Indexer {
                 });
             }
         };
+        if state.block == fresh.block && state.hash == B256::ZERO {
+            // Indexed from scratch: an archive beside it belongs to an earlier deployment or to a
+            // state file deleted to re-index.
+            let archive = indexer_archive::path_beside(&settings.path);
+            indexer_archive::clear(&archive).map_err(|e| IndexerError::File {
+                path: archive,
+                message: e.to_string(),
+            })?;
+        }
         let mut indexer = Indexer {
             addresses: Module::all(d),
             deploy_block: d.deploy_block,
@@ -241,8 +256,23 @@ impl Indexer {
         Ok(indexer)
     }
 
+    /// The view of the jobs still open (and of those final for less than the reorg window).
     pub fn view(&self) -> &ChainView {
         &self.view
+    }
+
+    /// The view with the archived jobs too, read from the archive (for `reconcile`).
+    pub fn full_view(&self) -> Result<ChainView, IndexerError> {
+        let path = indexer_archive::path_beside(&self.settings.path);
+        let archived = indexer_archive::read(&path).map_err(|e| IndexerError::File {
+            path,
+            message: e.to_string(),
+        })?;
+        let mut view = self.view.clone();
+        for (id, job) in archived {
+            view.jobs.entry(id).or_insert(job);
+        }
+        Ok(view)
     }
 
     /// The persisted indexer at `path` and its view, for read-only tools (`omega status`).
@@ -349,7 +379,7 @@ impl Indexer {
         self.state.block = to;
         self.state.hash = to_hash;
         self.state.chunk = (self.state.chunk * 2).min(self.settings.chunk);
-        self.settle();
+        self.settle()?;
         // An empty range need not be saved at once (reading it again after a crash is harmless,
         // and the file holds the whole view): `sync` saves the cursor once when it returns.
         if n > 0 {
@@ -374,16 +404,20 @@ impl Indexer {
         }
     }
 
-    /// Folds events older than the window into the settled view and forgets old block hashes.
-    fn settle(&mut self) {
+    /// Folds events older than the window into the settled view, moves the jobs they made final
+    /// to the archive, and forgets old block hashes.
+    fn settle(&mut self) -> Result<(), IndexerError> {
         let horizon = self.state.block.saturating_sub(self.settings.window);
         if horizon <= self.state.settled_block {
-            return;
+            return Ok(());
         }
         let keep_from = self.state.tail.partition_point(|e| e.block <= horizon);
+        let mut touched = Vec::new();
         for e in self.state.tail.drain(..keep_from) {
             self.state.settled.apply_at(e.block, &e.event);
+            touched.extend(e.event.job());
         }
+        self.archive_final(touched)?;
         self.state.settled_block = horizon;
         // Keep one hash at or below the horizon so a fork right above it is still located.
         let first_kept = self
@@ -392,6 +426,31 @@ impl Indexer {
             .partition_point(|(b, _)| *b <= horizon)
             .saturating_sub(1);
         self.state.recent.drain(..first_kept);
+        Ok(())
+    }
+
+    /// Moves the settled jobs among `touched` that are final to the archive, durably, before the
+    /// state file that no longer holds them is written.
+    fn archive_final(&mut self, mut touched: Vec<u64>) -> Result<(), IndexerError> {
+        touched.sort_unstable();
+        touched.dedup();
+        let final_jobs: Vec<(u64, _)> = touched
+            .into_iter()
+            .filter_map(|id| self.state.settled.jobs.get(&id).map(|j| (id, j)))
+            .filter(|(_, j)| matches!(j.state, JobState::Finalized | JobState::Cancelled))
+            .map(|(id, j)| (id, j.clone()))
+            .collect();
+        let path = indexer_archive::path_beside(&self.settings.path);
+        indexer_archive::append(&path, &final_jobs).map_err(|e| IndexerError::File {
+            path,
+            message: e.to_string(),
+        })?;
+        for (id, _) in &final_jobs {
+            self.state.settled.jobs.remove(id);
+            self.view.jobs.remove(id);
+        }
+        self.state.archived += final_jobs.len() as u64;
+        Ok(())
     }
 
     /// Compares the cursor's hash with the chain; on a mismatch, rewinds to the fork.
@@ -426,6 +485,12 @@ impl Indexer {
                     self.settings.window
                 );
                 let reorgs = self.state.reorgs;
+                let archive = indexer_archive::path_beside(&self.settings.path);
+                indexer_archive::clear(&archive).map_err(|e| IndexerError::File {
+                    path: archive,
+                    message: e.to_string(),
+                })?;
+                self.state.archived = 0;
                 self.state.tail.clear();
                 self.state.recent.clear();
                 self.state.settled = ChainView::default();
@@ -463,213 +528,5 @@ impl Indexer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chain::bindings::JobRegistry;
-    use alloy::primitives::{U256, keccak256};
-    use alloy::sol_types::SolEvent;
-    use std::sync::Mutex;
-
-    /// A scripted chain: block n has a hash and maybe one JobCreated; forks replace its tail.
-    struct Scripted {
-        registry: Address,
-        blocks: Mutex<Vec<(B256, Option<u64>)>>,
-        max_range: u64,
-    }
-
-    impl Scripted {
-        fn new(registry: Address, jobs_at: &[(u64, u64)], len: u64, salt: u8) -> Scripted {
-            let blocks = (0..=len)
-                .map(|n| {
-                    (
-                        Self::hash(n, salt),
-                        jobs_at.iter().find(|(b, _)| *b == n).map(|(_, j)| *j),
-                    )
-                })
-                .collect();
-            Scripted {
-                registry,
-                blocks: Mutex::new(blocks),
-                max_range: u64::MAX,
-            }
-        }
-
-        fn hash(n: u64, salt: u8) -> B256 {
-            keccak256([&n.to_be_bytes()[..], &[salt]].concat())
-        }
-
-        /// Replaces blocks from `from` on with a fork of `len` blocks holding `jobs_at`.
-        fn fork(&self, from: u64, len: u64, jobs_at: &[(u64, u64)]) {
-            let mut b = self.blocks.lock().unwrap();
-            b.truncate(from as usize);
-            for n in from..from + len {
-                b.push((
-                    Self::hash(n, 9),
-                    jobs_at.iter().find(|(x, _)| *x == n).map(|(_, j)| *j),
-                ));
-            }
-        }
-    }
-
-    impl LogSource for Scripted {
-        async fn head(&self) -> Result<u64, SourceError> {
-            Ok(self.blocks.lock().unwrap().len() as u64 - 1)
-        }
-        async fn block_hash(&self, n: u64) -> Result<Option<B256>, SourceError> {
-            Ok(self.blocks.lock().unwrap().get(n as usize).map(|b| b.0))
-        }
-        async fn logs(&self, from: u64, to: u64, _: &[Address]) -> Result<Vec<Log>, SourceError> {
-            if to - from + 1 > self.max_range {
-                return Err(SourceError::classify("block range too large".into()));
-            }
-            let blocks = self.blocks.lock().unwrap();
-            let mut out = Vec::new();
-            for n in from..=to.min(blocks.len() as u64 - 1) {
-                let (hash, job) = blocks[n as usize];
-                let Some(job) = job else { continue };
-                let event = JobRegistry::JobCreated {
-                    jobId: U256::from(job),
-                    employer: Address::repeat_byte(1),
-                    agent: Address::ZERO,
-                    reward: U256::from(1),
-                    stake: U256::ZERO,
-                    fee: U256::ZERO,
-                    specHash: B256::repeat_byte(job as u8),
-                    uri: String::new(),
-                };
-                out.push(Log {
-                    inner: alloy::primitives::Log {
-                        address: self.registry,
-                        data: event.encode_log_data(),
-                    },
-                    block_hash: Some(hash),
-                    block_number: Some(n),
-                    log_index: Some(0),
-                    ..Default::default()
-                });
-            }
-            Ok(out)
-        }
-    }
-
-    fn deployment() -> Deployment {
-        Deployment {
-            chain_id: 1,
-            deploy_block: 1,
-            token: Address::repeat_byte(0x10),
-            stake_manager: Address::repeat_byte(0x11),
-            job_registry: Address::repeat_byte(0x12),
-            validation_module: Address::repeat_byte(0x13),
-            identity_registry: Address::repeat_byte(0x14),
-            system_pause: Address::repeat_byte(0x15),
-            checkpoint_registry: Some(Address::repeat_byte(0x16)),
-            dispute_module: None,
-            owner: Address::repeat_byte(0x17),
-        }
-    }
-
-    fn indexer(dir: &Path, window: u64, chunk: u64) -> Indexer {
-        let mut s = IndexerSettings::new(dir, 0);
-        s.window = window;
-        s.chunk = chunk;
-        Indexer::open(&deployment(), s).unwrap()
-    }
-
-    fn jobs(i: &Indexer) -> Vec<u64> {
-        i.view().jobs.keys().copied().collect()
-    }
-
-    #[tokio::test]
-    async fn a_fork_inside_the_window_is_rewound_and_the_new_branch_applied() {
-        let dir = tempfile::tempdir().unwrap();
-        let chain = Scripted::new(
-            deployment().job_registry,
-            &[(3, 1), (10, 2), (18, 3)],
-            20,
-            0,
-        );
-        let mut idx = indexer(dir.path(), 64, 4);
-        idx.sync(&chain).await.unwrap();
-        assert_eq!(jobs(&idx), [1, 2, 3]);
-        chain.fork(15, 10, &[(16, 4)]); // job 3 is reorged out, job 4 appears
-        idx.sync(&chain).await.unwrap();
-        assert_eq!((jobs(&idx), idx.state.reorgs), (vec![1, 2, 4], 1));
-        // The rewound state was saved: a reopened indexer has the same view and cursor.
-        let again = indexer(dir.path(), 64, 4);
-        assert_eq!((again.view(), again.state.block), (idx.view(), 24));
-    }
-
-    #[tokio::test]
-    async fn a_fork_deeper_than_the_window_reindexes_from_the_deploy_block() {
-        let dir = tempfile::tempdir().unwrap();
-        let chain = Scripted::new(deployment().job_registry, &[(2, 1), (30, 2)], 40, 0);
-        let mut idx = indexer(dir.path(), 5, 8);
-        idx.sync(&chain).await.unwrap();
-        chain.fork(1, 45, &[(20, 7)]); // everything since block 1 replaced
-        idx.sync(&chain).await.unwrap();
-        assert_eq!((jobs(&idx), idx.state.reorgs), (vec![7], 1));
-    }
-
-    #[tokio::test]
-    async fn chunks_halve_on_a_range_limit_and_the_result_is_the_same() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut chain = Scripted::new(
-            deployment().job_registry,
-            &[(5, 1), (77, 2), (150, 3)],
-            200,
-            0,
-        );
-        chain.max_range = 10;
-        let mut idx = indexer(dir.path(), 64, 2_000);
-        idx.sync(&chain).await.unwrap();
-        assert_eq!(jobs(&idx), [1, 2, 3]);
-        // 2,000 → 7 takes eight halvings; each success doubles it again (and the limit halves it).
-        assert!(idx.state.halvings >= 8, "{}", idx.state.halvings);
-        chain.max_range = u64::MAX;
-        let other = tempfile::tempdir().unwrap();
-        let mut unlimited = indexer(other.path(), 64, 2_000);
-        unlimited.sync(&chain).await.unwrap();
-        assert_eq!(unlimited.view(), idx.view());
-        assert_eq!(unlimited.state.halvings, 0);
-    }
-
-    #[tokio::test]
-    async fn a_backfill_reports_its_progress_up_to_the_safe_head() {
-        let dir = tempfile::tempdir().unwrap();
-        let chain = Scripted::new(deployment().job_registry, &[(5, 1), (150, 2)], 200, 0);
-        let mut idx = indexer(dir.path(), 64, 10);
-        let first = idx.state.block;
-        let mut seen = Vec::new();
-        idx.sync_with(&chain, &mut |b| seen.push(b)).await.unwrap();
-        let last = *seen.last().expect("progress was reported");
-        assert_eq!(last.scanned, idx.state.block - first);
-        assert_eq!(last.scanned, last.total);
-        assert!(
-            seen.len() >= 19,
-            "one report per range of 10 blocks: {seen:?}"
-        );
-        assert!(
-            seen.windows(2).all(|w| w[0].scanned < w[1].scanned),
-            "{seen:?}"
-        );
-    }
-
-    #[test]
-    fn provider_limit_messages_are_retried_smaller() {
-        for m in [
-            "query returned more than 10000 results",
-            "block range is too large",
-            "Log response size exceeded",
-            "eth_getLogs is limited to a 1000 blocks range",
-        ] {
-            assert!(
-                matches!(SourceError::classify(m.into()), SourceError::TooLarge(_)),
-                "{m}"
-            );
-        }
-        assert!(matches!(
-            SourceError::classify("connection refused".into()),
-            SourceError::Other(_)
-        ));
-    }
-}
+#[path = "indexer_tests.rs"]
+mod tests;

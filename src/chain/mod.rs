@@ -14,6 +14,7 @@ pub mod fees;
 pub mod follower;
 pub mod governance;
 pub mod indexer;
+pub mod indexer_archive;
 pub mod journal;
 pub mod keys;
 pub mod manifest;

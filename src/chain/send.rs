@@ -282,7 +282,11 @@ impl TxHub {
                     let block = receipt.block_number.unwrap_or_default();
                     let mut signer = slot.lock().await;
                     if self.restores.load(SeqCst) != restores {
-                        break; // read before a restore: maybe from a reorged block (see `restores`)
+                        // Read before a restore began: maybe from a block the reorg took.
+                        tracing::info!(
+                            "{label}: receipt of {hash} read before a restore; reading it again"
+                        );
+                        break;
                     }
                     signer.mined(sent.nonce, *hash, raw.clone(), block);
                     return Ok(receipt);

@@ -89,11 +89,7 @@ impl ChainView {
     /// Folds `e`, mined in `block`, into the view.
     pub fn apply_at(&mut self, block: u64, e: &ChainEvent) {
         self.apply(e);
-        let job = match e {
-            ChainEvent::JobCreated { job, .. } => Some(*job),
-            e => job_of(e),
-        };
-        if let Some(j) = job.and_then(|id| self.jobs.get_mut(&id)) {
+        if let Some(j) = e.job().and_then(|id| self.jobs.get_mut(&id)) {
             j.since_block = block;
         }
     }
@@ -185,7 +181,7 @@ impl ChainView {
     }
 
     fn apply_job(&mut self, e: &ChainEvent) {
-        let Some(job) = job_of(e).and_then(|id| self.jobs.get_mut(&id)) else {
+        let Some(job) = e.job().and_then(|id| self.jobs.get_mut(&id)) else {
             return;
         };
         match e {
@@ -216,24 +212,6 @@ impl ChainView {
             ChainEvent::ValidationRevealed { .. } => job.reveals += 1,
             _ => {}
         }
-    }
-}
-
-fn job_of(e: &ChainEvent) -> Option<u64> {
-    match e {
-        ChainEvent::AgentAssigned { job, .. }
-        | ChainEvent::ResultSubmitted { job, .. }
-        | ChainEvent::JobCompleted { job, .. }
-        | ChainEvent::JobDisputed { job }
-        | ChainEvent::DisputeResolved { job, .. }
-        | ChainEvent::JobFinalized { job }
-        | ChainEvent::JobCancelled { job }
-        | ChainEvent::JobExpired { job }
-        | ChainEvent::ValidatorsSelected { job, .. }
-        | ChainEvent::ValidationCommitted { job, .. }
-        | ChainEvent::ValidationRevealed { job, .. }
-        | ChainEvent::ValidationResult { job, .. } => Some(*job),
-        _ => None,
     }
 }
 

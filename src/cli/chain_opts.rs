@@ -367,14 +367,13 @@ impl ChainArgs {
             .wrap_err("indexing the chain")?;
         drop(bar);
         let engine = EngineSide::load(&paths.state, &paths.archive, &paths.dir.join("chain"))?;
-        let mut report = reconcile(&engine, indexer.view());
+        let view = indexer.full_view()?;
+        let mut report = reconcile(&engine, &view);
         // Jobs that stood still on chain past their windows (while the run was down, say): the
         // mirror takes them up again, and the log says which.
-        let candidates = crate::chain::reconcile::stall_candidates(&engine, indexer.view());
+        let candidates = crate::chain::reconcile::stall_candidates(&engine, &view);
         match crate::chain::stall_clock::read(&source.0, deployment, &candidates).await {
-            Ok(clock) => {
-                crate::chain::reconcile::stalled(&mut report, &engine, indexer.view(), &clock)
-            }
+            Ok(clock) => crate::chain::reconcile::stalled(&mut report, &engine, &view, &clock),
             Err(e) => {
                 tracing::warn!("start-up reconciliation: cannot read the chain's clock: {e:#}")
             }

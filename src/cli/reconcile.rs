@@ -6,6 +6,7 @@ use super::chain_opts::IndexerArgs;
 use super::target::TargetArgs;
 use crate::chain::indexer::{Indexer, RpcSource};
 use crate::chain::reconcile::{EngineSide, Report, Side, reconcile, stall_candidates, stalled};
+use crate::chain::view::ChainView;
 use crate::config::ReportPaths;
 use crate::persistence::control;
 use clap::Args;
@@ -54,23 +55,24 @@ pub fn execute(a: ReconcileArgs) -> Result<()> {
                 .wrap_err_with(|| format!("indexing {}", crate::chain::redact::redact_url(&rpc)))?;
             drop(bar);
             let engine = EngineSide::load(&paths.state, &paths.archive, &paths.dir.join("chain"))?;
-            let mut report = reconcile(&engine, indexer.view());
-            let candidates = stall_candidates(&engine, indexer.view());
+            // Every chain job, the archived final ones too.
+            let view = indexer.full_view()?;
+            let mut report = reconcile(&engine, &view);
+            let candidates = stall_candidates(&engine, &view);
             let provider = crate::chain::tx::connect(&rpc)?;
             let clock = crate::chain::stall_clock::read(&provider, &d, &candidates)
                 .await
                 .wrap_err("reading the chain's clock for the stalled check")?;
-            stalled(&mut report, &engine, indexer.view(), &clock);
-            Ok::<_, eyre::Report>((report, indexer, indexed, started.elapsed()))
+            stalled(&mut report, &engine, &view, &clock);
+            Ok::<_, eyre::Report>((report, indexer, view, indexed, started.elapsed()))
         })
     };
-    let (mut report, mut indexer, indexed, took) = check()?;
+    let (mut report, mut indexer, mut view, indexed, took) = check()?;
     if a.repair && !report.clean() {
         repair(&a, &paths, &report)?;
-        (report, indexer, _, _) = check()?;
+        (report, indexer, view, _, _) = check()?;
     }
     if a.json {
-        let view = indexer.view();
         let out = serde_json::json!({
             "report": report,
             "cursor": {"block": indexer.state.block, "hash": indexer.state.hash, "head": indexer.state.head},
@@ -88,7 +90,7 @@ pub fn execute(a: ReconcileArgs) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_table(&report, &indexer, indexed, took);
+        print_table(&report, &indexer, &view, indexed, took);
     }
     if !report.clean() {
         eyre::bail!(
@@ -104,13 +106,18 @@ pub fn execute(a: ReconcileArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_table(report: &Report, indexer: &Indexer, indexed: u64, took: std::time::Duration) {
+fn print_table(
+    report: &Report,
+    indexer: &Indexer,
+    v: &ChainView,
+    indexed: u64,
+    took: std::time::Duration,
+) {
     let s = &indexer.state;
     println!(
         "chain: cursor block {} (head {}), {} events ({} new, indexed in {took:.2?}), {} reorg(s) seen",
         s.block, s.head, s.events, indexed, s.reorgs
     );
-    let v = indexer.view();
     println!(
         "on chain: {} jobs, paused: {}, {} slashes, {} attestation(s)",
         v.jobs.len(),

@@ -49,7 +49,7 @@ fn chain_report(reports: &std::path::Path) -> serde_json::Value {
     };
     json!({
         "cursor_block": s.block, "head": s.head, "reorgs": s.reorgs, "events": s.events,
-        "jobs": view.jobs.len(), "paused": view.any_paused(), "params": view.params,
+        "jobs": view.jobs.len() as u64 + s.archived, "paused": view.any_paused(), "params": view.params,
         "attestations": view.attestations.len(),
         "latest_attestation": view.attestations.iter().next_back().map(|(i, a)| json!({"index": i, "hash": a.hash})),
     })

@@ -24,7 +24,7 @@ pub fn indexer(reports: &Path) -> Value {
     json!({
         "block": s.block, "hash": s.hash, "head": s.head, "lag": s.head.saturating_sub(s.block),
         "reorgs": s.reorgs, "events": s.events, "chunk": s.chunk, "halvings": s.halvings,
-        "paused": view.any_paused(), "jobs": view.jobs.len(),
+        "paused": view.any_paused(), "jobs": view.jobs.len() as u64 + s.archived,
     })
 }
 
