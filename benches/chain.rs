@@ -24,29 +24,36 @@ const AGENTS_PER_KIND: u64 = 6;
 const VALIDATORS: u64 = 24;
 const IN_FLIGHT: u64 = 256;
 
-/// `n` plain transfers from the owner, all sent with nonces assigned up front, then every receipt
-/// awaited; returns transactions per second. With `miner`, each send pokes the block builder.
+/// A plain transfer (the baseline the issue names).
+fn transfer(_: u64) -> TransactionRequest {
+    TransactionRequest::default()
+        .with_to(Address::with_last_byte(0x42))
+        .with_value(U256::from(1))
+        .with_gas_limit(21_000)
+}
+
+/// `n` transactions `call(i)` from `key`, all sent with nonces assigned up front, then every
+/// receipt awaited; returns transactions per second. With `miner`, each send pokes the block
+/// builder.
 async fn raw_loop(
     provider: &alloy::providers::DynProvider,
-    keys: &Keys,
+    key: &alloy::signers::local::PrivateKeySigner,
     n: u64,
     miner: Option<&Miner>,
+    call: impl Fn(u64) -> TransactionRequest,
 ) -> eyre::Result<f64> {
-    let wallet = EthereumWallet::from(keys.owner.clone());
-    let from = keys.owner.address();
+    let wallet = EthereumWallet::from(key.clone());
+    let from = key.address();
     let chain_id = provider.get_chain_id().await?;
     let nonce = provider.get_transaction_count(from).pending().await?;
     let price = provider.get_gas_price().await?;
     let start = Instant::now();
     let mut hashes = Vec::with_capacity(n as usize);
     for i in 0..n {
-        let tx = TransactionRequest::default()
+        let tx = call(i)
             .with_from(from)
-            .with_to(Address::with_last_byte(0x42))
-            .with_value(U256::from(1))
             .with_nonce(nonce + i)
             .with_chain_id(chain_id)
-            .with_gas_limit(21_000)
             .with_max_fee_per_gas(price * 2 + 1)
             .with_max_priority_fee_per_gas(price.min(1_000_000_000));
         hashes.push(
@@ -60,11 +67,30 @@ async fn raw_loop(
         }
     }
     for h in &hashes {
-        while provider.get_transaction_receipt(*h).await?.is_none() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        loop {
+            match provider.get_transaction_receipt(*h).await? {
+                Some(r) => {
+                    eyre::ensure!(r.status(), "raw loop: {h} reverted");
+                    break;
+                }
+                None => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
         }
     }
     Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / ticks
 }
 
 fn env(name: &str, default: u64) -> u64 {
@@ -105,10 +131,26 @@ async fn main() -> eyre::Result<()> {
     // the devnet as anvil starts it (automine: one block per transaction), then with Omega's
     // block builder mining (what the mirror runs with), for comparison.
     let keys = Keys::devnet(3, 5)?;
-    let raw_tps = raw_loop(&provider, &keys, raw_txs, None).await?;
+    let raw_tps = raw_loop(&provider, &keys.owner, raw_txs, None, transfer).await?;
     let lease = dir.path().join("bench-miner.json");
     let miner = Miner::start(provider.clone(), &lease).await?;
-    let raw_built_tps = raw_loop(&provider, &keys, raw_txs, Some(&miner)).await?;
+    let raw_built_tps = raw_loop(&provider, &keys.owner, raw_txs, Some(&miner), transfer).await?;
+    // The same loop of `createJob` calls from the employer: what this anvil mines of a contract
+    // call the mirror sends (escrow, storage, an event) rather than of a plain transfer.
+    let registry = devnet.deployment.job_registry;
+    let create = |i: u64| {
+        let call = omega::chain::bindings::JobRegistry::createJobCall {
+            reward: U256::from(1_000_000_000_000_000_000u128),
+            deadline: 4_000_000_000,
+            specHash: alloy::primitives::keccak256(i.to_be_bytes()),
+            uri: "bench".into(),
+        };
+        TransactionRequest::default()
+            .with_to(registry)
+            .with_input(alloy::sol_types::SolCall::abi_encode(&call))
+            .with_gas_limit(600_000)
+    };
+    let raw_calls_tps = raw_loop(&provider, &keys.employer, raw_txs, Some(&miner), create).await?;
     miner.stop().await?;
 
     // The mirror: the real orchestrator, many jobs in flight, for a fixed time.
@@ -134,6 +176,7 @@ async fn main() -> eyre::Result<()> {
     std::fs::write(&config, serde_json::to_string(&cfg)?)?;
     let first_block = provider.get_block_number().await?;
     let started = Instant::now();
+    let anvil_cpu = cpu_seconds(devnet.process.pid);
     let mut child = Command::new(&bin)
         .args([
             "run",
@@ -151,6 +194,9 @@ async fn main() -> eyre::Result<()> {
         .stdout(std::fs::File::create(dir.path().join("run.out"))?)
         .spawn()?;
     tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let omega_cpu = cpu_seconds(child.id());
+    let anvil_cpu = cpu_seconds(devnet.process.pid) - anvil_cpu;
+    let cpu_window = started.elapsed().as_secs_f64();
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait()?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -171,6 +217,7 @@ async fn main() -> eyre::Result<()> {
     println!("| raw baseline: transfers | {raw_txs} |");
     println!("| raw baseline: tx/s | {raw_tps:.0} |");
     println!("| raw loop with the block builder: tx/s | {raw_built_tps:.0} |");
+    println!("| raw createJob loop with the block builder: tx/s | {raw_calls_tps:.0} |");
     println!("| mirror: run time s (incl. drain) | {elapsed:.1} |");
     println!("| mirror: transactions | {txs} |");
     println!("| mirror: lifecycles finalized on chain | {finalized} |");
@@ -183,6 +230,16 @@ async fn main() -> eyre::Result<()> {
     println!(
         "| mirror tx/s ÷ raw tx/s with the block builder | {:.3} |",
         mirror_tps / raw_built_tps
+    );
+    println!(
+        "| mirror tx/s ÷ raw createJob tx/s with the block builder | {:.3} |",
+        mirror_tps / raw_calls_tps
+    );
+    // Two cores here: how much of them anvil and Omega used while the mirror ran.
+    println!(
+        "| CPU while mirroring, anvil / omega (cores) | {:.2} / {:.2} |",
+        anvil_cpu / cpu_window,
+        omega_cpu / cpu_window
     );
     let run_out = std::fs::read_to_string(dir.path().join("run.out"))?;
     // The run's closing summary: transactions sent, mined reverts, the per-step timings.

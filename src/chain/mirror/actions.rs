@@ -119,8 +119,15 @@ impl<C: ChainWrites> Ctx<C> {
         }
     }
 
+    /// The v2 state of on-chain job `id`, once it is known to hold this job: after a reorg an id
+    /// can hold another job (this one mapped to it from a receipt of a block the reorg took), and
+    /// a step sent there would act on that job. The refusal has the job compared with the chain.
     async fn state(&self, id: U256) -> eyre::Result<u8> {
-        Ok(self.chain.meta(id).await?.0)
+        let (state, spec_hash) = self.chain.job_record(id).await?;
+        if state != STATE_NONE && spec_hash != self.rec.spec_hash {
+            eyre::bail!("on-chain job #{id} holds another job (spec hash {spec_hash})");
+        }
+        Ok(state)
     }
 
     async fn send_to_registry(

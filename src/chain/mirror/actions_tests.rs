@@ -180,6 +180,32 @@ fn a_step_the_chain_already_has_is_not_sent_again() {
     assert_eq!(applied.get().sent, vec![("submit", AGENT)]);
 }
 
+/// An id that holds another job (a reorg moved ours) is refused before anything is sent, and
+/// before another job's state passes for this job's step being done.
+#[test]
+fn a_step_on_an_id_holding_another_job_is_refused_unsent() {
+    let other = |state: u8| {
+        FakeChain::with(|f| {
+            f.meta = (state, false);
+            f.spec_hash = B256::repeat_byte(0x33);
+        })
+    };
+    for (state, action) in [
+        (1, Action::Apply),
+        (2, Action::Apply),
+        (2, Action::Submit),
+        (1, Action::Cancel),
+    ] {
+        let chain = other(state);
+        let refused = run(&chain, action);
+        assert!(
+            matches!(refused, Outcome::Failed(ref m) if m.contains("holds another job")),
+            "{action:?} on a job in state {state}: {refused:?}"
+        );
+        assert!(chain.sent().is_empty(), "{action:?}");
+    }
+}
+
 #[test]
 fn an_adopted_job_is_never_cancelled_by_us() {
     let chain = FakeChain::with(|f| f.meta = (1, false));
