@@ -184,6 +184,14 @@ pub enum IndexerError {
     File { path: PathBuf, message: String },
 }
 
+/// An I/O error of the file at `path`.
+fn file_error(path: PathBuf) -> impl FnOnce(std::io::Error) -> IndexerError {
+    move |e| IndexerError::File {
+        path,
+        message: e.to_string(),
+    }
+}
+
 pub struct Indexer {
     settings: IndexerSettings,
     addresses: Vec<(Module, Address)>,
@@ -239,10 +247,7 @@ impl Indexer {
             // Indexed from scratch: an archive beside it belongs to an earlier deployment or to a
             // state file deleted to re-index.
             let archive = indexer_archive::path_beside(&settings.path);
-            indexer_archive::clear(&archive).map_err(|e| IndexerError::File {
-                path: archive,
-                message: e.to_string(),
-            })?;
+            indexer_archive::clear(&archive).map_err(file_error(archive))?;
         }
         let mut indexer = Indexer {
             addresses: Module::all(d),
@@ -264,10 +269,7 @@ impl Indexer {
     /// The view with the archived jobs too, read from the archive (for `reconcile`).
     pub fn full_view(&self) -> Result<ChainView, IndexerError> {
         let path = indexer_archive::path_beside(&self.settings.path);
-        let archived = indexer_archive::read(&path).map_err(|e| IndexerError::File {
-            path,
-            message: e.to_string(),
-        })?;
+        let archived = indexer_archive::read(&path).map_err(file_error(path))?;
         let mut view = self.view.clone();
         for (id, job) in archived {
             view.jobs.entry(id).or_insert(job);
@@ -441,10 +443,7 @@ impl Indexer {
             .map(|(id, j)| (id, j.clone()))
             .collect();
         let path = indexer_archive::path_beside(&self.settings.path);
-        indexer_archive::append(&path, &final_jobs).map_err(|e| IndexerError::File {
-            path,
-            message: e.to_string(),
-        })?;
+        indexer_archive::append(&path, &final_jobs).map_err(file_error(path))?;
         for (id, _) in &final_jobs {
             self.state.settled.jobs.remove(id);
             self.view.jobs.remove(id);
@@ -486,10 +485,7 @@ impl Indexer {
                 );
                 let reorgs = self.state.reorgs;
                 let archive = indexer_archive::path_beside(&self.settings.path);
-                indexer_archive::clear(&archive).map_err(|e| IndexerError::File {
-                    path: archive,
-                    message: e.to_string(),
-                })?;
+                indexer_archive::clear(&archive).map_err(file_error(archive))?;
                 self.state.archived = 0;
                 self.state.tail.clear();
                 self.state.recent.clear();
