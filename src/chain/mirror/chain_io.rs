@@ -156,8 +156,9 @@ impl HubChain {
         Ok(JobRegistry::jobsCall::abi_decode_returns(&out)?.specHash)
     }
 
-    /// Every log matching `filter` from the deploy block to the head, read in ranges as in
-    /// `find_created` (halving a range the provider refuses).
+    /// Every log matching `filter` from the deploy block to the head, read in ranges (providers
+    /// refuse a range that is too long or holds too many logs), halving a range the provider
+    /// refuses; an error is returned, never a partial answer.
     async fn logs_since_deploy(&self, filter: Filter) -> eyre::Result<Vec<alloy::rpc::types::Log>> {
         let latest = self.hub.provider().get_block_number().await?;
         let (mut from, mut chunk) = (self.d.deploy_block, LOG_RANGE);
@@ -271,38 +272,23 @@ impl ChainReads for HubChain {
         Ok(self.hub.provider().get_block_number().await?)
     }
 
-    /// The on-chain id of the job `poster` created with `spec_hash`, if it did. The logs are read
-    /// in ranges from the deploy block on (providers refuse a range that is too long or holds too
-    /// many logs), halving a range the provider refuses; an error is returned, never "not found".
+    /// The on-chain id of the job `poster` created with `spec_hash`, if it did: its `JobCreated`
+    /// logs (read in ranges from the deploy block on, see `logs_since_deploy`), each checked
+    /// against the job's record, the authority: a node may serve a log whose block's state it
+    /// lost (anvil after a reorg raced with mining; RPCs behind a load balancer), and an id
+    /// taken that way is another job's. An error is returned, never "not found".
     async fn find_created(&self, spec_hash: B256, poster: Address) -> eyre::Result<Option<U256>> {
-        let latest = self.hub.provider().get_block_number().await?;
-        let (mut from, mut chunk) = (self.d.deploy_block, LOG_RANGE);
-        while from <= latest {
-            let to = (from + chunk - 1).min(latest);
-            let filter = Filter::new()
-                .address(self.d.job_registry)
-                .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
-                .topic2(poster.into_word())
-                .from_block(from)
-                .to_block(to);
-            let logs = match self.hub.provider().get_logs(&filter).await {
-                Ok(logs) => logs,
-                Err(_) if chunk > 1 => {
-                    chunk = (chunk / 2).max(1);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
+        let filter = Filter::new()
+            .address(self.d.job_registry)
+            .event_signature(JobRegistry::JobCreated::SIGNATURE_HASH)
+            .topic2(poster.into_word());
+        for log in self.logs_since_deploy(filter).await? {
+            let Ok(ev) = JobRegistry::JobCreated::decode_log_data(log.data()) else {
+                continue;
             };
-            let found = logs.iter().find_map(|log| {
-                JobRegistry::JobCreated::decode_log_data(log.data())
-                    .ok()
-                    .filter(|ev| ev.specHash == spec_hash)
-                    .map(|ev| ev.jobId)
-            });
-            if found.is_some() {
-                return Ok(found);
+            if ev.specHash == spec_hash && self.job_record(ev.jobId).await?.1 == spec_hash {
+                return Ok(Some(ev.jobId));
             }
-            from = to + 1;
         }
         Ok(None)
     }
