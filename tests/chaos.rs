@@ -212,7 +212,15 @@ fn reorgs(net: &Sandbox, rng: &mut ChaCha8Rng, n: usize) -> Row {
         let mut run = net.spawn(&["run"]);
         grow(net, rng.random_range(10..50));
         if during {
+            // A chain reorganises between two blocks, never inside one: anvil 1.7.1's
+            // `anvil_reorg` racing with a block the run's builder is mining can keep a block
+            // whose state it rolled back (its logs then name jobs the state does not hold). So
+            // the run is stopped, one block mined behind anvil's mining lock (any block the run
+            // was mining is done then), the reorg made, and the run goes on.
+            unsafe { libc::kill(run.id() as i32, libc::SIGSTOP) };
+            runtime().block_on(async { provider(net).anvil_mine(Some(1), None).await.unwrap() });
             reorg();
+            unsafe { libc::kill(run.id() as i32, libc::SIGCONT) };
             grow(net, 5);
             sigterm(&mut run);
         } else {
