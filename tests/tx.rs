@@ -12,7 +12,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, runtime};
 use omega::chain::miner::Miner;
-use omega::chain::tx::{Gas, TxHub, connect};
+use omega::chain::tx::{Gas, TxError, TxHub, connect};
 use std::time::{Duration, Instant};
 
 /// Keys of anvil's public test mnemonic that Omega's default config does not use.
@@ -315,6 +315,60 @@ fn a_reorg_under_a_waiting_transaction_leaves_no_nonce_gap() {
             replayed.is_none(),
             "the reorged one is not replayed: its nonce was filled"
         );
+        assert_eq!(pool_size(&provider).await, 0);
+    });
+}
+
+/// After a reorg the mirror has noticed (`TxHub::after_reorg`), a transaction still waiting is
+/// voided, not sent again as signed: on the chain the reorg left, a job id it names may be
+/// another job's (the chaos harness saw an `applyForJob` land on the wrong job). Its nonce goes
+/// to an empty transfer, it is never mined, and its waiter hears `Voided` once the chain is past
+/// its nonce; the signer's next transaction follows without a gap.
+#[test]
+fn a_transaction_waiting_across_a_reorg_is_voided_not_replayed() {
+    let net = Sandbox::new(|_| {});
+    net.ok(&["devnet", "up"]);
+    runtime().block_on(async {
+        let (provider, from, hub) = manual_mining_hub(&net, 2).await;
+        let pool = &provider;
+        let send = |hub: &TxHub| {
+            let hub = hub.clone();
+            let to = Some(Address::repeat_byte(0x42));
+            tokio::spawn(async move {
+                hub.send("transfer", from, to, Bytes::new(), Gas::Fixed(21_000))
+                    .await
+            })
+        };
+        let first = send(&hub);
+        let in_pool = || async move { pool_size(pool).await > 0 };
+        until("the first in the pool", Duration::from_secs(10), in_pool).await;
+        mine(&provider).await;
+        first.await.unwrap().expect("the first is mined");
+        let second = send(&hub);
+        until("the second in the pool", Duration::from_secs(10), in_pool).await;
+        reorg(&provider, 1).await;
+        let mining = tokio::spawn({
+            let provider = provider.clone();
+            async move {
+                loop {
+                    mine(&provider).await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        hub.after_reorg().await;
+        let answer = tokio::time::timeout(Duration::from_secs(40), second).await;
+        let outcome = answer.expect("the waiter answers").unwrap();
+        let Err(TxError::Voided { hash, nonce, .. }) = outcome else {
+            panic!("expected Voided, got {outcome:?}");
+        };
+        assert_eq!(nonce, 1);
+        let receipt = provider.get_transaction_receipt(hash).await.unwrap();
+        assert!(receipt.is_none(), "the voided one is never mined");
+        assert_eq!(provider.get_transaction_count(from).await.unwrap(), 2);
+        assert!(transfer(&hub, from).await, "the next intent is mined");
+        mining.abort();
+        assert_eq!(provider.get_transaction_count(from).await.unwrap(), 3);
         assert_eq!(pool_size(&provider).await, 0);
     });
 }

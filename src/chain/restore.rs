@@ -10,10 +10,15 @@
 //!
 //! So each signer keeps what it sent (`Recent`, by nonce) until it is buried, and after a reorg
 //! (the mirror notices it) or when a transaction it waits for has left the node's pool, the hub
-//! makes the signer's nonces gap-free again (`restore`): the transactions still waiting are sent
-//! again as signed (one intent stays one transaction, at its nonce), and on anvil a nonce they
-//! need that the reorg emptied gets an empty transfer. A mined step the reorg took is the
-//! mirror's to send again, after comparing the job with what the chain holds now.
+//! makes the signer's nonces gap-free again (`restore`): a nonce the reorg emptied gets an empty
+//! transfer on anvil. A mined step the reorg took is the mirror's to send again, after comparing
+//! the job with what the chain holds now. So is, after a reorg on anvil, a step that was still
+//! waiting: sent again as signed it would run against the chain the reorg left, where a job id
+//! it names may now be another job's (a reorg that takes a `createJob` moves the ids after it;
+//! seen in the chaos harness: an `applyForJob` landed on the wrong job). Its nonce gets an empty
+//! transfer too and its waiter gives up (`TxError::Voided`): one intent stays one transaction,
+//! the first provably never mined. Outside a reorg (a transaction the node dropped, a gap) the
+//! waiting transactions are sent again as signed.
 
 use super::send::sign;
 use super::tx::{Signer, TxHub, retry};
@@ -78,6 +83,28 @@ impl Signer {
     }
 }
 
+/// After a reorg on anvil: the transactions of `from` still waiting at or past the chain's nonce
+/// are voided (their nonces are filled with empty transfers next, and their waiters told).
+fn void(from: Address, signer: &mut Signer, chain_nonce: u64) {
+    let waiting: Vec<u64> = signer
+        .recent
+        .range(chain_nonce..)
+        .map(|(n, _)| *n)
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        "a reorg came while {} transaction(s) of {from} waited (nonces {waiting:?}): voided, not \
+         sent again (their steps are decided again against the chain the reorg left)",
+        waiting.len()
+    );
+    for n in waiting {
+        signer.recent.remove(&n);
+        signer.voided.insert(n);
+    }
+}
+
 impl TxHub {
     /// The position of the next transaction handed to the node.
     pub(super) fn next_seq(&self) -> u64 {
@@ -125,20 +152,20 @@ impl TxHub {
     pub async fn after_reorg(&self) {
         let mut who: Vec<Address> = self.signers.keys().copied().collect();
         who.sort();
-        let targets = self.restore(&who).await;
+        let targets = self.restore(&who, true).await;
         self.settle(&targets).await;
     }
 
     /// Per signer of `who`: sends again, in the order first sent, its transactions still waiting
-    /// for a receipt from the chain's nonce on that the node no longer holds, and sets its next
-    /// nonce after them. On anvil, which forgets the transactions of reorged blocks, the signer's
+    /// for a receipt from the chain's nonce on that the node no longer holds (on anvil after a
+    /// reorg, `void_waiting`: empty transfers in their place), and sets its next nonce after them. On anvil, which forgets the transactions of reorged blocks, the signer's
     /// pool is cleared first (so that they go back in nonce order), and a nonce they need that the
     /// reorg emptied gets an empty transfer to the signer itself: a mined transaction of ours
     /// that the reorg took is not sent again (its effect is the mirror's to compare and send
     /// again, with what the chain holds now: a replay could find job ids moved). Elsewhere the
     /// node puts the reorged transactions back itself; any it has lost are sent again. Returns,
     /// per signer, the nonce its chain must reach for all of them to be mined.
-    pub(super) async fn restore(&self, who: &[Address]) -> Vec<(Address, u64)> {
+    pub(super) async fn restore(&self, who: &[Address], void_waiting: bool) -> Vec<(Address, u64)> {
         let mut locked = Vec::new();
         for from in who {
             if let Some(slot) = self.signers.get(from) {
@@ -176,7 +203,12 @@ impl TxHub {
                 continue;
             };
             if self.anvil {
-                self.fill_gaps(*from, signer, chain_nonce..highest).await;
+                let mut fill_to = highest;
+                if void_waiting {
+                    void(*from, signer, chain_nonce);
+                    fill_to = highest + 1;
+                }
+                self.fill_gaps(*from, signer, chain_nonce..fill_to).await;
                 if let Err(e) = self.provider.anvil_remove_pool_transactions(*from).await {
                     tracing::debug!("{from}: clearing its pool transactions: {e}");
                 }
@@ -225,8 +257,8 @@ impl TxHub {
     }
 
     /// Anvil: a nonce between the chain's and that of a transaction still waiting that we have
-    /// nothing for (one the reorg took, or one of an earlier run) gets an empty transfer to the
-    /// signer itself, else the waiting one would wait for ever.
+    /// nothing for (one the reorg took, one voided, or one of an earlier run) gets an empty
+    /// transfer to the signer itself, else the waiting one would wait for ever.
     async fn fill_gaps(&self, from: Address, signer: &mut Signer, nonces: std::ops::Range<u64>) {
         for nonce in nonces {
             if signer.recent.contains_key(&nonce) {

@@ -266,8 +266,11 @@ impl TxHub {
         let start = Instant::now();
         let (mut last_look, mut last_said) = (start, start);
         let from = request.from.unwrap_or_default();
+        let mut restores_seen = self.restores.load(SeqCst);
+        // A restore after a reorg voided it (`restore.rs`): never sent again from here.
+        let mut voided = false;
         loop {
-            if last_look.elapsed() >= LOOK_FOR_DROPPED {
+            if !voided && last_look.elapsed() >= LOOK_FOR_DROPPED {
                 last_look = Instant::now();
                 self.heal_if_stuck(label, from, &mut sent).await;
             }
@@ -277,6 +280,14 @@ impl TxHub {
             }
             self.next_block(&mut sent.mined).await;
             let restores = self.restores.load(SeqCst);
+            if restores != restores_seen {
+                restores_seen = restores;
+                voided |= slot.lock().await.voided.remove(&sent.nonce);
+            }
+            // The chain's nonce is read before the receipts: a receipt still wins (the builder
+            // may have mined it as it was voided), and none once the chain is past its nonce
+            // means the empty transfer took the nonce: it is provably never mined.
+            let gone = voided && self.nonce_passed(from, sent.nonce).await;
             for (hash, raw) in sent.signed.iter().rev() {
                 if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(*hash).await {
                     let block = receipt.block_number.unwrap_or_default();
@@ -292,6 +303,11 @@ impl TxHub {
                     return Ok(receipt);
                 }
             }
+            if gone {
+                let hash = sent.signed.last().expect("one hash").0;
+                let (label, nonce) = (label.into(), sent.nonce);
+                return Err(TxError::Voided { label, hash, nonce });
+            }
             if start.elapsed() > self.receipt_timeout {
                 slot.lock().await.untrack(sent.nonce);
                 return Err(TxError::Timeout {
@@ -305,6 +321,12 @@ impl TxHub {
                     .await;
             }
         }
+    }
+
+    /// Whether `from`'s nonce on chain is past `nonce` (false when it cannot be read).
+    async fn nonce_passed(&self, from: Address, nonce: u64) -> bool {
+        let count = self.provider.get_transaction_count(from).await;
+        count.is_ok_and(|n| n > nonce)
     }
 
     /// After the block builder's next block (at most 1 s), or a quarter block without one.
@@ -410,7 +432,7 @@ impl TxHub {
                      which nothing fills; mending the gap",
                     sent.nonce
                 );
-                self.restore(&[from]).await;
+                self.restore(&[from], false).await;
             }
             return;
         }
@@ -419,7 +441,7 @@ impl TxHub {
             return;
         }
         tracing::warn!("{label}: transaction {hash} was dropped by the node; sending it again");
-        self.restore(&[from]).await;
+        self.restore(&[from], false).await;
         if !self.node_has(hash).await {
             // Not among what the signer keeps (or refused there): its own bytes, as before.
             let raw = &sent.signed.last().expect("one hash").1;

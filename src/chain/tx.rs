@@ -51,6 +51,14 @@ pub enum TxError {
         hash: B256,
         block: u64,
     },
+    /// A reorg came while it waited in the pool, and its nonce went to an empty transfer: it is
+    /// never mined, and its step is decided again against the chain the reorg left.
+    #[error("{label}: {hash} (nonce {nonce}) was voided after a reorg; decide the step again")]
+    Voided {
+        label: String,
+        hash: B256,
+        nonce: u64,
+    },
 }
 
 /// An RPC connection without fillers: we set nonce, gas and fees ourselves. A node that says
@@ -99,6 +107,9 @@ pub struct Signer {
     /// This run's transactions by nonce, until buried deep enough: after a reorg the signer's
     /// nonces are made gap-free again from here (see `restore.rs`).
     pub(super) recent: std::collections::BTreeMap<u64, super::restore::Recent>,
+    /// Nonces whose waiting transaction a restore after a reorg replaced with an empty transfer
+    /// (`restore.rs`): their waiters give up with `TxError::Voided`.
+    pub(super) voided: std::collections::BTreeSet<u64>,
 }
 
 /// All signers, each behind its own lock: one ordered queue per signer, many signers at once.
@@ -177,6 +188,7 @@ impl TxHub {
                         wallet: EthereumWallet::from(key),
                         nonce: None,
                         recent: Default::default(),
+                        voided: Default::default(),
                     }),
                 )
             })

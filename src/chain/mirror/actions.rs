@@ -89,8 +89,14 @@ impl<C: ChainWrites> Ctx<C> {
             // Paused on chain (by the owner, with any tool): wait for the unpause, give up nothing.
             // A transaction mined as the pause landed reverts without a reason: ask the chain.
             Err(e) if format!("{e:#}").contains("EnforcedPause") => Outcome::ChainPaused,
-            // Another transaction of the same block got there first: try again.
-            Err(e) if matches!(e.downcast_ref(), Some(TxError::Raced { .. })) => {
+            // Another transaction of the same block got there first, or a reorg voided the one
+            // sent: try again (after a reorg, once the job is compared with the chain).
+            Err(e)
+                if matches!(
+                    e.downcast_ref(),
+                    Some(TxError::Raced { .. } | TxError::Voided { .. })
+                ) =>
+            {
                 tracing::debug!("chain mirror: {action:?}: {e:#}");
                 Outcome::NotYet
             }
