@@ -15,10 +15,13 @@
 //! execute transaction N; the second finds its nonce used, calls it invalid and drops it from the
 //! pool together with every later transaction of that sender — which then never get a receipt.
 
-use alloy::providers::DynProvider;
+use alloy::primitives::B256;
 use alloy::providers::ext::{AnvilApi, TxPoolApi};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionReceipt;
 use eyre::{Result, WrapErr};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,10 @@ use tokio::sync::{Notify, watch};
 pub const BATCH_WINDOW: Duration = Duration::from_millis(15);
 /// How often the pool is checked for transactions Omega did not send.
 const POOL_POLL: Duration = Duration::from_millis(100);
+/// The receipts of this many of the latest blocks the builder mined are kept for the waiters.
+const RECEIPT_BLOCKS: usize = 64;
+/// At most this many blocks of one `mine` call have their receipts read.
+const RECEIPT_READS: u64 = 8;
 
 #[derive(Serialize, Deserialize)]
 struct Lease {
@@ -42,6 +49,9 @@ pub struct Miner {
     mined: watch::Sender<u64>,
     /// Held while a block is mined: one `anvil_mine` at a time (see the module docs).
     mining: tokio::sync::Mutex<()>,
+    /// The receipts of the blocks it mined, read once per block (`eth_getBlockReceipts`): the
+    /// waiters look here first instead of asking the node for each transaction after each block.
+    receipts: std::sync::Mutex<ReceiptBook>,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -62,6 +72,7 @@ impl Miner {
             poke: Notify::new(),
             mined: watch::channel(0).0,
             mining: tokio::sync::Mutex::new(()),
+            receipts: Default::default(),
             task: Default::default(),
         });
         let task = tokio::spawn(build_blocks(Arc::downgrade(&miner)));
@@ -79,12 +90,40 @@ impl Miner {
         self.mined.subscribe()
     }
 
-    /// Mines `n` blocks, never while another of Omega's mining calls is under way.
+    /// Mines `n` blocks, never while another of Omega's mining calls is under way; their
+    /// receipts are kept before the waiters are told.
     pub async fn mine(&self, n: u64) -> Result<()> {
         let _turn = self.mining.lock().await;
         mine_blocks(&self.provider, n).await?;
+        self.keep_receipts(n).await;
         self.mined.send_modify(|count| *count += 1);
         Ok(())
+    }
+
+    /// The receipt of `hash` if a block this builder mined holds it (None: ask the node).
+    pub fn receipt(&self, hash: &B256) -> Option<TransactionReceipt> {
+        let book = self.receipts.lock().expect("receipts");
+        book.by_hash.get(hash).cloned()
+    }
+
+    /// Forgets every kept receipt (a reorg may have taken their blocks).
+    pub fn forget_receipts(&self) {
+        *self.receipts.lock().expect("receipts") = ReceiptBook::default();
+    }
+
+    /// Reads the receipts of the latest `n` blocks (at most `RECEIPT_READS`). Best effort: what
+    /// cannot be read is asked of the node by the waiter.
+    async fn keep_receipts(&self, n: u64) {
+        let Ok(head) = self.provider.get_block_number().await else {
+            return;
+        };
+        let first = head.saturating_sub(n.clamp(1, RECEIPT_READS) - 1);
+        for block in first..=head {
+            match self.provider.get_block_receipts(block.into()).await {
+                Ok(Some(receipts)) => self.receipts.lock().expect("receipts").add(block, receipts),
+                _ => return,
+            }
+        }
     }
 
     /// Stops building, mines what is pending and gives the devnet its automine back.
@@ -95,6 +134,36 @@ impl Miner {
         set_automine(&self.provider, true).await?;
         let _ = std::fs::remove_file(&self.lease);
         Ok(())
+    }
+}
+
+/// Receipts by transaction hash, for the latest `RECEIPT_BLOCKS` blocks mined.
+#[derive(Default)]
+struct ReceiptBook {
+    by_hash: HashMap<B256, TransactionReceipt>,
+    blocks: VecDeque<(u64, Vec<B256>)>,
+}
+
+impl ReceiptBook {
+    fn add(&mut self, block: u64, receipts: Vec<TransactionReceipt>) {
+        // A block number seen before was replaced (a reorg): its old receipts go.
+        if let Some(i) = self.blocks.iter().position(|(b, _)| *b == block) {
+            let (_, old) = self.blocks.remove(i).expect("found");
+            for h in old {
+                self.by_hash.remove(&h);
+            }
+        }
+        let hashes = receipts.iter().map(|r| r.transaction_hash).collect();
+        for r in receipts {
+            self.by_hash.insert(r.transaction_hash, r);
+        }
+        self.blocks.push_back((block, hashes));
+        while self.blocks.len() > RECEIPT_BLOCKS {
+            let (_, old) = self.blocks.pop_front().expect("not empty");
+            for h in old {
+                self.by_hash.remove(&h);
+            }
+        }
     }
 }
 

@@ -172,7 +172,11 @@ impl TxHub {
                 locked.push((*from, slot.lock().await));
             }
         }
-        // Every waiter's receipt read from here on is read again (see `TxHub::restores`).
+        // Every waiter's receipt read from here on is read again (see `TxHub::restores`), and
+        // none is taken from blocks the reorg may have replaced.
+        if let Some(m) = &self.miner {
+            m.forget_receipts();
+        }
         self.restores
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut again: Vec<(u64, Address, u64, Recent)> = Vec::new();

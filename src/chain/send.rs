@@ -51,6 +51,9 @@ struct Sent {
     chain_nonce: Option<u64>,
 }
 
+/// With a block builder, how often a waiter asks the node for its receipt itself.
+const ASK_NODE_EVERY: Duration = Duration::from_secs(1);
+
 /// What the node made of a signed transaction.
 enum Broadcast {
     /// It has it (it said so, or it knows the hash).
@@ -269,6 +272,7 @@ impl TxHub {
         let mut restores_seen = self.restores.load(SeqCst);
         // A restore after a reorg voided it (`restore.rs`): never sent again from here.
         let mut voided = false;
+        let mut node_looked = start;
         loop {
             if !voided && last_look.elapsed() >= LOOK_FOR_DROPPED {
                 last_look = Instant::now();
@@ -288,8 +292,14 @@ impl TxHub {
             // may have mined it as it was voided), and none once the chain is past its nonce
             // means the empty transfer took the nonce: it is provably never mined.
             let gone = voided && self.nonce_passed(from, sent.nonce).await;
+            // With a block builder the receipts of its blocks are at hand; the node is asked
+            // only now and then (a block someone else mined), or to prove a voided one gone.
+            let ask_node = gone || self.miner.is_none() || node_looked.elapsed() >= ASK_NODE_EVERY;
+            if ask_node {
+                node_looked = Instant::now();
+            }
             for (hash, raw) in sent.signed.iter().rev() {
-                if let Ok(Some(receipt)) = self.provider.get_transaction_receipt(*hash).await {
+                if let Some(receipt) = self.receipt_of(*hash, ask_node).await {
                     let block = receipt.block_number.unwrap_or_default();
                     let mut signer = slot.lock().await;
                     if self.restores.load(SeqCst) != restores {
@@ -321,6 +331,21 @@ impl TxHub {
                     .await;
             }
         }
+    }
+
+    /// The receipt of `hash`: from the block builder's blocks, else (with `ask_node`) the node's.
+    async fn receipt_of(&self, hash: B256, ask_node: bool) -> Option<TransactionReceipt> {
+        if let Some(r) = self.miner.as_ref().and_then(|m| m.receipt(&hash)) {
+            return Some(r);
+        }
+        if !ask_node {
+            return None;
+        }
+        self.provider
+            .get_transaction_receipt(hash)
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Whether `from`'s nonce on chain is past `nonce` (false when it cannot be read).
