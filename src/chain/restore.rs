@@ -158,8 +158,9 @@ impl TxHub {
 
     /// Per signer of `who`: sends again, in the order first sent, its transactions still waiting
     /// for a receipt from the chain's nonce on that the node no longer holds (on anvil after a
-    /// reorg, `void_waiting`: empty transfers in their place), and sets its next nonce after them. On anvil, which forgets the transactions of reorged blocks, the signer's
-    /// pool is cleared first (so that they go back in nonce order), and a nonce they need that the
+    /// reorg, `void_waiting`: empty transfers in their place), and sets its next nonce after
+    /// them. On anvil, which forgets the transactions of reorged blocks, the signer's pool is
+    /// cleared first (so that they go back in nonce order), and a nonce they need that the
     /// reorg emptied gets an empty transfer to the signer itself: a mined transaction of ours
     /// that the reorg took is not sent again (its effect is the mirror's to compare and send
     /// again, with what the chain holds now: a replay could find job ids moved). Elsewhere the

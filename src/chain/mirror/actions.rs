@@ -190,9 +190,9 @@ impl<C: ChainWrites> Ctx<C> {
             }
         }
         if r.recreate {
-            // A reorg took its `createJob`, but the chain may hold the job under another id: a
-            // transaction of it sent again as signed after the reorg (`restore.rs`) can be mined
-            // after others. Never a second job for one spec.
+            // A reorg took its `createJob` from the id the journal holds, but the chain may hold
+            // the job under another one (a node that puts reorged transactions back in its pool
+            // mines it again, after others). Never a second job for one spec.
             if let Some(id) = self.chain.find_created(r.spec_hash, r.poster).await? {
                 return Ok(Outcome::Created(id));
             }
