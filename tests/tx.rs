@@ -8,7 +8,7 @@ use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::ext::{AnvilApi, TxPoolApi};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use common::{Sandbox, runtime};
 use omega::chain::miner::Miner;
@@ -70,6 +70,37 @@ async fn manual_mining_hub(net: &Sandbox, i: u32) -> (DynProvider, Address, TxHu
     provider.anvil_set_auto_mine(false).await.unwrap();
     let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
     (provider, from, hub)
+}
+
+/// A transfer of 1 wei from `hub`'s signer `from`, sent on a task of its own.
+fn spawn_transfer(
+    hub: &TxHub,
+    from: Address,
+) -> tokio::task::JoinHandle<Result<TransactionReceipt, TxError>> {
+    let hub = hub.clone();
+    let to = Some(Address::repeat_byte(0x42));
+    tokio::spawn(async move {
+        hub.send("transfer", from, to, Bytes::new(), Gas::Fixed(21_000))
+            .await
+    })
+}
+
+/// The receipt of a spawned transfer, which must be mined.
+async fn mined(
+    task: tokio::task::JoinHandle<Result<TransactionReceipt, TxError>>,
+) -> TransactionReceipt {
+    task.await.unwrap().expect("transfer mined")
+}
+
+/// Mines a block every 100 ms, as a block builder would, until aborted.
+fn keep_mining(provider: &DynProvider) -> tokio::task::JoinHandle<()> {
+    let provider = provider.clone();
+    tokio::spawn(async move {
+        loop {
+            mine(&provider).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
 }
 
 #[test]
@@ -258,17 +289,8 @@ fn a_reorg_under_a_waiting_transaction_leaves_no_nonce_gap() {
         provider.anvil_set_auto_mine(false).await.unwrap();
         let hub = TxHub::new(provider.clone(), [key]).await.unwrap();
         let pool = &provider;
-        let to = Some(Address::repeat_byte(0x42));
-        let send = |hub: &TxHub| {
-            let hub = hub.clone();
-            tokio::spawn(async move {
-                hub.send("transfer", from, to, Bytes::new(), Gas::Fixed(21_000))
-                    .await
-                    .expect("transfer mined")
-            })
-        };
         // The first is mined; the second waits in the pool when a reorg takes the first's block.
-        let first = send(&hub);
+        let first = spawn_transfer(&hub, from);
         until(
             "the first in the pool",
             Duration::from_secs(10),
@@ -276,8 +298,8 @@ fn a_reorg_under_a_waiting_transaction_leaves_no_nonce_gap() {
         )
         .await;
         mine(&provider).await;
-        let first = first.await.unwrap();
-        let second = send(&hub);
+        let first = mined(first).await;
+        let second = spawn_transfer(&hub, from);
         until(
             "the second in the pool",
             Duration::from_secs(10),
@@ -287,17 +309,9 @@ fn a_reorg_under_a_waiting_transaction_leaves_no_nonce_gap() {
         reorg(&provider, 1).await;
         assert_eq!(provider.get_transaction_count(from).await.unwrap(), 0);
         // A third intent after the reorg, then blocks as a block builder would mine them.
-        let third = send(&hub);
-        let mining = tokio::spawn({
-            let provider = provider.clone();
-            async move {
-                loop {
-                    mine(&provider).await;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        });
-        let both = async { (second.await.unwrap(), third.await.unwrap()) };
+        let third = spawn_transfer(&hub, from);
+        let mining = keep_mining(&provider);
+        let both = async { (mined(second).await, mined(third).await) };
         let mined = tokio::time::timeout(Duration::from_secs(40), both).await;
         mining.abort();
         let Ok((second, third)) = mined else {
@@ -331,31 +345,15 @@ fn a_transaction_waiting_across_a_reorg_is_voided_not_replayed() {
     runtime().block_on(async {
         let (provider, from, hub) = manual_mining_hub(&net, 2).await;
         let pool = &provider;
-        let send = |hub: &TxHub| {
-            let hub = hub.clone();
-            let to = Some(Address::repeat_byte(0x42));
-            tokio::spawn(async move {
-                hub.send("transfer", from, to, Bytes::new(), Gas::Fixed(21_000))
-                    .await
-            })
-        };
-        let first = send(&hub);
+        let first = spawn_transfer(&hub, from);
         let in_pool = || async move { pool_size(pool).await > 0 };
         until("the first in the pool", Duration::from_secs(10), in_pool).await;
         mine(&provider).await;
         first.await.unwrap().expect("the first is mined");
-        let second = send(&hub);
+        let second = spawn_transfer(&hub, from);
         until("the second in the pool", Duration::from_secs(10), in_pool).await;
         reorg(&provider, 1).await;
-        let mining = tokio::spawn({
-            let provider = provider.clone();
-            async move {
-                loop {
-                    mine(&provider).await;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        });
+        let mining = keep_mining(&provider);
         hub.after_reorg().await;
         let answer = tokio::time::timeout(Duration::from_secs(40), second).await;
         let outcome = answer.expect("the waiter answers").unwrap();

@@ -149,13 +149,6 @@ impl HubChain {
         Ok(C::abi_decode_returns(&out)?)
     }
 
-    /// The employer's spec hash of on-chain job `id`.
-    pub async fn spec_hash(&self, id: U256) -> eyre::Result<B256> {
-        let call = JobRegistry::jobsCall { jobId: id }.abi_encode();
-        let out = self.read("jobs", self.d.job_registry, call).await?;
-        Ok(JobRegistry::jobsCall::abi_decode_returns(&out)?.specHash)
-    }
-
     /// Every log matching `filter` from the deploy block to the head, read in ranges (providers
     /// refuse a range that is too long or holds too many logs), halving a range the provider
     /// refuses; an error is returned, never a partial answer.

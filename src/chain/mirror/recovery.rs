@@ -108,7 +108,7 @@ impl Worker {
             .parse()
             .map_err(|e| eyre::eyre!("bad adopted job reference {reference}: {e}"))?;
         let sender = self.actors.owner;
-        let spec_hash = self.chain.spec_hash(onchain).await?;
+        let (_, spec_hash) = self.chain.job_record(onchain).await?;
         self.journal.record(&Entry::Adopted {
             job: job.0,
             onchain,
