@@ -3,6 +3,8 @@
 //!
 //!     cargo bench --bench chain            # BENCH_SECONDS=30 BENCH_RAW_TXS=2000 to change sizes
 //!     OMEGA_BIN=path cargo bench --bench chain   # a binary built elsewhere
+//!     BENCH_KEEP=1 cargo bench --bench chain     # keep the folder (anvil.log, run.log, reports)
+//!     BENCH_LOG_LEVEL=omega::chain=debug ...     # Omega's log filter for the run (run.log)
 //!
 //! Needs `scripts/setup.sh` (anvil) and a release build of `omega` (the bench builds it first).
 
@@ -177,13 +179,15 @@ async fn main() -> eyre::Result<()> {
     let first_block = provider.get_block_number().await?;
     let started = Instant::now();
     let anvil_cpu = cpu_seconds(devnet.process.pid);
+    // BENCH_LOG_LEVEL: Omega's log filter for the run (its log is `run.log`, kept with BENCH_KEEP).
+    let log_level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".into());
     let mut child = Command::new(&bin)
         .args([
             "run",
             "--status-every",
             "0",
             "--log-level",
-            "error",
+            &log_level,
             "--port",
             &port.to_string(),
         ])
@@ -192,6 +196,7 @@ async fn main() -> eyre::Result<()> {
         .arg("--reports")
         .arg(&reports)
         .stdout(std::fs::File::create(dir.path().join("run.out"))?)
+        .stderr(std::fs::File::create(dir.path().join("run.log"))?)
         .spawn()?;
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let omega_cpu = cpu_seconds(child.id());
@@ -241,6 +246,10 @@ async fn main() -> eyre::Result<()> {
         anvil_cpu / cpu_window,
         omega_cpu / cpu_window
     );
+    let run_log = std::fs::read_to_string(dir.path().join("run.log"))?;
+    for line in run_log.lines().filter(|l| l.contains("ERROR")) {
+        println!("{line}");
+    }
     let run_out = std::fs::read_to_string(dir.path().join("run.out"))?;
     // The run's closing summary: transactions sent, mined reverts, the per-step timings.
     for line in run_out
@@ -250,5 +259,9 @@ async fn main() -> eyre::Result<()> {
         println!("\n{line}");
     }
     omega::chain::anvil::stop(&paths)?;
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        // The devnet's log (every RPC method anvil answered) and Omega's reports, to look into.
+        println!("\nkept: {}", dir.keep().display());
+    }
     Ok(())
 }

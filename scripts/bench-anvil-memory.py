@@ -36,7 +36,8 @@ def rss_mb(pid):
 
 
 def run(states, port, blocks):
-    args = [ANVIL, "--port", str(port), "--prune-history", str(states), "--gas-limit", "300000000"]
+    args = [ANVIL, "--port", str(port), "--prune-history", str(states), "--gas-limit", "300000000",
+            "--hardfork", "cancun"]
     anvil = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):

@@ -2,10 +2,10 @@
 //! and hold every transaction sent within a few milliseconds, instead of anvil's automine (one
 //! block per transaction).
 //!
-//! Why: anvil 1.7's cost to mine a block grows with the length of the chain (measured: ≈ 1–2 ms
-//! at block 20, ≈ 15 ms at block 4,000, ≈ 30 ms at block 10,000), so one block per transaction made
-//! the devnet slower every minute. Batching keeps the block count proportional to the engine's
-//! steps, not to its transactions. Transactions of other senders (a gateway, `omega owner`) are
+//! Why: every block costs anvil a fixed share of work (its state root, its bookkeeping; on Prague
+//! it even grew with the chain, see `anvil::HARDFORK`), so one block per transaction spent most of
+//! the devnet's CPU on blocks. Batching keeps the block count proportional to the engine's steps,
+//! not to its transactions. Transactions of other senders (a gateway, `omega owner`) are
 //! picked up by polling the pool. The run that mines records itself in `devnet/miner.json`; when
 //! it stops, automine comes back, and a devnet left without automine by a crashed run is restored
 //! by the next `omega devnet up`, `status` or `run`.

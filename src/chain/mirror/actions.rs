@@ -13,6 +13,9 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 
 const SUBDOMAIN: &str = "omega";
+/// A commit is sent only while the chain's clock is this far from its window's end: the next
+/// block may be stamped a second or two later than the latest.
+const COMMIT_MARGIN_S: u64 = 2;
 /// `selectValidators` gas is not estimated: its path depends on the block (see the v2 notes).
 const SELECT_GAS: u64 = 2_000_000;
 
@@ -42,6 +45,8 @@ pub(super) struct Ctx<C> {
     pub dispute_via: Option<Address>,
     pub devnet: bool,
     pub windows: Windows,
+    /// The chain time the worker last read (the latest block's), when the action began.
+    pub chain_now: u64,
     pub rec: Rec,
     /// Journals each signed `createJob` before it is sent (see `recovery::journal_signed`).
     pub on_signed: Option<OnSigned>,
@@ -388,6 +393,12 @@ impl<C: ChainWrites> Ctx<C> {
     }
 
     async fn commit(&self, id: U256, v: Address) -> eyre::Result<Outcome> {
+        // A vote that comes when the window has (all but) closed on chain is missed, not sent
+        // to be mined as a revert (an engine slower than the chain's clock, say).
+        let deadline = self.rec.selected_at + self.windows.commit_s;
+        if self.rec.selected_at != 0 && self.chain_now + COMMIT_MARGIN_S > deadline {
+            return Ok(Outcome::Missed(v));
+        }
         let (approve, salt, _) = self.rec.votes[&v];
         let nonce = self.chain.job_nonce(id).await?;
         let vm = self.validation_module;
@@ -567,11 +578,27 @@ impl<C: ChainWrites> Ctx<C> {
             let call = ValidationModule::finalizeCall { jobId: id };
             ("ValidationModule.finalize", call.abi_encode())
         };
-        match self
-            .chain
-            .send(label, employer, vm, input.into(), Gas::Estimate)
-            .await
-        {
+        // The devnet's gas is not estimated: a finalize the chain may still refuse (a reveal
+        // missing before its deadline) is tried by a dry run, not mined as a revert.
+        let committee = self.rec.committee.as_deref().unwrap_or_default();
+        let all_revealed = committee.iter().all(|v| self.rec.revealed.contains(v));
+        let dry = match self.devnet && !all_revealed {
+            true => {
+                self.chain
+                    .dry_run(label, employer, vm, input.clone().into())
+                    .await
+            }
+            false => Ok(()),
+        };
+        let sent = match dry {
+            Ok(()) => {
+                self.chain
+                    .send(label, employer, vm, input.into(), Gas::Estimate)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match sent {
             Ok(_) => Ok(None),
             Err(e) if !force && reverted(&e, "RevealPending") => {
                 Ok(Some(Outcome::WaitUntil(reveal_deadline + 1, false)))

@@ -1,7 +1,7 @@
 //! Unit tests of `actions.rs`.
 
 use super::*;
-use crate::chain::mirror::fake_chain::{Fake, FakeChain};
+use crate::chain::mirror::fake_chain::{Fake, FakeChain, block_on};
 
 use crate::chain::mirror::fake_chain::fixtures::{AGENT, POSTER, V1, V2, WINDOWS};
 
@@ -26,6 +26,7 @@ fn ctx(chain: &FakeChain, devnet: bool) -> Ctx<FakeChain> {
         dispute_via: None,
         devnet,
         windows: WINDOWS,
+        chain_now: 1000,
         rec,
         on_signed: None,
         signed_before: Vec::new(),
@@ -37,10 +38,7 @@ fn run(chain: &FakeChain, action: Action) -> Outcome {
 }
 
 fn run_on(chain: &FakeChain, devnet: bool, action: Action) -> Outcome {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    rt.block_on(ctx(chain, devnet).perform(action))
+    block_on(ctx(chain, devnet).perform(action))
 }
 
 fn revert(label: &'static str, reason: &str) -> FakeChain {
@@ -90,13 +88,10 @@ fn create_settles_what_was_signed_before_and_journals_what_it_signs() {
         hash: B256::repeat_byte(1),
         raw,
     }];
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
     let perform = |chain: &FakeChain, on_signed: Option<OnSigned>| {
         let mut c = ctx(chain, false);
         (c.signed_before, c.on_signed) = (before.clone(), on_signed);
-        rt.block_on(c.perform(Action::Create))
+        block_on(c.perform(Action::Create))
     };
     let answering = |landed: Landed| FakeChain::with(|f| f.landed = Some(landed));
     // One of them was mined: that is the job, and nothing is sent.
@@ -138,14 +133,11 @@ fn create_settles_what_was_signed_before_and_journals_what_it_signs() {
 /// a new id); a first creation does not search.
 #[test]
 fn a_re_created_job_the_chain_holds_under_another_id_is_not_created_twice() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
     let perform = |chain: &FakeChain, recreate: bool| {
         let mut c = ctx(chain, false);
         (c.rec.onchain, c.rec.recreate) = (None, recreate);
         c.rec.spec_hash = B256::repeat_byte(7);
-        rt.block_on(c.perform(Action::Create))
+        block_on(c.perform(Action::Create))
     };
     let holds = FakeChain::with(|f| f.found = Some(U256::from(12)));
     assert_eq!(perform(&holds, true), Outcome::Created(U256::from(12)));
@@ -211,10 +203,7 @@ fn an_adopted_job_is_never_cancelled_by_us() {
     let chain = FakeChain::with(|f| f.meta = (1, false));
     let mut c = ctx(&chain, false);
     c.rec.adopted = true;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    assert_eq!(rt.block_on(c.perform(Action::Cancel)), Outcome::Cancelled);
+    assert_eq!(block_on(c.perform(Action::Cancel)), Outcome::Cancelled);
     assert!(chain.sent().is_empty());
     assert_eq!(run(&chain, Action::Cancel), Outcome::Cancelled);
     assert_eq!(chain.get().sent, vec![("cancelJob", POSTER)]);
@@ -285,13 +274,10 @@ fn selection_too_early_mines_one_block_on_the_devnet_only() {
 #[test]
 fn a_selection_that_selected_nobody_is_tried_next_by_another_address() {
     let chain = FakeChain::default();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
     for (tries, caller) in [(0, POSTER), (1, AGENT), (2, POSTER)] {
         let mut c = ctx(&chain, false);
         c.rec.select_tries = tries;
-        let out = rt.block_on(c.perform(Action::Select));
+        let out = block_on(c.perform(Action::Select));
         assert_eq!(out, Outcome::NotYetSelected { too_early: true });
         assert_eq!(chain.get().sent.last(), Some(&("selectValidators", caller)));
     }
@@ -303,6 +289,12 @@ fn commits_and_reveals_read_the_chains_refusals() {
     assert_eq!(run(&FakeChain::default(), commit), Outcome::Committed(V1));
     let again = revert("commitValidation", "AlreadyCommitted()");
     assert_eq!(run(&again, commit), Outcome::Committed(V1));
+    // A vote that comes as the window closes on chain (selected at 1000) is missed unsent.
+    let chain = FakeChain::default();
+    let mut late = ctx(&chain, false);
+    late.chain_now = 1000 + WINDOWS.commit_s - 1;
+    assert_eq!(block_on(late.perform(commit)), Outcome::Missed(V1));
+    assert!(chain.get().sent.is_empty());
     for reason in ["CommitPhaseClosed()", "NotSelected()"] {
         assert_eq!(
             run(&revert("commitValidation", reason), commit),
@@ -342,6 +334,18 @@ fn finishing_waits_for_the_windows_the_chain_names() {
         run(&pending, finish),
         Outcome::WaitUntil(reveal_deadline + 1, false)
     );
+    // On the devnet (gas not estimated) a finalize with a reveal missing is tried dry first:
+    // refused, nothing is sent to be mined as a revert.
+    let dry = FakeChain::with(|f: &mut Fake| {
+        f.meta = (3, false);
+        f.dry_reverts.push_back("RevealPending()".into());
+    });
+    let mut c = ctx(&dry, true);
+    c.rec.committee = Some(vec![V1, V2]);
+    c.rec.revealed.insert(V1);
+    let waits = Outcome::WaitUntil(reveal_deadline + 1, false);
+    assert_eq!(block_on(c.perform(finish)), waits);
+    assert!(dry.get().sent.is_empty());
     let no_quorum = revert("ValidationModule.finalize", "QuorumNotReached()");
     no_quorum.get().meta = (3, false);
     let grace = WINDOWS.force_finalize_grace_s;
@@ -366,10 +370,7 @@ fn in_reference_mode_the_dispute_is_resolved_through_system_pause() {
     let system_pause = Address::repeat_byte(0x5e);
     let mut c = ctx(&chain, false);
     c.registry_via = Some(system_pause);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let out = rt.block_on(c.perform(Action::Finish { force: false }));
+    let out = block_on(c.perform(Action::Finish { force: false }));
     assert_eq!(out, Outcome::Finished(false));
     let calls = chain.get().calls.clone();
     let (label, to, input) = &calls[0];
@@ -442,10 +443,7 @@ fn errors_pause_retry_or_detach() {
     );
     let mut no_agent = ctx(&FakeChain::default(), false);
     no_agent.rec.agent = None;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let out = rt.block_on(no_agent.perform(Action::Apply));
+    let out = block_on(no_agent.perform(Action::Apply));
     assert!(
         matches!(out, Outcome::Failed(ref m) if m.contains("no key")),
         "{out:?}"
@@ -483,13 +481,10 @@ fn release_cancels_an_open_job_and_expires_an_applied_one_only_after_its_deadlin
 #[test]
 fn a_disputed_job_goes_through_the_dispute_module_and_its_window() {
     const DM: Address = Address::repeat_byte(0xdd);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
     let finish = |chain: &FakeChain| {
         let mut c = ctx(chain, false);
         c.dispute_module = Some(DM);
-        rt.block_on(c.perform(Action::Finish { force: false }))
+        block_on(c.perform(Action::Finish { force: false }))
     };
     // No record yet: governance opens one, and the job waits for the window.
     let fresh = FakeChain::with(|f| {

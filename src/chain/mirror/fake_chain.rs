@@ -25,6 +25,15 @@ pub(super) mod fixtures {
     };
 }
 
+/// Runs a future to its end on a runtime of its own (the unit tests are synchronous).
+pub(super) fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
 #[derive(Default)]
 pub(super) struct Fake {
     /// The job's v2 state and success flag.

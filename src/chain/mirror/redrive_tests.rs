@@ -4,8 +4,8 @@
 use super::*;
 use crate::chain::mirror::MirrorStats;
 use crate::chain::mirror::actions::Ctx;
-use crate::chain::mirror::fake_chain::FakeChain;
 use crate::chain::mirror::fake_chain::fixtures::{AGENT, POSTER, V1, V2, WINDOWS};
+use crate::chain::mirror::fake_chain::{FakeChain, block_on};
 use crate::chain::mirror::schedule::{Action, Schedule};
 use alloy::primitives::{B256, U256};
 
@@ -53,13 +53,6 @@ fn chain(
     })
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
-        .block_on(f)
-}
-
 /// Reads the fake chain and resets `r`; returns what came back.
 fn redrive(chain: &FakeChain, r: &mut Rec) -> Vec<String> {
     let now = chain.get().time;
@@ -88,6 +81,7 @@ fn drive(chain: &FakeChain, r: &mut Rec) {
                 dispute_via: None,
                 devnet: false,
                 windows: WINDOWS,
+                chain_now: sched.chain_now,
                 rec: r.clone(),
                 on_signed: None,
                 signed_before: Vec::new(),

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 /// How long (engine time) a freshly selected committee holds the devnet clock for its round.
 const ROUND_START_GRACE_MS: u64 = 3_000;
+/// A jump of the chain clock stops this far short of another job's open window: anvil stamps the
+/// next block with the wall clock's second plus the jump, so it can land a second past the
+/// target, and the commits still on their way need a block or two after it.
+const WARP_MARGIN_S: u64 = 2;
 /// At most this many `selectValidators` in flight (they compete for the same validators). Measured
 /// with `cargo bench --bench chain`: 4 held the mirror to ≈ 30 lifecycles/s, 12 gave ≈ 44 with no
 /// mined revert, 32 no more and 65 reverted selections (committees drawn from the same stake).
@@ -244,6 +248,11 @@ impl Schedule {
     pub fn time_limit(&self, recs: &BTreeMap<JobId, Rec>) -> u64 {
         let mut limit = u64::MAX;
         for r in recs.values().filter(|r| !r.finished && !r.detached) {
+            // A selection in flight may have been mined already: its window opened then at
+            // the earliest, and its commits are on their way.
+            if let Some(sent_at) = r.selecting_since {
+                limit = limit.min(sent_at + self.windows.commit_s);
+            }
             if let Some(c) = &r.committee {
                 let commit_deadline = r.selected_at + self.windows.commit_s;
                 // Only a live engine round holds the clock: a job whose round has not started (its
@@ -275,10 +284,11 @@ impl Schedule {
     }
 
     /// Devnet: the chain time to jump to now, if any: the earliest a job waits for, when no other
-    /// job's window would close by it.
+    /// job's window would close by it, `WARP_MARGIN_S` included.
     pub fn warp_target(&self, recs: &BTreeMap<JobId, Rec>) -> Option<u64> {
         let target = recs.values().filter_map(|r| self.time_needed(r)).min()?;
-        (target > self.chain_now && target < self.time_limit(recs)).then_some(target)
+        let limit = self.time_limit(recs);
+        (target > self.chain_now && target + WARP_MARGIN_S < limit).then_some(target)
     }
 
     /// Nothing left that the mirror can send now (jobs waiting for the engine or for the chain
@@ -347,8 +357,7 @@ impl Schedule {
         stats: &MirrorStats,
     ) -> Option<Entry> {
         use std::sync::atomic::Ordering::Relaxed;
-        r.busy = r.busy.saturating_sub(1);
-        r.last_step = Some(Instant::now());
+        r.action_ended();
         let done = |step: String| Some(Entry::Done { job: job.0, step });
         match outcome {
             Outcome::Created(id) => {

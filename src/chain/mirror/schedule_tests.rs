@@ -462,3 +462,26 @@ fn a_job_whose_node_failed_waits_a_little_before_its_next_try() {
     w.rec.retry_at = Some(std::time::Instant::now());
     assert_eq!(w.sched.due(&w.recs()), [(JOB, Action::Apply)]);
 }
+
+#[test]
+fn a_selection_in_flight_holds_the_clock_from_when_it_was_sent() {
+    // Job 7 wants its reveal (time to 1061). Job 8's selection was sent at chain time 1003 and
+    // may be mined already: its window ends at 1063 at the earliest, and its commits, on their
+    // way once the worker hears of it, need the margin after a jump. Sent at 1004, time may
+    // move; and once the selection's outcome is in, the committee's own window rules.
+    let w = revealing();
+    let mut selecting = World::new();
+    (selecting.rec.onchain, selecting.rec.submitted) = (Some(U256::from(2)), true);
+    selecting.rec.selecting_since = Some(1003);
+    let mut recs = w.recs();
+    recs.insert(JobId(8), selecting.rec.clone());
+    assert_eq!(w.sched.time_limit(&recs), 1003 + WINDOWS.commit_s);
+    assert_eq!(w.sched.warp_target(&recs), None);
+    recs.get_mut(&JobId(8)).unwrap().selecting_since = Some(1004);
+    assert_eq!(w.sched.warp_target(&recs), Some(1061));
+    selecting.outcome(Outcome::NotYetSelected { too_early: true }, vec![]);
+    assert_eq!(selecting.rec.selecting_since, None);
+    recs.insert(JobId(8), selecting.rec);
+    let job_7_reveals_by = 1000 + WINDOWS.commit_s + WINDOWS.reveal_s;
+    assert_eq!(w.sched.time_limit(&recs), job_7_reveals_by);
+}

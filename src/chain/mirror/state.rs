@@ -58,6 +58,9 @@ pub(super) struct Rec {
     pub retry_at: Option<std::time::Instant>,
     /// `selectValidators` calls that selected nobody yet (too early, or a reset).
     pub select_tries: u32,
+    /// While a selection is in flight: the chain time it was sent at. Its commit window may
+    /// open as early as then, before the worker hears of it (see `Schedule::time_limit`).
+    pub selecting_since: Option<u64>,
     /// When the job's previous step ended (for the stage latency figures).
     pub last_step: Option<std::time::Instant>,
     /// The engine's validation of this job is over (a finish the chain lost is being re-driven):
@@ -78,6 +81,15 @@ pub(super) struct Rec {
 }
 
 impl Rec {
+    /// One of the job's actions is over (its outcome is being applied).
+    pub fn action_ended(&mut self) {
+        self.busy = self.busy.saturating_sub(1);
+        if self.busy == 0 {
+            self.selecting_since = None; // a selection runs alone: this was its outcome
+        }
+        self.last_step = Some(std::time::Instant::now());
+    }
+
     /// A validator whose commit is on chain still has its reveal to send.
     pub fn reveal_pending(&self, v: &Address) -> bool {
         !self.revealed.contains(v) && self.votes.get(v).is_some_and(|x| x.2)

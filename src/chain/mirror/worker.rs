@@ -237,6 +237,9 @@ impl Worker {
             };
             let r = self.state.recs.get_mut(&job).expect("listed");
             r.busy += 1;
+            if let Action::Select = action {
+                r.selecting_since = Some(self.sched.chain_now);
+            }
             let ctx = Ctx {
                 chain: self.chain.clone(),
                 job_registry: self.chain.d.job_registry,
@@ -247,6 +250,7 @@ impl Worker {
                 dispute_via: self.actors.dispute_via,
                 devnet: self.settings.devnet,
                 windows: self.sched.windows,
+                chain_now: self.sched.chain_now,
                 rec: r.clone(),
                 on_signed,
                 signed_before: signed_before.unwrap_or_default(),
@@ -382,7 +386,9 @@ impl Worker {
             return Ok(());
         }
         if let Some(target) = self.sched.warp_target(&self.state.recs) {
-            self.chain.hub.warp(target - self.sched.chain_now).await?;
+            let now = self.sched.chain_now;
+            tracing::debug!("chain mirror: chain clock {now} moved to {target}");
+            self.chain.hub.warp(target - now).await?;
             self.sched.chain_now = target;
         }
         if self.sched.selection_waits() {
