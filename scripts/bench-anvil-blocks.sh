@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# How anvil's cost per block grows with the length of its chain (why the devnet builds its own
-# blocks while `omega run` drives it; see BENCHMARKS.md, "Chain mirror").
-#   scripts/bench-anvil-blocks.sh            # default anvil flags
-#   scripts/bench-anvil-blocks.sh --prune-history 256
+# anvil's cost per block as its chain grows: on its default hardfork (Prague) the block-hash
+# history contract gains a slot per block and anvil re-hashes all state per block, so the cost
+# grows; the devnet runs Cancun (see `chain::anvil::HARDFORK` and the README, "Devnet blocks").
+#   scripts/bench-anvil-blocks.sh                      # anvil's default (Prague)
+#   scripts/bench-anvil-blocks.sh --hardfork cancun    # the devnet's
 # Starts its own anvil on a free port; prints the mean time of `anvil_mine` (one block) as the
 # chain grows by 2,000 empty blocks at a time. Needs scripts/setup.sh and python3.
 set -euo pipefail

@@ -346,19 +346,21 @@ impl<C: ChainWrites> Ctx<C> {
         }
     }
 
-    /// A dry run first: the fixed gas limit would otherwise hide the revert reason. Selection
-    /// needs a block after the submit's; on the devnet one is mined for it, only when the dry
-    /// run says so. Returns why selection must wait, if it must.
-    /// Who calls `selectValidators`: the poster, and the agent at every other try. The reference
-    /// answers a call from the sole entropy contributor with a reset that names the caller the
-    /// sole contributor again, so one address alone would reset for ever.
+    /// Who calls `selectValidators` (anyone may): the agent, and the poster at every other try.
+    /// The reference answers a call from the sole entropy contributor with a reset that names
+    /// the caller the sole contributor again, so one address alone would reset for ever. The
+    /// agent first: the poster's key sends every job's create and settlement, and the steps of
+    /// one key queue behind each other.
     fn select_caller(&self) -> Address {
         match self.rec.agent {
-            Some(agent) if self.rec.select_tries % 2 == 1 => agent,
+            Some(agent) if self.rec.select_tries.is_multiple_of(2) => agent,
             _ => self.rec.poster,
         }
     }
 
+    /// A dry run first: the fixed gas limit would otherwise hide the revert reason. Selection
+    /// needs a block after the submit's; on the devnet one is mined for it, only when the dry
+    /// run says so. Returns why selection must wait, if it must.
     async fn select_dry_run(
         &self,
         call: &ValidationModule::selectValidatorsCall,
@@ -565,10 +567,14 @@ impl<C: ChainWrites> Ctx<C> {
         Ok(None)
     }
 
-    /// Validation's `finalize` (or `forceFinalize`) by the employer; returns until when to wait
-    /// when the chain says a window must pass first.
+    /// Validation's `finalize` (or `forceFinalize`); returns until when to wait when the chain
+    /// says a window must pass first. Anyone may call it: the agent does where it is ours (the
+    /// poster's key has every job's create and settlement to send), else the employer.
     async fn close_validation(&self, id: U256, force: bool) -> eyre::Result<Option<Outcome>> {
-        let (vm, employer) = (self.validation_module, self.rec.poster);
+        let (vm, caller) = (
+            self.validation_module,
+            self.rec.agent.unwrap_or(self.rec.poster),
+        );
         let w = self.windows;
         let reveal_deadline = self.rec.selected_at + w.commit_s + w.reveal_s;
         let (label, input) = if force {
@@ -585,7 +591,7 @@ impl<C: ChainWrites> Ctx<C> {
         let dry = match self.devnet && !all_revealed {
             true => {
                 self.chain
-                    .dry_run(label, employer, vm, input.clone().into())
+                    .dry_run(label, caller, vm, input.clone().into())
                     .await
             }
             false => Ok(()),
@@ -593,7 +599,7 @@ impl<C: ChainWrites> Ctx<C> {
         let sent = match dry {
             Ok(()) => {
                 self.chain
-                    .send(label, employer, vm, input.into(), Gas::Estimate)
+                    .send(label, caller, vm, input.into(), Gas::Estimate)
                     .await
             }
             Err(e) => Err(e),

@@ -236,7 +236,7 @@ fn selection_sends_after_a_clean_dry_run_and_reads_the_chains_committee() {
         run(&chain, Action::Select),
         Outcome::Selected(vec![V2], 1234)
     );
-    assert_eq!(chain.get().sent, vec![("selectValidators", POSTER)]);
+    assert_eq!(chain.get().sent, vec![("selectValidators", AGENT)]);
 }
 
 #[test]
@@ -274,7 +274,7 @@ fn selection_too_early_mines_one_block_on_the_devnet_only() {
 #[test]
 fn a_selection_that_selected_nobody_is_tried_next_by_another_address() {
     let chain = FakeChain::default();
-    for (tries, caller) in [(0, POSTER), (1, AGENT), (2, POSTER)] {
+    for (tries, caller) in [(0, AGENT), (1, POSTER), (2, AGENT)] {
         let mut c = ctx(&chain, false);
         c.rec.select_tries = tries;
         let out = block_on(c.perform(Action::Select));
@@ -398,7 +398,7 @@ fn a_rejected_job_is_resolved_for_the_employer_then_finalized() {
     let out = run(&chain, Action::Finish { force: false });
     assert_eq!(out, Outcome::Finished(false));
     let expected = vec![
-        ("ValidationModule.finalize", POSTER),
+        ("ValidationModule.finalize", AGENT),
         ("resolveDispute", OWNER),
         ("JobRegistry.finalize", POSTER),
     ];
