@@ -491,17 +491,20 @@ impl<C: ChainWrites> Ctx<C> {
     /// knows every job's windows) moves time.
     async fn finish(&self, id: U256, force: bool) -> eyre::Result<Outcome> {
         let employer = self.rec.poster;
-        if self.state(id).await? == STATE_SUBMITTED
-            && let Some(wait) = self.close_validation(id, force).await?
-        {
-            return Ok(wait);
+        let mut state = self.state(id).await?;
+        if state == STATE_SUBMITTED {
+            if let Some(wait) = self.close_validation(id, force).await? {
+                return Ok(wait);
+            }
+            state = self.state(id).await?;
         }
-        if self.state(id).await? == STATE_DISPUTED
-            && let Some(wait) = self.resolve_dispute(id).await?
-        {
-            return Ok(wait);
+        if state == STATE_DISPUTED {
+            if let Some(wait) = self.resolve_dispute(id).await? {
+                return Ok(wait);
+            }
+            state = self.state(id).await?;
         }
-        if self.state(id).await? == STATE_COMPLETED {
+        if state == STATE_COMPLETED {
             let call = JobRegistry::finalizeCall { jobId: id };
             let input = call.abi_encode();
             // An adopted job is finalized by governance in its employer's place.
