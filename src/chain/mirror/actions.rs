@@ -591,21 +591,21 @@ impl<C: ChainWrites> Ctx<C> {
         // missing before its deadline) is tried by a dry run, not mined as a revert.
         let committee = self.rec.committee.as_deref().unwrap_or_default();
         let all_revealed = committee.iter().all(|v| self.rec.revealed.contains(v));
-        let dry = match self.devnet && !all_revealed {
-            true => {
-                self.chain
-                    .dry_run(label, caller, vm, input.clone().into())
-                    .await
-            }
-            false => Ok(()),
+        let chain = &self.chain;
+        let refused_dry = match self.devnet && !all_revealed {
+            true => chain
+                .dry_run(label, caller, vm, input.clone().into())
+                .await
+                .err(),
+            false => None,
         };
-        let sent = match dry {
-            Ok(()) => {
-                self.chain
+        let sent = match refused_dry {
+            Some(e) => Err(e),
+            None => {
+                chain
                     .send(label, caller, vm, input.into(), Gas::Estimate)
                     .await
             }
-            Err(e) => Err(e),
         };
         match sent {
             Ok(_) => Ok(None),
