@@ -4,7 +4,7 @@
 use super::chain_io::{ChainWrites, Landed, Sent, SignedCreate};
 use super::schedule::{Action, Outcome, Windows};
 use super::state::Rec;
-use crate::chain::bindings::{DisputeModule, JobRegistry, SystemPause, ValidationModule};
+use crate::chain::bindings::{JobRegistry, SystemPause, ValidationModule};
 use crate::chain::commit_hash::{commit_hash, domain_separator};
 use crate::chain::send::OnSigned;
 use crate::chain::tx::{Gas, TxError};
@@ -70,7 +70,7 @@ fn transient(e: &eyre::Report) -> bool {
 }
 
 /// Whether `e` is a revert whose reason names `what`.
-fn reverted(e: &TxError, what: &str) -> bool {
+pub(super) fn reverted(e: &TxError, what: &str) -> bool {
     matches!(e, TxError::Reverted { reason, .. } if reason.contains(what))
 }
 
@@ -133,7 +133,7 @@ impl<C: ChainWrites> Ctx<C> {
     /// The v2 state of on-chain job `id`, once it is known to hold this job: after a reorg an id
     /// can hold another job (this one mapped to it from a receipt of a block the reorg took), and
     /// a step sent there would act on that job. The refusal has the job compared with the chain.
-    async fn state(&self, id: U256) -> eyre::Result<u8> {
+    pub(super) async fn state(&self, id: U256) -> eyre::Result<u8> {
         let (state, spec_hash) = self.chain.job_record(id).await?;
         if state != STATE_NONE && spec_hash != self.rec.spec_hash {
             eyre::bail!("on-chain job #{id} holds another job (spec hash {spec_hash})");
@@ -141,7 +141,7 @@ impl<C: ChainWrites> Ctx<C> {
         Ok(state)
     }
 
-    async fn send_to_registry(
+    pub(super) async fn send_to_registry(
         &self,
         label: &'static str,
         from: Address,
@@ -155,7 +155,7 @@ impl<C: ChainWrites> Ctx<C> {
 
     /// A call governance makes to `target`: direct, or through SystemPause (`via`) where it owns
     /// the target.
-    async fn send_as_governance(
+    pub(super) async fn send_as_governance(
         &self,
         label: &'static str,
         target: Address,
@@ -482,147 +482,6 @@ impl<C: ChainWrites> Ctx<C> {
             {
                 Ok(Outcome::Missed(v))
             }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Closes validation and settles the job on chain; idempotent at every step. Never moves the
-    /// clock itself: when a window must pass first it says until when, and the worker (which
-    /// knows every job's windows) moves time.
-    async fn finish(&self, id: U256, force: bool) -> eyre::Result<Outcome> {
-        let employer = self.rec.poster;
-        let mut state = self.state(id).await?;
-        if state == STATE_SUBMITTED {
-            if let Some(wait) = self.close_validation(id, force).await? {
-                return Ok(wait);
-            }
-            state = self.state(id).await?;
-        }
-        if state == STATE_DISPUTED {
-            if let Some(wait) = self.resolve_dispute(id).await? {
-                return Ok(wait);
-            }
-            state = self.state(id).await?;
-        }
-        if state == STATE_COMPLETED {
-            let call = JobRegistry::finalizeCall { jobId: id };
-            let input = call.abi_encode();
-            // An adopted job is finalized by governance in its employer's place.
-            if self.rec.adopted {
-                let (jr, via) = (self.job_registry, self.registry_via);
-                self.send_as_governance("JobRegistry.finalize", jr, via, input)
-                    .await?;
-            } else {
-                self.send_to_registry("JobRegistry.finalize", employer, input)
-                    .await?;
-            }
-        }
-        match self.chain.meta(id).await? {
-            (STATE_FINALIZED, success) => Ok(Outcome::Finished(success)),
-            _ => Ok(Outcome::NotYet),
-        }
-    }
-
-    /// Validators rejected the work (or quorum failed): governance resolves for the employer. On
-    /// v2 that is the DisputeModule's path: open a record, wait its window, resolve; returns
-    /// until when to wait while the window runs.
-    async fn resolve_dispute(&self, id: U256) -> eyre::Result<Option<Outcome>> {
-        let Some(dm) = self.dispute_module else {
-            let call = JobRegistry::resolveDisputeCall {
-                jobId: id,
-                employerWins: true,
-            };
-            let (jr, via) = (self.job_registry, self.registry_via);
-            self.send_as_governance("resolveDispute", jr, via, call.abi_encode())
-                .await?;
-            return Ok(None);
-        };
-        let (mut raised_at, window) = self.chain.dispute(dm, id).await?;
-        if raised_at == 0 {
-            let call = DisputeModule::raiseGovernanceDisputeCall {
-                jobId: id,
-                reason: "validation did not approve the work".into(),
-            };
-            let label = "DisputeModule.raiseGovernanceDispute";
-            match self
-                .send_as_governance(label, dm, self.dispute_via, call.abi_encode())
-                .await
-            {
-                Ok(sent) => raised_at = self.chain.block_time(sent.block.into()).await?,
-                // Raised by someone else meanwhile: its record holds the time.
-                Err(e) if reverted(&e, "disputed") => {
-                    raised_at = self.chain.dispute(dm, id).await?.0
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let now = self.chain.block_time(BlockNumberOrTag::Latest).await?;
-        if now < raised_at + window {
-            return Ok(Some(Outcome::WaitUntil(raised_at + window, false)));
-        }
-        let call = DisputeModule::resolveDisputeCall {
-            jobId: id,
-            employerWins: true,
-        };
-        let label = "DisputeModule.resolveDispute";
-        self.send_as_governance(label, dm, self.dispute_via, call.abi_encode())
-            .await?;
-        Ok(None)
-    }
-
-    /// Validation's `finalize` (or `forceFinalize`); returns until when to wait when the chain
-    /// says a window must pass first. Anyone may call it: the agent does where it is ours (the
-    /// poster's key has every job's create and settlement to send), else the employer.
-    async fn close_validation(&self, id: U256, force: bool) -> eyre::Result<Option<Outcome>> {
-        let (vm, caller) = (
-            self.validation_module,
-            self.rec.agent.unwrap_or(self.rec.poster),
-        );
-        let w = self.windows;
-        let reveal_deadline = self.rec.selected_at + w.commit_s + w.reveal_s;
-        let (label, input) = if force {
-            let call = ValidationModule::forceFinalizeCall { jobId: id };
-            ("ValidationModule.forceFinalize", call.abi_encode())
-        } else {
-            let call = ValidationModule::finalizeCall { jobId: id };
-            ("ValidationModule.finalize", call.abi_encode())
-        };
-        // The devnet's gas is not estimated: a finalize the chain may still refuse (a reveal
-        // missing before its deadline) is tried by a dry run, not mined as a revert.
-        let committee = self.rec.committee.as_deref().unwrap_or_default();
-        let all_revealed = committee.iter().all(|v| self.rec.revealed.contains(v));
-        let chain = &self.chain;
-        let refused_dry = match self.devnet && !all_revealed {
-            true => chain
-                .dry_run(label, caller, vm, input.clone().into())
-                .await
-                .err(),
-            false => None,
-        };
-        let sent = match refused_dry {
-            Some(e) => Err(e),
-            None => {
-                chain
-                    .send(label, caller, vm, input.into(), Gas::Estimate)
-                    .await
-            }
-        };
-        match sent {
-            Ok(_) => Ok(None),
-            Err(e) if !force && reverted(&e, "RevealPending") => {
-                Ok(Some(Outcome::WaitUntil(reveal_deadline + 1, false)))
-            }
-            Err(e) if !force && reverted(&e, "QuorumNotReached") => Ok(Some(Outcome::WaitUntil(
-                reveal_deadline + w.force_finalize_grace_s + 1,
-                true,
-            ))),
-            // The reference says RevealPending to a forceFinalize before its grace too.
-            Err(e) if force && reverted(&e, "RevealPending") => Ok(Some(Outcome::WaitUntil(
-                reveal_deadline + w.force_finalize_grace_s + 1,
-                true,
-            ))),
-            // Tallied by another caller first (the reference deletes the round: NotSubmitted).
-            Err(e) if reverted(&e, "NotSubmitted") || reverted(&e, "AlreadyTallied") => Ok(None),
             Err(e) => Err(e.into()),
         }
     }

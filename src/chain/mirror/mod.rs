@@ -27,6 +27,7 @@ mod keeper;
 mod recovery;
 mod redrive;
 mod schedule;
+mod settle;
 mod state;
 mod worker;
 
