@@ -2,7 +2,7 @@
 //! after reading the chain so that a step already done (before a restart) is not sent again.
 
 use super::chain_io::{ChainWrites, Landed, Sent, SignedCreate};
-use super::schedule::{Action, Outcome, Windows};
+use super::schedule::{Action, CLOCK_SLACK_S, Outcome, Windows};
 use super::state::Rec;
 use crate::chain::bindings::{JobRegistry, SystemPause, ValidationModule};
 use crate::chain::commit_hash::{commit_hash, domain_separator};
@@ -13,9 +13,6 @@ use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::sol_types::{SolCall, SolEvent, SolValue};
 
 const SUBDOMAIN: &str = "omega";
-/// A commit is sent only while the chain's clock is this far from its window's end: the next
-/// block may be stamped a second or two later than the latest.
-const COMMIT_MARGIN_S: u64 = 2;
 /// `selectValidators` gas is not estimated: its path depends on the block (see the v2 notes).
 const SELECT_GAS: u64 = 2_000_000;
 
@@ -398,7 +395,7 @@ impl<C: ChainWrites> Ctx<C> {
         // A vote that comes when the window has (all but) closed on chain is missed, not sent
         // to be mined as a revert (an engine slower than the chain's clock, say).
         let deadline = self.rec.selected_at + self.windows.commit_s;
-        if self.rec.selected_at != 0 && self.chain_now + COMMIT_MARGIN_S > deadline {
+        if self.rec.selected_at != 0 && self.chain_now + CLOCK_SLACK_S > deadline {
             return Ok(Outcome::Missed(v));
         }
         let (approve, salt, _) = self.rec.votes[&v];

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 /// How long (engine time) a freshly selected committee holds the devnet clock for its round.
 const ROUND_START_GRACE_MS: u64 = 3_000;
-/// A jump of the chain clock stops this far short of another job's open window: anvil stamps the
-/// next block with the wall clock's second plus the jump, so it can land a second past the
-/// target, and the commits still on their way need a block or two after it.
-const WARP_MARGIN_S: u64 = 2;
+/// How far the chain's next block may be stamped past the latest one's time (anvil stamps the
+/// wall clock's second plus any jump): a clock jump stops this far short of another job's open
+/// window, and a commit is sent only while its window has this much left.
+pub(super) const CLOCK_SLACK_S: u64 = 2;
 /// At most this many `selectValidators` in flight (they compete for the same validators). Measured
 /// with `cargo bench --bench chain`: 4 held the mirror to ≈ 30 lifecycles/s, 12 gave ≈ 44 with no
 /// mined revert, 32 no more and 65 reverted selections (committees drawn from the same stake).
@@ -284,11 +284,11 @@ impl Schedule {
     }
 
     /// Devnet: the chain time to jump to now, if any: the earliest a job waits for, when no other
-    /// job's window would close by it, `WARP_MARGIN_S` included.
+    /// job's window would close by it, `CLOCK_SLACK_S` included.
     pub fn warp_target(&self, recs: &BTreeMap<JobId, Rec>) -> Option<u64> {
         let target = recs.values().filter_map(|r| self.time_needed(r)).min()?;
         let limit = self.time_limit(recs);
-        (target > self.chain_now && target + WARP_MARGIN_S < limit).then_some(target)
+        (target > self.chain_now && target + CLOCK_SLACK_S < limit).then_some(target)
     }
 
     /// Nothing left that the mirror can send now (jobs waiting for the engine or for the chain

@@ -101,10 +101,8 @@ impl<C: ChainWrites> Ctx<C> {
     /// says a window must pass first. Anyone may call it: the agent does where it is ours (the
     /// poster's key has every job's create and settlement to send), else the employer.
     async fn close_validation(&self, id: U256, force: bool) -> eyre::Result<Option<Outcome>> {
-        let (vm, caller) = (
-            self.validation_module,
-            self.rec.agent.unwrap_or(self.rec.poster),
-        );
+        let vm = self.validation_module;
+        let caller = self.rec.agent.unwrap_or(self.rec.poster);
         let w = self.windows;
         let reveal_deadline = self.rec.selected_at + w.commit_s + w.reveal_s;
         let (label, input) = if force {
@@ -119,12 +117,11 @@ impl<C: ChainWrites> Ctx<C> {
         let committee = self.rec.committee.as_deref().unwrap_or_default();
         let all_revealed = committee.iter().all(|v| self.rec.revealed.contains(v));
         let chain = &self.chain;
-        let refused_dry = match self.devnet && !all_revealed {
-            true => chain
-                .dry_run(label, caller, vm, input.clone().into())
-                .await
-                .err(),
-            false => None,
+        let refused_dry = if self.devnet && !all_revealed {
+            let dry = chain.dry_run(label, caller, vm, input.clone().into()).await;
+            dry.err()
+        } else {
+            None
         };
         let sent = match refused_dry {
             Some(e) => Err(e),
