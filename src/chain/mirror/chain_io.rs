@@ -43,6 +43,8 @@ pub(super) trait ChainReads: Send + Sync {
     fn votes(&self, id: U256) -> impl Future<Output = eyre::Result<Votes>> + Send;
     /// The latest block number.
     fn head(&self) -> impl Future<Output = eyre::Result<u64>> + Send;
+    /// The latest block's number and timestamp, read together.
+    fn latest(&self) -> impl Future<Output = eyre::Result<(u64, u64)>> + Send;
     /// The on-chain id of the job `poster` created with `spec_hash`, if it did (an error, never
     /// "not found", when the logs cannot be read).
     fn find_created(
@@ -263,6 +265,13 @@ impl ChainReads for HubChain {
 
     async fn head(&self) -> eyre::Result<u64> {
         Ok(self.hub.provider().get_block_number().await?)
+    }
+
+    async fn latest(&self) -> eyre::Result<(u64, u64)> {
+        let latest = BlockNumberOrTag::Latest;
+        let block = self.hub.provider().get_block_by_number(latest).await?;
+        let block = block.ok_or_else(|| eyre::eyre!("the node has no latest block"))?;
+        Ok((block.header.number, block.header.timestamp))
     }
 
     /// The on-chain id of the job `poster` created with `spec_hash`, if it did: its `JobCreated`

@@ -136,6 +136,11 @@ impl ChainReads for FakeChain {
         Ok(self.get().head)
     }
 
+    async fn latest(&self) -> eyre::Result<(u64, u64)> {
+        let chain = self.get();
+        Ok((chain.head, chain.time))
+    }
+
     async fn find_created(&self, spec_hash: B256, _poster: Address) -> eyre::Result<Option<U256>> {
         let mut f = self.get();
         f.asked_found.push(spec_hash);

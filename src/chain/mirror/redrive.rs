@@ -10,6 +10,7 @@ use super::actions::{
     STATE_SUBMITTED,
 };
 use super::chain_io::{ChainReads, Votes};
+use super::schedule::REORG_REACH_BLOCKS;
 use super::state::{FINAL, Rec, View};
 use super::worker::Worker;
 use crate::chain::journal::Entry;
@@ -21,11 +22,11 @@ use std::time::{Duration, Instant};
 /// chain.
 const MINED_CHECK_EVERY: Duration = Duration::from_millis(200);
 
-/// A finished job is forgotten (its record dropped, `FINAL` journaled) only this many blocks
-/// past the head at which its finish was found `confirmations` deep, and `forget_after` later
-/// (30 s by default): deeper than the devnet's test reorgs (up to 10 blocks) and older than
-/// anvil's last saved state (it saves every 2 s), whatever `confirmations` says.
-const FORGET_MARGIN_BLOCKS: u64 = 16;
+/// A finished job is forgotten (its record dropped, `FINAL` journaled) only a reorg's reach
+/// (`REORG_REACH_BLOCKS`) past the head at which its finish was found `confirmations` deep, and
+/// `forget_after` later (30 s by default): older than anvil's last saved state (it saves every
+/// 2 s), whatever `confirmations` says.
+const FORGET_MARGIN_BLOCKS: u64 = REORG_REACH_BLOCKS;
 /// How often the jobs waiting to be forgotten are looked at (one head read).
 const FORGET_CHECK_EVERY: Duration = Duration::from_secs(1);
 

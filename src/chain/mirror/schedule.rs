@@ -17,6 +17,10 @@ const ROUND_START_GRACE_MS: u64 = 3_000;
 /// wall clock's second plus any jump): a clock jump stops this far short of another job's open
 /// window, and a commit is sent only while its window has this much left.
 pub(super) const CLOCK_SLACK_S: u64 = 2;
+/// Devnet: how deep a block must be before no reorg is expected to take it: deeper than the
+/// test and chaos reorgs (up to 10 blocks). The clock holds the window of a commit or reveal
+/// this shallow, and a finished job is remembered at least this long.
+pub(super) const REORG_REACH_BLOCKS: u64 = 16;
 /// At most this many `selectValidators` in flight (they compete for the same validators). Measured
 /// with `cargo bench --bench chain`: 4 held the mirror to ≈ 30 lifecycles/s, 12 gave ≈ 44 with no
 /// mined revert, 32 no more and 65 reverted selections (committees drawn from the same stake).
@@ -111,6 +115,8 @@ pub(super) struct Schedule {
     pub now_ms: u64,
     /// The latest chain timestamp seen (refreshed by the worker).
     pub chain_now: u64,
+    /// The latest block number seen (refreshed with `chain_now`).
+    pub head: u64,
     pub paused: bool,
     /// Held because the chain refused a transaction as paused: when it was last checked.
     pub paused_by_chain: Option<Instant>,
@@ -244,8 +250,17 @@ impl Schedule {
         (wants_reveal && now <= commit_deadline).then_some(commit_deadline + 1)
     }
 
-    /// Jobs still expecting commits must keep their commit window: time may not jump past it.
+    /// How far the clock may move: no window a job still needs, or one a vote within a reorg's
+    /// reach was sent in, closes before it.
     pub fn time_limit(&self, recs: &BTreeMap<JobId, Rec>) -> u64 {
+        let holds = recs.values().filter_map(|r| self.vote_hold(r));
+        holds
+            .map(|(close, _)| close)
+            .fold(self.window_limit(recs), u64::min)
+    }
+
+    /// Jobs still expecting commits must keep their commit window: time may not jump past it.
+    fn window_limit(&self, recs: &BTreeMap<JobId, Rec>) -> u64 {
         let mut limit = u64::MAX;
         for r in recs.values().filter(|r| !r.finished && !r.detached) {
             // A selection in flight may have been mined already: its window opened then at
@@ -281,6 +296,45 @@ impl Schedule {
             }
         }
         limit
+    }
+
+    /// Devnet: a job whose latest commit or reveal is still within a reorg's reach holds the
+    /// clock before the window it was sent in closes. A reorg does not take the clock back, so a
+    /// vote it took must find its window open when it is sent again (else the chain's verdict
+    /// differs from the engine's). Returns that window's close and the head block the hold lasts
+    /// until (0: not known yet).
+    pub fn vote_hold(&self, r: &Rec) -> Option<(u64, u64)> {
+        let deep_at = r.votes_deep_at?;
+        if r.detached || r.selected_at == 0 || (deep_at != 0 && self.head >= deep_at) {
+            return None;
+        }
+        let commit_close = r.selected_at + self.windows.commit_s;
+        let reveal_close = commit_close + self.windows.reveal_s;
+        let close = [commit_close, reveal_close]
+            .into_iter()
+            .find(|close| self.chain_now < *close)?;
+        Some((close, deep_at))
+    }
+
+    /// Devnet: the blocks to mine so that the clock may move: non-zero when the jump that jobs
+    /// wait for is held only by votes not yet deep enough (blocks come only with transactions
+    /// there, so an idle chain would hold them for ever).
+    pub fn blocks_to_deepen(&self, recs: &BTreeMap<JobId, Rec>) -> u64 {
+        let Some(target) = recs.values().filter_map(|r| self.time_needed(r)).min() else {
+            return 0;
+        };
+        if self.warp_target(recs).is_some() || target <= self.chain_now {
+            return 0;
+        }
+        if target + CLOCK_SLACK_S >= self.window_limit(recs) {
+            return 0; // held by a window still in use, which depth does not release
+        }
+        recs.values()
+            .filter_map(|r| self.vote_hold(r))
+            .filter(|(close, _)| target + CLOCK_SLACK_S >= *close)
+            .map(|(_, deep_at)| deep_at.saturating_sub(self.head))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Devnet: the chain time to jump to now, if any: the earliest a job waits for, when no other
@@ -394,10 +448,12 @@ impl Schedule {
                 if let Some(x) = r.votes.get_mut(&v) {
                     x.2 = true;
                 }
+                r.votes_deep_at = Some(0);
                 done(format!("commit:{v}"))
             }
             Outcome::Revealed(v) => {
                 r.revealed.insert(v);
+                r.votes_deep_at = Some(0);
                 done(format!("reveal:{v}"))
             }
             Outcome::Finished(success) => {

@@ -364,6 +364,7 @@ fn a_fresh_committee_holds_the_clock_for_its_round_until_the_run_drains() {
     let mut w = revealing();
     w.outcome(Outcome::Revealed(V1), vec![]);
     w.outcome(Outcome::WaitUntil(1500, false), vec![]);
+    w.rec.votes_deep_at = None; // its reveal is deep: holds nothing
     let mut fresh = w.rec.clone();
     fresh.votes.clear();
     fresh.reveal_wanted.clear();
@@ -484,4 +485,74 @@ fn a_selection_in_flight_holds_the_clock_from_when_it_was_sent() {
     recs.insert(JobId(8), selecting.rec);
     let job_7_reveals_by = 1000 + WINDOWS.commit_s + WINDOWS.reveal_s;
     assert_eq!(w.sched.time_limit(&recs), job_7_reveals_by);
+}
+
+#[test]
+fn a_vote_within_a_reorgs_reach_holds_its_window_until_it_is_deep() {
+    // Job 7's commit was just mined (head unknown yet): it holds its commit window, whose end
+    // its own reveal waits for; the worker then reads the head (100) and mines the blocks that
+    // put the commit out of a reorg's reach, and time may move.
+    let mut w = revealing();
+    w.rec.votes.insert(V1, (true, B256::ZERO, false));
+    w.outcome(Outcome::Committed(V1), vec![]);
+    assert_eq!(w.rec.votes_deep_at, Some(0));
+    w.sched.head = 100;
+    assert_eq!(w.sched.time_limit(&w.recs()), 1000 + WINDOWS.commit_s);
+    assert_eq!(
+        w.sched.blocks_to_deepen(&w.recs()),
+        0,
+        "not known how deep yet"
+    );
+    w.rec.votes_deep_at = Some(100 + REORG_REACH_BLOCKS);
+    assert_eq!(w.sched.warp_target(&w.recs()), None);
+    assert_eq!(w.sched.blocks_to_deepen(&w.recs()), REORG_REACH_BLOCKS);
+    w.sched.head = 100 + REORG_REACH_BLOCKS;
+    assert_eq!(w.sched.warp_target(&w.recs()), Some(1061));
+    assert_eq!(w.sched.blocks_to_deepen(&w.recs()), 0);
+
+    // Job 8 finished early (every reveal in) 12 blocks ago: a reorg may still take its reveals,
+    // so the clock stays short of its reveal window's end (945 + 60 + 60).
+    let mut finished = revealing().rec;
+    (finished.selected_at, finished.finished) = (945, true);
+    finished.revealed.insert(V1);
+    finished.votes_deep_at = Some(120);
+    let mut recs = w.recs();
+    recs.insert(JobId(8), finished.clone());
+    assert_eq!(w.sched.warp_target(&recs), Some(1061), "before it: free");
+    // Job 7, revealed, waits for time past it (a dispute window, say).
+    let job_7 = recs.get_mut(&JOB).unwrap();
+    job_7.revealed.insert(V1);
+    job_7.finish_wait = Some((1200, true));
+    assert_eq!(w.sched.time_limit(&recs), 1065);
+    assert_eq!(w.sched.warp_target(&recs), None);
+    assert_eq!(w.sched.blocks_to_deepen(&recs), 4);
+    w.sched.head = 120;
+    assert_eq!(w.sched.warp_target(&recs), Some(1200));
+    // A window still in use is not released by depth: nothing to mine for it.
+    w.sched.head = 116;
+    let mut live = revealing().rec;
+    live.selected_at = 1100; // its commit window ends at 1160, its commit is still to come
+    live.votes.insert(V1, (true, B256::ZERO, false));
+    live.votes_deep_at = None;
+    recs.insert(JobId(9), live);
+    assert_eq!(w.sched.blocks_to_deepen(&recs), 0);
+}
+
+#[test]
+fn a_replayed_vote_is_held_as_if_just_mined() {
+    let mut state = MirrorState::default();
+    let entries = [
+        Entry::Done {
+            job: JOB.0,
+            step: format!("reveal:{V1}"),
+        },
+        Entry::Done {
+            job: 8,
+            step: "submit".into(),
+        },
+    ];
+    let _ = state.replay(&entries, Address::ZERO);
+    let held = |job: u64| state.recs.get(&JobId(job)).and_then(|r| r.votes_deep_at);
+    assert_eq!(held(7), Some(0));
+    assert_eq!(held(8), None);
 }

@@ -61,6 +61,10 @@ pub(super) struct Rec {
     /// While a selection is in flight: the chain time it was sent at. Its commit window may
     /// open as early as then, before the worker hears of it (see `Schedule::time_limit`).
     pub selecting_since: Option<u64>,
+    /// Devnet: the head block from which this job's latest commit or reveal is beyond a reorg's
+    /// reach (`REORG_REACH_BLOCKS` deep); `Some(0)` until the head is read after it was mined.
+    /// Until then the clock does not pass the window it was sent in (`Schedule::vote_hold`).
+    pub votes_deep_at: Option<u64>,
     /// When the job's previous step ended (for the stage latency figures).
     pub last_step: Option<std::time::Instant>,
     /// The engine's validation of this job is over (a finish the chain lost is being re-driven):
@@ -310,6 +314,7 @@ fn replay_done(r: &mut Rec, step: &str) {
             r.outcome = Some(false);
         }
         // `commit:<validator>` and `reveal:<validator>`: the whole step names the validator.
+        // How deep it is now is not known: it is held as if just mined (`Rec::votes_deep_at`).
         _ => {
             if let Some(v) = step
                 .strip_prefix("commit:")
@@ -318,11 +323,13 @@ fn replay_done(r: &mut Rec, step: &str) {
                 if let Some(vote) = r.votes.get_mut(&v) {
                     vote.2 = true;
                 }
+                r.votes_deep_at = Some(0);
             } else if let Some(v) = step
                 .strip_prefix("reveal:")
                 .and_then(|a| a.parse::<Address>().ok())
             {
                 r.revealed.insert(v);
+                r.votes_deep_at = Some(0);
             }
         }
     }

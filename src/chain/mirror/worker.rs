@@ -3,7 +3,7 @@
 
 use super::actions::Ctx;
 use super::chain_io::{ChainReads, HubChain, SignedCreate};
-use super::schedule::{Action, Outcome, Schedule};
+use super::schedule::{Action, Outcome, REORG_REACH_BLOCKS, Schedule};
 use super::state::{MirrorState, View};
 use super::{Actors, Input, MirrorSettings, MirrorStats};
 use crate::chain::journal::{Entry, SharedJournal};
@@ -124,7 +124,7 @@ impl Worker {
                 // every window someone still needs open.
                 if pass {
                     last_pass = Instant::now();
-                    if let Err(e) = self.pass_time().await {
+                    if let Err(e) = self.pass_time(inflight.is_empty()).await {
                         tracing::warn!("chain mirror: moving time: {e:#}");
                     }
                 }
@@ -195,7 +195,9 @@ impl Worker {
     /// for a time the clock could still be moved to.
     fn drained(&self) -> bool {
         let recs = &self.state.recs;
-        self.sched.idle(recs) && !(self.settings.devnet && self.sched.warp_target(recs).is_some())
+        let time_moves =
+            self.sched.warp_target(recs).is_some() || self.sched.blocks_to_deepen(recs) > 0;
+        self.sched.idle(recs) && !(self.settings.devnet && time_moves)
     }
 
     pub(super) fn addr(&self, name: &str) -> Option<Address> {
@@ -379,17 +381,29 @@ impl Worker {
     }
 
     /// Devnet: jump the chain clock to the earliest time a job waits for, when no other job's
-    /// window would close by it.
-    async fn pass_time(&mut self) -> eyre::Result<()> {
-        self.sched.chain_now = self.chain.block_time(BlockNumberOrTag::Latest).await?;
+    /// window would close by it. When only votes not yet deep enough hold it and nothing is in
+    /// flight (whose transactions would bring blocks), mine the blocks that make them deep.
+    async fn pass_time(&mut self, idle: bool) -> eyre::Result<()> {
+        let (head, now) = self.chain.latest().await?;
+        (self.sched.head, self.sched.chain_now) = (head, now);
+        for r in self.state.recs.values_mut() {
+            if r.votes_deep_at == Some(0) {
+                r.votes_deep_at = Some(head + REORG_REACH_BLOCKS);
+            }
+        }
         if !self.settings.devnet {
             return Ok(());
         }
         if let Some(target) = self.sched.warp_target(&self.state.recs) {
-            let now = self.sched.chain_now;
             tracing::debug!("chain mirror: chain clock {now} moved to {target}");
             self.chain.hub.warp(target - now).await?;
             self.sched.chain_now = target;
+        } else if idle {
+            let blocks = self.sched.blocks_to_deepen(&self.state.recs);
+            if blocks > 0 {
+                tracing::debug!("chain mirror: {blocks} block(s) mined so that votes are deep");
+                self.chain.hub.mine(blocks).await?;
+            }
         }
         if self.sched.selection_waits() {
             self.keeper
