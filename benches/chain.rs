@@ -136,7 +136,11 @@ async fn main() -> eyre::Result<()> {
     let raw_tps = raw_loop(&provider, &keys.owner, raw_txs, None, transfer).await?;
     let lease = dir.path().join("bench-miner.json");
     let miner = Miner::start(provider.clone(), &lease).await?;
+    // anvil's CPU per transaction of each loop: what a transaction of each kind costs the node.
+    let pid = devnet.process.pid;
+    let cpu = cpu_seconds(pid);
     let raw_built_tps = raw_loop(&provider, &keys.owner, raw_txs, Some(&miner), transfer).await?;
+    let transfer_ms = (cpu_seconds(pid) - cpu) * 1000.0 / raw_txs as f64;
     // The same loop of `createJob` calls from the employer: what this anvil mines of a contract
     // call the mirror sends (escrow, storage, an event) rather than of a plain transfer.
     let registry = devnet.deployment.job_registry;
@@ -152,7 +156,9 @@ async fn main() -> eyre::Result<()> {
             .with_input(alloy::sol_types::SolCall::abi_encode(&call))
             .with_gas_limit(600_000)
     };
+    let cpu = cpu_seconds(pid);
     let raw_calls_tps = raw_loop(&provider, &keys.employer, raw_txs, Some(&miner), create).await?;
+    let create_ms = (cpu_seconds(pid) - cpu) * 1000.0 / raw_txs as f64;
     miner.stop().await?;
 
     // The mirror: the real orchestrator, many jobs in flight, for a fixed time.
@@ -178,7 +184,7 @@ async fn main() -> eyre::Result<()> {
     std::fs::write(&config, serde_json::to_string(&cfg)?)?;
     let first_block = provider.get_block_number().await?;
     let started = Instant::now();
-    let anvil_cpu = cpu_seconds(devnet.process.pid);
+    let anvil_cpu_start = cpu_seconds(pid);
     // BENCH_LOG_LEVEL: Omega's log filter for the run (its log is `run.log`, kept with BENCH_KEEP).
     let log_level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".into());
     let mut child = Command::new(&bin)
@@ -200,11 +206,12 @@ async fn main() -> eyre::Result<()> {
         .spawn()?;
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let omega_cpu = cpu_seconds(child.id());
-    let anvil_cpu = cpu_seconds(devnet.process.pid) - anvil_cpu;
+    let anvil_cpu = cpu_seconds(pid) - anvil_cpu_start;
     let cpu_window = started.elapsed().as_secs_f64();
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait()?;
     let elapsed = started.elapsed().as_secs_f64();
+    let mirror_cpu_ms = (cpu_seconds(pid) - anvil_cpu_start) * 1000.0; // with the drain's
     let last_block = provider.get_block_number().await?;
     let mut txs = 0u64;
     for n in first_block + 1..=last_block {
@@ -225,6 +232,11 @@ async fn main() -> eyre::Result<()> {
     println!("| raw createJob loop with the block builder: tx/s | {raw_calls_tps:.0} |");
     println!("| mirror: run time s (incl. drain) | {elapsed:.1} |");
     println!("| mirror: transactions | {txs} |");
+    let blocks = last_block - first_block;
+    println!(
+        "| mirror: blocks, transactions per block | {blocks}, {:.1} |",
+        txs as f64 / blocks.max(1) as f64
+    );
     println!("| mirror: lifecycles finalized on chain | {finalized} |");
     println!(
         "| mirror: lifecycles/s | {:.2} |",
@@ -239,6 +251,11 @@ async fn main() -> eyre::Result<()> {
     println!(
         "| mirror tx/s ÷ raw createJob tx/s with the block builder | {:.3} |",
         mirror_tps / raw_calls_tps
+    );
+    println!(
+        "| anvil CPU per transaction, ms: transfer / `createJob` / mirror | {transfer_ms:.2} / \
+         {create_ms:.2} / {:.2} |",
+        mirror_cpu_ms / txs.max(1) as f64
     );
     // Two cores here: how much of them anvil and Omega used while the mirror ran.
     println!(
