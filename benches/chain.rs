@@ -102,6 +102,29 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The baselines on the bench's anvil: tx/s of each raw loop and anvil's CPU per transaction.
+struct Baselines {
+    raw_tps: f64,
+    built_tps: f64,
+    calls_tps: f64,
+    transfer_ms: f64,
+    create_ms: f64,
+}
+
+/// What the mirror's run did, counted on chain and in its journal.
+struct MirrorRun {
+    elapsed: f64,
+    txs: u64,
+    blocks: u64,
+    finalized: usize,
+    /// anvil's and Omega's CPU over the timed window (before the drain), and that window.
+    anvil_cpu: f64,
+    omega_cpu: f64,
+    cpu_window: f64,
+    /// anvil's CPU over the whole run, drain included, in ms.
+    anvil_cpu_ms_all: f64,
+}
+
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     let seconds = env("BENCH_SECONDS", 30);
@@ -120,30 +143,54 @@ async fn main() -> eyre::Result<()> {
             "target/release/omega".to_string()
         }
     };
-    let common::BenchDevnet {
-        dir,
-        reports,
-        paths,
-        port,
-        devnet,
-    } = common::devnet(agents_per_kind as usize * 3, validators as usize).await?;
-    let provider = connect(&devnet.process.rpc_url)?;
+    let bench = common::devnet(agents_per_kind as usize * 3, validators as usize).await?;
+    let provider = connect(&bench.devnet.process.rpc_url)?;
+    let base = baselines(&provider, &bench, raw_txs).await?;
+    let config = bench.dir.path().join("config.json");
+    write_config(&config, in_flight, agents_per_kind, validators)?;
+    let run = run_mirror(&provider, &bench, &bin, &config, seconds).await?;
+    report(&base, &run, raw_txs);
+    let dir = bench.dir.path();
+    let run_log = std::fs::read_to_string(dir.join("run.log"))?;
+    for line in run_log.lines().filter(|l| l.contains("ERROR")) {
+        println!("{line}");
+    }
+    let run_out = std::fs::read_to_string(dir.join("run.out"))?;
+    // The run's closing summary: transactions sent, mined reverts, the per-step timings.
+    for line in run_out
+        .lines()
+        .filter(|l| l.starts_with("chain (") || l.starts_with("chain steps"))
+    {
+        println!("\n{line}");
+    }
+    omega::chain::anvil::stop(&bench.paths)?;
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        // The devnet's log (every RPC method anvil answered) and Omega's reports, to look into.
+        println!("\nkept: {}", bench.dir.keep().display());
+    }
+    Ok(())
+}
 
-    // Raw baseline: the owner pipelines plain transfers with nonces assigned up front; first on
-    // the devnet as anvil starts it (automine: one block per transaction), then with Omega's
-    // block builder mining (what the mirror runs with), for comparison.
+/// Raw baselines: the owner pipelines plain transfers with nonces assigned up front; first on
+/// the devnet as anvil starts it (automine: one block per transaction), then with Omega's block
+/// builder mining (what the mirror runs with); then the employer's `createJob` calls.
+async fn baselines(
+    provider: &alloy::providers::DynProvider,
+    bench: &common::BenchDevnet,
+    raw_txs: u64,
+) -> eyre::Result<Baselines> {
     let keys = Keys::devnet(3, 5)?;
-    let raw_tps = raw_loop(&provider, &keys.owner, raw_txs, None, transfer).await?;
-    let lease = dir.path().join("bench-miner.json");
+    let raw_tps = raw_loop(provider, &keys.owner, raw_txs, None, transfer).await?;
+    let lease = bench.dir.path().join("bench-miner.json");
     let miner = Miner::start(provider.clone(), &lease).await?;
     // anvil's CPU per transaction of each loop: what a transaction of each kind costs the node.
-    let pid = devnet.process.pid;
+    let pid = bench.devnet.process.pid;
     let cpu = cpu_seconds(pid);
-    let raw_built_tps = raw_loop(&provider, &keys.owner, raw_txs, Some(&miner), transfer).await?;
+    let built_tps = raw_loop(provider, &keys.owner, raw_txs, Some(&miner), transfer).await?;
     let transfer_ms = (cpu_seconds(pid) - cpu) * 1000.0 / raw_txs as f64;
-    // The same loop of `createJob` calls from the employer: what this anvil mines of a contract
-    // call the mirror sends (escrow, storage, an event) rather than of a plain transfer.
-    let registry = devnet.deployment.job_registry;
+    // What this anvil mines of a contract call the mirror sends (escrow, storage, an event)
+    // rather than of a plain transfer.
+    let registry = bench.devnet.deployment.job_registry;
     let create = |i: u64| {
         let call = omega::chain::bindings::JobRegistry::createJobCall {
             reward: U256::from(1_000_000_000_000_000_000u128),
@@ -157,12 +204,25 @@ async fn main() -> eyre::Result<()> {
             .with_gas_limit(600_000)
     };
     let cpu = cpu_seconds(pid);
-    let raw_calls_tps = raw_loop(&provider, &keys.employer, raw_txs, Some(&miner), create).await?;
+    let calls_tps = raw_loop(provider, &keys.employer, raw_txs, Some(&miner), create).await?;
     let create_ms = (cpu_seconds(pid) - cpu) * 1000.0 / raw_txs as f64;
     miner.stop().await?;
+    Ok(Baselines {
+        raw_tps,
+        built_tps,
+        calls_tps,
+        transfer_ms,
+        create_ms,
+    })
+}
 
-    // The mirror: the real orchestrator, many jobs in flight, for a fixed time.
-    let config = dir.path().join("config.json");
+/// The mirror's configuration: the default one with the bench's workforce and jobs in flight.
+fn write_config(
+    path: &std::path::Path,
+    in_flight: u64,
+    agents_per_kind: u64,
+    validators: u64,
+) -> eyre::Result<()> {
     let mut cfg: serde_json::Value =
         serde_json::from_str(include_str!("../config/default_config.json"))?;
     cfg["cycle_seconds"] = 0.05.into();
@@ -181,28 +241,34 @@ async fn main() -> eyre::Result<()> {
         a["energy_allowance"] = 1e9.into();
         a["compute_allowance"] = 1e9.into();
     }
-    std::fs::write(&config, serde_json::to_string(&cfg)?)?;
+    std::fs::write(path, serde_json::to_string(&cfg)?)?;
+    Ok(())
+}
+
+/// The real orchestrator, many jobs in flight, for `seconds`; then SIGTERM and its drain.
+async fn run_mirror(
+    provider: &alloy::providers::DynProvider,
+    bench: &common::BenchDevnet,
+    bin: &str,
+    config: &std::path::Path,
+    seconds: u64,
+) -> eyre::Result<MirrorRun> {
+    let (dir, pid) = (bench.dir.path(), bench.devnet.process.pid);
     let first_block = provider.get_block_number().await?;
     let started = Instant::now();
     let anvil_cpu_start = cpu_seconds(pid);
     // BENCH_LOG_LEVEL: Omega's log filter for the run (its log is `run.log`, kept with BENCH_KEEP).
     let log_level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".into());
-    let mut child = Command::new(&bin)
-        .args([
-            "run",
-            "--status-every",
-            "0",
-            "--log-level",
-            &log_level,
-            "--port",
-            &port.to_string(),
-        ])
+    let port = bench.port.to_string();
+    let mut child = Command::new(bin)
+        .args(["run", "--status-every", "0", "--log-level", &log_level])
+        .args(["--port", &port])
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .arg("--reports")
-        .arg(&reports)
-        .stdout(std::fs::File::create(dir.path().join("run.out"))?)
-        .stderr(std::fs::File::create(dir.path().join("run.log"))?)
+        .arg(&bench.reports)
+        .stdout(std::fs::File::create(dir.join("run.out"))?)
+        .stderr(std::fs::File::create(dir.join("run.log"))?)
         .spawn()?;
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let omega_cpu = cpu_seconds(child.id());
@@ -211,7 +277,7 @@ async fn main() -> eyre::Result<()> {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     child.wait()?;
     let elapsed = started.elapsed().as_secs_f64();
-    let mirror_cpu_ms = (cpu_seconds(pid) - anvil_cpu_start) * 1000.0; // with the drain's
+    let anvil_cpu_ms_all = (cpu_seconds(pid) - anvil_cpu_start) * 1000.0;
     let last_block = provider.get_block_number().await?;
     let mut txs = 0u64;
     for n in first_block + 1..=last_block {
@@ -219,66 +285,74 @@ async fn main() -> eyre::Result<()> {
             txs += b.transactions.len() as u64;
         }
     }
-    let journal = std::fs::read_to_string(reports.join("chain/mirror.jsonl")).unwrap_or_default();
+    let journal =
+        std::fs::read_to_string(bench.reports.join("chain/mirror.jsonl")).unwrap_or_default();
     let finalized = journal
         .lines()
         .filter(|l| l.contains("\"step\":\"finish"))
         .count();
-    let mirror_tps = txs as f64 / elapsed;
+    Ok(MirrorRun {
+        elapsed,
+        txs,
+        blocks: last_block - first_block,
+        finalized,
+        anvil_cpu,
+        omega_cpu,
+        cpu_window,
+        anvil_cpu_ms_all,
+    })
+}
+
+/// The figures, as a Markdown table.
+fn report(b: &Baselines, m: &MirrorRun, raw_txs: u64) {
+    let mirror_tps = m.txs as f64 / m.elapsed;
+    let per_tx = |x: f64| x / m.txs.max(1) as f64;
     println!("| measure | value |\n|---|---:|");
     println!("| raw baseline: transfers | {raw_txs} |");
-    println!("| raw baseline: tx/s | {raw_tps:.0} |");
-    println!("| raw loop with the block builder: tx/s | {raw_built_tps:.0} |");
-    println!("| raw createJob loop with the block builder: tx/s | {raw_calls_tps:.0} |");
-    println!("| mirror: run time s (incl. drain) | {elapsed:.1} |");
-    println!("| mirror: transactions | {txs} |");
-    let blocks = last_block - first_block;
+    println!("| raw baseline: tx/s | {:.0} |", b.raw_tps);
     println!(
-        "| mirror: blocks, transactions per block | {blocks}, {:.1} |",
-        txs as f64 / blocks.max(1) as f64
+        "| raw loop with the block builder: tx/s | {:.0} |",
+        b.built_tps
     );
-    println!("| mirror: lifecycles finalized on chain | {finalized} |");
+    println!(
+        "| raw createJob loop with the block builder: tx/s | {:.0} |",
+        b.calls_tps
+    );
+    println!("| mirror: run time s (incl. drain) | {:.1} |", m.elapsed);
+    println!("| mirror: transactions | {} |", m.txs);
+    println!(
+        "| mirror: blocks, transactions per block | {}, {:.1} |",
+        m.blocks,
+        m.txs as f64 / m.blocks.max(1) as f64
+    );
+    println!(
+        "| mirror: lifecycles finalized on chain | {} |",
+        m.finalized
+    );
     println!(
         "| mirror: lifecycles/s | {:.2} |",
-        finalized as f64 / elapsed
+        m.finalized as f64 / m.elapsed
     );
     println!("| mirror: tx/s | {mirror_tps:.1} |");
-    println!("| mirror tx/s ÷ raw tx/s | {:.3} |", mirror_tps / raw_tps);
+    println!("| mirror tx/s ÷ raw tx/s | {:.3} |", mirror_tps / b.raw_tps);
     println!(
         "| mirror tx/s ÷ raw tx/s with the block builder | {:.3} |",
-        mirror_tps / raw_built_tps
+        mirror_tps / b.built_tps
     );
     println!(
         "| mirror tx/s ÷ raw createJob tx/s with the block builder | {:.3} |",
-        mirror_tps / raw_calls_tps
+        mirror_tps / b.calls_tps
     );
     println!(
-        "| anvil CPU per transaction, ms: transfer / `createJob` / mirror | {transfer_ms:.2} / \
-         {create_ms:.2} / {:.2} |",
-        mirror_cpu_ms / txs.max(1) as f64
+        "| anvil CPU per transaction, ms: transfer / `createJob` / mirror | {:.2} / {:.2} / {:.2} |",
+        b.transfer_ms,
+        b.create_ms,
+        per_tx(m.anvil_cpu_ms_all)
     );
     // Two cores here: how much of them anvil and Omega used while the mirror ran.
     println!(
         "| CPU while mirroring, anvil / omega (cores) | {:.2} / {:.2} |",
-        anvil_cpu / cpu_window,
-        omega_cpu / cpu_window
+        m.anvil_cpu / m.cpu_window,
+        m.omega_cpu / m.cpu_window
     );
-    let run_log = std::fs::read_to_string(dir.path().join("run.log"))?;
-    for line in run_log.lines().filter(|l| l.contains("ERROR")) {
-        println!("{line}");
-    }
-    let run_out = std::fs::read_to_string(dir.path().join("run.out"))?;
-    // The run's closing summary: transactions sent, mined reverts, the per-step timings.
-    for line in run_out
-        .lines()
-        .filter(|l| l.starts_with("chain (") || l.starts_with("chain steps"))
-    {
-        println!("\n{line}");
-    }
-    omega::chain::anvil::stop(&paths)?;
-    if std::env::var_os("BENCH_KEEP").is_some() {
-        // The devnet's log (every RPC method anvil answered) and Omega's reports, to look into.
-        println!("\nkept: {}", dir.keep().display());
-    }
-    Ok(())
 }
