@@ -123,6 +123,9 @@ struct MirrorRun {
     cpu_window: f64,
     /// anvil's CPU over the whole run, drain included, in ms.
     anvil_cpu_ms_all: f64,
+    /// The second and the last fifth of the timed window (the first holds the start-up).
+    early: Window,
+    late: Window,
 }
 
 #[tokio::main]
@@ -270,7 +273,13 @@ async fn run_mirror(
         .stdout(std::fs::File::create(dir.join("run.out"))?)
         .stderr(std::fs::File::create(dir.join("run.log"))?)
         .spawn()?;
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    // The head at each fifth of the run: how long a block takes as the contracts' storage grows.
+    let fifth = Duration::from_secs_f64(seconds as f64 / 5.0);
+    let mut heads = vec![first_block];
+    for _ in 0..5 {
+        tokio::time::sleep(fifth).await;
+        heads.push(provider.get_block_number().await?);
+    }
     let omega_cpu = cpu_seconds(child.id());
     let anvil_cpu = cpu_seconds(pid) - anvil_cpu_start;
     let cpu_window = started.elapsed().as_secs_f64();
@@ -279,12 +288,10 @@ async fn run_mirror(
     let elapsed = started.elapsed().as_secs_f64();
     let anvil_cpu_ms_all = (cpu_seconds(pid) - anvil_cpu_start) * 1000.0;
     let last_block = provider.get_block_number().await?;
-    let mut txs = 0u64;
-    for n in first_block + 1..=last_block {
-        if let Some(b) = provider.get_block_by_number(n.into()).await? {
-            txs += b.transactions.len() as u64;
-        }
-    }
+    let per_block = transactions_per_block(provider, first_block + 1, last_block).await?;
+    let txs = per_block.iter().sum();
+    let fifth_ms = fifth.as_secs_f64() * 1000.0;
+    let window = |i: usize| Window::of(&per_block, first_block, heads[i], heads[i + 1], fifth_ms);
     let journal =
         std::fs::read_to_string(bench.reports.join("chain/mirror.jsonl")).unwrap_or_default();
     let finalized = journal
@@ -300,7 +307,42 @@ async fn run_mirror(
         omega_cpu,
         cpu_window,
         anvil_cpu_ms_all,
+        early: window(1),
+        late: window(4),
     })
+}
+
+/// How many transactions each block `from..=to` holds.
+async fn transactions_per_block(
+    provider: &alloy::providers::DynProvider,
+    from: u64,
+    to: u64,
+) -> eyre::Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for n in from..=to {
+        let block = provider.get_block_by_number(n.into()).await?;
+        out.push(block.map_or(0, |b| b.transactions.len() as u64));
+    }
+    Ok(out)
+}
+
+/// Blocks mined in one fifth of the run: ms per block and transactions per block.
+struct Window {
+    ms_per_block: f64,
+    txs_per_block: f64,
+}
+
+impl Window {
+    /// The blocks after `start` up to `end`; `per_block[0]` is block `first + 1`.
+    fn of(per_block: &[u64], first: u64, start: u64, end: u64, ms: f64) -> Window {
+        let blocks = end.saturating_sub(start).max(1);
+        let skip = start.saturating_sub(first) as usize;
+        let txs: u64 = per_block.iter().skip(skip).take(blocks as usize).sum();
+        Window {
+            ms_per_block: ms / blocks as f64,
+            txs_per_block: txs as f64 / blocks as f64,
+        }
+    }
 }
 
 /// The figures, as a Markdown table.
@@ -324,6 +366,10 @@ fn report(b: &Baselines, m: &MirrorRun, raw_txs: u64) {
         "| mirror: blocks, transactions per block | {}, {:.1} |",
         m.blocks,
         m.txs as f64 / m.blocks.max(1) as f64
+    );
+    println!(
+        "| mirror, 2nd / last fifth of the run: ms per block; transactions per block | {:.0} / {:.0}; {:.1} / {:.1} |",
+        m.early.ms_per_block, m.late.ms_per_block, m.early.txs_per_block, m.late.txs_per_block
     );
     println!(
         "| mirror: lifecycles finalized on chain | {} |",
