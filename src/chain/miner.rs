@@ -94,8 +94,17 @@ impl Miner {
     /// receipts are kept before the waiters are told.
     pub async fn mine(&self, n: u64) -> Result<()> {
         let _turn = self.mining.lock().await;
+        let started = std::time::Instant::now();
         mine_blocks(&self.provider, n).await?;
+        let mined = started.elapsed();
         self.keep_receipts(n).await;
+        // How long anvil took, apart from reading the receipts: a devnet slowing down shows here.
+        tracing::debug!(
+            blocks = n,
+            mine_ms = mined.as_millis() as u64,
+            receipts_ms = (started.elapsed() - mined).as_millis() as u64,
+            "devnet block mined"
+        );
         self.mined.send_modify(|count| *count += 1);
         Ok(())
     }
